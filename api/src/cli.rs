@@ -1,0 +1,282 @@
+//! The `kairos-api` command line: `serve` (default), `migrate`, `config check`,
+//! `markets import FILE`, `openapi`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kairos_platform::config::{self, Origin, Settings};
+use kairos_platform::domain::Venue;
+use kairos_platform::storage::Db;
+use kairos_platform::storage::markets::{self, Upserted};
+use kairos_platform::telemetry::{self, Telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "kairos-api", version, about = "The Kairos API server and its operator commands")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage markets.
+    Markets {
+        #[command(subcommand)]
+        command: MarketsCommand,
+    },
+    /// Print the OpenAPI document (or write it, or check a file against it).
+    Openapi {
+        /// Write the document to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Exit non-zero when this file differs from the document.
+        #[arg(long, conflicts_with = "output")]
+        check: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective config (secrets redacted); exit non-zero listing every problem.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MarketsCommand {
+    /// Import markets from a JSON file in Polymarket's Gamma market format. Markets already
+    /// imported (same venue and external id) are updated, so re-running is safe.
+    Import {
+        file: PathBuf,
+        /// The venue the markets trade on.
+        #[arg(long, value_enum, default_value_t = VenueArg::Polymarket)]
+        venue: VenueArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VenueArg {
+    Paper,
+    Polymarket,
+}
+
+/// Exit code for a config that has problems.
+const EXIT_CONFIG: u8 = 2;
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi { output, check } => openapi(output, check),
+        Command::Config { command: ConfigCommand::Check } => config_check(),
+        Command::Serve => with_runtime(|settings, telemetry| Box::pin(serve(settings, telemetry))),
+        Command::Migrate => with_runtime(|settings, _| Box::pin(migrate(settings))),
+        Command::Markets { command: MarketsCommand::Import { file, venue } } => {
+            let venue = match venue {
+                VenueArg::Paper => Venue::Paper,
+                VenueArg::Polymarket => Venue::Polymarket,
+            };
+            with_runtime(move |settings, _| Box::pin(import(settings, file, venue)))
+        }
+    }
+}
+
+type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
+
+/// Loads and validates the config, installs telemetry, and runs `job` on a runtime. A config
+/// with problems stops here, one line per problem.
+fn with_runtime(job: impl FnOnce(Settings, Arc<Telemetry>) -> Job) -> ExitCode {
+    let (settings, problems) = config::load();
+    if !problems.is_empty() {
+        eprintln!("kairos-api: refusing to start, the config has {} problem(s):", problems.len());
+        for p in &problems {
+            eprintln!("  - {p}");
+        }
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let telemetry =
+        match telemetry::init("kairos-api", &settings.log, settings.log_format, settings.otlp_endpoint.as_deref()) {
+            Ok(t) => Arc::new(t),
+            Err(e) => {
+                eprintln!("kairos-api: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    announce(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kairos-api: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(job(settings, telemetry.clone()));
+    drop(runtime);
+    if let Ok(t) = Arc::try_unwrap(telemetry) {
+        t.shutdown();
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "kairos-api stopped with an error");
+            eprintln!("kairos-api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs the effective config and says which values are defaults or generated.
+fn announce(settings: &Settings) {
+    tracing::info!(profile = settings.profile.as_str(), config = ?settings.describe(), "effective config (secrets redacted)");
+    for (name, origin) in &settings.origins {
+        match origin {
+            Origin::Default if matches!(*name, "KAIROS_BIND" | "KAIROS_METRICS_BIND" | "KAIROS_DATABASE_URL") => {
+                let line = settings.describe().into_iter().find(|l| l.starts_with(name)).unwrap_or_default();
+                tracing::info!("{name} not set: using the {} default: {line}", settings.profile.as_str());
+            }
+            Origin::Generated => tracing::info!(
+                "{name} not set: using the secret generated for {} in {}",
+                settings.profile.as_str(),
+                settings.local_secrets_path().map(|p| p.display().to_string()).unwrap_or_default()
+            ),
+            _ => {}
+        }
+    }
+    for name in &settings.unknown_variables {
+        tracing::warn!(variable = %name, "unknown KAIROS_ variable ignored (typo or removed setting?)");
+    }
+}
+
+async fn serve(settings: Settings, telemetry: Arc<Telemetry>) -> Result<(), String> {
+    let running = crate::server::start(settings).await.map_err(|e| e.to_string())?;
+    let token = running.shutdown_token();
+    let state = running.state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = wait_for_signals(token, state, telemetry).await {
+            tracing::error!(error = %e, "cannot listen for signals");
+        }
+    });
+    let result = running.wait().await;
+    tracing::info!("kairos-api stopped");
+    result
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(
+    token: tokio_util::sync::CancellationToken,
+    state: crate::state::AppState,
+    telemetry: Arc<Telemetry>,
+) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: draining in-flight requests"); token.cancel(); return Ok(()); }
+            _ = int.recv() => { tracing::info!("SIGINT: draining in-flight requests"); token.cancel(); return Ok(()); }
+            _ = hup.recv() => { tracing::info!("SIGHUP: reloading"); crate::server::reload(&state, Some(&telemetry)).await; }
+            () = token.cancelled() => return Ok(()),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(
+    token: tokio_util::sync::CancellationToken,
+    _state: crate::state::AppState,
+    _telemetry: Arc<Telemetry>,
+) -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    token.cancel();
+    Ok(())
+}
+
+async fn connect(settings: &Settings) -> Result<Db, String> {
+    let db = Db::connect(settings.database_url.expose(), settings.database_max_connections)
+        .await
+        .map_err(|e| format!("{}: {e}", config::redact_url(settings.database_url.expose())))?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+async fn migrate(settings: Settings) -> Result<(), String> {
+    let db = connect(&settings).await?;
+    let versions: Vec<i64> = kairos_platform::storage::MIGRATOR.iter().map(|m| m.version).collect();
+    println!("{}", serde_json::json!({ "migrated": true, "backend": db.backend().as_str(), "versions": versions }));
+    db.close().await;
+    Ok(())
+}
+
+async fn import(settings: Settings, file: PathBuf, venue: Venue) -> Result<(), String> {
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let parsed = kairos_platform::gamma::parse_markets(&text, venue).map_err(|e| format!("{}: {e}", file.display()))?;
+    let db = connect(&settings).await?;
+    let (mut created, mut updated) = (0u32, 0u32);
+    for market in &parsed {
+        match markets::upsert(&db, market).await.map_err(|e| format!("market {:?}: {e}", market.slug))?.1 {
+            Upserted::Created => created += 1,
+            Upserted::Updated => updated += 1,
+        }
+    }
+    println!("{}", serde_json::json!({ "created": created, "updated": updated }));
+    db.close().await;
+    Ok(())
+}
+
+fn config_check() -> ExitCode {
+    let (settings, problems) = config::load();
+    for line in settings.describe() {
+        println!("{line}");
+    }
+    for name in &settings.unknown_variables {
+        eprintln!("warning: {name} is not a Kairos setting (typo or removed setting?)");
+    }
+    if problems.is_empty() {
+        println!("config ok for profile {}", settings.profile.as_str());
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("{} problem(s):", problems.len());
+    for p in &problems {
+        eprintln!("  - {p}");
+    }
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn openapi(output: Option<PathBuf>, check: Option<PathBuf>) -> ExitCode {
+    let spec = crate::openapi::spec_json();
+    if let Some(path) = check {
+        return match std::fs::read_to_string(&path) {
+            Ok(text) if text == spec => ExitCode::SUCCESS,
+            Ok(_) => {
+                eprintln!("{} is out of date: run `kairos-api openapi --output {}`", path.display(), path.display());
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("cannot read {}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match output {
+        Some(path) => match std::fs::write(&path, &spec) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cannot write {}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        },
+        None => {
+            print!("{spec}");
+            ExitCode::SUCCESS
+        }
+    }
+}

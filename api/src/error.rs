@@ -1,0 +1,138 @@
+//! The API's error type and its wire shape `{"error":{"code","message","request_id"}}`.
+//! Codes are stable strings that clients branch on; messages are for people. Internal error
+//! text never reaches a client: it is logged once, by [`crate::middleware::error_envelope`].
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Input that cannot be parsed or breaks the schema.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{message}")]
+    NotFound { message: String },
+    /// A dependency the request needs is not available.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest { code, message: message.into() }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::NotFound { message: message.into() }
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. } | ApiError::Unavailable { code, .. } => code,
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// What the client is told: never the internal cause.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Internal(_) => "internal error; quote the request id when reporting it".to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The error object clients receive.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_query`, `not_found`.
+    pub code: String,
+    pub message: String,
+    /// The request's `x-request-id`.
+    pub request_id: String,
+}
+
+/// Carried in the response extensions so the envelope middleware can add the request id and
+/// log the internal cause once.
+#[derive(Debug, Clone)]
+pub struct ErrorPayload {
+    pub code: &'static str,
+    pub message: String,
+    pub internal: Option<Arc<anyhow::Error>>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let payload = ErrorPayload {
+            code: self.code(),
+            message: self.public_message(),
+            internal: match self {
+                ApiError::Internal(e) => Some(Arc::new(e)),
+                _ => None,
+            },
+        };
+        let mut response = render(status, payload.code, &payload.message, "");
+        response.extensions_mut().insert(payload);
+        response
+    }
+}
+
+/// The JSON error response itself.
+pub fn render(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail { code: code.to_string(), message: message.to_string(), request_id: request_id.to_string() },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::bad_request("invalid_path", r.body_text())
+    }
+}
+
+impl From<kairos_platform::storage::StorageError> for ApiError {
+    fn from(e: kairos_platform::storage::StorageError) -> Self {
+        use kairos_platform::storage::StorageError as S;
+        match e {
+            S::Unreachable(_) => ApiError::Unavailable {
+                code: "database_unavailable",
+                message: "the database is not reachable; retry later".to_string(),
+            },
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Axum's extractors, wrapped so a malformed request still gets the JSON error shape.
+
+use axum::extract::FromRequestParts;
+
+use crate::error::ApiError;
+
+/// `axum::extract::Query` answering 400 `invalid_query` in the API's error shape.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// `axum::extract::Path` answering 400 `invalid_path` in the API's error shape.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);

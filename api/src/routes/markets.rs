@@ -1,0 +1,128 @@
+//! `GET /v1/markets` and `GET /v1/markets/{id}`, served from the market catalog.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use kairos_platform::domain::{MarketStatus, Venue, parse_id};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
+use crate::market_catalog::{Filter, decode_cursor};
+use crate::market_view::{MarketBody, MarketPage, MarketStatusParam, VenueParam};
+use crate::state::AppState;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+const MAX_QUERY_LEN: usize = 200;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListMarketsQuery {
+    /// Only markets in this status.
+    pub status: Option<MarketStatusParam>,
+    /// Only markets on this venue.
+    pub venue: Option<VenueParam>,
+    /// Case-insensitive text in the question or slug.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The validated form of [`ListMarketsQuery`].
+#[derive(Debug)]
+pub struct ListMarkets {
+    pub filter: Filter,
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+impl ListMarketsQuery {
+    pub fn validate(self) -> Result<ListMarkets, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_LIMIT}")));
+        }
+        if self.q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_LEN) {
+            return Err(ApiError::bad_request("invalid_query", format!("q is longer than {MAX_QUERY_LEN} characters")));
+        }
+        let after = match self.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")
+            })?),
+        };
+        Ok(ListMarkets {
+            filter: Filter {
+                status: self.status.map(|s| match s {
+                    MarketStatusParam::Open => MarketStatus::Open,
+                    MarketStatusParam::Suspended => MarketStatus::Suspended,
+                    MarketStatusParam::Closed => MarketStatus::Closed,
+                    MarketStatusParam::Resolved => MarketStatus::Resolved,
+                }),
+                venue: self.venue.map(|v| match v {
+                    VenueParam::Paper => Venue::Paper,
+                    VenueParam::Polymarket => Venue::Polymarket,
+                }),
+                text: self.q.filter(|q| !q.is_empty()),
+            },
+            after,
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        })
+    }
+}
+
+/// Markets, oldest first, with cursor pagination.
+#[utoipa::path(get, path = "/v1/markets", tag = "markets", params(ListMarketsQuery),
+    responses(
+        (status = 200, description = "A page of markets", body = MarketPage),
+        (status = 400, description = "Malformed filter, limit or cursor", body = ErrorBody),
+    ))]
+pub async fn list_markets(
+    State(state): State<AppState>,
+    Query(query): Query<ListMarketsQuery>,
+) -> Result<Response, ApiError> {
+    let request = query.validate()?;
+    let page = state.catalog().page(&request.filter, request.after.as_deref(), request.limit);
+    let mut body = String::with_capacity(64 + page.entries.iter().map(|e| e.json.len() + 1).sum::<usize>());
+    body.push_str("{\"data\":[");
+    for (i, entry) in page.entries.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&entry.json);
+    }
+    body.push_str("],\"next_cursor\":");
+    match &page.next_cursor {
+        // Cursors are base64url: nothing in them needs escaping.
+        Some(c) => {
+            body.push('"');
+            body.push_str(c);
+            body.push('"');
+        }
+        None => body.push_str("null"),
+    }
+    body.push('}');
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// One market with its outcomes.
+#[utoipa::path(get, path = "/v1/markets/{id}", tag = "markets",
+    params(("id" = String, Path, description = "Market id (UUID)")),
+    responses(
+        (status = 200, description = "The market", body = MarketBody),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 404, description = "No such market", body = ErrorBody),
+    ))]
+pub async fn get_market(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "market id must be a UUID"))?;
+    match state.catalog().get(state.db(), &id).await? {
+        Some(json) => Ok(([(header::CONTENT_TYPE, "application/json")], String::from(json)).into_response()),
+        None => Err(ApiError::not_found(format!("no market with id {id}"))),
+    }
+}

@@ -1,0 +1,290 @@
+//! Starting and stopping one API instance: storage, seeds, readiness, the background loop,
+//! both listeners, graceful shutdown. The binary and the integration tests share [`start`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::from_fn;
+use kairos_platform::cache::Redis;
+use kairos_platform::config::{Settings, StorageMode, redact_url};
+use kairos_platform::storage::Db;
+use kairos_platform::telemetry::Telemetry;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::middleware::{RequestId, error_envelope, record_metrics, request_id};
+use crate::readiness::ReadyStatus;
+use crate::state::AppState;
+
+/// Why an instance did not start; each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database {url} is unreachable: {cause}")]
+    Database { url: String, cause: String },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("seeding the database failed: {0}")]
+    Seed(String),
+    #[error("Redis {url} is unreachable and KAIROS_STORAGE_MODE=strict: {cause}")]
+    Redis { url: String, cause: String },
+    #[error("KAIROS_REDIS_URL: {0}")]
+    RedisUrl(String),
+    #[error("cannot listen on {addr} ({variable}): {cause}")]
+    Bind { addr: SocketAddr, variable: &'static str, cause: String },
+    #[error("metrics recorder: {0}")]
+    Metrics(String),
+    #[error("not ready in strict storage mode: {0}")]
+    NotReady(String),
+}
+
+/// A started instance.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub state: AppState,
+    shutdown: CancellationToken,
+    tasks: JoinSet<(&'static str, std::io::Result<()>)>,
+}
+
+/// How often readiness, the market catalog and runtime settings are refreshed.
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
+
+pub async fn start(settings: Settings) -> Result<Running, StartError> {
+    let url = redact_url(settings.database_url.expose());
+    let db = Db::connect(settings.database_url.expose(), settings.database_max_connections)
+        .await
+        .map_err(|e| StartError::Database { url: url.clone(), cause: e.to_string() })?;
+    db.migrate().await.map_err(|e| StartError::Migration(e.to_string()))?;
+    crate::seed::run(&db, settings.profile).await.map_err(|e| StartError::Seed(e.to_string()))?;
+
+    let redis = match &settings.redis_url {
+        Some(url) => Some(Redis::new(url.expose()).map_err(StartError::RedisUrl)?),
+        None => None,
+    };
+    if let Some(r) = &redis {
+        if let Err(cause) = r.ping().await {
+            match settings.storage_mode {
+                StorageMode::Strict => return Err(StartError::Redis { url: r.redacted_url().to_string(), cause }),
+                StorageMode::Degraded => tracing::warn!(
+                    redis = r.redacted_url(),
+                    error = %cause,
+                    "Redis is unreachable: serving DEGRADED on in-process fallbacks until it answers"
+                ),
+            }
+        }
+    } else if settings.storage_mode == StorageMode::Degraded {
+        tracing::warn!("KAIROS_REDIS_URL is not set: serving DEGRADED on in-process fallbacks (see /ready)");
+    }
+
+    let state = AppState::new(settings.clone(), db.clone(), redis);
+    let report = state.readiness().refresh().await;
+    if settings.storage_mode == StorageMode::Strict && report.status != ReadyStatus::Ready {
+        return Err(StartError::NotReady(serde_json::to_string(&*report).unwrap_or_default()));
+    }
+    state.catalog().refresh(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
+    state.runtime().reload(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
+    let prometheus = crate::metrics::handle().map_err(StartError::Metrics)?;
+
+    let listener = bind(settings.bind, "KAIROS_BIND").await?;
+    let metrics_listener = bind(settings.metrics_bind, "KAIROS_METRICS_BIND").await?;
+    let addr = local_addr(&listener, settings.bind, "KAIROS_BIND")?;
+    let metrics_addr = local_addr(&metrics_listener, settings.metrics_bind, "KAIROS_METRICS_BIND")?;
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let api = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        ("api listener", axum::serve(listener, api).with_graceful_shutdown(token.cancelled_owned()).await)
+    });
+    let metrics_app = crate::metrics::app(state.clone(), prometheus);
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "metrics listener",
+            axum::serve(metrics_listener, metrics_app).with_graceful_shutdown(token.cancelled_owned()).await,
+        )
+    });
+    let token = shutdown.clone();
+    let loop_state = state.clone();
+    tasks.spawn(async move {
+        refresh_loop(loop_state, token).await;
+        ("refresh loop", Ok(()))
+    });
+    tracing::info!(%addr, %metrics_addr, profile = settings.profile.as_str(), "kairos-api listening");
+    Ok(Running { addr, metrics_addr, state, shutdown, tasks })
+}
+
+async fn bind(addr: SocketAddr, variable: &'static str) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| StartError::Bind { addr, variable, cause: e.to_string() })
+}
+
+fn local_addr(
+    listener: &tokio::net::TcpListener,
+    addr: SocketAddr,
+    variable: &'static str,
+) -> Result<SocketAddr, StartError> {
+    listener.local_addr().map_err(|e| StartError::Bind { addr, variable, cause: e.to_string() })
+}
+
+/// Every second: readiness, the market catalog, runtime settings. A failure is logged and
+/// retried; readiness reports it.
+async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(REFRESH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        state.readiness().refresh().await;
+        if let Err(e) = state.catalog().refresh(state.db()).await {
+            tracing::warn!(error = %e, "market catalog refresh failed; serving the last one");
+        }
+        if let Err(e) = state.runtime().reload(state.db()).await {
+            tracing::warn!(error = %e, "runtime settings refresh failed; keeping the last ones");
+        }
+    }
+}
+
+impl Running {
+    /// Starts a graceful shutdown: listeners stop accepting, in-flight requests finish.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until every task has ended. When one ends on its own (a listener failed), the
+    /// others are shut down too and the failure is returned. In-flight requests get
+    /// `KAIROS_SHUTDOWN_GRACE_MS` to finish after shutdown begins.
+    pub async fn wait(mut self) -> Result<(), String> {
+        let mut failure: Option<String> = None;
+        let grace = self.state.settings().shutdown_grace;
+        loop {
+            let next = if self.shutdown.is_cancelled() {
+                match tokio::time::timeout(grace, self.tasks.join_next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        failure
+                            .get_or_insert_with(|| "in-flight requests did not finish within the grace period".into());
+                        self.tasks.abort_all();
+                        break;
+                    }
+                }
+            } else {
+                self.tasks.join_next().await
+            };
+            let Some(joined) = next else { break };
+            match joined {
+                Ok((_, Ok(()))) if self.shutdown.is_cancelled() => {}
+                Ok((task, Ok(()))) => {
+                    failure.get_or_insert_with(|| format!("{task} stopped unexpectedly"));
+                }
+                Ok((task, Err(e))) => {
+                    failure.get_or_insert_with(|| format!("{task} failed: {e}"));
+                }
+                Err(e) => {
+                    failure.get_or_insert_with(|| format!("a task panicked: {e}"));
+                }
+            }
+            self.shutdown.cancel();
+        }
+        self.state.db().close().await;
+        match failure {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The API app with every layer. Outermost first: request id, compression, error envelope,
+/// trace span, metrics, CORS, timeout, body limit.
+pub fn app(state: AppState) -> Router {
+    let settings = state.settings().clone();
+    let (router, _) = crate::openapi::router().split_for_parts();
+    let router = router
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout));
+    let router = match cors_layer(&settings.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+        .layer(from_fn(record_metrics))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let request_id = req.extensions().get::<RequestId>().map_or("-", |r| r.0.as_str());
+                    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+                    tracing::info_span!(
+                        "http_request",
+                        method = %req.method(),
+                        route,
+                        request_id,
+                        status = tracing::field::Empty,
+                    )
+                })
+                .on_response(|res: &axum::http::Response<_>, latency: Duration, span: &tracing::Span| {
+                    span.record("status", res.status().as_u16());
+                    tracing::debug!(latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX), "response");
+                }),
+        )
+        .layer(from_fn(error_envelope))
+        .layer(CompressionLayer::new())
+        .layer(from_fn(request_id))
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let base = CorsLayer::new().allow_methods(Any).allow_headers(Any).expose_headers(Any);
+    if origins.iter().any(|o| o == "*") {
+        return Some(base.allow_origin(Any));
+    }
+    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    Some(base.allow_origin(AllowOrigin::list(list)))
+}
+
+/// Applies what SIGHUP reloads: the log filter (from `KAIROS_LOG`, env or file) and the
+/// runtime settings table. Other settings need a restart; a changed one is named in the log.
+pub async fn reload(state: &AppState, telemetry: Option<&Arc<Telemetry>>) {
+    let (fresh, problems) = kairos_platform::config::load();
+    if !problems.is_empty() {
+        for p in &problems {
+            tracing::error!(problem = %p, "reload refused: the config has problems; keeping the running one");
+        }
+        return;
+    }
+    if let Some(t) = telemetry {
+        match t.set_filter(&fresh.log) {
+            Ok(()) => tracing::info!(log = %fresh.log, "reloaded log filter"),
+            Err(e) => tracing::error!(error = %e, "cannot apply KAIROS_LOG"),
+        }
+    }
+    match state.runtime().reload(state.db()).await {
+        Ok(s) => tracing::info!(trading = s.trading.as_str(), flags = ?s.flags, "reloaded runtime settings"),
+        Err(e) => tracing::error!(error = %e, "cannot reload runtime settings"),
+    }
+    let running = state.settings();
+    if fresh.bind != running.bind || fresh.database_url != running.database_url || fresh.redis_url != running.redis_url
+    {
+        tracing::warn!("listener or store settings changed; they take effect on restart");
+    }
+}

@@ -1,0 +1,95 @@
+//! `kairos-keepers`: scheduled workers that poll the chain and the venues (resolve and settle
+//! flash markets, sync on-chain state into the database, reconcile orders).
+//!
+//! No job is implemented yet (they arrive with the flash-bets and orders work). Until then the
+//! binary loads the shared config, connects to the shared database, says plainly that it runs
+//! no jobs, checks the database every 30 seconds, and exits cleanly on SIGTERM/SIGINT. It
+//! never reports work it does not do.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use kairos_platform::config;
+use kairos_platform::storage::Db;
+use kairos_platform::telemetry;
+
+fn main() -> ExitCode {
+    let (settings, problems) = config::load();
+    if !problems.is_empty() {
+        eprintln!("kairos-keepers: refusing to start, the config has {} problem(s):", problems.len());
+        for p in &problems {
+            eprintln!("  - {p}");
+        }
+        return ExitCode::from(2);
+    }
+    let telemetry = match telemetry::init(
+        "kairos-keepers",
+        &settings.log,
+        settings.log_format,
+        settings.otlp_endpoint.as_deref(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("kairos-keepers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kairos-keepers: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(settings));
+    drop(runtime);
+    telemetry.shutdown();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kairos-keepers: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: config::Settings) -> anyhow::Result<()> {
+    let db = Db::connect(settings.database_url.expose(), 2).await?;
+    db.migrate().await?;
+    tracing::warn!(
+        "kairos-keepers runs no jobs yet: flash-market settlement, chain sync and order reconciliation are not implemented"
+    );
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = db.ping(Duration::from_secs(2)).await {
+                    tracing::error!(error = %e, "database unreachable");
+                }
+            }
+            r = tokio::signal::ctrl_c() => { r?; break; }
+            () = terminate() => break,
+        }
+    }
+    tracing::info!("kairos-keepers stopped");
+    db.close().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending::<()>().await;
+}

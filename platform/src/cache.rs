@@ -1,0 +1,72 @@
+//! The Redis connection, for state that several API instances share (rate-limit budgets,
+//! cache state). It may be absent or down: in `degraded` storage mode callers fall back to
+//! in-process state and readiness says so; in `strict` mode start-up and readiness fail.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::config::redact_url;
+
+/// A Redis handle that (re)connects lazily: created even when Redis is down, so a degraded
+/// instance recovers without a restart when Redis comes back.
+#[derive(Clone)]
+pub struct Redis {
+    client: redis::Client,
+    redacted_url: String,
+    manager: Arc<RwLock<Option<ConnectionManager>>>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis").field("url", &self.redacted_url).finish_non_exhaustive()
+    }
+}
+
+/// How long one Redis command or connection attempt may take.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+impl Redis {
+    /// Parses the URL; connects on first use. A malformed URL is an error at once.
+    pub fn new(url: &str) -> Result<Redis, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("KAIROS_REDIS_URL: {e}"))?;
+        Ok(Redis { client, redacted_url: redact_url(url), manager: Arc::new(RwLock::new(None)) })
+    }
+
+    pub fn redacted_url(&self) -> &str {
+        &self.redacted_url
+    }
+
+    /// A connection, creating the manager on first success. The manager itself reconnects
+    /// after Redis restarts.
+    pub async fn connection(&self) -> Result<ConnectionManager, String> {
+        if let Some(manager) = self.manager.read().map_err(|_| "redis lock poisoned")?.clone() {
+            return Ok(manager);
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(REDIS_TIMEOUT)
+            .set_response_timeout(REDIS_TIMEOUT)
+            .set_number_of_retries(1);
+        let manager = tokio::time::timeout(REDIS_TIMEOUT * 2, self.client.get_connection_manager_with_config(config))
+            .await
+            .map_err(|_| "no answer from Redis".to_string())?
+            .map_err(|e| e.to_string())?;
+        *self.manager.write().map_err(|_| "redis lock poisoned")? = Some(manager.clone());
+        Ok(manager)
+    }
+
+    /// Sends PING; returns the round-trip time.
+    pub async fn ping(&self) -> Result<Duration, String> {
+        let start = Instant::now();
+        let mut conn = self.connection().await?;
+        let reply = tokio::time::timeout(REDIS_TIMEOUT, redis::cmd("PING").query_async::<String>(&mut conn))
+            .await
+            .map_err(|_| "no answer from Redis".to_string())?
+            .map_err(|e| e.to_string())?;
+        if reply != "PONG" {
+            return Err(format!("unexpected PING reply {reply:?}"));
+        }
+        Ok(start.elapsed())
+    }
+}

@@ -1,0 +1,526 @@
+//! The one typed config of Kairos, from `KAIROS_*` environment variables over an optional TOML
+//! file (`KAIROS_CONFIG`). Loading never stops at the first mistake: [`load`] returns the
+//! effective settings together with every problem found, each naming the variable to set, so
+//! `kairos-api config check` and start-up can list them all at once. Outside `dev`/`test` a
+//! problem stops start-up (fail closed).
+
+mod local_secrets;
+mod secret;
+mod sources;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use local_secrets::LOCAL_SECRETS_FILE_PREFIX;
+pub use secret::{Secret, redact_url};
+pub use sources::{Origin, RawSources};
+
+/// Deployment profile. `dev` and `test` are "local": they get defaults and generated secrets;
+/// `staging` and `prod` get neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Dev,
+    Test,
+    Staging,
+    Prod,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Dev => "dev",
+            Profile::Test => "test",
+            Profile::Staging => "staging",
+            Profile::Prod => "prod",
+        }
+    }
+
+    pub fn is_local(self) -> bool {
+        matches!(self, Profile::Dev | Profile::Test)
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "dev" => Ok(Profile::Dev),
+            "test" => Ok(Profile::Test),
+            "staging" => Ok(Profile::Staging),
+            "prod" => Ok(Profile::Prod),
+            other => Err(format!("unknown profile {other:?}; expected dev, test, staging or prod")),
+        }
+    }
+}
+
+/// What to do when a store (database, Redis) is missing or unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageMode {
+    /// Refuse to start, and report not ready, without every store.
+    Strict,
+    /// Keep serving on in-process fallbacks, and say so in `/ready` and in metrics.
+    Degraded,
+}
+
+impl StorageMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageMode::Strict => "strict",
+            StorageMode::Degraded => "degraded",
+        }
+    }
+}
+
+impl FromStr for StorageMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "strict" => Ok(StorageMode::Strict),
+            "degraded" => Ok(StorageMode::Degraded),
+            other => Err(format!("unknown storage mode {other:?}; expected strict or degraded")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "json" => Ok(LogFormat::Json),
+            "pretty" => Ok(LogFormat::Pretty),
+            other => Err(format!("unknown log format {other:?}; expected json or pretty")),
+        }
+    }
+}
+
+/// The settings every Kairos binary runs with. Build with [`load`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub profile: Profile,
+    /// Host and port of the API listener.
+    pub bind: SocketAddr,
+    /// Host and port of the Prometheus listener; localhost unless set.
+    pub metrics_bind: SocketAddr,
+    /// `sqlite:` or `postgres:` URL (a secret: it may hold a password).
+    pub database_url: Secret,
+    pub database_max_connections: u32,
+    pub redis_url: Option<Secret>,
+    pub storage_mode: StorageMode,
+    pub jwt_secret: Option<Secret>,
+    pub master_key: Option<Secret>,
+    /// `tracing` filter directives (`info`, `kairos_api=debug,info`).
+    pub log: String,
+    pub log_format: LogFormat,
+    /// Directory for the SQLite files and generated local secrets; relative to the working directory.
+    pub data_dir: PathBuf,
+    pub request_timeout: Duration,
+    pub body_limit_bytes: usize,
+    /// Allowed CORS origins; `*` allows any.
+    pub cors_origins: Vec<String>,
+    pub shutdown_grace: Duration,
+    /// Development-only switch reserved for local tooling; refused outside `dev`/`test`.
+    pub dev_auth_bypass: bool,
+    pub otlp_endpoint: Option<String>,
+    /// Where each setting came from, by variable name, for `config check` and the start-up log.
+    pub origins: Vec<(&'static str, Origin)>,
+    /// Variables that start with `KAIROS_` but mean nothing to Kairos (typos, removed settings).
+    pub unknown_variables: Vec<String>,
+}
+
+/// One thing wrong with the config, naming the variable to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+/// Every variable Kairos reads, with its description; the README's table follows this list.
+pub const VARIABLES: &[&str] = &[
+    "KAIROS_PROFILE",
+    "KAIROS_CONFIG",
+    "KAIROS_BIND",
+    "KAIROS_METRICS_BIND",
+    "KAIROS_DATABASE_URL",
+    "KAIROS_DATABASE_MAX_CONNECTIONS",
+    "KAIROS_REDIS_URL",
+    "KAIROS_STORAGE_MODE",
+    "KAIROS_JWT_SECRET",
+    "KAIROS_MASTER_KEY",
+    "KAIROS_LOG",
+    "KAIROS_LOG_FORMAT",
+    "KAIROS_DATA_DIR",
+    "KAIROS_REQUEST_TIMEOUT_MS",
+    "KAIROS_BODY_LIMIT_BYTES",
+    "KAIROS_CORS_ORIGINS",
+    "KAIROS_SHUTDOWN_GRACE_MS",
+    "KAIROS_DEV_AUTH_BYPASS",
+];
+
+/// Variable names that other systems (and the platform Kairos replaces) used to switch
+/// authentication off. Set to a true value outside `dev`/`test`, any of them stops start-up.
+const AUTH_BYPASS_VARIABLES: &[&str] = &[
+    "KAIROS_DEV_AUTH_BYPASS",
+    "KAIROS_AUTH_BYPASS",
+    "KAIROS_DISABLE_AUTH",
+    "KAIROS_AUTH_DISABLED",
+    "KAIROS_SKIP_AUTH",
+    "KAIROS_INSECURE",
+];
+
+/// JWT secrets seen in templates and tutorials; refused outside `dev`/`test`.
+const PLACEHOLDER_SECRETS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace-me",
+    "placeholder",
+    "your-secret",
+    "your_secret",
+    "secret",
+    "supersecret",
+    "jwt-secret",
+    "jwt_secret",
+    "example",
+    "password",
+    "development",
+];
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Loads settings from the process environment (and `KAIROS_CONFIG`), fills generated local
+/// secrets in `dev`/`test`, and validates. Returns the settings and every problem found.
+pub fn load() -> (Settings, Vec<Problem>) {
+    match RawSources::from_process() {
+        Ok(raw) => load_from(&raw),
+        Err(message) => {
+            let (settings, mut problems) = load_from(&RawSources::default());
+            problems.insert(0, Problem { variable: "KAIROS_CONFIG", message });
+            (settings, problems)
+        }
+    }
+}
+
+/// [`load`] over explicit sources.
+pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
+    let mut p = Parser { raw, problems: Vec::new(), origins: Vec::new() };
+    let profile = p.parse("KAIROS_PROFILE", || Profile::Dev);
+    let local = profile.is_local();
+
+    let bind_default: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let bind = p.parse("KAIROS_BIND", || bind_default);
+    if !local && p.origin_of("KAIROS_BIND") == Origin::Default {
+        p.problem("KAIROS_BIND", "must be set explicitly outside dev/test (host:port, e.g. 0.0.0.0:8080)");
+    }
+    let metrics_bind = p.parse("KAIROS_METRICS_BIND", || SocketAddr::from(([127, 0, 0, 1], 9090)));
+    let data_dir = PathBuf::from(p.string("KAIROS_DATA_DIR", || "data".to_string()));
+
+    let database_url = p.string("KAIROS_DATABASE_URL", || {
+        format!("sqlite:{}", data_dir.join(format!("kairos-{}.db", profile.as_str())).display())
+    });
+    if !local && p.origin_of("KAIROS_DATABASE_URL") == Origin::Default {
+        p.problem("KAIROS_DATABASE_URL", "must be set outside dev/test (postgres://user:password@host:5432/db)");
+    }
+    if let Err(message) = crate::storage::Backend::from_url(&database_url) {
+        p.problem("KAIROS_DATABASE_URL", &message);
+    }
+    let database_max_connections = p.parse("KAIROS_DATABASE_MAX_CONNECTIONS", || 16u32);
+    if database_max_connections == 0 {
+        p.problem("KAIROS_DATABASE_MAX_CONNECTIONS", "must be at least 1");
+    }
+    let redis_url = p.optional("KAIROS_REDIS_URL");
+    if let Some(url) = &redis_url
+        && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+    {
+        p.problem("KAIROS_REDIS_URL", "must start with redis:// or rediss://");
+    }
+    let storage_mode =
+        p.parse("KAIROS_STORAGE_MODE", || if local { StorageMode::Degraded } else { StorageMode::Strict });
+    if storage_mode == StorageMode::Strict && redis_url.is_none() {
+        p.problem(
+            "KAIROS_REDIS_URL",
+            "strict storage mode needs Redis: set KAIROS_REDIS_URL (or KAIROS_STORAGE_MODE=degraded)",
+        );
+    }
+
+    let mut jwt_secret = p.optional("KAIROS_JWT_SECRET").map(Secret::new);
+    let mut master_key = p.optional("KAIROS_MASTER_KEY").map(Secret::new);
+    if local && (jwt_secret.is_none() || master_key.is_none()) {
+        match local_secrets::load_or_create(&data_dir, profile) {
+            Ok(generated) => {
+                if jwt_secret.is_none() {
+                    jwt_secret = Some(generated.jwt_secret);
+                    p.set_origin("KAIROS_JWT_SECRET", Origin::Generated);
+                }
+                if master_key.is_none() {
+                    master_key = Some(generated.master_key);
+                    p.set_origin("KAIROS_MASTER_KEY", Origin::Generated);
+                }
+            }
+            Err(message) => p.problem("KAIROS_DATA_DIR", &message),
+        }
+    }
+    check_jwt_secret(&mut p, jwt_secret.as_ref(), local);
+    check_master_key(&mut p, master_key.as_ref(), local);
+
+    let log = p.string("KAIROS_LOG", || "info".to_string());
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log) {
+        p.problem("KAIROS_LOG", &format!("not a valid tracing filter: {e}"));
+    }
+    let log_format =
+        p.parse("KAIROS_LOG_FORMAT", || if profile == Profile::Dev { LogFormat::Pretty } else { LogFormat::Json });
+    let request_timeout = Duration::from_millis(p.parse("KAIROS_REQUEST_TIMEOUT_MS", || 10_000u64));
+    let body_limit_bytes = p.parse("KAIROS_BODY_LIMIT_BYTES", || 1_048_576usize);
+    let cors_origins: Vec<String> = p
+        .string("KAIROS_CORS_ORIGINS", || if local { "*".to_string() } else { String::new() })
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let shutdown_grace = Duration::from_millis(p.parse("KAIROS_SHUTDOWN_GRACE_MS", || 30_000u64));
+    let dev_auth_bypass = p.parse_bool("KAIROS_DEV_AUTH_BYPASS");
+    if !local {
+        for name in AUTH_BYPASS_VARIABLES {
+            if let Some((value, _)) = raw.get(name)
+                && is_truthy(value)
+            {
+                p.problem(name, "auth bypass toggles are refused outside dev/test; unset it");
+            }
+        }
+    }
+    let otlp_endpoint = raw.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|(v, _)| v.to_string());
+
+    let unknown_variables = raw
+        .keys()
+        .filter(|k| k.starts_with("KAIROS_"))
+        .filter(|k| !VARIABLES.contains(k) && !AUTH_BYPASS_VARIABLES.contains(k))
+        .map(str::to_string)
+        .collect();
+
+    let Parser { problems, origins, .. } = p;
+    let settings = Settings {
+        profile,
+        bind,
+        metrics_bind,
+        database_url: Secret::new(database_url),
+        database_max_connections,
+        redis_url: redis_url.map(Secret::new),
+        storage_mode,
+        jwt_secret,
+        master_key,
+        log,
+        log_format,
+        data_dir,
+        request_timeout,
+        body_limit_bytes,
+        cors_origins,
+        shutdown_grace,
+        dev_auth_bypass,
+        otlp_endpoint,
+        origins,
+        unknown_variables,
+    };
+    (settings, problems)
+}
+
+fn check_jwt_secret(p: &mut Parser<'_>, secret: Option<&Secret>, local: bool) {
+    let Some(secret) = secret else {
+        p.problem("KAIROS_JWT_SECRET", "is missing; set at least 32 random bytes (e.g. `openssl rand -base64 48`)");
+        return;
+    };
+    if local {
+        return;
+    }
+    let value = secret.expose();
+    let lower = value.to_ascii_lowercase();
+    if value.len() < MIN_JWT_SECRET_BYTES {
+        p.problem(
+            "KAIROS_JWT_SECRET",
+            &format!("is {} bytes; at least {MIN_JWT_SECRET_BYTES} are required", value.len()),
+        );
+    } else if PLACEHOLDER_SECRETS.iter().any(|ph| lower.contains(ph)) || distinct_bytes(value) < 8 {
+        p.problem("KAIROS_JWT_SECRET", "is a placeholder or low-entropy value; generate a random one");
+    }
+}
+
+fn check_master_key(p: &mut Parser<'_>, key: Option<&Secret>, local: bool) {
+    use base64::Engine as _;
+    let Some(key) = key else {
+        if !local {
+            p.problem("KAIROS_MASTER_KEY", "is missing; set 32 random bytes, base64 (e.g. `openssl rand -base64 32`)");
+        }
+        return;
+    };
+    match base64::engine::general_purpose::STANDARD.decode(key.expose().trim()) {
+        Ok(bytes) if bytes.len() == 32 => {}
+        Ok(bytes) => {
+            p.problem("KAIROS_MASTER_KEY", &format!("decodes to {} bytes; exactly 32 are required", bytes.len()))
+        }
+        Err(_) => p.problem("KAIROS_MASTER_KEY", "is not valid base64 (standard alphabet, padded)"),
+    }
+}
+
+fn distinct_bytes(s: &str) -> usize {
+    let mut seen = [false; 256];
+    s.bytes().for_each(|b| seen[usize::from(b)] = true);
+    seen.iter().filter(|b| **b).count()
+}
+
+fn is_truthy(value: &str) -> bool {
+    matches!(value.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+}
+
+struct Parser<'a> {
+    raw: &'a RawSources,
+    problems: Vec<Problem>,
+    origins: Vec<(&'static str, Origin)>,
+}
+
+impl Parser<'_> {
+    fn problem(&mut self, variable: &'static str, message: &str) {
+        self.problems.push(Problem { variable, message: message.to_string() });
+    }
+
+    fn set_origin(&mut self, variable: &'static str, origin: Origin) {
+        match self.origins.iter_mut().find(|(v, _)| *v == variable) {
+            Some(entry) => entry.1 = origin,
+            None => self.origins.push((variable, origin)),
+        }
+    }
+
+    fn origin_of(&self, variable: &str) -> Origin {
+        self.origins.iter().find(|(v, _)| *v == variable).map_or(Origin::Default, |(_, o)| *o)
+    }
+
+    fn string(&mut self, variable: &'static str, default: impl FnOnce() -> String) -> String {
+        match self.raw.get(variable) {
+            Some((value, origin)) => {
+                self.set_origin(variable, origin);
+                value.to_string()
+            }
+            None => {
+                self.set_origin(variable, Origin::Default);
+                default()
+            }
+        }
+    }
+
+    fn optional(&mut self, variable: &'static str) -> Option<String> {
+        match self.raw.get(variable) {
+            Some((value, origin)) if !value.trim().is_empty() => {
+                self.set_origin(variable, origin);
+                Some(value.to_string())
+            }
+            _ => {
+                self.set_origin(variable, Origin::Default);
+                None
+            }
+        }
+    }
+
+    fn parse<T>(&mut self, variable: &'static str, default: impl FnOnce() -> T) -> T
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.raw.get(variable) {
+            Some((value, origin)) => {
+                self.set_origin(variable, origin);
+                match value.trim().parse::<T>() {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.problem(variable, &format!("cannot parse {value:?}: {e}"));
+                        default()
+                    }
+                }
+            }
+            None => {
+                self.set_origin(variable, Origin::Default);
+                default()
+            }
+        }
+    }
+
+    fn parse_bool(&mut self, variable: &'static str) -> bool {
+        match self.raw.get(variable) {
+            Some((value, origin)) => {
+                self.set_origin(variable, origin);
+                match value.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => true,
+                    "0" | "false" | "no" | "off" | "" => false,
+                    other => {
+                        self.problem(variable, &format!("expected true or false, got {other:?}"));
+                        false
+                    }
+                }
+            }
+            None => {
+                self.set_origin(variable, Origin::Default);
+                false
+            }
+        }
+    }
+}
+
+impl Settings {
+    /// The effective settings as `VARIABLE = value (origin)` lines, secrets redacted.
+    pub fn describe(&self) -> Vec<String> {
+        let origin = |name: &str| self.origins.iter().find(|(v, _)| *v == name).map_or("default", |(_, o)| o.as_str());
+        let secret = |s: &Option<Secret>| if s.is_some() { "[redacted]" } else { "(unset)" };
+        let values: Vec<(&str, String)> = vec![
+            ("KAIROS_PROFILE", self.profile.as_str().to_string()),
+            ("KAIROS_BIND", self.bind.to_string()),
+            ("KAIROS_METRICS_BIND", self.metrics_bind.to_string()),
+            ("KAIROS_DATABASE_URL", redact_url(self.database_url.expose())),
+            ("KAIROS_DATABASE_MAX_CONNECTIONS", self.database_max_connections.to_string()),
+            ("KAIROS_REDIS_URL", self.redis_url.as_ref().map_or("(unset)".to_string(), |u| redact_url(u.expose()))),
+            ("KAIROS_STORAGE_MODE", self.storage_mode.as_str().to_string()),
+            ("KAIROS_JWT_SECRET", secret(&self.jwt_secret).to_string()),
+            ("KAIROS_MASTER_KEY", secret(&self.master_key).to_string()),
+            ("KAIROS_LOG", self.log.clone()),
+            (
+                "KAIROS_LOG_FORMAT",
+                match self.log_format {
+                    LogFormat::Json => "json".to_string(),
+                    LogFormat::Pretty => "pretty".to_string(),
+                },
+            ),
+            ("KAIROS_DATA_DIR", self.data_dir.display().to_string()),
+            ("KAIROS_REQUEST_TIMEOUT_MS", self.request_timeout.as_millis().to_string()),
+            ("KAIROS_BODY_LIMIT_BYTES", self.body_limit_bytes.to_string()),
+            ("KAIROS_CORS_ORIGINS", self.cors_origins.join(",")),
+            ("KAIROS_SHUTDOWN_GRACE_MS", self.shutdown_grace.as_millis().to_string()),
+            ("KAIROS_DEV_AUTH_BYPASS", self.dev_auth_bypass.to_string()),
+        ];
+        let mut lines: Vec<String> = values.into_iter().map(|(k, v)| format!("{k} = {v} ({})", origin(k))).collect();
+        lines.push(format!(
+            "OTEL_EXPORTER_OTLP_ENDPOINT = {}",
+            self.otlp_endpoint.as_deref().unwrap_or("(unset: no trace export)")
+        ));
+        lines
+    }
+
+    /// The file that holds generated local secrets for this profile, when one is used.
+    pub fn local_secrets_path(&self) -> Option<PathBuf> {
+        let generated = self.origins.iter().any(|(_, o)| *o == Origin::Generated);
+        generated.then(|| local_secrets::path(Path::new(&self.data_dir), self.profile))
+    }
+}
+
+#[cfg(test)]
+mod tests;

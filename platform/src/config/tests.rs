@@ -1,0 +1,201 @@
+use super::*;
+
+const GOOD_JWT: &str = "q8Vt2pX7mR4kLw9ZsB3nY6cH1dF5gJ0aE8uTiOoPzQ";
+const GOOD_MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+fn load_vars(vars: &[(&str, &str)]) -> (Settings, Vec<Problem>) {
+    let raw = RawSources::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string()))).expect("sources");
+    load_from(&raw)
+}
+
+/// A complete, valid prod environment; each test removes or breaks one thing.
+fn prod_vars() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("KAIROS_PROFILE", "prod"),
+        ("KAIROS_BIND", "0.0.0.0:8080"),
+        ("KAIROS_DATABASE_URL", "postgres://kairos:pw@db:5432/kairos"),
+        ("KAIROS_REDIS_URL", "redis://cache:6379"),
+        ("KAIROS_JWT_SECRET", GOOD_JWT),
+        ("KAIROS_MASTER_KEY", GOOD_MASTER_KEY),
+    ]
+}
+
+fn with(
+    mut vars: Vec<(&'static str, &'static str)>,
+    k: &'static str,
+    v: &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    vars.retain(|(key, _)| *key != k);
+    vars.push((k, v));
+    vars
+}
+
+fn without(mut vars: Vec<(&'static str, &'static str)>, k: &str) -> Vec<(&'static str, &'static str)> {
+    vars.retain(|(key, _)| *key != k);
+    vars
+}
+
+fn variables(problems: &[Problem]) -> Vec<&'static str> {
+    problems.iter().map(|p| p.variable).collect()
+}
+
+#[test]
+fn a_complete_prod_config_has_no_problems() {
+    let (s, problems) = load_vars(&prod_vars());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(s.profile, Profile::Prod);
+    assert_eq!(s.storage_mode, StorageMode::Strict);
+    assert_eq!(s.log_format, LogFormat::Json);
+}
+
+#[test]
+fn prod_refuses_a_missing_jwt_secret() {
+    let (_, problems) = load_vars(&without(prod_vars(), "KAIROS_JWT_SECRET"));
+    assert_eq!(variables(&problems), ["KAIROS_JWT_SECRET"]);
+    assert!(problems[0].message.contains("missing"));
+}
+
+#[test]
+fn prod_refuses_a_short_jwt_secret() {
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_JWT_SECRET", "tooShort-9f8e7d6c5b4a"));
+    assert_eq!(variables(&problems), ["KAIROS_JWT_SECRET"]);
+    assert!(problems[0].message.contains("at least 32"));
+}
+
+#[test]
+fn prod_refuses_placeholder_and_low_entropy_jwt_secrets() {
+    for weak in [
+        "change-me-change-me-change-me-change-me",
+        "please-put-your-secret-here-before-deploying",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ] {
+        let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_JWT_SECRET", weak));
+        assert_eq!(variables(&problems), ["KAIROS_JWT_SECRET"], "{weak}");
+    }
+}
+
+#[test]
+fn prod_refuses_every_auth_bypass_toggle() {
+    for name in AUTH_BYPASS_VARIABLES {
+        let (_, problems) = load_vars(&with(prod_vars(), name, "true"));
+        assert_eq!(variables(&problems), [*name]);
+    }
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_DEV_AUTH_BYPASS", "false"));
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[test]
+fn dev_accepts_the_auth_bypass_toggle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().display().to_string();
+    let (s, problems) = load_vars(&[("KAIROS_DATA_DIR", &data), ("KAIROS_DEV_AUTH_BYPASS", "1")]);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(s.dev_auth_bypass);
+}
+
+#[test]
+fn prod_refuses_an_implicit_bind_address() {
+    let (_, problems) = load_vars(&without(prod_vars(), "KAIROS_BIND"));
+    assert_eq!(variables(&problems), ["KAIROS_BIND"]);
+}
+
+#[test]
+fn strict_mode_refuses_a_missing_database_or_redis_url() {
+    let (_, problems) = load_vars(&without(prod_vars(), "KAIROS_DATABASE_URL"));
+    assert_eq!(variables(&problems), ["KAIROS_DATABASE_URL"]);
+    let (_, problems) = load_vars(&without(prod_vars(), "KAIROS_REDIS_URL"));
+    assert_eq!(variables(&problems), ["KAIROS_REDIS_URL"]);
+    let degraded = with(without(prod_vars(), "KAIROS_REDIS_URL"), "KAIROS_STORAGE_MODE", "degraded");
+    let (_, problems) = load_vars(&degraded);
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[test]
+fn prod_refuses_a_missing_or_malformed_master_key() {
+    let (_, problems) = load_vars(&without(prod_vars(), "KAIROS_MASTER_KEY"));
+    assert_eq!(variables(&problems), ["KAIROS_MASTER_KEY"]);
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_MASTER_KEY", "c2hvcnQ="));
+    assert_eq!(variables(&problems), ["KAIROS_MASTER_KEY"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let (_, problems) = load_vars(&[("KAIROS_PROFILE", "prod"), ("KAIROS_AUTH_BYPASS", "yes")]);
+    let vars = variables(&problems);
+    for expected in [
+        "KAIROS_BIND",
+        "KAIROS_DATABASE_URL",
+        "KAIROS_REDIS_URL",
+        "KAIROS_JWT_SECRET",
+        "KAIROS_MASTER_KEY",
+        "KAIROS_AUTH_BYPASS",
+    ] {
+        assert!(vars.contains(&expected), "{expected} missing from {vars:?}");
+    }
+}
+
+#[test]
+fn unknown_profiles_modes_and_database_urls_are_errors_not_fallbacks() {
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_PROFILE", "production"));
+    assert!(variables(&problems).contains(&"KAIROS_PROFILE"));
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_STORAGE_MODE", "relaxed"));
+    assert_eq!(variables(&problems), ["KAIROS_STORAGE_MODE"]);
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_DATABASE_URL", "mysql://db/kairos"));
+    assert_eq!(variables(&problems), ["KAIROS_DATABASE_URL"]);
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_BIND", "localhost"));
+    assert_eq!(variables(&problems), ["KAIROS_BIND"]);
+}
+
+#[test]
+fn dev_needs_nothing_and_generates_shared_secrets_under_the_data_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data").display().to_string();
+    let (first, problems) = load_vars(&[("KAIROS_DATA_DIR", &data)]);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(first.profile, Profile::Dev);
+    assert_eq!(first.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(first.metrics_bind.to_string(), "127.0.0.1:9090");
+    assert_eq!(first.storage_mode, StorageMode::Degraded);
+    assert!(first.database_url.expose().starts_with("sqlite:"));
+    let path = first.local_secrets_path().expect("generated");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (second, _) = load_vars(&[("KAIROS_DATA_DIR", &data)]);
+    assert_eq!(first.jwt_secret, second.jwt_secret);
+    assert_eq!(first.master_key, second.master_key);
+
+    let (explicit, _) = load_vars(&[("KAIROS_DATA_DIR", &data), ("KAIROS_JWT_SECRET", "mine")]);
+    assert_eq!(explicit.jwt_secret.as_ref().map(Secret::expose), Some("mine"));
+}
+
+#[test]
+fn prod_never_generates_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().display().to_string();
+    let vars = with(without(prod_vars(), "KAIROS_JWT_SECRET"), "KAIROS_DATA_DIR", &*data.leak());
+    let (s, problems) = load_vars(&vars);
+    assert!(s.jwt_secret.is_none());
+    assert_eq!(variables(&problems), ["KAIROS_JWT_SECRET"]);
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+}
+
+#[test]
+fn describe_never_prints_secrets() {
+    let (s, _) = load_vars(&prod_vars());
+    let text = s.describe().join("\n");
+    assert!(!text.contains(GOOD_JWT));
+    assert!(!text.contains(GOOD_MASTER_KEY));
+    assert!(!text.contains(":pw@"));
+    assert!(text.contains("KAIROS_BIND = 0.0.0.0:8080 (env)"));
+    assert!(!format!("{s:?}").contains(GOOD_JWT));
+}
+
+#[test]
+fn unknown_kairos_variables_are_reported() {
+    let (s, _) = load_vars(&with(prod_vars(), "KAIROS_BIDN", "0.0.0.0:1"));
+    assert_eq!(s.unknown_variables, ["KAIROS_BIDN"]);
+}

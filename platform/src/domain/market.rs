@@ -1,0 +1,133 @@
+//! Markets and their outcomes, as every venue sees them.
+
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Venue {
+    /// The built-in paper exchange.
+    Paper,
+    /// The Polymarket CLOB.
+    Polymarket,
+}
+
+impl Venue {
+    pub const ALL: [Venue; 2] = [Venue::Paper, Venue::Polymarket];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Venue::Paper => "paper",
+            Venue::Polymarket => "polymarket",
+        }
+    }
+}
+
+impl FromStr for Venue {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Venue::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown venue {s:?}; expected paper or polymarket"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MarketStatus {
+    Open,
+    /// Stopped by an operator; no new orders, cancels allowed.
+    Suspended,
+    /// Trading has ended; waiting for resolution.
+    Closed,
+    Resolved,
+}
+
+impl MarketStatus {
+    pub const ALL: [MarketStatus; 4] =
+        [MarketStatus::Open, MarketStatus::Suspended, MarketStatus::Closed, MarketStatus::Resolved];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarketStatus::Open => "open",
+            MarketStatus::Suspended => "suspended",
+            MarketStatus::Closed => "closed",
+            MarketStatus::Resolved => "resolved",
+        }
+    }
+}
+
+impl FromStr for MarketStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MarketStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown market status {s:?}; expected open, suspended, closed or resolved"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// 0-based position in the market's outcome list; what orders refer to.
+    pub index: u32,
+    pub label: String,
+    /// The venue's token id, when the venue has one.
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Market {
+    pub id: String,
+    pub venue: Venue,
+    /// The venue's own id (the Polymarket condition id).
+    pub external_id: Option<String>,
+    pub slug: String,
+    pub question: String,
+    pub description: String,
+    pub status: MarketStatus,
+    /// Price increment in micro-units of collateral per share (10_000 = 0.01).
+    pub tick_size_micros: i64,
+    /// Smallest order size in micro-shares.
+    pub min_size_micros: i64,
+    pub end_time_us: Option<i64>,
+    pub resolved_outcome: Option<u32>,
+    /// Seeded by `dev` for newcomers; not a real market.
+    pub is_sample: bool,
+    pub outcomes: Vec<Outcome>,
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
+/// A market to insert; the storage layer gives it an id and timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMarket {
+    pub venue: Venue,
+    pub external_id: Option<String>,
+    pub slug: String,
+    pub question: String,
+    pub description: String,
+    pub status: MarketStatus,
+    pub tick_size_micros: i64,
+    pub min_size_micros: i64,
+    pub end_time_us: Option<i64>,
+    pub is_sample: bool,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl NewMarket {
+    /// Checks what no venue accepts: no outcomes, a tick outside (0, 1), a non-positive minimum.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.outcomes.len() < 2 {
+            return Err(format!("market {:?} needs at least two outcomes", self.slug));
+        }
+        if !(1..super::money::MICROS_PER_UNIT).contains(&self.tick_size_micros) {
+            return Err(format!("market {:?}: tick size must be between 0 and 1", self.slug));
+        }
+        if self.min_size_micros <= 0 {
+            return Err(format!("market {:?}: minimum size must be positive", self.slug));
+        }
+        if self.question.trim().is_empty() {
+            return Err(format!("market {:?} has no question", self.slug));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,23 @@
+//! Domain types: parsed at the edge, trusted inside. They know nothing of HTTP, SQL or Solana.
+
+pub mod market;
+pub mod money;
+pub mod time;
+pub mod trading_state;
+
+pub use market::{Market, MarketStatus, NewMarket, Outcome, Venue};
+pub use money::{MoneyError, format_micros, parse_micros};
+pub use time::{format_rfc3339_us, now_us, parse_rfc3339_us};
+pub use trading_state::TradingState;
+
+/// A fresh id: a UUIDv7, so ids sort by creation time (cursor pagination relies on it).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Parses an id from a request: a UUID in its canonical hyphenated lower-case form.
+pub fn parse_id(input: &str) -> Option<String> {
+    let id = uuid::Uuid::try_parse(input).ok()?;
+    let canonical = id.hyphenated().to_string();
+    (canonical == input).then_some(canonical)
+}

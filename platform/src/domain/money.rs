@@ -1,0 +1,107 @@
+//! Exact decimal amounts in micro-units (1e-6): collateral in micro-USDC, prices in
+//! micro-units of collateral per share, sizes in micro-shares. Never through a float.
+
+use std::fmt::Write as _;
+
+pub const MICROS_PER_UNIT: i64 = 1_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("{0:?} is not a decimal number")]
+    NotADecimal(String),
+    #[error("{0:?} has more than 6 decimal places")]
+    TooPrecise(String),
+    #[error("{0:?} is out of range")]
+    OutOfRange(String),
+}
+
+/// Parses `"12.5"`, `"-0.000001"`, `"3"` into micro-units. Refuses exponents, more than six
+/// decimals, signs other than a leading `-`, and values outside `i64`.
+pub fn parse_micros(input: &str) -> Result<i64, MoneyError> {
+    let s = input.trim();
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (int_part, frac_part) = match digits.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (digits, ""),
+    };
+    let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if int_part.is_empty() && frac_part.is_empty()
+        || !all_digits(int_part)
+        || !all_digits(frac_part)
+        || (digits.contains('.') && (int_part.is_empty() || frac_part.is_empty()))
+    {
+        return Err(MoneyError::NotADecimal(input.to_string()));
+    }
+    if frac_part.len() > 6 {
+        return Err(MoneyError::TooPrecise(input.to_string()));
+    }
+    let out_of_range = || MoneyError::OutOfRange(input.to_string());
+    let int: i64 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| out_of_range())? };
+    let mut frac: i64 = if frac_part.is_empty() { 0 } else { frac_part.parse().map_err(|_| out_of_range())? };
+    for _ in frac_part.len()..6 {
+        frac *= 10;
+    }
+    let magnitude = int.checked_mul(MICROS_PER_UNIT).and_then(|v| v.checked_add(frac)).ok_or_else(out_of_range)?;
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// Formats micro-units as the shortest exact decimal: `10_000` → `"0.01"`, `1_000_000` → `"1"`.
+pub fn format_micros(micros: i64) -> String {
+    let mut out = String::new();
+    if micros < 0 {
+        out.push('-');
+    }
+    let abs = micros.unsigned_abs();
+    let unit = MICROS_PER_UNIT.unsigned_abs();
+    let _ = write!(out, "{}", abs / unit);
+    let frac = abs % unit;
+    if frac != 0 {
+        let digits = format!("{frac:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_exact_decimals() {
+        assert_eq!(parse_micros("0.01"), Ok(10_000));
+        assert_eq!(parse_micros("1"), Ok(1_000_000));
+        assert_eq!(parse_micros("2603.7"), Ok(2_603_700_000));
+        assert_eq!(parse_micros("-0.000001"), Ok(-1));
+        assert_eq!(parse_micros("0.0025"), Ok(2_500));
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_exact_decimal() {
+        for bad in ["", ".", "1.", ".5", "1e3", "+1", "1,5", "0x10", "NaN", "--1", "1.2.3", " "] {
+            assert!(matches!(parse_micros(bad), Err(MoneyError::NotADecimal(_))), "{bad:?}");
+        }
+        assert!(matches!(parse_micros("0.0000001"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(parse_micros("99999999999999999999"), Err(MoneyError::OutOfRange(_))));
+    }
+
+    #[test]
+    fn formats_shortest_exact() {
+        assert_eq!(format_micros(10_000), "0.01");
+        assert_eq!(format_micros(1_000_000), "1");
+        assert_eq!(format_micros(0), "0");
+        assert_eq!(format_micros(-1), "-0.000001");
+        assert_eq!(format_micros(i64::MIN), "-9223372036854.775808");
+    }
+
+    proptest! {
+        #[test]
+        fn format_then_parse_round_trips(m in (i64::MIN + 1)..=i64::MAX) {
+            prop_assert_eq!(parse_micros(&format_micros(m)), Ok(m));
+        }
+    }
+}

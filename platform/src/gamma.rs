@@ -1,0 +1,199 @@
+//! Polymarket's public Gamma market format (what `GET /markets` of the Gamma API returns),
+//! read into [`NewMarket`]s for `kairos-api markets import FILE`. Numbers are read from their
+//! literal text, never through a float.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::domain::{MarketStatus, NewMarket, Outcome, Venue, parse_micros, parse_rfc3339_us};
+
+/// One market as Gamma serves it; only the fields Kairos uses.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GammaMarket {
+    id: Option<Box<RawValue>>,
+    question: Option<String>,
+    condition_id: Option<String>,
+    slug: Option<String>,
+    description: Option<String>,
+    end_date: Option<String>,
+    /// A JSON-encoded string array (`"[\"Yes\", \"No\"]"`), or an array.
+    outcomes: Option<Box<RawValue>>,
+    clob_token_ids: Option<Box<RawValue>>,
+    active: Option<bool>,
+    closed: Option<bool>,
+    archived: Option<bool>,
+    order_price_min_tick_size: Option<Box<RawValue>>,
+    order_min_size: Option<Box<RawValue>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Wrapped {
+    markets: Option<Vec<GammaMarket>>,
+}
+
+/// Tick size when Gamma does not give one: Polymarket's default, 0.01.
+const DEFAULT_TICK_MICROS: i64 = 10_000;
+/// Minimum size when Gamma does not give one: one share.
+const DEFAULT_MIN_SIZE_MICROS: i64 = 1_000_000;
+
+/// Parses a file: an array of Gamma markets, `{"markets": [...]}`, or one market. Every market
+/// must be valid; the first invalid one is named in the error (nothing is imported then).
+pub fn parse_markets(text: &str, venue: Venue) -> Result<Vec<NewMarket>, String> {
+    let trimmed = text.trim_start();
+    let markets: Vec<GammaMarket> = if trimmed.starts_with('[') {
+        serde_json::from_str(text).map_err(|e| format!("not a Gamma market list: {e}"))?
+    } else {
+        match serde_json::from_str::<Wrapped>(text) {
+            Ok(Wrapped { markets: Some(list) }) => list,
+            _ => vec![serde_json::from_str(text).map_err(|e| format!("not a Gamma market: {e}"))?],
+        }
+    };
+    markets.into_iter().enumerate().map(|(i, m)| convert(m, venue).map_err(|e| format!("market #{i}: {e}"))).collect()
+}
+
+fn convert(m: GammaMarket, venue: Venue) -> Result<NewMarket, String> {
+    let question = m.question.filter(|q| !q.trim().is_empty()).ok_or("has no question")?;
+    let id = m.id.as_deref().map(raw_text).transpose()?;
+    let external_id = m.condition_id.filter(|c| !c.is_empty()).or(id);
+    let slug = m.slug.filter(|s| !s.is_empty()).or_else(|| external_id.clone()).ok_or("has no slug or id")?;
+    let labels = string_list(m.outcomes.as_deref(), "outcomes")?.ok_or("has no outcomes")?;
+    let tokens = string_list(m.clob_token_ids.as_deref(), "clobTokenIds")?;
+    if let Some(tokens) = &tokens
+        && tokens.len() != labels.len()
+    {
+        return Err(format!("{slug}: {} outcomes but {} clobTokenIds", labels.len(), tokens.len()));
+    }
+    let outcomes = labels
+        .into_iter()
+        .enumerate()
+        .map(|(i, label)| {
+            Ok(Outcome {
+                index: u32::try_from(i).map_err(|_| "too many outcomes".to_string())?,
+                label,
+                external_id: tokens.as_ref().map(|t| t[i].clone()),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let status = if m.closed.unwrap_or(false) || m.archived.unwrap_or(false) {
+        MarketStatus::Closed
+    } else if m.active.unwrap_or(true) {
+        MarketStatus::Open
+    } else {
+        MarketStatus::Suspended
+    };
+    let tick_size_micros =
+        decimal(m.order_price_min_tick_size.as_deref(), "orderPriceMinTickSize")?.unwrap_or(DEFAULT_TICK_MICROS);
+    let min_size_micros = decimal(m.order_min_size.as_deref(), "orderMinSize")?.unwrap_or(DEFAULT_MIN_SIZE_MICROS);
+    let end_time_us = match m.end_date.filter(|d| !d.is_empty()) {
+        Some(d) => Some(parse_rfc3339_us(&d).ok_or_else(|| format!("{slug}: endDate {d:?} is not RFC 3339"))?),
+        None => None,
+    };
+    let market = NewMarket {
+        venue,
+        external_id,
+        slug,
+        question,
+        description: m.description.unwrap_or_default(),
+        status,
+        tick_size_micros,
+        min_size_micros,
+        end_time_us,
+        is_sample: false,
+        outcomes,
+    };
+    market.validate()?;
+    Ok(market)
+}
+
+/// A number or string literal as text (`12`, `"12"` → `12`).
+fn raw_text(raw: &RawValue) -> Result<String, String> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        serde_json::from_str::<String>(text).map_err(|e| e.to_string())
+    } else if text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') {
+        Ok(text.to_string())
+    } else {
+        Err(format!("expected a number or a string, got {text}"))
+    }
+}
+
+fn decimal(raw: Option<&RawValue>, field: &str) -> Result<Option<i64>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.get() == "null" {
+        return Ok(None);
+    }
+    let text = raw_text(raw).map_err(|e| format!("{field}: {e}"))?;
+    parse_micros(&text).map(Some).map_err(|e| format!("{field}: {e}"))
+}
+
+/// Gamma encodes lists as JSON strings holding a JSON array; accept a plain array too.
+fn string_list(raw: Option<&RawValue>, field: &str) -> Result<Option<Vec<String>>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    let text = raw.get();
+    if text == "null" {
+        return Ok(None);
+    }
+    let inner: String = if text.starts_with('"') {
+        serde_json::from_str(text).map_err(|e| format!("{field}: {e}"))?
+    } else {
+        text.to_string()
+    };
+    serde_json::from_str::<Vec<String>>(&inner)
+        .map(Some)
+        .map_err(|e| format!("{field}: expected a list of strings: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"[{
+        "id": "253591",
+        "question": "Will it rain in Lisbon on 1 Dec?",
+        "conditionId": "0xabc",
+        "slug": "rain-lisbon-dec-1",
+        "description": "Resolves YES if...",
+        "endDate": "2026-12-01T12:00:00Z",
+        "outcomes": "[\"Yes\", \"No\"]",
+        "outcomePrices": "[\"0.5\", \"0.5\"]",
+        "clobTokenIds": "[\"111\", \"222\"]",
+        "active": true,
+        "closed": false,
+        "orderPriceMinTickSize": 0.001,
+        "orderMinSize": 5
+    }]"#;
+
+    #[test]
+    fn reads_gamma_markets_exactly() {
+        let markets = parse_markets(SAMPLE, Venue::Polymarket).expect("parse");
+        assert_eq!(markets.len(), 1);
+        let m = &markets[0];
+        assert_eq!(m.external_id.as_deref(), Some("0xabc"));
+        assert_eq!(m.tick_size_micros, 1_000);
+        assert_eq!(m.min_size_micros, 5_000_000);
+        assert_eq!(m.status, MarketStatus::Open);
+        assert_eq!(m.outcomes[1].label, "No");
+        assert_eq!(m.outcomes[1].external_id.as_deref(), Some("222"));
+        assert_eq!(m.end_time_us, parse_rfc3339_us("2026-12-01T12:00:00Z"));
+    }
+
+    #[test]
+    fn accepts_a_wrapped_list_and_a_single_market() {
+        let one = SAMPLE.trim().trim_start_matches('[').trim_end_matches(']');
+        assert_eq!(parse_markets(one, Venue::Paper).expect("single").len(), 1);
+        let wrapped = format!("{{\"markets\": {SAMPLE}}}");
+        assert_eq!(parse_markets(&wrapped, Venue::Paper).expect("wrapped").len(), 1);
+    }
+
+    #[test]
+    fn names_the_bad_market() {
+        let bad = SAMPLE.replace("\"[\\\"111\\\", \\\"222\\\"]\"", "\"[\\\"111\\\"]\"");
+        let err = parse_markets(&bad, Venue::Polymarket).expect_err("mismatch");
+        assert!(err.contains("market #0") && err.contains("clobTokenIds"), "{err}");
+        let err = parse_markets(&SAMPLE.replace("0.001", "1.5"), Venue::Polymarket).expect_err("tick");
+        assert!(err.contains("tick"), "{err}");
+        assert!(parse_markets("{\"nope\": 1}", Venue::Polymarket).is_err());
+        assert!(parse_markets("not json", Venue::Polymarket).is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! The storage layer: one pool type for SQLite and PostgreSQL (sqlx `Any`), the one migration
+//! set in `migrations/` (embedded in the binary), and one module per table or aggregate that
+//! holds every SQL statement for it. Statements are portable: `$N` placeholders, TEXT and BIGINT
+//! columns (flags as 0/1: the Any driver cannot read SQLite BOOLEAN), ids made in the app,
+//! money and time as i64.
+
+pub mod markets;
+#[cfg(any(test, feature = "test-support"))]
+pub mod scratch;
+pub mod settings;
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::{Duration, Instant};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor as _};
+
+/// The migrations in `migrations/`, compiled into every binary that links this crate.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Recognises a database URL; anything else is an error, never a silently created file.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err("unsupported database URL; expected sqlite:PATH or postgres://…".to_string())
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database unreachable: {0}")]
+    Unreachable(#[source] sqlx::Error),
+    #[error("unsupported database URL: {0}")]
+    BadUrl(String),
+    #[error("cannot prepare the database location: {0}")]
+    Location(String),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("stored row is not valid: {0}")]
+    Corrupt(String),
+}
+
+/// A database handle: cheap to clone, shared by every task.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// How long a request may wait for a pooled connection before it fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Db {
+    /// Connects (creating a SQLite file and its directory when needed). Fails when the
+    /// database cannot be reached within the acquire timeout.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StorageError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).map_err(StorageError::BadUrl)?;
+        let url = match backend {
+            Backend::Sqlite => prepare_sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(StorageError::Unreachable)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; busy_timeout makes a
+                        // writer wait for the lock instead of failing at once.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(StorageError::Unreachable)?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies every migration not yet applied. Safe to run from several instances at once
+    /// (PostgreSQL takes an advisory lock; SQLite serialises writers).
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Round-trips `SELECT 1`; returns how long it took.
+    pub async fn ping(&self, timeout: Duration) -> Result<Duration, String> {
+        let start = Instant::now();
+        match tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(&self.pool)).await {
+            Ok(Ok(_)) => Ok(start.elapsed()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+        }
+    }
+
+    /// (open connections, idle connections) for the pool gauges.
+    pub fn pool_state(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `sqlite:data/x.db` → `sqlite:data/x.db?mode=rwc`, with `data/` created.
+fn prepare_sqlite_url(url: &str) -> Result<String, StorageError> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Err(StorageError::BadUrl(
+            "an in-memory SQLite database loses every order on restart; name a file".to_string(),
+        ));
+    }
+    if let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| StorageError::Location(format!("{}: {e}", parent.display())))?;
+    }
+    let query = if query.split('&').any(|kv| kv.starts_with("mode=")) {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".to_string()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// Reads a TEXT column that holds an enum, naming the column when the value is unknown.
+pub(crate) fn parse_column<T: std::str::FromStr<Err = String>>(value: &str, column: &str) -> Result<T, StorageError> {
+    value.parse().map_err(|e| StorageError::Corrupt(format!("{column}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode_and_a_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("nested/k.db");
+        let url = prepare_sqlite_url(&format!("sqlite:{}", file.display())).expect("url");
+        assert_eq!(url, format!("sqlite://{}?mode=rwc", file.display()));
+        assert!(file.parent().expect("parent").is_dir());
+        assert!(prepare_sqlite_url("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn only_known_database_urls_are_accepted() {
+        assert_eq!(Backend::from_url("sqlite:data/x.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://h/db"), Ok(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://h/db"), Ok(Backend::Postgres));
+        assert!(Backend::from_url("mysql://h/db").is_err());
+        assert!(Backend::from_url("data/x.db").is_err());
+    }
+}
