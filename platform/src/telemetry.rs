@@ -1,4 +1,4 @@
-//! Logs and traces. JSON lines through `tracing` (a readable format may be chosen for `dev`),
+//! Logs and traces. JSON lines on stderr through `tracing` (stdout stays clean for command output) (a readable format may be chosen for `dev`),
 //! with a filter that can be swapped at run time (SIGHUP), and spans exported over OTLP/HTTP
 //! when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
@@ -60,9 +60,9 @@ pub fn init(
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .with_writer(std::io::stdout)
+            .with_writer(std::io::stderr)
             .boxed(),
-        LogFormat::Pretty => fmt::layer().with_writer(std::io::stdout).boxed(),
+        LogFormat::Pretty => fmt::layer().with_writer(std::io::stderr).boxed(),
     };
     let otel = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
     tracing_subscriber::registry()

@@ -113,7 +113,7 @@ pub async fn list_markets(
 
 /// One market with its outcomes.
 #[utoipa::path(get, path = "/v1/markets/{id}", tag = "markets",
-    params(("id" = String, Path, description = "Market id (UUID)")),
+    params(("id" = String, Path, format = Uuid, description = "Market id (UUID)")),
     responses(
         (status = 200, description = "The market", body = MarketBody),
         (status = 400, description = "Malformed id", body = ErrorBody),

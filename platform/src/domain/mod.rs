@@ -15,9 +15,8 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Parses an id from a request: a UUID in its canonical hyphenated lower-case form.
+/// Parses an id from a request: any UUID spelling (upper case, no hyphens, braces, URN),
+/// returned in the canonical hyphenated lower-case form that the database holds.
 pub fn parse_id(input: &str) -> Option<String> {
-    let id = uuid::Uuid::try_parse(input).ok()?;
-    let canonical = id.hyphenated().to_string();
-    (canonical == input).then_some(canonical)
+    uuid::Uuid::try_parse(input).ok().map(|id| id.hyphenated().to_string())
 }

@@ -25,6 +25,10 @@ pub fn sqlite() -> ScratchDb {
 /// PostgreSQL) when `TEST_DATABASE_URL` is not set.
 pub async fn postgres() -> Option<ScratchDb> {
     let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        assert!(
+            !services_required(),
+            "TEST_REQUIRE_SERVICES is set but TEST_DATABASE_URL is not: PostgreSQL tests cannot be skipped"
+        );
         eprintln!("SKIPPED on PostgreSQL: TEST_DATABASE_URL is not set (SQLite only)");
         return None;
     };
@@ -39,6 +43,12 @@ pub async fn postgres() -> Option<ScratchDb> {
         .expect("CREATE DATABASE for a scratch database");
     let _ = conn.close().await;
     Some(ScratchDb { url: with_database(&admin_url, &name), label: "postgres", _dir: None })
+}
+
+/// Whether a test may skip for want of a service: never in CI, where `.ci/run` sets
+/// `TEST_REQUIRE_SERVICES`.
+pub fn services_required() -> bool {
+    std::env::var_os("TEST_REQUIRE_SERVICES").is_some()
 }
 
 /// Every backend this run tests: SQLite always, PostgreSQL when configured.

@@ -1,0 +1,129 @@
+//! The storage layer on every backend: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is
+//! set (CI always sets it).
+
+use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, Venue};
+use kairos_platform::storage::markets::{self, Upserted};
+use kairos_platform::storage::{Db, MIGRATOR, StorageError, scratch, settings};
+use sqlx::Row as _;
+
+fn market(ext: &str) -> NewMarket {
+    NewMarket {
+        venue: Venue::Polymarket,
+        external_id: Some(ext.to_string()),
+        slug: format!("slug-{ext}"),
+        question: "Will it?".to_string(),
+        description: "d".to_string(),
+        status: MarketStatus::Open,
+        tick_size_micros: 10_000,
+        min_size_micros: 5_000_000,
+        end_time_us: None,
+        is_sample: true,
+        outcomes: vec![
+            Outcome { index: 0, label: "Yes".into(), external_id: Some("11".into()) },
+            Outcome { index: 1, label: "No".into(), external_id: Some("22".into()) },
+        ],
+    }
+}
+
+async fn fresh(url: &str) -> Db {
+    let db = Db::connect(url, 2).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    db
+}
+
+#[tokio::test]
+async fn migrations_apply_from_empty_and_are_idempotent() {
+    for scratch in scratch::all().await {
+        let db = fresh(&scratch.url).await;
+        db.migrate().await.expect("second run is a no-op");
+        let applied: i64 = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(db.pool())
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(usize::try_from(applied).expect("count"), MIGRATOR.iter().count(), "{}", scratch.label);
+        for table in [
+            "markets",
+            "outcomes",
+            "users",
+            "api_keys",
+            "orders",
+            "fills",
+            "positions",
+            "ledger_entries",
+            "audit_log",
+            "settings",
+        ] {
+            let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(db.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{}: table {table}: {e}", scratch.label))
+                .get(0);
+            assert_eq!(n, 0);
+        }
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn markets_round_trip_and_upsert_by_external_id() {
+    for scratch in scratch::all().await {
+        let db = fresh(&scratch.url).await;
+        let (created, how) = markets::upsert(&db, &market("0xa")).await.expect("insert");
+        assert_eq!(how, Upserted::Created);
+        assert_eq!(created.outcomes.len(), 2);
+        assert!(created.is_sample);
+        assert_eq!(markets::get(&db, &created.id).await.expect("get"), Some(created.clone()));
+
+        let mut changed = market("0xa");
+        changed.question = "Will it, really?".into();
+        changed.status = MarketStatus::Closed;
+        let (updated, how) = markets::upsert(&db, &changed).await.expect("update");
+        assert_eq!((how, updated.id.as_str()), (Upserted::Updated, created.id.as_str()));
+        assert_eq!(updated.question, "Will it, really?");
+        assert_eq!(updated.status, MarketStatus::Closed);
+        assert!(updated.updated_at_us >= created.updated_at_us);
+
+        let mut three = market("0xa");
+        three.outcomes.push(Outcome { index: 2, label: "Maybe".into(), external_id: None });
+        assert!(matches!(markets::upsert(&db, &three).await, Err(StorageError::Conflict(_))), "{}", scratch.label);
+
+        markets::upsert(&db, &market("0xb")).await.expect("second");
+        let all = markets::all(&db).await.expect("all");
+        assert_eq!(all.len(), 2);
+        assert!(all[0].id < all[1].id, "ids sort by creation");
+        assert_eq!(markets::fingerprint(&db).await.expect("fp").0, 2);
+        assert_eq!(markets::get(&db, "00000000-0000-7000-8000-000000000000").await.expect("get"), None);
+
+        let mut bad = market("0xc");
+        bad.tick_size_micros = 0;
+        assert!(matches!(markets::upsert(&db, &bad).await, Err(StorageError::Invalid(_))));
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn settings_put_if_absent_never_overwrites() {
+    for scratch in scratch::all().await {
+        let db = fresh(&scratch.url).await;
+        assert_eq!(settings::get(&db, "trade_enabled").await.expect("get"), None);
+        assert!(settings::put_if_absent(&db, "trade_enabled", "disabled").await.expect("seed"));
+        assert!(!settings::put_if_absent(&db, "trade_enabled", "enabled").await.expect("seed again"));
+        assert_eq!(settings::get(&db, "trade_enabled").await.expect("get").as_deref(), Some("disabled"));
+        settings::put(&db, "trade_enabled", "enabled").await.expect("put");
+        settings::put(&db, "flag.x", "true").await.expect("put");
+        assert_eq!(
+            settings::all(&db).await.expect("all"),
+            vec![("flag.x".to_string(), "true".to_string()), ("trade_enabled".to_string(), "enabled".to_string())],
+            "{}",
+            scratch.label
+        );
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn unrecognised_database_urls_are_refused() {
+    assert!(matches!(Db::connect("mysql://localhost/x", 1).await, Err(StorageError::BadUrl(_))));
+    assert!(matches!(Db::connect("sqlite::memory:", 1).await, Err(StorageError::BadUrl(_))));
+}
