@@ -156,48 +156,73 @@ fn announce(settings: &Settings) {
 }
 
 async fn serve(settings: Settings, telemetry: Arc<Telemetry>) -> Result<(), String> {
+    // Handlers are installed before the listeners open, so a signal sent as soon as the
+    // server says it listens is never met by the default action (SIGHUP would kill it).
+    let signals = Signals::install().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let running = crate::server::start(settings).await.map_err(|e| e.to_string())?;
     let token = running.shutdown_token();
     let state = running.state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = wait_for_signals(token, state, telemetry).await {
-            tracing::error!(error = %e, "cannot listen for signals");
-        }
-    });
+    tokio::spawn(signals.handle(token, state, telemetry));
     let result = running.wait().await;
     tracing::info!("kairos-api stopped");
     result
 }
 
+/// SIGTERM and SIGINT drain and stop; SIGHUP reloads.
 #[cfg(unix)]
-async fn wait_for_signals(
-    token: tokio_util::sync::CancellationToken,
-    state: crate::state::AppState,
-    telemetry: Arc<Telemetry>,
-) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => { tracing::info!("SIGTERM: draining in-flight requests"); token.cancel(); return Ok(()); }
-            _ = int.recv() => { tracing::info!("SIGINT: draining in-flight requests"); token.cancel(); return Ok(()); }
-            _ = hup.recv() => { tracing::info!("SIGHUP: reloading"); crate::server::reload(&state, Some(&telemetry)).await; }
-            () = token.cancelled() => return Ok(()),
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn handle(
+        mut self,
+        token: tokio_util::sync::CancellationToken,
+        state: crate::state::AppState,
+        telemetry: Arc<Telemetry>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => { tracing::info!("SIGTERM: draining in-flight requests"); token.cancel(); return; }
+                _ = self.int.recv() => { tracing::info!("SIGINT: draining in-flight requests"); token.cancel(); return; }
+                _ = self.hup.recv() => { tracing::info!("SIGHUP: reloading"); crate::server::reload(&state, Some(&telemetry)).await; }
+                () = token.cancelled() => return,
+            }
         }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(
-    token: tokio_util::sync::CancellationToken,
-    _state: crate::state::AppState,
-    _telemetry: Arc<Telemetry>,
-) -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await?;
-    token.cancel();
-    Ok(())
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn handle(
+        self,
+        token: tokio_util::sync::CancellationToken,
+        _state: crate::state::AppState,
+        _telemetry: Arc<Telemetry>,
+    ) {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            token.cancel();
+        }
+    }
 }
 
 async fn connect(settings: &Settings) -> Result<Db, String> {
