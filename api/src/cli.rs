@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kairos_platform::config::{self, Origin, Settings};
-use kairos_platform::domain::Venue;
+use kairos_platform::domain::{Role, Scope, Venue};
 use kairos_platform::storage::Db;
 use kairos_platform::storage::markets::{self, Upserted};
 use kairos_platform::telemetry::{self, Telemetry};
@@ -34,6 +34,21 @@ pub enum Command {
     Markets {
         #[command(subcommand)]
         command: MarketsCommand,
+    },
+    /// Bootstrap users (for a new deployment's first operators).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Bootstrap API keys.
+    ApiKeys {
+        #[command(subcommand)]
+        command: ApiKeysCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Print the OpenAPI document (or write it, or check a file against it).
     Openapi {
@@ -64,6 +79,46 @@ pub enum MarketsCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user (or give an existing wallet this role); prints `{"user_id","token"}` with a
+    /// fresh access token.
+    Create {
+        #[arg(long)]
+        wallet: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create an API key for a user; prints `{"key_id","secret"}` (the secret is shown once).
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Comma-separated: read, trade.
+        #[arg(long, value_delimiter = ',', value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+        #[arg(long, default_value = "bootstrap")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exit 0 when intact, non-zero naming the first bad row.
+    Verify,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+fn parse_scope(s: &str) -> Result<Scope, String> {
+    s.parse()
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum VenueArg {
     Paper,
@@ -85,6 +140,15 @@ pub fn run(cli: Cli) -> ExitCode {
                 VenueArg::Polymarket => Venue::Polymarket,
             };
             with_runtime(move |settings, _| Box::pin(import(settings, file, venue)))
+        }
+        Command::Users { command: UsersCommand::Create { wallet, role } } => {
+            with_runtime(move |settings, _| Box::pin(create_user(settings, wallet, role)))
+        }
+        Command::ApiKeys { command: ApiKeysCommand::Create { user, scopes, label } } => {
+            with_runtime(move |settings, _| Box::pin(create_api_key(settings, user, scopes, label)))
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            with_runtime(|settings, _| Box::pin(audit_verify(settings)))
         }
     }
 }
@@ -255,6 +319,75 @@ async fn import(settings: Settings, file: PathBuf, venue: Venue) -> Result<(), S
     println!("{}", serde_json::json!({ "created": created, "updated": updated }));
     db.close().await;
     Ok(())
+}
+
+/// A state for the commands that act as the API would (same secrets, same storage).
+async fn cli_state(settings: Settings) -> Result<crate::state::AppState, String> {
+    let db = connect(&settings).await?;
+    crate::state::AppState::new(settings, db, None)
+}
+
+async fn create_user(settings: Settings, wallet: String, role: Role) -> Result<(), String> {
+    use kairos_platform::storage::audit_log::{self, AuditEntry};
+    use kairos_platform::storage::users;
+    crate::access::wallet::parse_wallet(&wallet).map_err(|e| format!("--wallet: {e}"))?;
+    let state = cli_state(settings).await?;
+    let (user, created) = users::get_or_create_by_wallet(state.db(), &wallet, role).await.map_err(|e| e.to_string())?;
+    let user = if !created && user.role != role {
+        users::set_role(state.db(), &user.id, role)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|(_, after)| after)
+            .unwrap_or(user)
+    } else {
+        user
+    };
+    let entry = AuditEntry {
+        actor: "cli".to_string(),
+        action: if created { "user.create".to_string() } else { "user.set_role".to_string() },
+        target: Some(format!("user:{}", user.id)),
+        request_id: None,
+        before: None,
+        after: Some(serde_json::json!({ "wallet": wallet, "role": role.as_str() }).to_string()),
+    };
+    audit_log::append(state.db(), &entry).await.map_err(|e| e.to_string())?;
+    let token = crate::access::sessions::bootstrap_token(state.jwt(), &user.id, user.role)?;
+    println!("{}", serde_json::json!({ "user_id": user.id, "token": token }));
+    state.db().close().await;
+    Ok(())
+}
+
+async fn create_api_key(settings: Settings, user: String, scopes: Vec<Scope>, label: String) -> Result<(), String> {
+    let state = cli_state(settings).await?;
+    let owner = kairos_platform::storage::users::get(state.db(), &user)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("--user {user}: no such user"))?;
+    let (key, secret) = crate::routes::api_keys::create_key(&state, &owner.id, &label, &scopes, None, "cli", None)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{}", serde_json::json!({ "key_id": key.id, "secret": secret }));
+    state.db().close().await;
+    Ok(())
+}
+
+async fn audit_verify(settings: Settings) -> Result<(), String> {
+    let db = connect(&settings).await?;
+    let result = kairos_platform::storage::audit_log::verify(&db).await.map_err(|e| e.to_string())?;
+    db.close().await;
+    match result {
+        Ok(head) => {
+            println!("{}", serde_json::json!({ "intact": true, "rows": head.rows, "head_hash": head.head_hash }));
+            Ok(())
+        }
+        Err(broken) => {
+            println!(
+                "{}",
+                serde_json::json!({ "intact": false, "first_bad_seq": broken.seq, "reason": broken.reason })
+            );
+            Err(format!("audit log broken at row {}: {}", broken.seq, broken.reason))
+        }
+    }
 }
 
 fn config_check() -> ExitCode {

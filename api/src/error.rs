@@ -15,8 +15,22 @@ pub enum ApiError {
     /// Input that cannot be parsed or breaks the schema.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// Missing, invalid, expired, stale, replayed or wrongly signed credentials.
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// Authenticated, but without the route's role or scope.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("{message}")]
     NotFound { message: String },
+    /// A conflict with existing state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Well-formed, but a rule rejects it.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("rate limit exceeded; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// A dependency the request needs is not available.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
@@ -33,6 +47,18 @@ impl ApiError {
         ApiError::NotFound { message: message.into() }
     }
 
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Unauthorized { code, message: message.into() }
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Forbidden { code, message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Conflict { code, message: message.into() }
+    }
+
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         ApiError::Internal(e.into())
     }
@@ -40,7 +66,12 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -48,8 +79,14 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::Unavailable { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::Unavailable { code, .. }
+            | ApiError::Unauthorized { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
             ApiError::NotFound { .. } => "not_found",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -90,6 +127,10 @@ pub struct ErrorPayload {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let payload = ErrorPayload {
             code: self.code(),
             message: self.public_message(),
@@ -99,6 +140,9 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = render(status, payload.code, &payload.message, "");
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
         response.extensions_mut().insert(payload);
         response
     }
@@ -115,6 +159,18 @@ pub fn render(status: StatusCode, code: &str, message: &str, request_id: &str) -
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::bad_request("invalid_query", r.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as J;
+        match r {
+            J::MissingJsonContentType(_) => {
+                ApiError::bad_request("invalid_content_type", "expected Content-Type: application/json")
+            }
+            other => ApiError::bad_request("invalid_json", other.body_text()),
+        }
     }
 }
 

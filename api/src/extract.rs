@@ -1,6 +1,6 @@
 //! Axum's extractors, wrapped so a malformed request still gets the JSON error shape.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts};
 
 use crate::error::ApiError;
 
@@ -13,3 +13,8 @@ pub struct Query<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
+
+/// `axum::Json` answering 400 `invalid_json` / `invalid_content_type` in the API's error shape.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);

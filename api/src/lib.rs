@@ -7,6 +7,7 @@
 //!
 //! [`Settings`]: kairos_platform::config::Settings
 
+pub mod access;
 pub mod cli;
 pub mod error;
 pub mod extract;

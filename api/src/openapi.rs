@@ -7,8 +7,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::route_rules::{Access, ROUTES};
 use crate::error::ErrorBody;
-use crate::routes::{health, markets, openapi_json};
+use crate::routes::{account, admin, api_keys, auth, health, markets, openapi_json, ws};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -22,11 +23,75 @@ use crate::state::AppState;
     tags(
         (name = "operations", description = "Health, readiness and this document"),
         (name = "markets", description = "Markets and their outcomes"),
+        (name = "auth", description = "Wallet sign-in, sessions, the server clock"),
+        (name = "account", description = "The caller's own settings and limits"),
+        (name = "api-keys", description = "Market makers' API keys (signed requests)"),
+        (name = "admin", description = "Operator routes; every change is audited"),
+        (name = "streams", description = "Websocket streams"),
     ),
     components(schemas(ErrorBody)),
-    modifiers(&DefaultErrorResponse)
+    modifiers(&DefaultErrorResponse, &Security)
 )]
 struct ApiDoc;
+
+/// Security schemes, and each operation's requirement generated from the access table
+/// ([`ROUTES`]) so the document cannot disagree with what is enforced. The role is given as
+/// the requirement's scope; for API keys, the key scope follows it.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Access token from POST /v1/auth/login (15 minutes)."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "signed_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "KAIROS-KEY",
+                "API key id. Also send KAIROS-TIMESTAMP (Unix ms, within 5 s of GET /v1/time) and KAIROS-SIGNATURE: \
+                 url-safe base64 (padded) of HMAC-SHA256 keyed with the decoded secret over \
+                 timestamp + METHOD + path-with-query + body.",
+            ))),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, op) in [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("PUT", &mut item.put),
+                ("PATCH", &mut item.patch),
+                ("DELETE", &mut item.delete),
+            ] {
+                let Some(op) = op else { continue };
+                let Some(rule) = ROUTES.iter().find(|r| r.method == method && r.path == path.as_str()) else {
+                    continue;
+                };
+                op.security = match rule.access {
+                    Access::Public => None,
+                    Access::Role(role) => Some(vec![SecurityRequirement::new("bearer", [role.as_str()])]),
+                    Access::RoleOrKey(role, scope) => Some(vec![
+                        SecurityRequirement::new("bearer", [role.as_str()]),
+                        SecurityRequirement::new("signed_key", [role.as_str(), scope.as_str()]),
+                    ]),
+                    Access::SelfAuthenticated => Some(vec![
+                        SecurityRequirement::new("bearer", ["user"]),
+                        SecurityRequirement::new("signed_key", ["user", "read"]),
+                    ]),
+                };
+            }
+        }
+    }
+}
 
 /// Documents that any operation may also answer with the error envelope (timeouts, overload,
 /// internal errors), so clients and schema checkers know the shape of every non-2xx answer.
@@ -61,12 +126,34 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json::openapi_json))
         .routes(routes!(markets::list_markets))
         .routes(routes!(markets::get_market))
+        .routes(routes!(auth::time))
+        .routes(routes!(auth::challenge))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(account::limits))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(ws::ws))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::get_user))
+        .routes(routes!(admin::set_role))
+        .routes(routes!(admin::revoke_key))
+        .routes(routes!(admin::suspend_market))
+        .routes(routes!(admin::resume_market))
+        .routes(routes!(admin::set_flag))
+        .routes(routes!(admin::list_audit))
+        .routes(routes!(admin::export_audit))
+        .routes(routes!(admin::kill_switch_state))
+        .routes(routes!(admin::propose))
+        .routes(routes!(admin::approve))
 }
 
 /// The document, with the modifiers applied after every route was added.
 pub fn spec() -> utoipa::openapi::OpenApi {
     let mut spec = router().split_for_parts().1;
     DefaultErrorResponse.modify(&mut spec);
+    Security.modify(&mut spec);
     spec
 }
 

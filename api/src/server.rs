@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use kairos_platform::cache::Redis;
 use kairos_platform::config::{Settings, StorageMode, redact_url};
 use kairos_platform::storage::Db;
@@ -43,6 +43,10 @@ pub enum StartError {
     Bind { addr: SocketAddr, variable: &'static str, cause: String },
     #[error("metrics recorder: {0}")]
     Metrics(String),
+    #[error("route table: {0}")]
+    Routes(String),
+    #[error("secrets: {0}")]
+    Secrets(String),
     #[error("not ready in strict storage mode: {0}")]
     NotReady(String),
 }
@@ -87,7 +91,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         tracing::warn!("KAIROS_REDIS_URL is not set: serving DEGRADED on in-process fallbacks (see /ready)");
     }
 
-    let state = AppState::new(settings.clone(), db.clone(), redis);
+    crate::access::route_rules::check_against(&crate::openapi::spec()).map_err(StartError::Routes)?;
+    let state = AppState::new(settings.clone(), db.clone(), redis).map_err(StartError::Secrets)?;
     let report = state.readiness().refresh().await;
     if settings.storage_mode == StorageMode::Strict && report.status != ReadyStatus::Ready {
         return Err(StartError::NotReady(serde_json::to_string(&*report).unwrap_or_default()));
@@ -149,6 +154,7 @@ async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
             _ = tick.tick() => {}
         }
         state.readiness().refresh().await;
+        state.limiter().prune();
         if let Err(e) = state.catalog().refresh(state.db()).await {
             tracing::warn!(error = %e, "market catalog refresh failed; serving the last one");
         }
@@ -212,12 +218,15 @@ impl Running {
 }
 
 /// The API app with every layer. Outermost first: request id, compression, error envelope,
-/// trace span, metrics, CORS, timeout, body limit.
+/// trace span, metrics, CORS (preflights are answered before authentication), timeout, body
+/// limit (so a signed request's body is bounded before it is read), access (authentication,
+/// route rule, rate limit).
 pub fn app(state: AppState) -> Router {
     let settings = state.settings().clone();
     let (router, _) = crate::openapi::router().split_for_parts();
     let router = router
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(from_fn_with_state(state.clone(), crate::access::enforce))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout));
@@ -278,6 +287,8 @@ pub async fn reload(state: &AppState, telemetry: Option<&Arc<Telemetry>>) {
             Err(e) => tracing::error!(error = %e, "cannot apply KAIROS_LOG"),
         }
     }
+    state.limiter().reload(fresh.rate_limits);
+    tracing::info!("reloaded rate limits");
     match state.runtime().reload(state.db()).await {
         Ok(s) => tracing::info!(trading = s.trading.as_str(), flags = ?s.flags, "reloaded runtime settings"),
         Err(e) => tracing::error!(error = %e, "cannot reload runtime settings"),

@@ -1,11 +1,17 @@
 //! What every handler can reach.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kairos_platform::cache::Redis;
 use kairos_platform::config::Settings;
 use kairos_platform::storage::Db;
 
+use crate::access::KeyCache;
+use crate::access::jwt::Keys;
+use crate::access::key_secrets::MasterKey;
+use crate::access::rate_limit::RateLimiterSet;
+use crate::access::signed_request::LocalReplayGuard;
 use crate::market_catalog::MarketCatalog;
 use crate::readiness::Readiness;
 use crate::runtime_settings::RuntimeSettings;
@@ -23,14 +29,25 @@ struct Inner {
     readiness: Readiness,
     catalog: MarketCatalog,
     runtime: RuntimeSettings,
+    jwt: Keys,
+    master_key: MasterKey,
+    limiter: RateLimiterSet,
+    replay: LocalReplayGuard,
+    key_cache: KeyCache,
     /// The OpenAPI document, rendered once (it is what `openapi/v1.json` holds).
     openapi_json: String,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db, redis: Option<Redis>) -> Self {
+    /// Fails when a secret the API needs is missing or malformed (the config loader refuses
+    /// those outside dev/test; this guards library callers too).
+    pub fn new(settings: Settings, db: Db, redis: Option<Redis>) -> Result<Self, String> {
+        let jwt_secret = settings.jwt_secret.as_ref().ok_or("KAIROS_JWT_SECRET is not set")?;
+        let jwt = Keys::new(jwt_secret, settings.jwt_secret_previous.as_ref());
+        let master_key = MasterKey::from_config(settings.master_key.as_ref().ok_or("KAIROS_MASTER_KEY is not set")?)?;
         let readiness = Readiness::new(settings.storage_mode, db.clone(), redis.clone());
-        AppState {
+        let limiter = RateLimiterSet::new(settings.rate_limits, redis.clone());
+        Ok(AppState {
             inner: Arc::new(Inner {
                 settings,
                 db,
@@ -38,9 +55,14 @@ impl AppState {
                 readiness,
                 catalog: MarketCatalog::default(),
                 runtime: RuntimeSettings::default(),
+                jwt,
+                master_key,
+                limiter,
+                replay: LocalReplayGuard::default(),
+                key_cache: KeyCache::default(),
                 openapi_json: crate::openapi::spec_json(),
             }),
-        }
+        })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -67,7 +89,40 @@ impl AppState {
         &self.inner.runtime
     }
 
+    pub fn jwt(&self) -> &Keys {
+        &self.inner.jwt
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.inner.master_key
+    }
+
+    pub fn limiter(&self) -> &RateLimiterSet {
+        &self.inner.limiter
+    }
+
+    pub fn key_cache(&self) -> &KeyCache {
+        &self.inner.key_cache
+    }
+
     pub fn openapi_json(&self) -> &str {
         &self.inner.openapi_json
+    }
+
+    /// Records a request signature; false when it was seen within `ttl`. Shared through Redis
+    /// when it answers (a replay to another instance is caught too), in-process otherwise.
+    pub async fn first_use_of_signature(&self, signature: &str, ttl: Duration) -> bool {
+        if let Some(redis) = self.redis()
+            && let Ok(mut conn) = redis.connection().await
+        {
+            let key = format!("kairos:sig:{signature}");
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            let set: Result<Option<String>, _> =
+                redis::cmd("SET").arg(&key).arg(1).arg("NX").arg("PX").arg(ttl_ms).query_async(&mut conn).await;
+            if let Ok(reply) = set {
+                return reply.is_some() && self.inner.replay.first_use(signature, ttl);
+            }
+        }
+        self.inner.replay.first_use(signature, ttl)
     }
 }

@@ -1,6 +1,11 @@
 //! HTTP handlers, one module per resource. Each handler parses, calls a plain function and
 //! maps the result; nothing here holds business logic or SQL.
 
+pub mod account;
+pub mod admin;
+pub mod api_keys;
+pub mod auth;
 pub mod health;
 pub mod markets;
 pub mod openapi_json;
+pub mod ws;

@@ -22,6 +22,12 @@ pub(crate) fn settings(db: &ScratchDb, data: &std::path::Path, extra: &[(&str, &
         ("KAIROS_DATABASE_URL".into(), db.url.clone()),
         ("KAIROS_DATABASE_MAX_CONNECTIONS".into(), "4".into()),
     ];
+    // Tests share 127.0.0.1: raise every budget; the rate-limit tests set their own.
+    for class in ["READ", "TRADE", "CANCEL", "AUTH"] {
+        for kind in ["ANONYMOUS", "USER", "KEY"] {
+            vars.push((format!("KAIROS_RATE_LIMITS__{class}__{kind}"), "100000".into()));
+        }
+    }
     for (k, v) in extra {
         vars.retain(|(key, _)| key != k);
         vars.push(((*k).to_string(), (*v).to_string()));

@@ -116,7 +116,17 @@ pub struct Settings {
     pub redis_url: Option<Secret>,
     pub storage_mode: StorageMode,
     pub jwt_secret: Option<Secret>,
+    /// The secret being rotated out: tokens it signed still verify until they expire.
+    pub jwt_secret_previous: Option<Secret>,
     pub master_key: Option<Secret>,
+    /// How far a signed request's timestamp may be from the server clock.
+    pub signature_window: Duration,
+    /// M of the M-of-N kill switch.
+    pub kill_switch_approvals: u32,
+    /// How long a kill-switch proposal collects approvals.
+    pub kill_switch_window: Duration,
+    /// Requests per second by class and principal kind.
+    pub rate_limits: RateLimits,
     /// `tracing` filter directives (`info`, `kairos_api=debug,info`).
     pub log: String,
     pub log_format: LogFormat,
@@ -169,7 +179,89 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_CORS_ORIGINS",
     "KAIROS_SHUTDOWN_GRACE_MS",
     "KAIROS_DEV_AUTH_BYPASS",
+    "KAIROS_JWT_SECRET_PREVIOUS",
+    "KAIROS_SIGNATURE_WINDOW_MS",
+    "KAIROS_KILL_SWITCH__APPROVALS",
+    "KAIROS_KILL_SWITCH__WINDOW_SECS",
 ];
+
+/// Rate-limit classes: what a route costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateClass {
+    Read,
+    Trade,
+    /// Cheaper than trade, so a market maker can always pull quotes.
+    Cancel,
+    Auth,
+}
+
+impl RateClass {
+    pub const ALL: [RateClass; 4] = [RateClass::Read, RateClass::Trade, RateClass::Cancel, RateClass::Auth];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateClass::Read => "read",
+            RateClass::Trade => "trade",
+            RateClass::Cancel => "cancel",
+            RateClass::Auth => "auth",
+        }
+    }
+}
+
+/// Who is calling, for rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// Keyed by client address.
+    Anonymous,
+    /// A signed-in user (JWT).
+    User,
+    /// An API key.
+    Key,
+}
+
+impl PrincipalKind {
+    pub const ALL: [PrincipalKind; 3] = [PrincipalKind::Anonymous, PrincipalKind::User, PrincipalKind::Key];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::Anonymous => "anonymous",
+            PrincipalKind::User => "user",
+            PrincipalKind::Key => "key",
+        }
+    }
+}
+
+/// Requests per second per principal, by class and kind
+/// (`KAIROS_RATE_LIMITS__<CLASS>__<KIND>`). Reloaded on SIGHUP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    per_second: [[u32; 3]; 4],
+}
+
+impl RateLimits {
+    /// Defaults: cancels are the cheapest for keys so quotes can always be pulled.
+    pub const DEFAULT: RateLimits = RateLimits {
+        per_second: [
+            // anonymous, user, key
+            [20, 50, 100], // read
+            [1, 10, 50],   // trade
+            [1, 50, 200],  // cancel
+            [5, 10, 10],   // auth
+        ],
+    };
+
+    pub fn get(&self, class: RateClass, kind: PrincipalKind) -> u32 {
+        self.per_second[class as usize][kind as usize]
+    }
+
+    pub fn set(&mut self, class: RateClass, kind: PrincipalKind, value: u32) {
+        self.per_second[class as usize][kind as usize] = value;
+    }
+
+    pub fn variable(class: RateClass, kind: PrincipalKind) -> String {
+        format!("KAIROS_RATE_LIMITS__{}__{}", class.as_str().to_ascii_uppercase(), kind.as_str().to_ascii_uppercase())
+    }
+}
 
 /// Variable names that other systems (and the platform Kairos replaces) used to switch
 /// authentication off. Set to a true value outside `dev`/`test`, any of them stops start-up.
@@ -274,7 +366,39 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
             Err(message) => p.problem("KAIROS_DATA_DIR", &message),
         }
     }
-    check_jwt_secret(&mut p, jwt_secret.as_ref(), local);
+    check_jwt_secret(&mut p, "KAIROS_JWT_SECRET", jwt_secret.as_ref(), local);
+    let jwt_secret_previous = p.optional("KAIROS_JWT_SECRET_PREVIOUS").map(Secret::new);
+    if jwt_secret_previous.is_some() {
+        check_jwt_secret(&mut p, "KAIROS_JWT_SECRET_PREVIOUS", jwt_secret_previous.as_ref(), local);
+    }
+    let signature_window = Duration::from_millis(p.parse("KAIROS_SIGNATURE_WINDOW_MS", || 5_000u64));
+    let kill_switch_approvals = p.parse("KAIROS_KILL_SWITCH__APPROVALS", || 2u32);
+    if kill_switch_approvals == 0 {
+        p.problem("KAIROS_KILL_SWITCH__APPROVALS", "must be at least 1");
+    }
+    let kill_switch_window = Duration::from_secs(p.parse("KAIROS_KILL_SWITCH__WINDOW_SECS", || 900u64));
+    let mut rate_limits = RateLimits::DEFAULT;
+    let mut limit_names = Vec::new();
+    for class in RateClass::ALL {
+        for kind in PrincipalKind::ALL {
+            let name = RateLimits::variable(class, kind);
+            if let Some((value, origin)) = raw.get(&name) {
+                match value.trim().parse::<u32>() {
+                    Ok(v) if v > 0 => {
+                        rate_limits.set(class, kind, v);
+                        let _ = origin;
+                    }
+                    _ => p.problems.push(Problem {
+                        variable: "KAIROS_RATE_LIMITS",
+                        message: format!(
+                            "{name}: expected a positive whole number of requests per second, got {value:?}"
+                        ),
+                    }),
+                }
+            }
+            limit_names.push(name);
+        }
+    }
     check_master_key(&mut p, master_key.as_ref(), local);
 
     let log = p.string("KAIROS_LOG", || "info".to_string());
@@ -309,6 +433,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         .keys()
         .filter(|k| k.starts_with("KAIROS_"))
         .filter(|k| !VARIABLES.contains(k) && !AUTH_BYPASS_VARIABLES.contains(k))
+        .filter(|k| !limit_names.iter().any(|n| n == k))
         .map(str::to_string)
         .collect();
 
@@ -322,7 +447,12 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         redis_url: redis_url.map(Secret::new),
         storage_mode,
         jwt_secret,
+        jwt_secret_previous,
         master_key,
+        signature_window,
+        kill_switch_approvals,
+        kill_switch_window,
+        rate_limits,
         log,
         log_format,
         data_dir,
@@ -338,9 +468,9 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
     (settings, problems)
 }
 
-fn check_jwt_secret(p: &mut Parser<'_>, secret: Option<&Secret>, local: bool) {
+fn check_jwt_secret(p: &mut Parser<'_>, variable: &'static str, secret: Option<&Secret>, local: bool) {
     let Some(secret) = secret else {
-        p.problem("KAIROS_JWT_SECRET", "is missing; set at least 32 random bytes (e.g. `openssl rand -base64 48`)");
+        p.problem(variable, "is missing; set at least 32 random bytes (e.g. `openssl rand -base64 48`)");
         return;
     };
     if local {
@@ -349,12 +479,9 @@ fn check_jwt_secret(p: &mut Parser<'_>, secret: Option<&Secret>, local: bool) {
     let value = secret.expose();
     let lower = value.to_ascii_lowercase();
     if value.len() < MIN_JWT_SECRET_BYTES {
-        p.problem(
-            "KAIROS_JWT_SECRET",
-            &format!("is {} bytes; at least {MIN_JWT_SECRET_BYTES} are required", value.len()),
-        );
+        p.problem(variable, &format!("is {} bytes; at least {MIN_JWT_SECRET_BYTES} are required", value.len()));
     } else if PLACEHOLDER_SECRETS.iter().any(|ph| lower.contains(ph)) || distinct_bytes(value) < 8 {
-        p.problem("KAIROS_JWT_SECRET", "is a placeholder or low-entropy value; generate a random one");
+        p.problem(variable, "is a placeholder or low-entropy value; generate a random one");
     }
 }
 
@@ -506,8 +633,17 @@ impl Settings {
             ("KAIROS_CORS_ORIGINS", self.cors_origins.join(",")),
             ("KAIROS_SHUTDOWN_GRACE_MS", self.shutdown_grace.as_millis().to_string()),
             ("KAIROS_DEV_AUTH_BYPASS", self.dev_auth_bypass.to_string()),
+            ("KAIROS_JWT_SECRET_PREVIOUS", secret(&self.jwt_secret_previous).to_string()),
+            ("KAIROS_SIGNATURE_WINDOW_MS", self.signature_window.as_millis().to_string()),
+            ("KAIROS_KILL_SWITCH__APPROVALS", self.kill_switch_approvals.to_string()),
+            ("KAIROS_KILL_SWITCH__WINDOW_SECS", self.kill_switch_window.as_secs().to_string()),
         ];
         let mut lines: Vec<String> = values.into_iter().map(|(k, v)| format!("{k} = {v} ({})", origin(k))).collect();
+        for class in RateClass::ALL {
+            for kind in PrincipalKind::ALL {
+                lines.push(format!("{} = {}/s", RateLimits::variable(class, kind), self.rate_limits.get(class, kind)));
+            }
+        }
         lines.push(format!(
             "OTEL_EXPORTER_OTLP_ENDPOINT = {}",
             self.otlp_endpoint.as_deref().unwrap_or("(unset: no trace export)")

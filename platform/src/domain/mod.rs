@@ -1,10 +1,12 @@
 //! Domain types: parsed at the edge, trusted inside. They know nothing of HTTP, SQL or Solana.
 
+pub mod access;
 pub mod market;
 pub mod money;
 pub mod time;
 pub mod trading_state;
 
+pub use access::{Role, Scope};
 pub use market::{Market, MarketStatus, NewMarket, Outcome, Venue};
 pub use money::{MoneyError, format_micros, parse_micros};
 pub use time::{format_rfc3339_us, now_us, parse_rfc3339_us};

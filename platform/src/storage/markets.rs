@@ -211,3 +211,20 @@ fn conflict_or(e: sqlx::Error, message: &str) -> StorageError {
 pub async fn count(db: &Db) -> Result<i64, StorageError> {
     Ok(fingerprint(db).await?.0)
 }
+
+/// Sets a market's status (suspend, resume); returns the market before and after.
+pub async fn set_status(
+    db: &Db,
+    id: &str,
+    status: crate::domain::MarketStatus,
+) -> Result<Option<(Market, Market)>, StorageError> {
+    let Some(before) = get(db, id).await? else { return Ok(None) };
+    sqlx::query("UPDATE markets SET status = $2, updated_at_us = $3 WHERE id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .bind(now_us())
+        .execute(db.pool())
+        .await?;
+    let after = get(db, id).await?.ok_or_else(|| StorageError::Corrupt(format!("market {id} vanished")))?;
+    Ok(Some((before, after)))
+}

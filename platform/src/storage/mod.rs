@@ -4,10 +4,16 @@
 //! columns (flags as 0/1: the Any driver cannot read SQLite BOOLEAN), ids made in the app,
 //! money and time as i64.
 
+pub mod api_keys;
+pub mod audit_log;
+pub mod auth_challenges;
+pub mod kill_switch;
 pub mod markets;
+pub mod refresh_tokens;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scratch;
 pub mod settings;
+pub mod users;
 
 use std::path::Path;
 use std::str::FromStr as _;

@@ -1,0 +1,81 @@
+//! API key secrets: made, encrypted at rest under `KAIROS_MASTER_KEY` (AES-256-GCM, the key id
+//! as associated data so a ciphertext cannot be moved to another key's row), and decrypted to
+//! check signatures.
+
+use aes_gcm::aead::{Aead as _, KeyInit as _, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use kairos_platform::config::Secret;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+
+#[derive(Clone)]
+pub struct MasterKey(Aes256Gcm);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+impl MasterKey {
+    /// From the config value (32 bytes, base64; checked by the config loader).
+    pub fn from_config(secret: &Secret) -> Result<MasterKey, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret.expose().trim())
+            .map_err(|_| "KAIROS_MASTER_KEY is not base64".to_string())?;
+        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| "KAIROS_MASTER_KEY must be 32 bytes".to_string())?;
+        Ok(MasterKey(cipher))
+    }
+
+    pub fn encrypt(&self, key_id: &str, secret: &[u8]) -> Result<String, String> {
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let ct = self
+            .0
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret, aad: key_id.as_bytes() })
+            .map_err(|_| "encryption failed".to_string())?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(base64::engine::general_purpose::STANDARD.encode(out))
+    }
+
+    pub fn decrypt(&self, key_id: &str, stored: &str) -> Result<Vec<u8>, String> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(stored).map_err(|_| "ciphertext is not base64")?;
+        if bytes.len() < 12 + 16 {
+            return Err("ciphertext too short".to_string());
+        }
+        let (nonce, ct) = bytes.split_at(12);
+        self.0
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: key_id.as_bytes() })
+            .map_err(|_| "cannot decrypt the key secret (wrong KAIROS_MASTER_KEY?)".to_string())
+    }
+}
+
+/// A new secret: 32 random bytes, returned raw and as url-safe base64 with padding (what the
+/// client is shown once).
+pub fn new_secret() -> (Vec<u8>, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    (bytes.to_vec(), base64::engine::general_purpose::URL_SAFE.encode(bytes))
+}
+
+/// SHA-256 of the secret, hex: what the `secret_hash` column holds.
+pub fn secret_hash(secret: &[u8]) -> String {
+    hex::encode(Sha256::digest(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypts_bound_to_the_key_id() {
+        let mk = MasterKey::from_config(&Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")).expect("key");
+        let (raw, shown) = new_secret();
+        assert_eq!(shown.len(), 44);
+        let stored = mk.encrypt("k1", &raw).expect("encrypt");
+        assert_eq!(mk.decrypt("k1", &stored).expect("decrypt"), raw);
+        assert!(mk.decrypt("k2", &stored).is_err(), "a ciphertext moved to another key must not decrypt");
+    }
+}

@@ -1,0 +1,219 @@
+//! The M-of-N kill switch. Turning trading off is one operator's call and takes effect at once
+//! (stopping is never blocked); anything else (`enabled`, `cancel_only`) is a proposal that
+//! applies when M distinct operators approved it inside the window. The state lives in the
+//! settings table, which every instance re-reads each second.
+
+use kairos_platform::domain::{Role, TradingState, format_rfc3339_us, new_id, now_us};
+use kairos_platform::storage::audit_log::{self, AuditEntry};
+use kairos_platform::storage::kill_switch::{self as store, Proposal};
+use kairos_platform::storage::{settings, users};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TradingStateParam {
+    Enabled,
+    CancelOnly,
+    Disabled,
+}
+
+impl From<TradingStateParam> for TradingState {
+    fn from(p: TradingStateParam) -> Self {
+        match p {
+            TradingStateParam::Enabled => TradingState::Enabled,
+            TradingStateParam::CancelOnly => TradingState::CancelOnly,
+            TradingStateParam::Disabled => TradingState::Disabled,
+        }
+    }
+}
+
+impl From<TradingState> for TradingStateParam {
+    fn from(s: TradingState) -> Self {
+        match s {
+            TradingState::Enabled => TradingStateParam::Enabled,
+            TradingState::CancelOnly => TradingStateParam::CancelOnly,
+            TradingState::Disabled => TradingStateParam::Disabled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProposalBody {
+    pub id: String,
+    pub state: TradingStateParam,
+    /// User id of the proposer.
+    pub proposed_by: String,
+    /// User ids of the operators who approved, the proposer first.
+    pub approvals: Vec<String>,
+    /// `open`, `applied` or `expired`.
+    pub status: String,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KillSwitchBody {
+    pub state: TradingStateParam,
+    /// Approvals needed (M).
+    pub approvals_required: u32,
+    pub proposals: Vec<ProposalBody>,
+}
+
+fn body(p: &Proposal) -> Result<ProposalBody, ApiError> {
+    let state: TradingState =
+        p.state.parse().map_err(|e: String| ApiError::internal(anyhow::anyhow!("proposal {}: {e}", p.id)))?;
+    Ok(ProposalBody {
+        id: p.id.clone(),
+        state: state.into(),
+        proposed_by: p.proposed_by.clone(),
+        approvals: p.approvals.clone(),
+        status: p.status.clone(),
+        expires_at: format_rfc3339_us(p.expires_at_us),
+    })
+}
+
+async fn audit(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: &str,
+    request_id: &str,
+    after: String,
+) -> Result<(), ApiError> {
+    let entry = AuditEntry {
+        actor: format!("user:{actor}"),
+        action: action.to_string(),
+        target: Some(target.to_string()),
+        request_id: Some(request_id.to_string()),
+        before: None,
+        after: Some(after),
+    };
+    audit_log::append(state.db(), &entry).await?;
+    Ok(())
+}
+
+async fn apply(state: &AppState, p: &Proposal, operator: &str, request_id: &str) -> Result<(), ApiError> {
+    let before = settings::get(state.db(), TradingState::SETTINGS_KEY).await?;
+    settings::put(state.db(), TradingState::SETTINGS_KEY, &p.state).await?;
+    let entry = AuditEntry {
+        actor: format!("user:{operator}"),
+        action: "kill_switch.apply".to_string(),
+        target: Some(format!("proposal:{}", p.id)),
+        request_id: Some(request_id.to_string()),
+        before: before.map(|b| serde_json::json!({ "state": b }).to_string()),
+        after: Some(serde_json::json!({ "state": p.state }).to_string()),
+    };
+    audit_log::append(state.db(), &entry).await?;
+    state.runtime().reload(state.db()).await?;
+    Ok(())
+}
+
+pub async fn propose(
+    state: &AppState,
+    operator: &str,
+    wanted: TradingState,
+    request_id: &str,
+) -> Result<ProposalBody, ApiError> {
+    let now = now_us();
+    store::expire_due(state.db(), now).await?;
+    let window_us = i64::try_from(state.settings().kill_switch_window.as_micros()).unwrap_or(i64::MAX);
+    let mut p = Proposal {
+        id: new_id(),
+        state: wanted.as_str().to_string(),
+        proposed_by: operator.to_string(),
+        status: "open".to_string(),
+        created_at_us: now,
+        expires_at_us: now.saturating_add(window_us),
+        applied_at_us: None,
+        approvals: vec![operator.to_string()],
+    };
+    let immediate = wanted == TradingState::Disabled || state.settings().kill_switch_approvals <= 1;
+    if immediate {
+        p.status = "applied".to_string();
+        p.applied_at_us = Some(now);
+    }
+    store::insert(state.db(), &p).await?;
+    audit(
+        state,
+        operator,
+        "kill_switch.propose",
+        &format!("proposal:{}", p.id),
+        request_id,
+        serde_json::json!({ "state": p.state }).to_string(),
+    )
+    .await?;
+    if immediate {
+        apply(state, &p, operator, request_id).await?;
+    } else {
+        let operators = users::count_with_roles(state.db(), &[Role::Operator, Role::Admin]).await?;
+        if operators < i64::from(state.settings().kill_switch_approvals) {
+            tracing::warn!(
+                operators,
+                required = state.settings().kill_switch_approvals,
+                "fewer operators than KAIROS_KILL_SWITCH__APPROVALS: this proposal cannot be approved"
+            );
+        }
+    }
+    body(&p)
+}
+
+pub async fn approve(
+    state: &AppState,
+    proposal_id: &str,
+    operator: &str,
+    request_id: &str,
+) -> Result<ProposalBody, ApiError> {
+    let now = now_us();
+    let p = store::get(state.db(), proposal_id).await?.ok_or_else(|| ApiError::not_found("no such proposal"))?;
+    if p.status != "open" {
+        return Err(ApiError::conflict("proposal_closed", format!("this proposal is already {}", p.status)));
+    }
+    if p.expires_at_us <= now {
+        store::close(state.db(), &p.id, "expired", None).await?;
+        return Err(ApiError::conflict(
+            "proposal_expired",
+            "this proposal's approval window has passed; propose again",
+        ));
+    }
+    if !store::approve(state.db(), &p.id, operator, now).await? {
+        return Err(ApiError::conflict(
+            "already_approved",
+            "you already approved this proposal; another operator must",
+        ));
+    }
+    audit(
+        state,
+        operator,
+        "kill_switch.approve",
+        &format!("proposal:{}", p.id),
+        request_id,
+        serde_json::json!({ "state": p.state }).to_string(),
+    )
+    .await?;
+    let mut p = store::get(state.db(), &p.id).await?.ok_or_else(|| ApiError::not_found("no such proposal"))?;
+    let required = usize::try_from(state.settings().kill_switch_approvals).unwrap_or(usize::MAX);
+    if p.approvals.len() >= required && store::close(state.db(), &p.id, "applied", Some(now)).await? {
+        apply(state, &p, operator, request_id).await?;
+        p.status = "applied".to_string();
+        p.applied_at_us = Some(now);
+    }
+    body(&p)
+}
+
+pub async fn current(state: &AppState) -> Result<KillSwitchBody, ApiError> {
+    store::expire_due(state.db(), now_us()).await?;
+    let open = store::open(state.db()).await?;
+    let current = settings::get(state.db(), TradingState::SETTINGS_KEY)
+        .await?
+        .and_then(|s| s.parse::<TradingState>().ok())
+        .unwrap_or(TradingState::Disabled);
+    Ok(KillSwitchBody {
+        state: current.into(),
+        approvals_required: state.settings().kill_switch_approvals,
+        proposals: open.iter().map(body).collect::<Result<_, _>>()?,
+    })
+}

@@ -1,0 +1,445 @@
+//! Operator routes under `/v1/admin`: users and roles, keys, markets, feature flags, the audit
+//! log, the kill switch. Every change is audited with its actor and request id.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kairos_platform::domain::{MarketStatus, Role, format_rfc3339_us, parse_id};
+use kairos_platform::storage::audit_log::{self, AuditEntry, AuditRecord};
+use kairos_platform::storage::{api_keys, markets, settings, users};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::Caller;
+use crate::access::kill_switch::{self, KillSwitchBody, ProposalBody, TradingStateParam};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use crate::market_view::MarketBody;
+use crate::middleware::RequestId;
+use crate::runtime_settings::FLAG_PREFIX;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleParam {
+    User,
+    MarketMaker,
+    Keeper,
+    Operator,
+    Admin,
+}
+
+impl From<RoleParam> for Role {
+    fn from(r: RoleParam) -> Role {
+        match r {
+            RoleParam::User => Role::User,
+            RoleParam::MarketMaker => Role::MarketMaker,
+            RoleParam::Keeper => Role::Keeper,
+            RoleParam::Operator => Role::Operator,
+            RoleParam::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody {
+    pub id: String,
+    pub wallet: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub data: Vec<UserBody>,
+    pub next_cursor: Option<String>,
+}
+
+fn user_body(u: &users::User) -> UserBody {
+    UserBody {
+        id: u.id.clone(),
+        wallet: u.wallet.clone(),
+        role: u.role.as_str().to_string(),
+        status: u.status.clone(),
+        created_at: format_rfc3339_us(u.created_at_us),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsersQuery {
+    pub role: Option<RoleParam>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200"));
+    }
+    Ok(i64::from(limit))
+}
+
+async fn audit(
+    state: &AppState,
+    caller: &crate::access::Principal,
+    action: &str,
+    target: String,
+    request_id: &str,
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<(), ApiError> {
+    let entry = AuditEntry {
+        actor: caller.actor(),
+        action: action.to_string(),
+        target: Some(target),
+        request_id: Some(request_id.to_string()),
+        before,
+        after,
+    };
+    audit_log::append(state.db(), &entry).await?;
+    Ok(())
+}
+
+/// Users, oldest first.
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", params(UsersQuery),
+    responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    Query(q): Query<UsersQuery>,
+) -> Result<axum::Json<UserList>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let after =
+        match q.cursor.as_deref() {
+            Some(c) => Some(parse_id(c).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")
+            })?),
+            None => None,
+        };
+    let mut rows = users::list(state.db(), q.role.map(Role::from), after.as_deref(), limit + 1).await?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = if more { rows.last().map(|u| u.id.clone()) } else { None };
+    Ok(axum::Json(UserList { data: rows.iter().map(user_body).collect(), next_cursor }))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/v1/admin/users/{id}", tag = "admin",
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<UserBody>, ApiError> {
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "user id must be a UUID"))?;
+    let user = users::get(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    Ok(axum::Json(user_body(&user)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetRoleRequest {
+    pub role: RoleParam,
+}
+
+/// Sets a user's role (admins only). Takes effect at the user's next token.
+#[utoipa::path(put, path = "/v1/admin/users/{id}/role", tag = "admin", request_body = SetRoleRequest,
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+    Json(req): Json<SetRoleRequest>,
+) -> Result<axum::Json<UserBody>, ApiError> {
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "user id must be a UUID"))?;
+    let (before, after) =
+        users::set_role(state.db(), &id, req.role.into()).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    audit(
+        &state,
+        &caller,
+        "user.set_role",
+        format!("user:{id}"),
+        &request_id.0,
+        Some(serde_json::json!({ "role": before.role.as_str() }).to_string()),
+        Some(serde_json::json!({ "role": after.role.as_str() }).to_string()),
+    )
+    .await?;
+    Ok(axum::Json(user_body(&after)))
+}
+
+/// Revokes any user's API key.
+#[utoipa::path(delete, path = "/v1/admin/api-keys/{id}", tag = "admin",
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 204, description = "Revoked"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "key id must be a UUID"))?;
+    let key = api_keys::get(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such key"))?;
+    super::api_keys::revoke_key(&state, &key, &caller.actor(), &request_id.0).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_market_status(
+    state: &AppState,
+    caller: &crate::access::Principal,
+    request_id: &str,
+    id: &str,
+    status: MarketStatus,
+) -> Result<axum::Json<MarketBody>, ApiError> {
+    let id = parse_id(id).ok_or_else(|| ApiError::bad_request("invalid_id", "market id must be a UUID"))?;
+    let current = markets::get(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such market"))?;
+    let allowed_from = match status {
+        MarketStatus::Suspended => MarketStatus::Open,
+        _ => MarketStatus::Suspended,
+    };
+    if current.status != allowed_from {
+        return Err(ApiError::conflict(
+            "invalid_market_status",
+            format!(
+                "market is {}; only a {} market can become {}",
+                current.status.as_str(),
+                allowed_from.as_str(),
+                status.as_str()
+            ),
+        ));
+    }
+    let (before, after) =
+        markets::set_status(state.db(), &id, status).await?.ok_or_else(|| ApiError::not_found("no such market"))?;
+    let action = if status == MarketStatus::Suspended { "market.suspend" } else { "market.resume" };
+    audit(
+        state,
+        caller,
+        action,
+        format!("market:{id}"),
+        request_id,
+        Some(serde_json::json!({ "status": before.status.as_str() }).to_string()),
+        Some(serde_json::json!({ "status": after.status.as_str() }).to_string()),
+    )
+    .await?;
+    Ok(axum::Json(MarketBody::from(&after)))
+}
+
+/// Suspends an open market: no new orders, cancels allowed.
+#[utoipa::path(post, path = "/v1/admin/markets/{id}/suspend", tag = "admin",
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = MarketBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn suspend_market(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<MarketBody>, ApiError> {
+    set_market_status(&state, &caller, &request_id.0, &id, MarketStatus::Suspended).await
+}
+
+/// Resumes a suspended market.
+#[utoipa::path(post, path = "/v1/admin/markets/{id}/resume", tag = "admin",
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = MarketBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resume_market(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<MarketBody>, ApiError> {
+    set_market_status(&state, &caller, &request_id.0, &id, MarketStatus::Open).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FlagRequest {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagBody {
+    pub name: String,
+    pub enabled: bool,
+}
+
+/// Sets a feature flag (every instance sees it within a second).
+#[utoipa::path(put, path = "/v1/admin/flags/{name}", tag = "admin", request_body = FlagRequest,
+    params(("name" = String, Path, pattern = "^[a-z0-9_.-]{1,64}$")),
+    responses((status = 200, body = FlagBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn set_flag(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Path(name): Path<String>,
+    Json(req): Json<FlagRequest>,
+) -> Result<axum::Json<FlagBody>, ApiError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+    if !valid {
+        return Err(ApiError::bad_request("invalid_flag", "flag names are 1 to 64 of a-z, 0-9, _, . and -"));
+    }
+    let key = format!("{FLAG_PREFIX}{name}");
+    let before = settings::get(state.db(), &key).await?;
+    settings::put(state.db(), &key, if req.enabled { "true" } else { "false" }).await?;
+    audit(
+        &state,
+        &caller,
+        "flag.set",
+        format!("flag:{name}"),
+        &request_id.0,
+        before.map(|b| serde_json::json!({ "enabled": b == "true" }).to_string()),
+        Some(serde_json::json!({ "enabled": req.enabled }).to_string()),
+    )
+    .await?;
+    state.runtime().reload(state.db()).await?;
+    Ok(axum::Json(FlagBody { name, enabled: req.enabled }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Exact actor, e.g. `user:<id>`.
+    pub actor: Option<String>,
+    /// Exact action, e.g. `auth.login`.
+    pub action: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub id: String,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub request_id: Option<String>,
+    /// JSON text of the state before, where it applies.
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub created_at: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub data: Vec<AuditRow>,
+    pub next_cursor: Option<String>,
+}
+
+fn audit_row(r: AuditRecord) -> AuditRow {
+    AuditRow {
+        seq: r.seq,
+        id: r.id,
+        actor: r.entry.actor,
+        action: r.entry.action,
+        target: r.entry.target,
+        request_id: r.entry.request_id,
+        before: r.entry.before,
+        after: r.entry.after,
+        created_at: format_rfc3339_us(r.created_at_us),
+        prev_hash: r.prev_hash,
+        hash: r.hash,
+    }
+}
+
+fn after_seq(cursor: Option<&str>) -> Result<i64, ApiError> {
+    match cursor {
+        None => Ok(0),
+        Some(c) => c
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")),
+    }
+}
+
+/// The audit log, oldest first, filtered.
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<axum::Json<AuditPage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let after = after_seq(q.cursor.as_deref())?;
+    let mut rows = audit_log::list(state.db(), q.actor.as_deref(), q.action.as_deref(), after, limit + 1).await?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = if more { rows.last().map(|r| r.seq.to_string()) } else { None };
+    Ok(axum::Json(AuditPage { data: rows.into_iter().map(audit_row).collect(), next_cursor }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+}
+
+/// The whole (filtered) audit log as JSON lines, one row a line.
+#[utoipa::path(get, path = "/v1/admin/audit/export", tag = "admin", params(ExportQuery),
+    responses((status = 200, description = "JSON lines of AuditRow", content_type = "application/x-ndjson", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn export_audit(State(state): State<AppState>, Query(q): Query<ExportQuery>) -> Result<Response, ApiError> {
+    let mut out = String::new();
+    let mut after = 0;
+    loop {
+        let rows = audit_log::list(state.db(), q.actor.as_deref(), q.action.as_deref(), after, 1_000).await?;
+        let Some(last) = rows.last().map(|r| r.seq) else { break };
+        for r in rows {
+            out.push_str(&serde_json::to_string(&audit_row(r)).map_err(ApiError::internal)?);
+            out.push('\n');
+        }
+        after = last;
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+}
+
+/// The trading state and the open proposals.
+#[utoipa::path(get, path = "/v1/admin/kill-switch", tag = "admin",
+    responses((status = 200, body = KillSwitchBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn kill_switch_state(State(state): State<AppState>) -> Result<axum::Json<KillSwitchBody>, ApiError> {
+    Ok(axum::Json(kill_switch::current(&state).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProposeRequest {
+    pub state: TradingStateParam,
+}
+
+/// Proposes a trading state. `disabled` applies at once; anything else needs M approvals.
+#[utoipa::path(post, path = "/v1/admin/kill-switch/proposals", tag = "admin", request_body = ProposeRequest,
+    responses((status = 201, body = ProposalBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn propose(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Json(req): Json<ProposeRequest>,
+) -> Result<(StatusCode, axum::Json<ProposalBody>), ApiError> {
+    let body = kill_switch::propose(&state, caller.user_id(), req.state.into(), &request_id.0).await?;
+    Ok((StatusCode::CREATED, axum::Json(body)))
+}
+
+/// Approves a proposal (by an operator other than those who approved already).
+#[utoipa::path(post, path = "/v1/admin/kill-switch/proposals/{id}/approve", tag = "admin",
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = ProposalBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ProposalBody>, ApiError> {
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "proposal id must be a UUID"))?;
+    Ok(axum::Json(kill_switch::approve(&state, &id, caller.user_id(), &request_id.0).await?))
+}

@@ -1,0 +1,75 @@
+//! SQL for `api_keys`. The secret is stored encrypted (the server must recompute signatures)
+//! and as a hash (to recognise it without decrypting); never in the clear.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{Db, StorageError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub user_id: String,
+    pub label: String,
+    /// Comma-separated scopes (`read,trade`).
+    pub scopes: String,
+    /// Comma-separated addresses or CIDRs; `None` = any address.
+    pub ip_allowlist: Option<String>,
+    pub secret_ciphertext: Option<String>,
+    pub created_at_us: i64,
+    pub revoked_at_us: Option<i64>,
+}
+
+const COLUMNS: &str = "id, user_id, label, scopes, ip_allowlist, secret_ciphertext, created_at_us, revoked_at_us";
+
+fn from_row(r: &AnyRow) -> Result<ApiKey, StorageError> {
+    Ok(ApiKey {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        label: r.try_get("label")?,
+        scopes: r.try_get("scopes")?,
+        ip_allowlist: r.try_get("ip_allowlist")?,
+        secret_ciphertext: r.try_get("secret_ciphertext")?,
+        created_at_us: r.try_get("created_at_us")?,
+        revoked_at_us: r.try_get("revoked_at_us")?,
+    })
+}
+
+pub async fn insert(db: &Db, key: &ApiKey, secret_hash: &str) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, user_id, label, secret_hash, scopes, ip_allowlist, created_at_us, revoked_at_us, secret_ciphertext) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+    )
+    .bind(&key.id)
+    .bind(&key.user_id)
+    .bind(&key.label)
+    .bind(secret_hash)
+    .bind(&key.scopes)
+    .bind(key.ip_allowlist.as_deref())
+    .bind(key.created_at_us)
+    .bind(key.secret_ciphertext.as_deref())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<ApiKey>, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1");
+    sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await?.as_ref().map(from_row).transpose()
+}
+
+pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<ApiKey>, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY id");
+    let rows = sqlx::query(&sql).bind(user_id).fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Revokes a key; false when it was already revoked or does not exist.
+pub async fn revoke(db: &Db, id: &str, now_us: i64) -> Result<bool, StorageError> {
+    let done = sqlx::query("UPDATE api_keys SET revoked_at_us = $2 WHERE id = $1 AND revoked_at_us IS NULL")
+        .bind(id)
+        .bind(now_us)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

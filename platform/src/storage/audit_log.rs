@@ -1,0 +1,214 @@
+//! SQL for `audit_log`: append-only, hash-chained. Each row's `hash` covers its fields and the
+//! previous row's hash, so changing or removing a row breaks the chain at that row, which
+//! [`verify`] finds. This module holds no UPDATE or DELETE statement for the table, and no other
+//! module may hold one: retention is seven years.
+
+use sha2::{Digest as _, Sha256};
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{Db, StorageError};
+use crate::domain::{new_id, now_us};
+
+/// The `prev_hash` of the first row.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened, by whom, to what.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// `user:<id>`, `key:<id>`, `cli`, `system`, or `wallet:<address>` before a user exists.
+    pub actor: String,
+    /// Dotted verb: `auth.login`, `auth.refresh_reuse`, `api_key.create`, `kill_switch.approve`…
+    pub action: String,
+    pub target: Option<String>,
+    pub request_id: Option<String>,
+    /// JSON of the state before and after, where it applies.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub id: String,
+    pub entry: AuditEntry,
+    pub created_at_us: i64,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The chain hash of a row: SHA-256 over every field, each length-prefixed so no two rows
+/// with different fields hash the same text.
+pub fn chain_hash(seq: i64, id: &str, e: &AuditEntry, created_at_us: i64, prev_hash: &str) -> String {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update(s.len().to_string().as_bytes());
+        h.update(b":");
+        h.update(s.as_bytes());
+        h.update(b"|");
+    };
+    field(&seq.to_string());
+    field(id);
+    field(&e.actor);
+    field(&e.action);
+    field(e.target.as_deref().unwrap_or("\u{0}"));
+    field(e.request_id.as_deref().unwrap_or("\u{0}"));
+    field(e.before.as_deref().unwrap_or("\u{0}"));
+    field(e.after.as_deref().unwrap_or("\u{0}"));
+    field(&created_at_us.to_string());
+    field(prev_hash);
+    hex::encode(h.finalize())
+}
+
+/// How many times an append retries when another writer took the same sequence number.
+const APPEND_ATTEMPTS: usize = 20;
+
+/// Appends a row at the end of the chain. Concurrent appends race for the next `seq` (the
+/// primary key); the loser re-reads the head and tries again.
+pub async fn append(db: &Db, entry: &AuditEntry) -> Result<AuditRecord, StorageError> {
+    let mut last_error = None;
+    for _ in 0..APPEND_ATTEMPTS {
+        match try_append(db, entry).await {
+            Ok(record) => return Ok(record),
+            Err(StorageError::Query(e)) if is_retryable(&e) => {
+                last_error = Some(e);
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StorageError::Conflict(format!(
+        "audit append lost {APPEND_ATTEMPTS} races: {}",
+        last_error.map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
+fn is_retryable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || db.message().contains("locked") || db.message().contains("busy")
+        }
+        _ => false,
+    }
+}
+
+async fn try_append(db: &Db, entry: &AuditEntry) -> Result<AuditRecord, StorageError> {
+    let mut tx = db.pool().begin().await?;
+    let head =
+        sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
+    let (seq, prev_hash) = match head {
+        Some(r) => (r.try_get::<i64, _>(0)? + 1, r.try_get::<String, _>(1)?),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    let id = new_id();
+    let created_at_us = now_us();
+    let hash = chain_hash(seq, &id, entry, created_at_us, &prev_hash);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, id, actor, action, target, request_id, before_json, after_json, created_at_us, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(seq)
+    .bind(&id)
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(entry.target.as_deref())
+    .bind(entry.request_id.as_deref())
+    .bind(entry.before.as_deref())
+    .bind(entry.after.as_deref())
+    .bind(created_at_us)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(AuditRecord { seq, id, entry: entry.clone(), created_at_us, prev_hash, hash })
+}
+
+const SELECT: &str = "SELECT seq, id, actor, action, target, request_id, before_json, after_json, created_at_us, prev_hash, hash FROM audit_log";
+
+fn from_row(r: &AnyRow) -> Result<AuditRecord, StorageError> {
+    Ok(AuditRecord {
+        seq: r.try_get("seq")?,
+        id: r.try_get("id")?,
+        entry: AuditEntry {
+            actor: r.try_get("actor")?,
+            action: r.try_get("action")?,
+            target: r.try_get("target")?,
+            request_id: r.try_get("request_id")?,
+            before: r.try_get("before_json")?,
+            after: r.try_get("after_json")?,
+        },
+        created_at_us: r.try_get("created_at_us")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+/// Rows after `after_seq`, optionally filtered by actor and action, oldest first.
+pub async fn list(
+    db: &Db,
+    actor: Option<&str>,
+    action: Option<&str>,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    let sql = format!(
+        "{SELECT} WHERE seq > $1 AND (CAST($2 AS TEXT) IS NULL OR actor = $2) \
+         AND (CAST($3 AS TEXT) IS NULL OR action = $3) ORDER BY seq LIMIT $4"
+    );
+    let rows = sqlx::query(&sql).bind(after_seq).bind(actor).bind(action).bind(limit).fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Where the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The first row that does not verify (or the sequence number that is missing).
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// The result of walking an intact chain: how many rows and the head hash (record it
+/// somewhere else to detect removal of the newest rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub rows: i64,
+    pub head_hash: String,
+}
+
+/// Walks the whole chain in order, recomputing every hash.
+pub async fn verify(db: &Db) -> Result<Result<ChainHead, ChainBreak>, StorageError> {
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS_HASH.to_string();
+    loop {
+        let page = list(db, None, None, expected_seq - 1, 1_000).await?;
+        if page.is_empty() {
+            return Ok(Ok(ChainHead { rows: expected_seq - 1, head_hash: prev_hash }));
+        }
+        for r in page {
+            if r.seq != expected_seq {
+                return Ok(Err(ChainBreak { seq: expected_seq, reason: format!("row {expected_seq} is missing") }));
+            }
+            if r.prev_hash != prev_hash {
+                return Ok(Err(ChainBreak {
+                    seq: r.seq,
+                    reason: "prev_hash does not match the previous row (a row before it was changed or removed)".into(),
+                }));
+            }
+            let recomputed = chain_hash(r.seq, &r.id, &r.entry, r.created_at_us, &r.prev_hash);
+            if recomputed != r.hash {
+                return Ok(Err(ChainBreak {
+                    seq: r.seq,
+                    reason: "hash does not match the row's fields (the row was changed)".into(),
+                }));
+            }
+            prev_hash = r.hash;
+            expected_seq += 1;
+        }
+    }
+}
+
+/// Records created since `since_us`, for tests and exports.
+pub async fn count(db: &Db) -> Result<i64, StorageError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM audit_log").fetch_one(db.pool()).await?.try_get(0)?)
+}
