@@ -41,10 +41,12 @@ pub struct TokenBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// Base58 Solana address.
+    #[schema(pattern = "^[1-9A-HJ-NP-Za-km-z]{32,44}$")]
     pub wallet: String,
     /// The challenge message, exactly as issued.
     pub message: String,
     /// Base58 ed25519 signature of the message.
+    #[schema(pattern = "^[1-9A-HJ-NP-Za-km-z]{64,88}$")]
     pub signature: String,
 }
 

@@ -26,9 +26,12 @@ pub enum ScopeParam {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateKeyRequest {
     /// 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub label: String,
+    #[schema(min_items = 1, max_items = 2)]
     pub scopes: Vec<ScopeParam>,
-    /// Addresses or CIDR blocks the key may be used from; absent = any.
+    /// Addresses or CIDR blocks the key may be used from (1 to 32); absent = any.
+    #[schema(min_items = 1, max_items = 32)]
     pub ip_allowlist: Option<Vec<String>>,
 }
 
@@ -92,7 +95,7 @@ pub async fn create_key(
     actor: &str,
     request_id: Option<&str>,
 ) -> Result<(ApiKey, String), ApiError> {
-    if label.trim().is_empty() || label.chars().count() > 64 {
+    if label.is_empty() || label.chars().count() > 64 {
         return Err(ApiError::bad_request("invalid_label", "label must be 1 to 64 characters"));
     }
     if scopes.is_empty() {
@@ -118,7 +121,7 @@ pub async fn create_key(
     let key = ApiKey {
         id: id.clone(),
         user_id: user_id.to_string(),
-        label: label.trim().to_string(),
+        label: label.to_string(),
         scopes: scope_names.join(","),
         ip_allowlist: ip_allowlist.map(|l| l.iter().map(|s| s.trim().to_string()).collect::<Vec<_>>().join(",")),
         secret_ciphertext: Some(ciphertext),

@@ -14,7 +14,8 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChallengeRequest {
-    /// Base58 Solana address.
+    /// Base58 Solana address (an ed25519 public key).
+    #[schema(pattern = "^[1-9A-HJ-NP-Za-km-z]{32,44}$")]
     pub wallet: String,
 }
 

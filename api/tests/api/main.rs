@@ -1,11 +1,14 @@
 //! Integration tests of the API: real servers on 127.0.0.1:0, real HTTP, every storage test on
 //! SQLite and, when `TEST_DATABASE_URL` is set, on PostgreSQL too.
 
+mod access;
 mod binary;
 mod errors;
+mod examples;
 mod health;
 mod markets;
 mod openapi;
+mod operators;
 mod readiness;
 mod support;
-mod telemetry;
+mod ws;

@@ -21,6 +21,9 @@ pub(crate) fn settings(db: &ScratchDb, data: &std::path::Path, extra: &[(&str, &
         ("KAIROS_DATA_DIR".into(), data.display().to_string()),
         ("KAIROS_DATABASE_URL".into(), db.url.clone()),
         ("KAIROS_DATABASE_MAX_CONNECTIONS".into(), "4".into()),
+        // Explicit, so several instances in one test share them as a deployment would.
+        ("KAIROS_JWT_SECRET".into(), "test-jwt-secret-Zq8Vt2pX7mR4kLw9ZsB3nY6cH1dF5gJ0".into()),
+        ("KAIROS_MASTER_KEY".into(), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
     ];
     // Tests share 127.0.0.1: raise every budget; the rate-limit tests set their own.
     for class in ["READ", "TRADE", "CANCEL", "AUTH"] {
@@ -65,6 +68,46 @@ impl TestApp {
         (status, body)
     }
 
+    pub(crate) fn state(&self) -> kairos_api::state::AppState {
+        self.running.as_ref().expect("running").state.clone()
+    }
+
+    /// A user with `role` (created directly in storage) and an access token for it.
+    pub(crate) async fn user(&self, role: kairos_platform::domain::Role) -> (String, String) {
+        let wallet = new_wallet();
+        let state = self.state();
+        let (user, _) =
+            kairos_platform::storage::users::get_or_create_by_wallet(state.db(), &wallet.1, role).await.expect("user");
+        let now = kairos_platform::domain::now_us() / 1_000_000;
+        let (token, _) = state.jwt().issue(&user.id, role, now).expect("token");
+        (user.id, token)
+    }
+
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("send");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("text");
+        let body = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        (status, body)
+    }
+
     pub(crate) async fn metrics_text(&self) -> String {
         self.client.get(format!("{}/metrics", self.metrics)).send().await.expect("metrics").text().await.expect("text")
     }
@@ -99,4 +142,64 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("timed out after {seconds}s waiting for: {what}");
+}
+
+/// A fresh ed25519 wallet: the signing key and its base58 address.
+pub(crate) fn new_wallet() -> (ed25519_dalek::SigningKey, String) {
+    let mut seed = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut seed);
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let address = bs58::encode(key.verifying_key().to_bytes()).into_string();
+    (key, address)
+}
+
+/// Signs in with a wallet through the API; returns the token body.
+pub(crate) async fn login(app: &TestApp, wallet: &(ed25519_dalek::SigningKey, String)) -> serde_json::Value {
+    use ed25519_dalek::Signer as _;
+    let (status, challenge) = app
+        .send(reqwest::Method::POST, "/v1/auth/challenge", None, Some(serde_json::json!({ "wallet": wallet.1 })))
+        .await;
+    assert_eq!(status, 200, "{challenge}");
+    let message = challenge["message"].as_str().expect("message").to_string();
+    let signature = bs58::encode(wallet.0.sign(message.as_bytes()).to_bytes()).into_string();
+    let (status, tokens) = app
+        .send(
+            reqwest::Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(serde_json::json!({ "wallet": wallet.1, "message": message, "signature": signature })),
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// Sends a signed request with an API key.
+pub(crate) async fn signed(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    key_id: &str,
+    secret: &str,
+    body: &str,
+    timestamp_ms: Option<i64>,
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    use base64::Engine as _;
+    let ts = timestamp_ms.unwrap_or_else(|| kairos_platform::domain::now_us() / 1_000).to_string();
+    let raw = base64::engine::general_purpose::URL_SAFE.decode(secret).expect("secret");
+    let sig = kairos_api::access::signed_request::sign(&raw, &ts, method.as_str(), path, body.as_bytes());
+    let res = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .header("KAIROS-KEY", key_id)
+        .header("KAIROS-TIMESTAMP", &ts)
+        .header("KAIROS-SIGNATURE", &sig)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("send");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("text");
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), headers)
 }

@@ -1,4 +1,12 @@
 //! Spans are produced for requests (what OTLP export sends when it is configured).
+//!
+//! A test binary of its own: it installs a global subscriber, which must not race the
+//! callsite-interest caching of tests running beside it.
+
+// Shared with the main test binary, which uses the helpers this one does not.
+#[allow(dead_code, unreachable_pub)]
+#[path = "api/support.rs"]
+mod support;
 
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use tower::ServiceExt as _;
@@ -10,11 +18,11 @@ async fn requests_produce_opentelemetry_spans() {
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
     let subscriber =
         tracing_subscriber::registry().with(kairos_platform::telemetry::otel_layer(&provider, "kairos-api-test"));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this binary");
 
     let db = kairos_platform::storage::scratch::sqlite();
     let data = tempfile::tempdir().expect("dir");
-    let settings = crate::support::settings(&db, data.path(), &[]);
+    let settings = support::settings(&db, data.path(), &[]);
     let store = kairos_platform::storage::Db::connect(&db.url, 2).await.expect("connect");
     store.migrate().await.expect("migrate");
     let state = kairos_api::state::AppState::new(settings, store, None).expect("state");

@@ -1,0 +1,328 @@
+//! Sign-in, sessions, tokens, API keys and signed requests, roles on every route.
+
+use kairos_platform::domain::Role;
+use kairos_platform::storage::scratch;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{error_code, login, new_wallet, signed, spawn};
+
+#[tokio::test]
+async fn wallet_sign_in_is_single_use_and_checks_the_signature() {
+    use ed25519_dalek::Signer as _;
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let wallet = new_wallet();
+        let tokens = login(&app, &wallet).await;
+        assert_eq!(tokens["token_type"], "Bearer");
+        assert_eq!(tokens["expires_in"], 900);
+        let access = tokens["access_token"].as_str().expect("token");
+        let (status, body) = app.send(Method::GET, "/v1/account/limits", Some(access), None).await;
+        assert_eq!((status, body["role"].as_str()), (200, Some("user")), "{}: {body}", db.label);
+
+        // A new challenge, signed by another key: refused and audited.
+        let (_, challenge) =
+            app.send(Method::POST, "/v1/auth/challenge", None, Some(json!({ "wallet": wallet.1 }))).await;
+        let message = challenge["message"].as_str().expect("message");
+        let impostor = new_wallet();
+        let bad_sig = bs58::encode(impostor.0.sign(message.as_bytes()).to_bytes()).into_string();
+        let login_body = |sig: &str| json!({ "wallet": wallet.1, "message": message, "signature": sig });
+        let (status, body) = app.send(Method::POST, "/v1/auth/login", None, Some(login_body(&bad_sig))).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "invalid_signature"));
+        let failed =
+            kairos_platform::storage::audit_log::list(app.state().db(), None, Some("auth.failed_signature"), 0, 10)
+                .await
+                .expect("audit");
+        assert_eq!(failed.len(), 1);
+
+        // The right signature works once.
+        let good_sig = bs58::encode(wallet.0.sign(message.as_bytes()).to_bytes()).into_string();
+        assert_eq!(app.send(Method::POST, "/v1/auth/login", None, Some(login_body(&good_sig))).await.0, 200);
+        let (status, body) = app.send(Method::POST, "/v1/auth/login", None, Some(login_body(&good_sig))).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "challenge_used"));
+
+        // Expired challenges are refused.
+        let (_, challenge) =
+            app.send(Method::POST, "/v1/auth/challenge", None, Some(json!({ "wallet": wallet.1 }))).await;
+        sqlx::query("UPDATE auth_challenges SET expires_at_us = 0 WHERE nonce = $1")
+            .bind(challenge["nonce"].as_str().expect("nonce"))
+            .execute(app.state().db().pool())
+            .await
+            .expect("expire");
+        let message = challenge["message"].as_str().expect("message");
+        let sig = bs58::encode(wallet.0.sign(message.as_bytes()).to_bytes()).into_string();
+        let (status, body) = app
+            .send(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({ "wallet": wallet.1, "message": message, "signature": sig })),
+            )
+            .await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "challenge_expired"));
+
+        for (body, code) in [
+            (json!({ "wallet": "not base58!" }), "invalid_wallet"),
+            (json!({ "wallet": 5 }), "invalid_json"),
+            (json!({}), "invalid_json"),
+        ] {
+            let (status, res) = app.send(Method::POST, "/v1/auth/challenge", None, Some(body)).await;
+            assert_eq!((status, error_code(&res).as_str()), (400, code));
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let first = login(&app, &new_wallet()).await;
+        let refresh = |t: &serde_json::Value| json!({ "refresh_token": t["refresh_token"] });
+        let (status, second) = app.send(Method::POST, "/v1/auth/refresh", None, Some(refresh(&first))).await;
+        assert_eq!(status, 200, "{}: {second}", db.label);
+        assert_ne!(second["refresh_token"], first["refresh_token"]);
+
+        let (status, body) = app.send(Method::POST, "/v1/auth/refresh", None, Some(refresh(&first))).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "refresh_token_reused"));
+        let (status, body) = app.send(Method::POST, "/v1/auth/refresh", None, Some(refresh(&second))).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "refresh_token_revoked"), "the family is revoked");
+        let reuse =
+            kairos_platform::storage::audit_log::list(app.state().db(), None, Some("auth.refresh_reuse"), 0, 10)
+                .await
+                .expect("audit");
+        assert_eq!(reuse.len(), 1);
+
+        let third = login(&app, &new_wallet()).await;
+        assert_eq!(app.send(Method::POST, "/v1/auth/logout", None, Some(refresh(&third))).await.0, 204);
+        let (status, body) = app.send(Method::POST, "/v1/auth/refresh", None, Some(refresh(&third))).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "refresh_token_revoked"));
+        let (status, body) =
+            app.send(Method::POST, "/v1/auth/refresh", None, Some(json!({ "refresh_token": "nope" }))).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "invalid_refresh_token"));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_tokens_get_401_with_their_own_code() {
+    use base64::Engine as _;
+    let db = scratch::sqlite();
+    let previous = "p".repeat(10) + "revious-secret-0123456789abcdefghij";
+    let app = spawn(&db, &[("KAIROS_JWT_SECRET_PREVIOUS", &previous)]).await;
+    let (user_id, good) = app.user(Role::User).await;
+    let state = app.state();
+    let now = kairos_platform::domain::now_us() / 1_000_000;
+    let (expired, _) = state.jwt().issue(&user_id, Role::User, now - 3_600).expect("issue");
+    let foreign = kairos_api::access::jwt::Keys::new(&kairos_platform::config::Secret::new("f".repeat(48)), None);
+    let (unknown_kid, _) = foreign.issue(&user_id, Role::User, now).expect("issue");
+    let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let alg_none = format!("{none_header}.{}.", good.split('.').nth(1).expect("payload"));
+    let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+    parts[2] = "A".repeat(43);
+    let forged = parts.join(".");
+    for (token, code) in [
+        (expired.as_str(), "token_expired"),
+        (unknown_kid.as_str(), "unknown_kid"),
+        (alg_none.as_str(), "unsupported_algorithm"),
+        (forged.as_str(), "invalid_token_signature"),
+        ("garbage", "invalid_token"),
+    ] {
+        let (status, body) = app.send(Method::GET, "/v1/account/limits", Some(token), None).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, code), "{token}");
+    }
+    let (status, body) = app.send(Method::GET, "/v1/account/limits", None, None).await;
+    assert_eq!((status, error_code(&body).as_str()), (401, "missing_credentials"));
+    // During a rotation, tokens of the previous secret still verify.
+    let old = kairos_api::access::jwt::Keys::new(&kairos_platform::config::Secret::new(previous), None);
+    let (old_token, _) = old.issue(&user_id, Role::User, now).expect("issue");
+    assert_eq!(app.send(Method::GET, "/v1/account/limits", Some(&old_token), None).await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_keys_sign_requests_and_every_failure_has_its_code() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let (_, user_token) = app.user(Role::User).await;
+        let create = json!({ "label": "desk", "scopes": ["read", "trade"] });
+        let (status, body) = app.send(Method::POST, "/v1/api-keys", Some(&user_token), Some(create.clone())).await;
+        assert_eq!((status, error_code(&body).as_str()), (403, "insufficient_role"), "only market makers make keys");
+
+        let (_, mm_token) = app.user(Role::MarketMaker).await;
+        let (status, key) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(create)).await;
+        assert_eq!(status, 201, "{}: {key}", db.label);
+        let key_id = key["key_id"].as_str().expect("id").to_string();
+        let secret = key["secret"].as_str().expect("secret").to_string();
+        assert_eq!(secret.len(), 44);
+        let stored: String = sqlx::Row::get(
+            &sqlx::query("SELECT secret_ciphertext FROM api_keys WHERE id = $1")
+                .bind(&key_id)
+                .fetch_one(app.state().db().pool())
+                .await
+                .expect("row"),
+            0,
+        );
+        assert!(!stored.contains(&secret), "the secret is encrypted at rest");
+
+        let path = "/v1/account/limits";
+        let (status, body, headers) = signed(&app, Method::GET, path, &key_id, &secret, "", None).await;
+        assert_eq!((status, body["principal_kind"].as_str()), (200, Some("key")), "{body}");
+        assert!(headers.contains_key("ratelimit-remaining"));
+
+        // Replays, stale clocks, a wrong body, a wrong secret, unknown keys.
+        let ts = kairos_platform::domain::now_us() / 1_000;
+        assert_eq!(signed(&app, Method::GET, path, &key_id, &secret, "", Some(ts)).await.0, 200);
+        let (status, body, _) = signed(&app, Method::GET, path, &key_id, &secret, "", Some(ts)).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "replayed_signature"));
+        let (status, body, _) = signed(&app, Method::GET, path, &key_id, &secret, "", Some(ts - 6_000)).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "stale_timestamp"));
+        let other_secret = "A".repeat(43) + "=";
+        let (status, body, _) = signed(&app, Method::GET, path, &key_id, &other_secret, "", None).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "invalid_signature"));
+        let unknown = "0192f0e4-0000-7000-8000-000000000000";
+        let (status, body, _) = signed(&app, Method::GET, path, unknown, &secret, "", None).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "unknown_key"));
+        let tampered = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("KAIROS-KEY", &key_id)
+            .header("KAIROS-TIMESTAMP", ts.to_string())
+            .header(
+                "KAIROS-SIGNATURE",
+                kairos_api::access::signed_request::sign(b"x", &ts.to_string(), "GET", path, b""),
+            )
+            .body("sent-a-different-body")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(tampered.status().as_u16(), 401);
+        let partial =
+            app.client.get(format!("{}{path}", app.base)).header("KAIROS-KEY", &key_id).send().await.expect("send");
+        assert_eq!(partial.status().as_u16(), 401);
+        assert_eq!(error_code(&partial.json().await.expect("json")), "incomplete_signature_headers");
+
+        // Keys cannot use user-only routes.
+        let (status, body, _) = signed(&app, Method::GET, "/v1/api-keys", &key_id, &secret, "", None).await;
+        assert_eq!((status, error_code(&body).as_str()), (403, "keys_not_allowed"));
+
+        // Scope and address allowlist.
+        let trade_only = json!({ "label": "t", "scopes": ["trade"] });
+        let (_, k2) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(trade_only)).await;
+        let (status, body, _) = signed(
+            &app,
+            Method::GET,
+            path,
+            k2["key_id"].as_str().expect("id"),
+            k2["secret"].as_str().expect("s"),
+            "",
+            None,
+        )
+        .await;
+        assert_eq!((status, error_code(&body).as_str()), (403, "insufficient_scope"));
+        let fenced = json!({ "label": "f", "scopes": ["read"], "ip_allowlist": ["10.0.0.0/8"] });
+        let (_, k3) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(fenced)).await;
+        let (status, body, _) = signed(
+            &app,
+            Method::GET,
+            path,
+            k3["key_id"].as_str().expect("id"),
+            k3["secret"].as_str().expect("s"),
+            "",
+            None,
+        )
+        .await;
+        assert_eq!((status, error_code(&body).as_str()), (403, "ip_not_allowed"));
+        let local = json!({ "label": "l", "scopes": ["read"], "ip_allowlist": ["127.0.0.1"] });
+        let (_, k4) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(local)).await;
+        let (status, _, _) = signed(
+            &app,
+            Method::GET,
+            path,
+            k4["key_id"].as_str().expect("id"),
+            k4["secret"].as_str().expect("s"),
+            "",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let bad = json!({ "label": "b", "scopes": ["read"], "ip_allowlist": ["10.0.0.0/99"] });
+        let (status, body) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(bad)).await;
+        assert_eq!((status, error_code(&body).as_str()), (400, "invalid_ip_allowlist"));
+
+        // Listing never shows a secret; revoking takes effect at once.
+        let (_, list) = app.send(Method::GET, "/v1/api-keys", Some(&mm_token), None).await;
+        assert_eq!(list["data"].as_array().expect("data").len(), 4);
+        assert!(!list.to_string().contains(&secret));
+        assert_eq!(app.send(Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&mm_token), None).await.0, 204);
+        let (status, body, _) = signed(&app, Method::GET, path, &key_id, &secret, "", None).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "revoked_key"));
+        let (_, other_mm) = app.user(Role::MarketMaker).await;
+        let (status, _) = app
+            .send(
+                Method::DELETE,
+                &format!("/v1/api-keys/{}", k4["key_id"].as_str().expect("id")),
+                Some(&other_mm),
+                None,
+            )
+            .await;
+        assert_eq!(status, 404, "nobody else's keys");
+        app.stop().await;
+    }
+}
+
+/// Every route the document marks as secured refuses a caller without credentials (401) and a
+/// caller without its role (403); public routes never ask for credentials.
+#[tokio::test]
+async fn every_documented_route_enforces_the_role_it_declares() {
+    let db = scratch::sqlite();
+    let app = spawn(&db, &[]).await;
+    let spec: serde_json::Value = serde_json::from_str(&kairos_api::openapi::spec_json()).expect("spec");
+    let (_, user_token) = app.user(Role::User).await;
+    let (_, keeper_token) = app.user(Role::Keeper).await;
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        let concrete = path.replace("{id}", "0192f0e4-0000-7000-8000-000000000000").replace("{name}", "some_flag");
+        for (method, op) in item.as_object().expect("item") {
+            let method: Method = method.to_uppercase().parse().expect("method");
+            let body = (method == Method::POST || method == Method::PUT).then(|| json!({}));
+            let Some(security) = op.get("security") else {
+                let (status, res) = app.send(method.clone(), &concrete, None, body.clone()).await;
+                assert_ne!(status, 401, "public {method} {path} asked for credentials: {res}");
+                continue;
+            };
+            if path == "/v1/ws" {
+                continue; // self-authenticating; see the websocket test
+            }
+            let required: Role = security[0]["bearer"][0].as_str().expect("role").parse().expect("known role");
+            let (status, res) = app.send(method.clone(), &concrete, None, body.clone()).await;
+            assert_eq!(status, 401, "{method} {path} without credentials: {res}");
+            for (token, role) in [(&user_token, Role::User), (&keeper_token, Role::Keeper)] {
+                let (status, res) = app.send(method.clone(), &concrete, Some(token), body.clone()).await;
+                if role.satisfies(required) {
+                    assert_ne!(status, 403, "{method} {path} refused {role:?}: {res}");
+                } else {
+                    assert_eq!(
+                        (status, error_code(&res).as_str()),
+                        (403, "insufficient_role"),
+                        "{method} {path} as {role:?}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} secured operations found");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn time_answers_with_the_server_clock() {
+    let db = scratch::sqlite();
+    let app = spawn(&db, &[]).await;
+    let (status, body) = app.send(Method::GET, "/v1/time", None, None).await;
+    let now = kairos_platform::domain::now_us() / 1_000;
+    assert_eq!(status, 200);
+    assert!((body["epoch_ms"].as_i64().expect("ms") - now).abs() < 5_000);
+    app.stop().await;
+}

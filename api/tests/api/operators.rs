@@ -1,0 +1,288 @@
+//! Operator routes, the M-of-N kill switch, rate limits and the audit chain.
+
+use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, Role, TradingState, Venue};
+use kairos_platform::storage::{audit_log, markets, scratch};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{error_code, eventually, spawn};
+
+#[tokio::test]
+async fn the_kill_switch_needs_m_operators_to_restart_and_one_to_stop() {
+    for db in scratch::all().await {
+        let a = spawn(&db, &[("KAIROS_KILL_SWITCH__APPROVALS", "2")]).await;
+        let b = spawn(&db, &[("KAIROS_KILL_SWITCH__APPROVALS", "2")]).await;
+        let (op1_id, op1) = a.user(Role::Operator).await;
+        let (_, op2) = a.user(Role::Operator).await;
+        let (_, admin) = a.user(Role::Admin).await;
+
+        // One operator stops trading at once; every instance sees it within a second.
+        let (status, p) = a
+            .send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&op1), Some(json!({ "state": "disabled" })))
+            .await;
+        assert_eq!((status, p["status"].as_str()), (201, Some("applied")), "{}: {p}", db.label);
+        eventually(3, "instance b sees trading disabled", || async {
+            b.state().runtime().latest().trading == TradingState::Disabled
+        })
+        .await;
+
+        // Restarting needs a second, different operator.
+        let (status, p) = a
+            .send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&op1), Some(json!({ "state": "enabled" })))
+            .await;
+        assert_eq!((status, p["status"].as_str()), (201, Some("open")));
+        assert_eq!(p["approvals"], json!([op1_id]));
+        let id = p["id"].as_str().expect("id").to_string();
+        let approve = format!("/v1/admin/kill-switch/proposals/{id}/approve");
+        let (status, body) = a.send(Method::POST, &approve, Some(&op1), None).await;
+        assert_eq!((status, error_code(&body).as_str()), (409, "already_approved"));
+        let (_, state) = a.send(Method::GET, "/v1/admin/kill-switch", Some(&op2), None).await;
+        assert_eq!(state["state"], "disabled");
+        assert_eq!(state["proposals"].as_array().expect("open").len(), 1);
+        let (status, p) = b.send(Method::POST, &approve, Some(&op2), None).await;
+        assert_eq!((status, p["status"].as_str()), (200, Some("applied")), "{p}");
+        eventually(3, "instance a sees trading enabled", || async {
+            a.state().runtime().latest().trading == TradingState::Enabled
+        })
+        .await;
+        let (status, body) = a.send(Method::POST, &approve, Some(&admin), None).await;
+        assert_eq!((status, error_code(&body).as_str()), (409, "proposal_closed"));
+
+        let (_, user) = a.user(Role::User).await;
+        let (status, _) = a
+            .send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&user), Some(json!({ "state": "disabled" })))
+            .await;
+        assert_eq!(status, 403, "users cannot touch the kill switch");
+        for action in ["kill_switch.propose", "kill_switch.approve", "kill_switch.apply"] {
+            let rows = audit_log::list(a.state().db(), None, Some(action), 0, 50).await.expect("audit");
+            assert!(!rows.is_empty(), "{action} audited");
+        }
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn proposals_expire() {
+    let db = scratch::sqlite();
+    let app = spawn(&db, &[("KAIROS_KILL_SWITCH__WINDOW_SECS", "1")]).await;
+    let (_, op1) = app.user(Role::Operator).await;
+    let (_, op2) = app.user(Role::Operator).await;
+    let (_, p) = app
+        .send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&op1), Some(json!({ "state": "cancel_only" })))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let approve = format!("/v1/admin/kill-switch/proposals/{}/approve", p["id"].as_str().expect("id"));
+    let (status, body) = app.send(Method::POST, &approve, Some(&op2), None).await;
+    assert!(status == 409 && ["proposal_expired", "proposal_closed"].contains(&error_code(&body).as_str()), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn operators_manage_users_keys_markets_and_flags_and_admins_set_roles() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let (op_id, op) = app.user(Role::Operator).await;
+        let (_, admin) = app.user(Role::Admin).await;
+        let (user_id, _) = app.user(Role::User).await;
+
+        let (status, page) = app.send(Method::GET, "/v1/admin/users?limit=2", Some(&op), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["data"].as_array().expect("data").len(), 2);
+        let cursor = page["next_cursor"].as_str().expect("more");
+        let (_, rest) =
+            app.send(Method::GET, &format!("/v1/admin/users?limit=2&cursor={cursor}"), Some(&op), None).await;
+        assert_eq!(rest["data"].as_array().expect("data").len(), 1);
+        let (_, ops) = app.send(Method::GET, "/v1/admin/users?role=operator", Some(&op), None).await;
+        assert_eq!(ops["data"][0]["id"], op_id);
+
+        let role_path = format!("/v1/admin/users/{user_id}/role");
+        let (status, _) = app.send(Method::PUT, &role_path, Some(&op), Some(json!({ "role": "market_maker" }))).await;
+        assert_eq!(status, 403, "setting roles is for admins");
+        let (status, u) =
+            app.send(Method::PUT, &role_path, Some(&admin), Some(json!({ "role": "market_maker" }))).await;
+        assert_eq!((status, u["role"].as_str()), (200, Some("market_maker")), "{}: {u}", db.label);
+        let rows = audit_log::list(app.state().db(), None, Some("user.set_role"), 0, 10).await.expect("audit");
+        assert_eq!(rows[0].entry.before.as_deref(), Some(r#"{"role":"user"}"#));
+        assert_eq!(rows[0].entry.after.as_deref(), Some(r#"{"role":"market_maker"}"#));
+
+        let (m, _) = markets::upsert(
+            app.state().db(),
+            &NewMarket {
+                venue: Venue::Paper,
+                external_id: Some("ops-1".into()),
+                slug: "ops".into(),
+                question: "Ops?".into(),
+                description: String::new(),
+                status: MarketStatus::Open,
+                tick_size_micros: 10_000,
+                min_size_micros: 1_000_000,
+                end_time_us: None,
+                is_sample: false,
+                outcomes: vec![
+                    Outcome { index: 0, label: "YES".into(), external_id: None },
+                    Outcome { index: 1, label: "NO".into(), external_id: None },
+                ],
+            },
+        )
+        .await
+        .expect("market");
+        let (status, body) =
+            app.send(Method::POST, &format!("/v1/admin/markets/{}/suspend", m.id), Some(&op), None).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("suspended")));
+        let (status, body) =
+            app.send(Method::POST, &format!("/v1/admin/markets/{}/suspend", m.id), Some(&op), None).await;
+        assert_eq!((status, error_code(&body).as_str()), (409, "invalid_market_status"));
+        let (status, body) =
+            app.send(Method::POST, &format!("/v1/admin/markets/{}/resume", m.id), Some(&op), None).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("open")));
+
+        let (status, flag) =
+            app.send(Method::PUT, "/v1/admin/flags/polymarket", Some(&op), Some(json!({ "enabled": true }))).await;
+        assert_eq!((status, flag["enabled"].as_bool()), (200, Some(true)));
+        assert_eq!(app.state().runtime().latest().flags.get("polymarket"), Some(&true));
+        let (status, _) =
+            app.send(Method::PUT, "/v1/admin/flags/Bad%20Name", Some(&op), Some(json!({ "enabled": true }))).await;
+        assert_eq!(status, 400);
+
+        let (status, audit) = app.send(Method::GET, "/v1/admin/audit?action=market.suspend", Some(&op), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(audit["data"].as_array().expect("data").len(), 1);
+        assert_eq!(audit["data"][0]["actor"], format!("user:{op_id}"));
+        assert!(audit["data"][0]["request_id"].is_string());
+        let export = app
+            .client
+            .get(format!("{}/v1/admin/audit/export", app.base))
+            .bearer_auth(&op)
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(export.headers()["content-type"], "application/x-ndjson");
+        let text = export.text().await.expect("text");
+        let total = audit_log::count(app.state().db()).await.expect("count");
+        assert_eq!(text.lines().count(), usize::try_from(total).expect("count"));
+        for line in text.lines() {
+            serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_headers_and_are_shared_through_redis() {
+    let db = scratch::sqlite();
+    let limit = [("KAIROS_RATE_LIMITS__READ__ANONYMOUS", "3")];
+    let app = spawn(&db, &limit).await;
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..5 {
+        let res = app.get("/v1/markets").await;
+        statuses.push(res.status().as_u16());
+        last = Some(res);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+    let res = last.expect("a response");
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(res.headers()["ratelimit-limit"], "3");
+    assert_eq!(res.headers()["ratelimit-remaining"], "0");
+    assert_eq!(error_code(&res.json().await.expect("json")), "rate_limited");
+    // Probes are never limited.
+    assert_eq!(app.get("/health").await.status().as_u16(), 200);
+    assert_eq!(app.get("/ready").await.status().as_u16(), 200);
+    app.stop().await;
+
+    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+        assert!(!scratch::services_required(), "TEST_REDIS_URL must be set in CI");
+        eprintln!("SKIPPED shared rate limits: TEST_REDIS_URL is not set");
+        return;
+    };
+    let shared = [("KAIROS_RATE_LIMITS__READ__ANONYMOUS", "4"), ("KAIROS_REDIS_URL", redis.as_str())];
+    let a = spawn(&db, &shared).await;
+    let b = spawn(&db, &shared).await;
+    // Start at the beginning of a second so the one-second window holds every request.
+    let ms = kairos_platform::domain::now_us() / 1_000 % 1_000;
+    tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(1_000 - ms).unwrap_or(0) + 10)).await;
+    let mut codes = Vec::new();
+    for app in [&a, &b, &a, &b, &a, &b] {
+        codes.push(app.get("/v1/time").await.status().as_u16());
+    }
+    assert_eq!(codes.iter().filter(|s| **s == 429).count(), 2, "one budget for both instances: {codes:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn the_audit_chain_catches_a_changed_or_removed_row() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let (_, op) = app.user(Role::Operator).await;
+        for name in ["a", "b", "c", "d"] {
+            app.send(Method::PUT, &format!("/v1/admin/flags/{name}"), Some(&op), Some(json!({ "enabled": true })))
+                .await;
+        }
+        let store = app.state().db().clone();
+        let head = audit_log::verify(&store).await.expect("verify").expect("intact");
+        assert_eq!(head.rows, 4, "{}", db.label);
+
+        let bin = env!("CARGO_BIN_EXE_kairos-api");
+        let data = tempfile::tempdir().expect("dir");
+        let run = || {
+            std::process::Command::new(bin)
+                .args(["audit", "verify"])
+                .env_clear()
+                .env("KAIROS_PROFILE", "test")
+                .env("KAIROS_DATA_DIR", data.path())
+                .env("KAIROS_DATABASE_URL", &db.url)
+                .output()
+                .expect("run")
+        };
+        assert!(run().status.success());
+
+        sqlx::query("UPDATE audit_log SET action = 'flag.unset' WHERE seq = 2")
+            .execute(store.pool())
+            .await
+            .expect("tamper");
+        let broken = audit_log::verify(&store).await.expect("verify").expect_err("changed row");
+        assert_eq!(broken.seq, 2);
+        let out = run();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("\"first_bad_seq\":2"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+
+        sqlx::query("UPDATE audit_log SET action = 'flag.set' WHERE seq = 2")
+            .execute(store.pool())
+            .await
+            .expect("restore");
+        assert!(audit_log::verify(&store).await.expect("verify").is_ok());
+        sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(store.pool()).await.expect("remove");
+        let broken = audit_log::verify(&store).await.expect("verify").expect_err("removed row");
+        assert_eq!(broken.seq, 3);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_audit_appends_keep_one_chain() {
+    for db in scratch::all().await {
+        let store = kairos_platform::storage::Db::connect(&db.url, 8).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let entry =
+                    audit_log::AuditEntry { actor: "system".into(), action: format!("test.{i}"), ..Default::default() };
+                audit_log::append(&store, &entry).await.expect("append");
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let head = audit_log::verify(&store).await.expect("verify").expect("intact");
+        assert_eq!(head.rows, 20, "{}", db.label);
+        store.close().await;
+    }
+}
