@@ -61,8 +61,9 @@ pub struct Running {
     tasks: JoinSet<(&'static str, std::io::Result<()>)>,
 }
 
-/// How often readiness, the market catalog and runtime settings are refreshed.
-const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// How often readiness, the market catalog and runtime settings (the kill switch) are
+/// refreshed: twice a second, so every instance sees a kill-switch change within a second.
+const REFRESH_EVERY: Duration = Duration::from_millis(500);
 
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let url = redact_url(settings.database_url.expose());

@@ -298,6 +298,16 @@ async fn verify_signed(
     }
     let path = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
     if !signed_request::verify(&key.secret, timestamp, parts.method.as_str(), path, body, signature) {
+        // Audited for live keys only: an unknown key id cannot fill the audit log.
+        let entry = kairos_platform::storage::audit_log::AuditEntry {
+            actor: format!("key:{key_id}"),
+            action: "auth.failed_key_signature".to_string(),
+            target: Some(format!("{} {}", parts.method, parts.uri.path())),
+            request_id: parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone()),
+            before: None,
+            after: None,
+        };
+        kairos_platform::storage::audit_log::append(state.db(), &entry).await?;
         return Err(ApiError::unauthorized(
             "invalid_signature",
             "KAIROS-SIGNATURE does not match timestamp + method + path + body for this key",

@@ -180,6 +180,11 @@ async fn api_keys_sign_requests_and_every_failure_has_its_code() {
         let other_secret = "A".repeat(43) + "=";
         let (status, body, _) = signed(&app, Method::GET, path, &key_id, &other_secret, "", None).await;
         assert_eq!((status, error_code(&body).as_str()), (401, "invalid_signature"));
+        let failed =
+            kairos_platform::storage::audit_log::list(app.state().db(), None, Some("auth.failed_key_signature"), 0, 10)
+                .await
+                .expect("audit");
+        assert_eq!(failed.len(), 1, "a failed key signature is audited");
         let unknown = "0192f0e4-0000-7000-8000-000000000000";
         let (status, body, _) = signed(&app, Method::GET, path, unknown, &secret, "", None).await;
         assert_eq!((status, error_code(&body).as_str()), (401, "unknown_key"));

@@ -215,13 +215,18 @@ fn dev_starts_from_any_directory_reloads_on_sighup_and_drains_on_sigterm() {
     assert!(dir.path().join("data/kairos-dev.db").exists());
     assert!(dir.path().join("data/secrets.dev.toml").exists());
 
-    // Before SIGHUP no debug lines; after raising the filter in the file, debug lines appear.
-    std::fs::write(&config, "log = \"debug\"\n").expect("write");
+    // Before SIGHUP no debug lines and the default budget; after the file raises the filter and
+    // cuts the anonymous read budget to 1/s, both take effect without a restart.
+    assert_eq!(get("/v1/time").0, 200);
+    assert_eq!(get("/v1/time").0, 200);
+    std::fs::write(&config, "log = \"debug\"\n[rate_limits.read]\nanonymous = 1\n").expect("write");
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-HUP", &pid]).status().expect("kill").success());
     wait_for_log(&mut lines, |v| v["message"] == "reloaded log filter");
     get("/health");
     wait_for_log(&mut lines, |v| v["level"] == "DEBUG" && v["message"] == "response");
+    let statuses: Vec<u16> = (0..3).map(|_| get("/v1/time").0).collect();
+    assert!(statuses.contains(&429), "the reloaded budget applies: {statuses:?}");
 
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
     wait_for_log(&mut lines, |v| v["message"] == "kairos-api stopped");
