@@ -29,6 +29,8 @@ pub enum ApiError {
     /// Well-formed, but a rule rejects it.
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    #[error("the request body is larger than the limit")]
+    PayloadTooLarge,
     #[error("rate limit exceeded; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// A dependency the request needs is not available.
@@ -72,6 +74,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -87,6 +90,7 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. } => code,
             ApiError::NotFound { .. } => "not_found",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -184,10 +188,12 @@ impl From<kairos_platform::storage::StorageError> for ApiError {
     fn from(e: kairos_platform::storage::StorageError) -> Self {
         use kairos_platform::storage::StorageError as S;
         match e {
-            S::Unreachable(_) => ApiError::Unavailable {
-                code: "database_unavailable",
-                message: "the database is not reachable; retry later".to_string(),
-            },
+            S::Unreachable(_) | S::Query(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
+                ApiError::Unavailable {
+                    code: "database_unavailable",
+                    message: "the database is not reachable; retry later".to_string(),
+                }
+            }
             other => ApiError::Internal(other.into()),
         }
     }

@@ -22,3 +22,4 @@ pub mod runtime_settings;
 pub mod seed;
 pub mod server;
 pub mod state;
+pub mod venues;

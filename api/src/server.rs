@@ -149,7 +149,16 @@ fn local_addr(
 async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(REFRESH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
     loop {
+        ticks += 1;
+        if ticks.is_multiple_of(120) {
+            // About once a minute: sign-in challenges past their expiry can never be used.
+            let cutoff = kairos_platform::domain::now_us();
+            if let Err(e) = kairos_platform::storage::auth_challenges::delete_expired(state.db(), cutoff).await {
+                tracing::warn!(error = %e, "deleting expired sign-in challenges failed");
+            }
+        }
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}

@@ -7,11 +7,11 @@ use kairos_platform::cache::Redis;
 use kairos_platform::config::Settings;
 use kairos_platform::storage::Db;
 
-use crate::access::KeyCache;
 use crate::access::jwt::Keys;
 use crate::access::key_secrets::MasterKey;
 use crate::access::rate_limit::RateLimiterSet;
 use crate::access::signed_request::LocalReplayGuard;
+use crate::access::{KeyCache, UserCache};
 use crate::market_catalog::MarketCatalog;
 use crate::readiness::Readiness;
 use crate::runtime_settings::RuntimeSettings;
@@ -34,6 +34,7 @@ struct Inner {
     limiter: RateLimiterSet,
     replay: LocalReplayGuard,
     key_cache: KeyCache,
+    user_cache: UserCache,
     /// The OpenAPI document, rendered once (it is what `openapi/v1.json` holds).
     openapi_json: String,
 }
@@ -60,6 +61,7 @@ impl AppState {
                 limiter,
                 replay: LocalReplayGuard::default(),
                 key_cache: KeyCache::default(),
+                user_cache: UserCache::default(),
                 openapi_json: crate::openapi::spec_json(),
             }),
         })
@@ -103,6 +105,10 @@ impl AppState {
 
     pub fn key_cache(&self) -> &KeyCache {
         &self.inner.key_cache
+    }
+
+    pub fn user_cache(&self) -> &UserCache {
+        &self.inner.user_cache
     }
 
     pub fn openapi_json(&self) -> &str {

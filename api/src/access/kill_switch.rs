@@ -96,9 +96,15 @@ async fn audit(
     Ok(())
 }
 
+/// Writes the state first (so a failure afterwards never leaves trading on while the record
+/// says otherwise), then audits. Turning trading off also expires every open proposal.
 async fn apply(state: &AppState, p: &Proposal, operator: &str, request_id: &str) -> Result<(), ApiError> {
     let before = settings::get(state.db(), TradingState::SETTINGS_KEY).await?;
     settings::put(state.db(), TradingState::SETTINGS_KEY, &p.state).await?;
+    state.runtime().reload(state.db()).await?;
+    if p.state == TradingState::Disabled.as_str() {
+        store::expire_all_open(state.db()).await?;
+    }
     let entry = AuditEntry {
         actor: format!("user:{operator}"),
         action: "kill_switch.apply".to_string(),
@@ -108,7 +114,6 @@ async fn apply(state: &AppState, p: &Proposal, operator: &str, request_id: &str)
         after: Some(serde_json::json!({ "state": p.state }).to_string()),
     };
     audit_log::append(state.db(), &entry).await?;
-    state.runtime().reload(state.db()).await?;
     Ok(())
 }
 
@@ -196,10 +201,15 @@ pub async fn approve(
     .await?;
     let mut p = store::get(state.db(), &p.id).await?.ok_or_else(|| ApiError::not_found("no such proposal"))?;
     let required = usize::try_from(state.settings().kill_switch_approvals).unwrap_or(usize::MAX);
-    if p.approvals.len() >= required && store::close(state.db(), &p.id, "applied", Some(now)).await? {
-        apply(state, &p, operator, request_id).await?;
-        p.status = "applied".to_string();
-        p.applied_at_us = Some(now);
+    if p.approvals.len() >= required {
+        // Re-read: a stop since this proposal was made expired it, and then it must not apply.
+        let still_open = store::get(state.db(), &p.id).await?.is_some_and(|q| q.status == "open");
+        if still_open {
+            apply(state, &p, operator, request_id).await?;
+            store::close(state.db(), &p.id, "applied", Some(now)).await?;
+            p.status = "applied".to_string();
+            p.applied_at_us = Some(now);
+        }
     }
     body(&p)
 }

@@ -23,7 +23,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kairos_platform::config::PrincipalKind;
+use kairos_platform::config::{PrincipalKind, RateClass};
 use kairos_platform::domain::{Role, Scope, now_us};
 use kairos_platform::storage::{api_keys, users};
 
@@ -105,6 +105,9 @@ struct CachedKey {
 }
 
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Extra time a seen signature is remembered beyond twice the freshness window.
+const REPLAY_MARGIN: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default)]
 pub struct KeyCache {
@@ -207,6 +210,8 @@ impl IpRule {
 enum Authenticated {
     Principal(Principal),
     Failed(ApiError),
+    /// The request cannot go on whatever the route: its body was too large or unreadable.
+    Rejected(ApiError),
     Anonymous,
 }
 
@@ -215,17 +220,60 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
 }
 
-/// Verifies a bearer token.
-pub fn authenticate_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    match state.jwt().verify(token) {
-        Ok((claims, role)) => Ok(Principal::User { user_id: claims.sub, role, expires_at_s: claims.exp }),
-        Err(e) => Err(ApiError::unauthorized(e.code(), e.message())),
+/// Verifies a bearer token. The token proves who the caller is; what they may do comes from
+/// their current role and status (cached for [`KEY_CACHE_TTL`]), so a demotion or a
+/// suspension takes effect within a second, not when the token expires.
+pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let (claims, _) = state.jwt().verify(token).map_err(|e| ApiError::unauthorized(e.code(), e.message()))?;
+    let user = state
+        .user_cache()
+        .get(state, &claims.sub)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown_user", "the token's user does not exist"))?;
+    if user.1 != "active" {
+        return Err(ApiError::unauthorized("suspended_user", "this account is suspended"));
+    }
+    Ok(Principal::User { user_id: claims.sub, role: user.0, expires_at_s: claims.exp })
+}
+
+/// A user's role and status (`active`, `suspended`).
+type UserState = (Role, String);
+
+/// Users' current role and status, cached briefly (see [`authenticate_token`]).
+#[derive(Debug, Default)]
+pub struct UserCache {
+    entries: RwLock<HashMap<String, (Instant, Option<UserState>)>>,
+}
+
+impl UserCache {
+    async fn get(&self, state: &AppState, user_id: &str) -> Result<Option<UserState>, ApiError> {
+        if let Ok(entries) = self.entries.read()
+            && let Some((at, user)) = entries.get(user_id)
+            && at.elapsed() < KEY_CACHE_TTL
+        {
+            return Ok(user.clone());
+        }
+        let loaded = users::get(state.db(), user_id).await?.map(|u| (u.role, u.status));
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() > 100_000 {
+                entries.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
+            }
+            entries.insert(user_id.to_string(), (Instant::now(), loaded.clone()));
+        }
+        Ok(loaded)
+    }
+
+    /// Forgets a user at once on this instance (after a role change here).
+    pub fn forget(&self, user_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(user_id);
+        }
     }
 }
 
 async fn authenticate(state: &AppState, req: Request, client: Option<IpAddr>) -> (Authenticated, Request) {
     if let Some(token) = bearer(req.headers()) {
-        let result = match authenticate_token(state, token) {
+        let result = match authenticate_token(state, token).await {
             Ok(p) => Authenticated::Principal(p),
             Err(e) => Authenticated::Failed(e),
         };
@@ -241,8 +289,10 @@ async fn authenticate(state: &AppState, req: Request, client: Option<IpAddr>) ->
             let bytes = match axum::body::to_bytes(body, limit).await {
                 Ok(b) => b,
                 Err(_) => {
-                    let e = ApiError::bad_request("body_too_large", "the request body is larger than the body limit");
-                    return (Authenticated::Failed(e), Request::from_parts(parts, Body::empty()));
+                    return (
+                        Authenticated::Rejected(ApiError::PayloadTooLarge),
+                        Request::from_parts(parts, Body::empty()),
+                    );
                 }
             };
             let result = verify_signed(state, &parts, &bytes, client).await;
@@ -290,30 +340,36 @@ async fn verify_signed(
         .get(state, key_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("unknown_key", "no such API key"))?;
+    let path = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
+    // The signature is checked before the key's state is told, so nobody without the secret
+    // learns whether a key was revoked.
+    if !signed_request::verify(&key.secret, timestamp, parts.method.as_str(), path, body, signature) {
+        if !key.revoked {
+            // Audited for live keys; failures also count against the caller's auth budget.
+            let entry = kairos_platform::storage::audit_log::AuditEntry {
+                actor: format!("key:{key_id}"),
+                action: "auth.failed_key_signature".to_string(),
+                target: Some(format!("{} {}", parts.method, parts.uri.path())),
+                request_id: parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone()),
+                before: None,
+                after: None,
+            };
+            kairos_platform::storage::audit_log::append(state.db(), &entry).await?;
+        }
+        return Err(ApiError::unauthorized(
+            "invalid_signature",
+            "KAIROS-SIGNATURE does not match timestamp + method + path + body for this key",
+        ));
+    }
     if key.revoked {
         return Err(ApiError::unauthorized("revoked_key", "this API key was revoked"));
     }
     if !key.user_active {
         return Err(ApiError::unauthorized("suspended_user", "the key's owner is suspended"));
     }
-    let path = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
-    if !signed_request::verify(&key.secret, timestamp, parts.method.as_str(), path, body, signature) {
-        // Audited for live keys only: an unknown key id cannot fill the audit log.
-        let entry = kairos_platform::storage::audit_log::AuditEntry {
-            actor: format!("key:{key_id}"),
-            action: "auth.failed_key_signature".to_string(),
-            target: Some(format!("{} {}", parts.method, parts.uri.path())),
-            request_id: parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone()),
-            before: None,
-            after: None,
-        };
-        kairos_platform::storage::audit_log::append(state.db(), &entry).await?;
-        return Err(ApiError::unauthorized(
-            "invalid_signature",
-            "KAIROS-SIGNATURE does not match timestamp + method + path + body for this key",
-        ));
-    }
-    if !state.first_use_of_signature(signature, window * 2).await {
+    // Remembered past twice the freshness window with a margin for clock steps, so a
+    // signature cannot be replayed at the window's edge.
+    if !state.first_use_of_signature(signature, window * 2 + REPLAY_MARGIN).await {
         return Err(ApiError::unauthorized("replayed_signature", "this signature was already used"));
     }
     if let Some(allow) = &key.allow {
@@ -360,14 +416,34 @@ pub fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> 
 pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_string();
     let matched = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
-    // Start-up checked that every operation has a rule, so a matched path without one is a
-    // method the route does not serve: the router answers 405 and nothing is exposed.
     let rule = matched.as_deref().and_then(|path| route_rules::rule_for(&method, path));
+    if let (Some(path), None) = (matched.as_deref(), rule) {
+        // A path with rules for other methods: the router answers 405 and exposes nothing.
+        // A path with no rule at all must never be served: fail closed.
+        if !route_rules::ROUTES.iter().any(|r| r.path == path) {
+            return ApiError::internal(anyhow::anyhow!("route {method} {path} has no access rule")).into_response();
+        }
+    }
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let client_key = || client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
     let (auth, mut req) = authenticate(&state, req, client).await;
     let access = rule.map_or(Access::Public, |r| r.access);
+    let failure = match &auth {
+        Authenticated::Failed(_) | Authenticated::Rejected(_) => true,
+        Authenticated::Principal(_) | Authenticated::Anonymous => false,
+    };
+    if failure {
+        // Failed credentials count against the address's auth budget, so guessing is bounded.
+        let d = state.limiter().check(RateClass::Auth, PrincipalKind::Anonymous, &client_key()).await;
+        if !d.allowed {
+            let mut res = ApiError::RateLimited { retry_after_secs: d.reset_secs }.into_response();
+            rate_headers(res.headers_mut(), d);
+            return res;
+        }
+    }
     let principal = match (auth, access) {
         (Authenticated::Principal(p), _) => Some(p),
+        (Authenticated::Rejected(e), _) => return e.into_response(),
         (Authenticated::Failed(e), Access::Role(_) | Access::RoleOrKey(..)) => return e.into_response(),
         (Authenticated::Failed(e), Access::SelfAuthenticated) => {
             req.extensions_mut().insert(AuthFailure(e.code()));
@@ -391,7 +467,7 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         Some(class) => {
             let (kind, key) = match &principal {
                 Some(p) => (p.kind(), p.rate_key()),
-                None => (PrincipalKind::Anonymous, client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())),
+                None => (PrincipalKind::Anonymous, client_key()),
             };
             Some(state.limiter().check(class, kind, &key).await)
         }

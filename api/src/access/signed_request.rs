@@ -51,8 +51,8 @@ pub fn verify(
 
 /// Whether `timestamp_ms` is within `window` of `now_ms`.
 pub fn fresh(timestamp_ms: i64, now_ms: i64, window: Duration) -> bool {
-    let window = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-    (now_ms - timestamp_ms).abs() <= window
+    let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    now_ms.abs_diff(timestamp_ms) <= window
 }
 
 /// Signatures seen inside the freshness window, per instance (Redis covers several instances).
@@ -100,6 +100,8 @@ mod tests {
         assert!(fresh(1_000, 5_000, Duration::from_secs(5)));
         assert!(!fresh(1_000, 7_000, Duration::from_secs(5)));
         assert!(!fresh(9_000, 2_000, Duration::from_secs(5)));
+        assert!(!fresh(i64::MIN, 2_000, Duration::from_secs(5)), "no overflow on hostile timestamps");
+        assert!(!fresh(i64::MAX, -2_000, Duration::from_secs(5)));
         let guard = LocalReplayGuard::default();
         assert!(guard.first_use("s", Duration::from_secs(10)));
         assert!(!guard.first_use("s", Duration::from_secs(10)));

@@ -158,6 +158,11 @@ pub async fn set_role(
     let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "user id must be a UUID"))?;
     let (before, after) =
         users::set_role(state.db(), &id, req.role.into()).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    // The new role applies to the user's next request on every instance (the role is read
+    // from the database, cached a second); sessions are revoked so no refresh carries on.
+    state.user_cache().forget(&id);
+    kairos_platform::storage::refresh_tokens::revoke_all_for_user(state.db(), &id, kairos_platform::domain::now_us())
+        .await?;
     audit(
         &state,
         &caller,
@@ -212,8 +217,9 @@ async fn set_market_status(
             ),
         ));
     }
-    let (before, after) =
-        markets::set_status(state.db(), &id, status).await?.ok_or_else(|| ApiError::not_found("no such market"))?;
+    let (before, after) = markets::set_status(state.db(), &id, allowed_from, status).await?.ok_or_else(|| {
+        ApiError::conflict("invalid_market_status", "the market's status changed meanwhile; read it again")
+    })?;
     let action = if status == MarketStatus::Suspended { "market.suspend" } else { "market.resume" };
     audit(
         state,

@@ -39,7 +39,7 @@ pub async fn ws(
         .map_err(|_| crate::error::ApiError::bad_request("not_a_websocket", "this route needs a websocket upgrade"))?;
     let auth: Result<Principal, &'static str> = match (principal, q.token) {
         (Some(axum::Extension(p)), _) => Ok(p),
-        (None, Some(token)) => authenticate_token(&state, &token).map_err(|e| e.code()),
+        (None, Some(token)) => authenticate_token(&state, &token).await.map_err(|e| e.code()),
         (None, None) => Err(failure.map_or("missing_credentials", |f| f.0.0)),
     };
     Ok(upgrade.on_upgrade(move |socket| session(socket, auth)))

@@ -331,3 +331,40 @@ async fn time_answers_with_the_server_clock() {
     assert!((body["epoch_ms"].as_i64().expect("ms") - now).abs() < 5_000);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_role_change_applies_at_once_and_ends_the_sessions() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let (_, admin) = app.user(Role::Admin).await;
+        let (op_id, op) = app.user(Role::Operator).await;
+        assert_eq!(app.send(Method::GET, "/v1/admin/users", Some(&op), None).await.0, 200);
+        let (status, _) = app
+            .send(Method::PUT, &format!("/v1/admin/users/{op_id}/role"), Some(&admin), Some(json!({ "role": "user" })))
+            .await;
+        assert_eq!(status, 200);
+        let (status, body) = app.send(Method::GET, "/v1/admin/users", Some(&op), None).await;
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (403, "insufficient_role"),
+            "{}: the old token's role no longer counts",
+            db.label
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn failed_credentials_count_against_the_auth_budget() {
+    let db = scratch::sqlite();
+    let app = spawn(&db, &[("KAIROS_RATE_LIMITS__AUTH__ANONYMOUS", "2")]).await;
+    let statuses: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..4 {
+            v.push(app.send(Method::GET, "/v1/account/limits", Some("garbage"), None).await.0);
+        }
+        v
+    };
+    assert_eq!(statuses, [401, 401, 429, 429]);
+    app.stop().await;
+}

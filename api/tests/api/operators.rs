@@ -48,6 +48,16 @@ async fn the_kill_switch_needs_m_operators_to_restart_and_one_to_stop() {
         let (status, body) = a.send(Method::POST, &approve, Some(&admin), None).await;
         assert_eq!((status, error_code(&body).as_str()), (409, "proposal_closed"));
 
+        // A stop expires open proposals, so an old "enable" cannot restart trading later.
+        let (_, stale) = a
+            .send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&op1), Some(json!({ "state": "enabled" })))
+            .await;
+        a.send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&op2), Some(json!({ "state": "disabled" }))).await;
+        let stale_approve = format!("/v1/admin/kill-switch/proposals/{}/approve", stale["id"].as_str().expect("id"));
+        let (status, body) = a.send(Method::POST, &stale_approve, Some(&admin), None).await;
+        assert_eq!((status, error_code(&body).as_str()), (409, "proposal_closed"));
+        assert_eq!(a.state().runtime().latest().trading, TradingState::Disabled);
+
         let (_, user) = a.user(Role::User).await;
         let (status, _) = a
             .send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&user), Some(json!({ "state": "disabled" })))

@@ -318,6 +318,12 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
     if !local && p.origin_of("KAIROS_BIND") == Origin::Default {
         p.problem("KAIROS_BIND", "must be set explicitly outside dev/test (host:port, e.g. 0.0.0.0:8080)");
     }
+    if local && !bind.ip().is_loopback() {
+        p.problem(
+            "KAIROS_BIND",
+            "the dev and test profiles listen on loopback only (their secrets and defaults are not for a network); set KAIROS_PROFILE=staging or prod",
+        );
+    }
     let metrics_bind = p.parse("KAIROS_METRICS_BIND", || SocketAddr::from(([127, 0, 0, 1], 9090)));
     let data_dir = PathBuf::from(p.string("KAIROS_DATA_DIR", || "data".to_string()));
 

@@ -199,3 +199,11 @@ fn unknown_kairos_variables_are_reported() {
     let (s, _) = load_vars(&with(prod_vars(), "KAIROS_BIDN", "0.0.0.0:1"));
     assert_eq!(s.unknown_variables, ["KAIROS_BIDN"]);
 }
+
+#[test]
+fn dev_refuses_a_network_bind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().display().to_string();
+    let (_, problems) = load_vars(&[("KAIROS_DATA_DIR", &data), ("KAIROS_BIND", "0.0.0.0:8080")]);
+    assert_eq!(variables(&problems), ["KAIROS_BIND"]);
+}

@@ -126,3 +126,12 @@ pub async fn open(db: &Db) -> Result<Vec<Proposal>, StorageError> {
     }
     Ok(out)
 }
+
+/// Expires every open proposal (when trading is turned off, so an old "enable" proposal cannot
+/// restart it later).
+pub async fn expire_all_open(db: &Db) -> Result<u64, StorageError> {
+    Ok(sqlx::query("UPDATE kill_switch_proposals SET status = 'expired' WHERE status = 'open'")
+        .execute(db.pool())
+        .await?
+        .rows_affected())
+}

@@ -212,19 +212,26 @@ pub async fn count(db: &Db) -> Result<i64, StorageError> {
     Ok(fingerprint(db).await?.0)
 }
 
-/// Sets a market's status (suspend, resume); returns the market before and after.
+/// Moves a market from status `from` to `to` (suspend, resume); returns the market before and
+/// after, or `None` when it is missing or no longer in `from` (the update is conditional, so a
+/// concurrent change is never overwritten).
 pub async fn set_status(
     db: &Db,
     id: &str,
-    status: crate::domain::MarketStatus,
+    from: crate::domain::MarketStatus,
+    to: crate::domain::MarketStatus,
 ) -> Result<Option<(Market, Market)>, StorageError> {
     let Some(before) = get(db, id).await? else { return Ok(None) };
-    sqlx::query("UPDATE markets SET status = $2, updated_at_us = $3 WHERE id = $1")
+    let done = sqlx::query("UPDATE markets SET status = $3, updated_at_us = $4 WHERE id = $1 AND status = $2")
         .bind(id)
-        .bind(status.as_str())
+        .bind(from.as_str())
+        .bind(to.as_str())
         .bind(now_us())
         .execute(db.pool())
         .await?;
+    if done.rows_affected() != 1 {
+        return Ok(None);
+    }
     let after = get(db, id).await?.ok_or_else(|| StorageError::Corrupt(format!("market {id} vanished")))?;
     Ok(Some((before, after)))
 }

@@ -79,3 +79,13 @@ pub async fn revoke_family(db: &Db, family_id: &str, now_us: i64) -> Result<u64,
         .await?
         .rows_affected())
 }
+
+/// Revokes every session of a user (role change, suspension).
+pub async fn revoke_all_for_user(db: &Db, user_id: &str, now_us: i64) -> Result<u64, StorageError> {
+    Ok(sqlx::query("UPDATE refresh_tokens SET revoked_at_us = $2 WHERE user_id = $1 AND revoked_at_us IS NULL")
+        .bind(user_id)
+        .bind(now_us)
+        .execute(db.pool())
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,3 @@
+//! The built-in paper exchange.
+
+pub mod order_book;
