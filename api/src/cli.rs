@@ -334,7 +334,8 @@ async fn create_user(settings: Settings, wallet: String, role: Role) -> Result<(
     let state = cli_state(settings).await?;
     let (user, created) = users::get_or_create_by_wallet(state.db(), &wallet, role).await.map_err(|e| e.to_string())?;
     let user = if !created && user.role != role {
-        users::set_role(state.db(), &user.id, role)
+        let mut conn = state.db().pool().acquire().await.map_err(|e| e.to_string())?;
+        users::set_role(&mut conn, &user.id, role)
             .await
             .map_err(|e| e.to_string())?
             .map(|(_, after)| after)

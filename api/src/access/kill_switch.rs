@@ -96,24 +96,33 @@ async fn audit(
     Ok(())
 }
 
-/// Writes the state first (so a failure afterwards never leaves trading on while the record
-/// says otherwise), then audits. Turning trading off also expires every open proposal.
+/// Writes the state and its audit entry in one transaction. Turning trading off also expires
+/// every open proposal, so an older "enable" cannot restart trading later.
 async fn apply(state: &AppState, p: &Proposal, operator: &str, request_id: &str) -> Result<(), ApiError> {
-    let before = settings::get(state.db(), TradingState::SETTINGS_KEY).await?;
-    settings::put(state.db(), TradingState::SETTINGS_KEY, &p.state).await?;
+    let (new_state, operator, request_id, proposal) =
+        (p.state.clone(), format!("user:{operator}"), request_id.to_string(), p.id.clone());
+    audit_log::with_audit(state.db(), |conn| {
+        let (new_state, operator, request_id, proposal) =
+            (new_state.clone(), operator.clone(), request_id.clone(), proposal.clone());
+        Box::pin(async move {
+            let before = settings::get_in(&mut *conn, TradingState::SETTINGS_KEY).await?;
+            settings::put_in(conn, TradingState::SETTINGS_KEY, &new_state).await?;
+            let entry = AuditEntry {
+                actor: operator,
+                action: "kill_switch.apply".to_string(),
+                target: Some(format!("proposal:{proposal}")),
+                request_id: Some(request_id),
+                before: before.map(|b| serde_json::json!({ "state": b }).to_string()),
+                after: Some(serde_json::json!({ "state": new_state }).to_string()),
+            };
+            Ok(((), entry))
+        })
+    })
+    .await?;
     state.runtime().reload(state.db()).await?;
     if p.state == TradingState::Disabled.as_str() {
         store::expire_all_open(state.db()).await?;
     }
-    let entry = AuditEntry {
-        actor: format!("user:{operator}"),
-        action: "kill_switch.apply".to_string(),
-        target: Some(format!("proposal:{}", p.id)),
-        request_id: Some(request_id.to_string()),
-        before: before.map(|b| serde_json::json!({ "state": b }).to_string()),
-        after: Some(serde_json::json!({ "state": p.state }).to_string()),
-    };
-    audit_log::append(state.db(), &entry).await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod signed_request;
 pub mod wallet;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -109,34 +110,59 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Extra time a seen signature is remembered beyond twice the freshness window.
 const REPLAY_MARGIN: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Default)]
-pub struct KeyCache {
-    entries: RwLock<HashMap<String, (Instant, Option<CachedKey>)>>,
+/// Values by id, each kept for [`KEY_CACHE_TTL`]; `None` (not found) is cached too, so an
+/// unknown id costs one read a second at most.
+#[derive(Debug)]
+pub struct TtlCache<V> {
+    entries: RwLock<HashMap<String, (Instant, Option<V>)>>,
 }
 
-impl KeyCache {
-    async fn get(&self, state: &AppState, key_id: &str) -> Result<Option<CachedKey>, ApiError> {
+impl<V> Default for TtlCache<V> {
+    fn default() -> Self {
+        TtlCache { entries: RwLock::new(HashMap::new()) }
+    }
+}
+
+impl<V: Clone> TtlCache<V> {
+    async fn get_or_load<F>(&self, id: &str, load: F) -> Result<Option<V>, ApiError>
+    where
+        F: Future<Output = Result<Option<V>, ApiError>>,
+    {
         if let Ok(entries) = self.entries.read()
-            && let Some((at, key)) = entries.get(key_id)
+            && let Some((at, value)) = entries.get(id)
             && at.elapsed() < KEY_CACHE_TTL
         {
-            return Ok(key.clone());
+            return Ok(value.clone());
         }
-        let loaded = load_key(state, key_id).await?;
+        let loaded = load.await?;
         if let Ok(mut entries) = self.entries.write() {
-            if entries.len() > 10_000 {
+            if entries.len() > 100_000 {
                 entries.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
             }
-            entries.insert(key_id.to_string(), (Instant::now(), loaded.clone()));
+            entries.insert(id.to_string(), (Instant::now(), loaded.clone()));
         }
         Ok(loaded)
     }
 
-    /// Forgets a key at once on this instance (after a revocation here).
-    pub fn forget(&self, key_id: &str) {
+    /// Forgets an id at once on this instance (after a change made here).
+    pub fn forget(&self, id: &str) {
         if let Ok(mut entries) = self.entries.write() {
-            entries.remove(key_id);
+            entries.remove(id);
         }
+    }
+}
+
+/// API keys as the verifier needs them.
+#[derive(Debug, Default)]
+pub struct KeyCache(TtlCache<CachedKey>);
+
+impl KeyCache {
+    async fn get(&self, state: &AppState, key_id: &str) -> Result<Option<CachedKey>, ApiError> {
+        self.0.get_or_load(key_id, load_key(state, key_id)).await
+    }
+
+    pub fn forget(&self, key_id: &str) {
+        self.0.forget(key_id);
     }
 }
 
@@ -239,35 +265,18 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Princip
 /// A user's role and status (`active`, `suspended`).
 type UserState = (Role, String);
 
-/// Users' current role and status, cached briefly (see [`authenticate_token`]).
+/// Users' current role and status (see [`authenticate_token`]).
 #[derive(Debug, Default)]
-pub struct UserCache {
-    entries: RwLock<HashMap<String, (Instant, Option<UserState>)>>,
-}
+pub struct UserCache(TtlCache<UserState>);
 
 impl UserCache {
     async fn get(&self, state: &AppState, user_id: &str) -> Result<Option<UserState>, ApiError> {
-        if let Ok(entries) = self.entries.read()
-            && let Some((at, user)) = entries.get(user_id)
-            && at.elapsed() < KEY_CACHE_TTL
-        {
-            return Ok(user.clone());
-        }
-        let loaded = users::get(state.db(), user_id).await?.map(|u| (u.role, u.status));
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() > 100_000 {
-                entries.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
-            }
-            entries.insert(user_id.to_string(), (Instant::now(), loaded.clone()));
-        }
-        Ok(loaded)
+        let load = async { Ok(users::get(state.db(), user_id).await?.map(|u| (u.role, u.status))) };
+        self.0.get_or_load(user_id, load).await
     }
 
-    /// Forgets a user at once on this instance (after a role change here).
     pub fn forget(&self, user_id: &str) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(user_id);
-        }
+        self.0.forget(user_id);
     }
 }
 

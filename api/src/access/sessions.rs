@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use kairos_platform::domain::{Role, format_rfc3339_us, now_us};
-use kairos_platform::storage::audit_log::AuditEntry;
+use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::auth_challenges::{self, Challenge};
 use kairos_platform::storage::{refresh_tokens, users};
 use rand::RngCore as _;
@@ -75,7 +75,7 @@ async fn audit(
         before: None,
         after: None,
     };
-    kairos_platform::storage::audit_log::append(state.db(), &entry).await?;
+    audit_log::append(state.db(), &entry).await?;
     Ok(())
 }
 
@@ -163,15 +163,7 @@ pub async fn refresh(state: &AppState, token: &str, request_id: &str) -> Result<
     }
     let reused = stored.rotated_at_us.is_some() || !refresh_tokens::mark_rotated(state.db(), &stored.id, now).await?;
     if reused {
-        refresh_tokens::revoke_family(state.db(), &stored.family_id, now).await?;
-        audit(
-            state,
-            format!("user:{}", stored.user_id),
-            "auth.refresh_reuse",
-            Some(format!("session:{}", stored.family_id)),
-            request_id,
-        )
-        .await?;
+        revoke_session(state, &stored, "auth.refresh_reuse", request_id).await?;
         return Err(ApiError::unauthorized(
             "refresh_token_reused",
             "this refresh token was already used; the session is revoked, sign in again",
@@ -192,15 +184,34 @@ pub async fn logout(state: &AppState, token: &str, request_id: &str) -> Result<(
     let stored = refresh_tokens::by_hash(state.db(), &token_hash(token))
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "unknown refresh token"))?;
-    refresh_tokens::revoke_family(state.db(), &stored.family_id, now_us()).await?;
-    audit(
-        state,
-        format!("user:{}", stored.user_id),
-        "auth.logout",
-        Some(format!("session:{}", stored.family_id)),
-        request_id,
-    )
-    .await
+    revoke_session(state, &stored, "auth.logout", request_id).await
+}
+
+/// Revokes a session and records why, in one transaction.
+async fn revoke_session(
+    state: &AppState,
+    stored: &refresh_tokens::RefreshToken,
+    action: &str,
+    request_id: &str,
+) -> Result<(), ApiError> {
+    let entry = AuditEntry {
+        actor: format!("user:{}", stored.user_id),
+        action: action.to_string(),
+        target: Some(format!("session:{}", stored.family_id)),
+        request_id: Some(request_id.to_string()),
+        before: None,
+        after: None,
+    };
+    let family = stored.family_id.clone();
+    audit_log::with_audit(state.db(), |conn| {
+        let (family, entry) = (family.clone(), entry.clone());
+        Box::pin(async move {
+            refresh_tokens::revoke_family(conn, &family, now_us()).await?;
+            Ok(((), entry))
+        })
+    })
+    .await?;
+    Ok(())
 }
 
 /// Issues an access token without a wallet signature: the bootstrap CLI (`users create`).

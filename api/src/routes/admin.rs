@@ -5,9 +5,10 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kairos_platform::domain::now_us;
 use kairos_platform::domain::{MarketStatus, Role, format_rfc3339_us, parse_id};
 use kairos_platform::storage::audit_log::{self, AuditEntry, AuditRecord};
-use kairos_platform::storage::{api_keys, markets, settings, users};
+use kairos_platform::storage::{StorageError, api_keys, markets, refresh_tokens, settings, users};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -86,27 +87,6 @@ fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
     Ok(i64::from(limit))
 }
 
-async fn audit(
-    state: &AppState,
-    caller: &crate::access::Principal,
-    action: &str,
-    target: String,
-    request_id: &str,
-    before: Option<String>,
-    after: Option<String>,
-) -> Result<(), ApiError> {
-    let entry = AuditEntry {
-        actor: caller.actor(),
-        action: action.to_string(),
-        target: Some(target),
-        request_id: Some(request_id.to_string()),
-        before,
-        after,
-    };
-    audit_log::append(state.db(), &entry).await?;
-    Ok(())
-}
-
 /// Users, oldest first.
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", params(UsersQuery),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -156,23 +136,35 @@ pub async fn set_role(
     Json(req): Json<SetRoleRequest>,
 ) -> Result<axum::Json<UserBody>, ApiError> {
     let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "user id must be a UUID"))?;
-    let (before, after) =
-        users::set_role(state.db(), &id, req.role.into()).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
-    // The new role applies to the user's next request on every instance (the role is read
-    // from the database, cached a second); sessions are revoked so no refresh carries on.
+    let role: Role = req.role.into();
+    let actor = caller.actor();
+    // The role change, the end of the user's sessions and the audit entry are one
+    // transaction; the new role applies to the user's next request on every instance (roles
+    // are read from the database, cached a second).
+    let (after, _) = audit_log::with_audit(state.db(), |conn| {
+        let (id, actor, request_id) = (id.clone(), actor.clone(), request_id.0.clone());
+        Box::pin(async move {
+            let (before, after) = users::set_role(&mut *conn, &id, role)
+                .await?
+                .ok_or_else(|| StorageError::Invalid(format!("no user {id}")))?;
+            refresh_tokens::revoke_all_for_user(conn, &id, now_us()).await?;
+            let entry = AuditEntry {
+                actor,
+                action: "user.set_role".to_string(),
+                target: Some(format!("user:{id}")),
+                request_id: Some(request_id),
+                before: Some(serde_json::json!({ "role": before.role.as_str() }).to_string()),
+                after: Some(serde_json::json!({ "role": after.role.as_str() }).to_string()),
+            };
+            Ok((after, entry))
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        StorageError::Invalid(_) => ApiError::not_found("no such user"),
+        other => other.into(),
+    })?;
     state.user_cache().forget(&id);
-    kairos_platform::storage::refresh_tokens::revoke_all_for_user(state.db(), &id, kairos_platform::domain::now_us())
-        .await?;
-    audit(
-        &state,
-        &caller,
-        "user.set_role",
-        format!("user:{id}"),
-        &request_id.0,
-        Some(serde_json::json!({ "role": before.role.as_str() }).to_string()),
-        Some(serde_json::json!({ "role": after.role.as_str() }).to_string()),
-    )
-    .await?;
     Ok(axum::Json(user_body(&after)))
 }
 
@@ -217,20 +209,32 @@ async fn set_market_status(
             ),
         ));
     }
-    let (before, after) = markets::set_status(state.db(), &id, allowed_from, status).await?.ok_or_else(|| {
-        ApiError::conflict("invalid_market_status", "the market's status changed meanwhile; read it again")
-    })?;
     let action = if status == MarketStatus::Suspended { "market.suspend" } else { "market.resume" };
-    audit(
-        state,
-        caller,
-        action,
-        format!("market:{id}"),
-        request_id,
-        Some(serde_json::json!({ "status": before.status.as_str() }).to_string()),
-        Some(serde_json::json!({ "status": after.status.as_str() }).to_string()),
-    )
-    .await?;
+    let actor = caller.actor();
+    let (after, _) = audit_log::with_audit(state.db(), |conn| {
+        let (id, actor, request_id) = (id.clone(), actor.clone(), request_id.to_string());
+        Box::pin(async move {
+            let (before, after) = markets::set_status(conn, &id, allowed_from, status)
+                .await?
+                .ok_or_else(|| StorageError::Conflict("status changed".to_string()))?;
+            let entry = AuditEntry {
+                actor,
+                action: action.to_string(),
+                target: Some(format!("market:{id}")),
+                request_id: Some(request_id),
+                before: Some(serde_json::json!({ "status": before.status.as_str() }).to_string()),
+                after: Some(serde_json::json!({ "status": after.status.as_str() }).to_string()),
+            };
+            Ok((after, entry))
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        StorageError::Conflict(_) => {
+            ApiError::conflict("invalid_market_status", "the market's status changed meanwhile; read it again")
+        }
+        other => other.into(),
+    })?;
     Ok(axum::Json(MarketBody::from(&after)))
 }
 
@@ -291,17 +295,24 @@ pub async fn set_flag(
         return Err(ApiError::bad_request("invalid_flag", "flag names are 1 to 64 of a-z, 0-9, _, . and -"));
     }
     let key = format!("{FLAG_PREFIX}{name}");
-    let before = settings::get(state.db(), &key).await?;
-    settings::put(state.db(), &key, if req.enabled { "true" } else { "false" }).await?;
-    audit(
-        &state,
-        &caller,
-        "flag.set",
-        format!("flag:{name}"),
-        &request_id.0,
-        before.map(|b| serde_json::json!({ "enabled": b == "true" }).to_string()),
-        Some(serde_json::json!({ "enabled": req.enabled }).to_string()),
-    )
+    let enabled = req.enabled;
+    let actor = caller.actor();
+    audit_log::with_audit(state.db(), |conn| {
+        let (key, name, actor, request_id) = (key.clone(), name.clone(), actor.clone(), request_id.0.clone());
+        Box::pin(async move {
+            let before = settings::get_in(&mut *conn, &key).await?;
+            settings::put_in(conn, &key, if enabled { "true" } else { "false" }).await?;
+            let entry = AuditEntry {
+                actor,
+                action: "flag.set".to_string(),
+                target: Some(format!("flag:{name}")),
+                request_id: Some(request_id),
+                before: before.map(|b| serde_json::json!({ "enabled": b == "true" }).to_string()),
+                after: Some(serde_json::json!({ "enabled": enabled }).to_string()),
+            };
+            Ok(((), entry))
+        })
+    })
     .await?;
     state.runtime().reload(state.db()).await?;
     Ok(axum::Json(FlagBody { name, enabled: req.enabled }))

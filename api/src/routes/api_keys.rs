@@ -4,6 +4,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kairos_platform::domain::{Scope, format_rfc3339_us, new_id, now_us, parse_id};
+use kairos_platform::storage::StorageError;
 use kairos_platform::storage::api_keys::{self, ApiKey};
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
@@ -128,7 +129,6 @@ pub async fn create_key(
         created_at_us: now_us(),
         revoked_at_us: None,
     };
-    api_keys::insert(state.db(), &key, &secret_hash(&raw)).await?;
     let after = serde_json::json!({ "key_id": id, "user_id": user_id, "label": key.label, "scopes": key.scopes, "ip_allowlist": key.ip_allowlist });
     let entry = AuditEntry {
         actor: actor.to_string(),
@@ -138,16 +138,20 @@ pub async fn create_key(
         before: None,
         after: Some(after.to_string()),
     };
-    audit_log::append(state.db(), &entry).await?;
+    let hash = secret_hash(&raw);
+    audit_log::with_audit(state.db(), |conn| {
+        let (key, hash, entry) = (key.clone(), hash.clone(), entry.clone());
+        Box::pin(async move {
+            api_keys::insert(conn, &key, &hash).await?;
+            Ok(((), entry))
+        })
+    })
+    .await?;
     Ok((key, shown))
 }
 
 /// Revokes a key; shared by the owner's route and the operators' one.
 pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id: &str) -> Result<(), ApiError> {
-    if !api_keys::revoke(state.db(), &key.id, now_us()).await? {
-        return Err(ApiError::conflict("already_revoked", "this key is already revoked"));
-    }
-    state.key_cache().forget(&key.id);
     let entry = AuditEntry {
         actor: actor.to_string(),
         action: "api_key.revoke".to_string(),
@@ -156,7 +160,23 @@ pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id:
         before: Some(serde_json::json!({ "revoked": false }).to_string()),
         after: Some(serde_json::json!({ "revoked": true }).to_string()),
     };
-    audit_log::append(state.db(), &entry).await?;
+    let (revoked, _) = audit_log::with_audit(state.db(), |conn| {
+        let (id, entry) = (key.id.clone(), entry.clone());
+        Box::pin(async move {
+            let revoked = api_keys::revoke(conn, &id, now_us()).await?;
+            if !revoked {
+                return Err(StorageError::Conflict("already revoked".to_string()));
+            }
+            Ok((revoked, entry))
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        StorageError::Conflict(_) => ApiError::conflict("already_revoked", "this key is already revoked"),
+        other => other.into(),
+    })?;
+    debug_assert!(revoked);
+    state.key_cache().forget(&key.id);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! SQL for `api_keys`. The secret is stored encrypted (the server must recompute signatures)
 //! and as a hash (to recognise it without decrypting); never in the clear.
 
+use sqlx::AnyConnection;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
@@ -35,7 +36,8 @@ fn from_row(r: &AnyRow) -> Result<ApiKey, StorageError> {
     })
 }
 
-pub async fn insert(db: &Db, key: &ApiKey, secret_hash: &str) -> Result<(), StorageError> {
+/// On the caller's connection (a transaction, with its audit entry).
+pub async fn insert(conn: &mut AnyConnection, key: &ApiKey, secret_hash: &str) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO api_keys (id, user_id, label, secret_hash, scopes, ip_allowlist, created_at_us, revoked_at_us, secret_ciphertext) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
@@ -48,7 +50,7 @@ pub async fn insert(db: &Db, key: &ApiKey, secret_hash: &str) -> Result<(), Stor
     .bind(key.ip_allowlist.as_deref())
     .bind(key.created_at_us)
     .bind(key.secret_ciphertext.as_deref())
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -64,12 +66,12 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<ApiKey>, Storag
     rows.iter().map(from_row).collect()
 }
 
-/// Revokes a key; false when it was already revoked or does not exist.
-pub async fn revoke(db: &Db, id: &str, now_us: i64) -> Result<bool, StorageError> {
+/// Revokes a key on the caller's connection; false when it was already revoked or does not exist.
+pub async fn revoke(conn: &mut AnyConnection, id: &str, now_us: i64) -> Result<bool, StorageError> {
     let done = sqlx::query("UPDATE api_keys SET revoked_at_us = $2 WHERE id = $1 AND revoked_at_us IS NULL")
         .bind(id)
         .bind(now_us)
-        .execute(db.pool())
+        .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
 }

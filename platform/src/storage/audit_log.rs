@@ -4,8 +4,11 @@
 //! module may hold one: retention is seven years.
 
 use sha2::{Digest as _, Sha256};
+use sqlx::AnyConnection;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
+
+pub use futures_util::future::BoxFuture;
 
 use super::{Db, StorageError};
 use crate::domain::{new_id, now_us};
@@ -60,16 +63,36 @@ pub fn chain_hash(seq: i64, id: &str, e: &AuditEntry, created_at_us: i64, prev_h
     hex::encode(h.finalize())
 }
 
-/// How many times an append retries when another writer took the same sequence number.
+/// How many times a change is retried when another writer took the same sequence number.
 const APPEND_ATTEMPTS: usize = 20;
 
-/// Appends a row at the end of the chain. Concurrent appends race for the next `seq` (the
-/// primary key); the loser re-reads the head and tries again.
-pub async fn append(db: &Db, entry: &AuditEntry) -> Result<AuditRecord, StorageError> {
+/// The work of [`with_audit`]: a change made on the transaction's connection, returning its
+/// result and the audit entry that describes it.
+pub type AuditedWork<'c, T> = BoxFuture<'c, Result<(T, AuditEntry), StorageError>>;
+
+/// Runs `work` and appends the audit entry it returns in ONE transaction: a privileged change
+/// is never stored without its trace, nor the trace without the change. Concurrent writers
+/// race for the next `seq`; the loser's whole transaction rolls back and runs again, so
+/// `work` must be safe to repeat (it is re-run from the start on a fresh transaction).
+pub async fn with_audit<T, F>(db: &Db, mut work: F) -> Result<(T, AuditRecord), StorageError>
+where
+    F: for<'c> FnMut(&'c mut AnyConnection) -> AuditedWork<'c, T>,
+{
     let mut last_error = None;
     for _ in 0..APPEND_ATTEMPTS {
-        match try_append(db, entry).await {
-            Ok(record) => return Ok(record),
+        let mut tx = db.pool().begin().await?;
+        let result = async {
+            let (value, entry) = work(&mut tx).await?;
+            let record = append_in(&mut tx, &entry).await?;
+            Ok::<_, StorageError>((value, record))
+        }
+        .await;
+        let outcome = match result {
+            Ok(done) => tx.commit().await.map(|()| done).map_err(StorageError::from),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(done) => return Ok(done),
             Err(StorageError::Query(e)) if is_retryable(&e) => {
                 last_error = Some(e);
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
@@ -83,6 +106,16 @@ pub async fn append(db: &Db, entry: &AuditEntry) -> Result<AuditRecord, StorageE
     )))
 }
 
+/// Appends an entry that records an event with no other change (a login, a failed signature).
+pub async fn append(db: &Db, entry: &AuditEntry) -> Result<AuditRecord, StorageError> {
+    let (_, record) = with_audit(db, |_| {
+        let entry = entry.clone();
+        Box::pin(async move { Ok(((), entry)) })
+    })
+    .await?;
+    Ok(record)
+}
+
 fn is_retryable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => {
@@ -92,10 +125,10 @@ fn is_retryable(e: &sqlx::Error) -> bool {
     }
 }
 
-async fn try_append(db: &Db, entry: &AuditEntry) -> Result<AuditRecord, StorageError> {
-    let mut tx = db.pool().begin().await?;
+/// Appends at the head of the chain, on the caller's transaction.
+async fn append_in(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<AuditRecord, StorageError> {
     let head =
-        sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
+        sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (seq, prev_hash) = match head {
         Some(r) => (r.try_get::<i64, _>(0)? + 1, r.try_get::<String, _>(1)?),
         None => (1, GENESIS_HASH.to_string()),
@@ -118,9 +151,8 @@ async fn try_append(db: &Db, entry: &AuditEntry) -> Result<AuditRecord, StorageE
     .bind(created_at_us)
     .bind(&prev_hash)
     .bind(&hash)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(AuditRecord { seq, id, entry: entry.clone(), created_at_us, prev_hash, hash })
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row as _, Transaction};
+use sqlx::{Any, AnyConnection, Row as _, Transaction};
 
 use super::{Db, StorageError, parse_column};
 use crate::domain::{Market, NewMarket, Outcome, new_id, now_us};
@@ -126,14 +126,18 @@ async fn update(tx: &mut Transaction<'_, Any>, id: &str, m: &NewMarket, now: i64
 
 /// One market with its outcomes.
 pub async fn get(db: &Db, id: &str) -> Result<Option<Market>, StorageError> {
+    get_in(&mut *db.pool().acquire().await?, id).await
+}
+
+async fn get_in(conn: &mut AnyConnection, id: &str) -> Result<Option<Market>, StorageError> {
     let sql = format!("SELECT {MARKET_COLUMNS} FROM markets WHERE id = $1");
-    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await? else {
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
     let mut market = market_from_row(&row)?;
     let rows = sqlx::query("SELECT market_id, idx, label, external_id FROM outcomes WHERE market_id = $1 ORDER BY idx")
         .bind(id)
-        .fetch_all(db.pool())
+        .fetch_all(conn)
         .await?;
     for r in &rows {
         market.outcomes.push(outcome_from_row(r)?.1);
@@ -212,26 +216,26 @@ pub async fn count(db: &Db) -> Result<i64, StorageError> {
     Ok(fingerprint(db).await?.0)
 }
 
-/// Moves a market from status `from` to `to` (suspend, resume); returns the market before and
-/// after, or `None` when it is missing or no longer in `from` (the update is conditional, so a
-/// concurrent change is never overwritten).
+/// Moves a market from status `from` to `to` (suspend, resume) on the caller's connection;
+/// returns the market before and after, or `None` when it is missing or no longer in `from`
+/// (the update is conditional, so a concurrent change is never overwritten).
 pub async fn set_status(
-    db: &Db,
+    conn: &mut AnyConnection,
     id: &str,
     from: crate::domain::MarketStatus,
     to: crate::domain::MarketStatus,
 ) -> Result<Option<(Market, Market)>, StorageError> {
-    let Some(before) = get(db, id).await? else { return Ok(None) };
+    let Some(before) = get_in(&mut *conn, id).await? else { return Ok(None) };
     let done = sqlx::query("UPDATE markets SET status = $3, updated_at_us = $4 WHERE id = $1 AND status = $2")
         .bind(id)
         .bind(from.as_str())
         .bind(to.as_str())
         .bind(now_us())
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     if done.rows_affected() != 1 {
         return Ok(None);
     }
-    let after = get(db, id).await?.ok_or_else(|| StorageError::Corrupt(format!("market {id} vanished")))?;
+    let after = get_in(conn, id).await?.ok_or_else(|| StorageError::Corrupt(format!("market {id} vanished")))?;
     Ok(Some((before, after)))
 }

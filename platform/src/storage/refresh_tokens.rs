@@ -70,22 +70,27 @@ pub async fn mark_rotated(db: &Db, id: &str, now_us: i64) -> Result<bool, Storag
     Ok(done.rows_affected() == 1)
 }
 
-/// Revokes every token of a family (reuse of a rotated token, or logout).
-pub async fn revoke_family(db: &Db, family_id: &str, now_us: i64) -> Result<u64, StorageError> {
+/// Revokes every token of a family (reuse of a rotated token, or logout), on the caller's
+/// connection.
+pub async fn revoke_family(conn: &mut sqlx::AnyConnection, family_id: &str, now_us: i64) -> Result<u64, StorageError> {
     Ok(sqlx::query("UPDATE refresh_tokens SET revoked_at_us = $2 WHERE family_id = $1 AND revoked_at_us IS NULL")
         .bind(family_id)
         .bind(now_us)
-        .execute(db.pool())
+        .execute(conn)
         .await?
         .rows_affected())
 }
 
-/// Revokes every session of a user (role change, suspension).
-pub async fn revoke_all_for_user(db: &Db, user_id: &str, now_us: i64) -> Result<u64, StorageError> {
+/// Revokes every session of a user (role change, suspension), on the caller's connection.
+pub async fn revoke_all_for_user(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    now_us: i64,
+) -> Result<u64, StorageError> {
     Ok(sqlx::query("UPDATE refresh_tokens SET revoked_at_us = $2 WHERE user_id = $1 AND revoked_at_us IS NULL")
         .bind(user_id)
         .bind(now_us)
-        .execute(db.pool())
+        .execute(conn)
         .await?
         .rows_affected())
 }

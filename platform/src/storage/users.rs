@@ -1,5 +1,6 @@
 //! SQL for `users`: a wallet address and a role, nothing else about a person.
 
+use sqlx::AnyConnection;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
@@ -57,8 +58,12 @@ pub async fn by_wallet(db: &Db, wallet: &str) -> Result<Option<User>, StorageErr
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<User>, StorageError> {
+    get_in(&mut *db.pool().acquire().await?, id).await
+}
+
+async fn get_in(conn: &mut AnyConnection, id: &str) -> Result<Option<User>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await?.as_ref().map(from_row).transpose()
+    sqlx::query(&sql).bind(id).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
 /// Users after `after` (id order), optionally of one role.
@@ -71,16 +76,17 @@ pub async fn list(db: &Db, role: Option<Role>, after: Option<&str>, limit: i64) 
     rows.iter().map(from_row).collect()
 }
 
-/// Sets a role; returns the user before and after, or `None` when there is no such user.
-pub async fn set_role(db: &Db, id: &str, role: Role) -> Result<Option<(User, User)>, StorageError> {
-    let Some(before) = get(db, id).await? else { return Ok(None) };
+/// Sets a role on the caller's connection (a transaction, with its audit entry); returns the
+/// user before and after, or `None` when there is no such user.
+pub async fn set_role(conn: &mut AnyConnection, id: &str, role: Role) -> Result<Option<(User, User)>, StorageError> {
+    let Some(before) = get_in(&mut *conn, id).await? else { return Ok(None) };
     sqlx::query("UPDATE users SET role = $2, updated_at_us = $3 WHERE id = $1")
         .bind(id)
         .bind(role.as_str())
         .bind(now_us())
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
-    let after = get(db, id).await?.ok_or_else(|| StorageError::Corrupt(format!("user {id} vanished")))?;
+    let after = get_in(conn, id).await?.ok_or_else(|| StorageError::Corrupt(format!("user {id} vanished")))?;
     Ok(Some((before, after)))
 }
 

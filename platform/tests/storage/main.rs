@@ -127,3 +127,35 @@ async fn unrecognised_database_urls_are_refused() {
     assert!(matches!(Db::connect("mysql://localhost/x", 1).await, Err(StorageError::BadUrl(_))));
     assert!(matches!(Db::connect("sqlite::memory:", 1).await, Err(StorageError::BadUrl(_))));
 }
+
+#[tokio::test]
+async fn an_audited_change_and_its_entry_commit_together_or_not_at_all() {
+    use kairos_platform::storage::audit_log::{self, AuditEntry};
+    for scratch in scratch::all().await {
+        let db = fresh(&scratch.url).await;
+        let entry = AuditEntry { actor: "user:x".into(), action: "flag.set".into(), ..Default::default() };
+        let failed: Result<((), _), StorageError> = audit_log::with_audit(&db, |conn| {
+            Box::pin(async move {
+                settings::put_in(conn, "flag.x", "true").await?;
+                Err(StorageError::Invalid("the change failed after writing".into()))
+            })
+        })
+        .await;
+        assert!(failed.is_err());
+        assert_eq!(settings::get(&db, "flag.x").await.expect("get"), None, "{}: rolled back", scratch.label);
+        assert_eq!(audit_log::count(&db).await.expect("count"), 0);
+
+        audit_log::with_audit(&db, |conn| {
+            let entry = entry.clone();
+            Box::pin(async move {
+                settings::put_in(conn, "flag.x", "true").await?;
+                Ok(((), entry))
+            })
+        })
+        .await
+        .expect("commit");
+        assert_eq!(settings::get(&db, "flag.x").await.expect("get").as_deref(), Some("true"));
+        assert_eq!(audit_log::count(&db).await.expect("count"), 1);
+        db.close().await;
+    }
+}
