@@ -1,0 +1,190 @@
+//! Pre-trade checks that need no account state: the kill switch, the market's status, and the
+//! order's price and size against the market's tick and minimum. Pure functions, so the order
+//! API and the tick-to-order hot path call the same code. Each refusal has its own code; the
+//! checks that need balances, exposure and open-order counts join them with the orders work.
+//! Cancels are never refused here: nothing but authentication may block pulling quotes.
+
+use crate::domain::{MarketStatus, TradingState, parse_micros};
+
+/// What a request does, for the kill switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderAction {
+    /// A new order, or an amend that could add risk.
+    Place,
+    Cancel,
+}
+
+/// Why an order is refused. [`Rejection::kind`] says which HTTP answer it gets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("trading is disabled by the operators")]
+    TradingDisabled,
+    #[error("trading is in cancel-only mode: only cancels are accepted")]
+    CancelOnly,
+    #[error("the market is {0}, not open")]
+    MarketNotOpen(&'static str),
+    #[error("price {0:?} is not a decimal number with at most 6 decimals")]
+    InvalidPrice(String),
+    #[error("price {price} is not a multiple of the tick {tick}; nearest valid: {below} or {above}")]
+    PriceOffTick { price: String, tick: String, below: String, above: String },
+    #[error("price {price} is outside [{min}, {max}]")]
+    PriceOutOfRange { price: String, min: String, max: String },
+    #[error("size {0:?} is not a positive decimal number with at most 6 decimals")]
+    InvalidSize(String),
+    #[error("size {size} is below the market's minimum {min}")]
+    SizeBelowMinimum { size: String, min: String },
+}
+
+/// The class of answer a rejection gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// Cannot be parsed: 400.
+    Malformed,
+    /// Well-formed but a market rule refuses it: 422.
+    Rule,
+    /// Trading is stopped: 503.
+    Unavailable,
+}
+
+impl Rejection {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::TradingDisabled => "trading_disabled",
+            Rejection::CancelOnly => "cancel_only",
+            Rejection::MarketNotOpen(_) => "market_not_open",
+            Rejection::InvalidPrice(_) => "invalid_price",
+            Rejection::PriceOffTick { .. } => "price_off_tick",
+            Rejection::PriceOutOfRange { .. } => "price_out_of_range",
+            Rejection::InvalidSize(_) => "invalid_size",
+            Rejection::SizeBelowMinimum { .. } => "size_below_minimum",
+        }
+    }
+
+    pub fn kind(&self) -> RejectionKind {
+        match self {
+            Rejection::TradingDisabled | Rejection::CancelOnly => RejectionKind::Unavailable,
+            Rejection::InvalidPrice(_) | Rejection::InvalidSize(_) => RejectionKind::Malformed,
+            _ => RejectionKind::Rule,
+        }
+    }
+}
+
+/// The kill switch. Cancels always pass.
+pub fn check_trading(state: TradingState, action: OrderAction) -> Result<(), Rejection> {
+    match (state, action) {
+        (_, OrderAction::Cancel) | (TradingState::Enabled, OrderAction::Place) => Ok(()),
+        (TradingState::CancelOnly, OrderAction::Place) => Err(Rejection::CancelOnly),
+        (TradingState::Disabled, OrderAction::Place) => Err(Rejection::TradingDisabled),
+    }
+}
+
+/// New orders need an open market (cancels are not checked).
+pub fn check_market(status: MarketStatus) -> Result<(), Rejection> {
+    match status {
+        MarketStatus::Open => Ok(()),
+        other => Err(Rejection::MarketNotOpen(other.as_str())),
+    }
+}
+
+/// Parses a price and returns it in ticks: exact decimal, on the tick grid, within
+/// [tick, 1 − tick]. `tick_micros` is the market's tick in micro-units (10 000 = 0.01).
+pub fn price_ticks(text: &str, tick_micros: i64) -> Result<u32, Rejection> {
+    use crate::domain::format_micros as f;
+    let micros = parse_micros(text).map_err(|_| Rejection::InvalidPrice(text.to_string()))?;
+    let one = crate::domain::money::MICROS_PER_UNIT;
+    if tick_micros <= 0 || one % tick_micros != 0 {
+        return Err(Rejection::PriceOutOfRange { price: f(micros), min: f(tick_micros), max: f(one - tick_micros) });
+    }
+    if micros % tick_micros != 0 {
+        let below = micros.div_euclid(tick_micros) * tick_micros;
+        return Err(Rejection::PriceOffTick {
+            price: f(micros),
+            tick: f(tick_micros),
+            below: f(below.max(tick_micros)),
+            above: f((below + tick_micros).min(one - tick_micros)),
+        });
+    }
+    if micros < tick_micros || micros > one - tick_micros {
+        return Err(Rejection::PriceOutOfRange { price: f(micros), min: f(tick_micros), max: f(one - tick_micros) });
+    }
+    u32::try_from(micros / tick_micros).map_err(|_| Rejection::InvalidPrice(text.to_string()))
+}
+
+/// Parses a size in shares into micro-shares, at least the market's minimum.
+pub fn size_micros(text: &str, min_size_micros: i64) -> Result<i64, Rejection> {
+    let micros = parse_micros(text).map_err(|_| Rejection::InvalidSize(text.to_string()))?;
+    if micros <= 0 {
+        return Err(Rejection::InvalidSize(text.to_string()));
+    }
+    if micros < min_size_micros {
+        return Err(Rejection::SizeBelowMinimum {
+            size: crate::domain::format_micros(micros),
+            min: crate::domain::format_micros(min_size_micros),
+        });
+    }
+    Ok(micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_kill_switch_never_blocks_cancels() {
+        for state in [TradingState::Enabled, TradingState::CancelOnly, TradingState::Disabled] {
+            assert_eq!(check_trading(state, OrderAction::Cancel), Ok(()));
+        }
+        assert_eq!(check_trading(TradingState::Enabled, OrderAction::Place), Ok(()));
+        assert_eq!(check_trading(TradingState::CancelOnly, OrderAction::Place), Err(Rejection::CancelOnly));
+        let refused = check_trading(TradingState::Disabled, OrderAction::Place).expect_err("disabled");
+        assert_eq!((refused.code(), refused.kind()), ("trading_disabled", RejectionKind::Unavailable));
+    }
+
+    #[test]
+    fn markets_must_be_open() {
+        assert_eq!(check_market(MarketStatus::Open), Ok(()));
+        assert_eq!(check_market(MarketStatus::Suspended).map_err(|e| e.code()), Err("market_not_open"));
+    }
+
+    #[test]
+    fn prices_are_exact_and_on_the_grid() {
+        assert_eq!(price_ticks("0.29", 10_000), Ok(29));
+        assert_eq!(price_ticks("0.2925", 2_500), Ok(117));
+        assert_eq!(price_ticks("0.01", 10_000), Ok(1));
+        assert_eq!(price_ticks("0.99", 10_000), Ok(99));
+        let off = price_ticks("0.295", 10_000).expect_err("off tick");
+        assert_eq!(off.code(), "price_off_tick");
+        assert_eq!(off.to_string(), "price 0.295 is not a multiple of the tick 0.01; nearest valid: 0.29 or 0.3");
+        assert_eq!(off.kind(), RejectionKind::Rule);
+        for out in ["0", "1", "1.5", "-0.01"] {
+            assert_eq!(price_ticks(out, 10_000).map_err(|e| e.code()), Err("price_out_of_range"), "{out}");
+        }
+        for bad in ["", "abc", "0.1234567", "1e-2", "NaN"] {
+            let e = price_ticks(bad, 10_000).expect_err("malformed");
+            assert_eq!((e.code(), e.kind()), ("invalid_price", RejectionKind::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_meet_the_minimum() {
+        assert_eq!(size_micros("2603.7", 1_000_000), Ok(2_603_700_000));
+        assert_eq!(size_micros("0.5", 1_000_000).map_err(|e| e.code()), Err("size_below_minimum"));
+        assert_eq!(size_micros("0", 1).map_err(|e| e.code()), Err("invalid_size"));
+        assert_eq!(size_micros("-1", 1).map_err(|e| e.code()), Err("invalid_size"));
+    }
+
+    proptest! {
+        /// Every price on the grid parses back to its tick; no price off the grid does.
+        #[test]
+        fn grid_prices_round_trip(tick_index in 0usize..4, ticks in 1u32..10_000) {
+            let tick = [100_000i64, 10_000, 1_000, 100][tick_index];
+            let max = u32::try_from(1_000_000 / tick).expect("ticks") - 1;
+            let t = ticks.min(max).max(1);
+            let text = crate::domain::format_micros(i64::from(t) * tick);
+            prop_assert_eq!(price_ticks(&text, tick), Ok(t));
+            let off = crate::domain::format_micros(i64::from(t) * tick + 1);
+            prop_assert!(price_ticks(&off, tick).is_err());
+        }
+    }
+}
