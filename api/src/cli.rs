@@ -50,6 +50,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The double-entry ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Print the OpenAPI document (or write it, or check a file against it).
     Openapi {
         /// Write the document to this file instead of standard output.
@@ -106,6 +111,13 @@ pub enum ApiKeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Walk the ledger: chain intact, every transfer balanced, balances equal to their entries;
+    /// exit 0 when intact, non-zero naming the first bad row.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk the hash chain; exit 0 when intact, non-zero naming the first bad row.
     Verify,
@@ -149,6 +161,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Audit { command: AuditCommand::Verify } => {
             with_runtime(|settings, _| Box::pin(audit_verify(settings)))
+        }
+        Command::Ledger { command: LedgerCommand::Verify } => {
+            with_runtime(|settings, _| Box::pin(ledger_verify(settings)))
         }
     }
 }
@@ -387,6 +402,25 @@ async fn audit_verify(settings: Settings) -> Result<(), String> {
                 serde_json::json!({ "intact": false, "first_bad_seq": broken.seq, "reason": broken.reason })
             );
             Err(format!("audit log broken at row {}: {}", broken.seq, broken.reason))
+        }
+    }
+}
+
+async fn ledger_verify(settings: Settings) -> Result<(), String> {
+    let db = connect(&settings).await?;
+    let result = kairos_platform::storage::ledger::verify(&db).await.map_err(|e| e.to_string())?;
+    db.close().await;
+    match result {
+        Ok(head) => {
+            println!("{}", serde_json::json!({ "intact": true, "rows": head.rows, "head_hash": head.head_hash }));
+            Ok(())
+        }
+        Err(broken) => {
+            println!(
+                "{}",
+                serde_json::json!({ "intact": false, "first_bad_seq": broken.seq, "reason": broken.reason })
+            );
+            Err(format!("ledger broken at row {}: {}", broken.seq, broken.reason))
         }
     }
 }

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::access::route_rules::{Access, ROUTES};
 use crate::error::ErrorBody;
-use crate::routes::{account, admin, api_keys, auth, health, markets, openapi_json, ws};
+use crate::routes::{account, admin, api_keys, auth, balances, health, markets, openapi_json, ws};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -135,6 +135,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(ws::ws))
+        .routes(routes!(balances::balances))
+        .routes(routes!(balances::ledger_entries))
+        .routes(routes!(balances::faucet))
+        .routes(routes!(admin::credit))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::get_user))
         .routes(routes!(admin::set_role))

@@ -460,3 +460,30 @@ pub async fn approve(
     let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "proposal id must be a UUID"))?;
     Ok(axum::Json(kill_switch::approve(&state, &id, caller.user_id(), &request_id.0).await?))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreditRequest {
+    pub user_id: String,
+    /// Decimal string in collateral units.
+    #[schema(example = "1000")]
+    pub amount: String,
+}
+
+/// Credits a user's collateral (a deposit into the paper venue), audited.
+#[utoipa::path(post, path = "/v1/admin/credit", tag = "admin", request_body = CreditRequest,
+    responses((status = 200, body = crate::routes::balances::BalancesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn credit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Json(req): Json<CreditRequest>,
+) -> Result<axum::Json<crate::routes::balances::BalancesBody>, ApiError> {
+    use crate::routes::balances;
+    let user_id =
+        parse_id(&req.user_id).ok_or_else(|| ApiError::bad_request("invalid_id", "user_id must be a UUID"))?;
+    users::get(state.db(), &user_id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    let micros = balances::amount(&req.amount, 1_000_000_000 * 1_000_000)?;
+    balances::credit(&state, &user_id, micros, "credit", &caller.actor(), &request_id.0).await?;
+    Ok(axum::Json(balances::balances_of(&state, &user_id).await?))
+}

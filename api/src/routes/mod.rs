@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod balances;
 pub mod health;
 pub mod markets;
 pub mod openapi_json;

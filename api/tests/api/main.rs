@@ -6,6 +6,7 @@ mod binary;
 mod errors;
 mod examples;
 mod health;
+mod ledger;
 mod markets;
 mod openapi;
 mod operators;

@@ -3,7 +3,6 @@
 //! [`verify`] finds. This module holds no UPDATE or DELETE statement for the table, and no other
 //! module may hold one: retention is seven years.
 
-use sha2::{Digest as _, Sha256};
 use sqlx::AnyConnection;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
@@ -13,8 +12,7 @@ pub use futures_util::future::BoxFuture;
 use super::{Db, StorageError};
 use crate::domain::{new_id, now_us};
 
-/// The `prev_hash` of the first row.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub use super::chain::GENESIS_HASH;
 
 /// What happened, by whom, to what.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,27 +38,20 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-/// The chain hash of a row: SHA-256 over every field, each length-prefixed so no two rows
-/// with different fields hash the same text.
+/// The chain hash of a row.
 pub fn chain_hash(seq: i64, id: &str, e: &AuditEntry, created_at_us: i64, prev_hash: &str) -> String {
-    let mut h = Sha256::new();
-    let mut field = |s: &str| {
-        h.update(s.len().to_string().as_bytes());
-        h.update(b":");
-        h.update(s.as_bytes());
-        h.update(b"|");
-    };
-    field(&seq.to_string());
-    field(id);
-    field(&e.actor);
-    field(&e.action);
-    field(e.target.as_deref().unwrap_or("\u{0}"));
-    field(e.request_id.as_deref().unwrap_or("\u{0}"));
-    field(e.before.as_deref().unwrap_or("\u{0}"));
-    field(e.after.as_deref().unwrap_or("\u{0}"));
-    field(&created_at_us.to_string());
-    field(prev_hash);
-    hex::encode(h.finalize())
+    super::chain::hash_fields(&[
+        Some(&seq.to_string()),
+        Some(id),
+        Some(&e.actor),
+        Some(&e.action),
+        e.target.as_deref(),
+        e.request_id.as_deref(),
+        e.before.as_deref(),
+        e.after.as_deref(),
+        Some(&created_at_us.to_string()),
+        Some(prev_hash),
+    ])
 }
 
 /// How many times a change is retried when another writer took the same sequence number.

@@ -7,7 +7,9 @@
 pub mod api_keys;
 pub mod audit_log;
 pub mod auth_challenges;
+pub mod chain;
 pub mod kill_switch;
+pub mod ledger;
 pub mod markets;
 pub mod refresh_tokens;
 #[cfg(any(test, feature = "test-support"))]

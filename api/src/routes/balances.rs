@@ -1,0 +1,206 @@
+//! Balances, the caller's ledger, and the dev faucet.
+
+use axum::extract::State;
+use kairos_platform::config::Profile;
+use kairos_platform::domain::{format_micros, format_rfc3339_us, parse_micros};
+use kairos_platform::storage::StorageError;
+use kairos_platform::storage::audit_log::{self, AuditEntry};
+use kairos_platform::storage::ledger::{self, COLLATERAL, DEPOSITS_ACCOUNT, INSUFFICIENT_FUNDS, Transfer};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Balance {
+    pub asset: String,
+    /// Decimal string in collateral units.
+    pub available: String,
+    /// Held for open orders.
+    pub reserved: String,
+    pub total: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalancesBody {
+    pub balances: Vec<Balance>,
+}
+
+/// The collateral balance of `user_id` (zero when nothing was ever credited).
+pub async fn balances_of(state: &AppState, user_id: &str) -> Result<BalancesBody, ApiError> {
+    let rows = ledger::balances(state.db(), &format!("user:{user_id}:")).await?;
+    let get = |account: &str| rows.iter().find(|(a, asset, _)| a == account && asset == COLLATERAL).map_or(0, |r| r.2);
+    let available = get(&ledger::available(user_id));
+    let reserved = get(&ledger::reserved(user_id));
+    Ok(BalancesBody {
+        balances: vec![Balance {
+            asset: COLLATERAL.to_string(),
+            available: format_micros(available),
+            reserved: format_micros(reserved),
+            total: format_micros(available.saturating_add(reserved)),
+        }],
+    })
+}
+
+/// The caller's balances.
+#[utoipa::path(get, path = "/v1/balances", tag = "account",
+    responses((status = 200, body = BalancesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn balances(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<axum::Json<BalancesBody>, ApiError> {
+    Ok(axum::Json(balances_of(&state, caller.user_id()).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerRow {
+    pub id: String,
+    pub transfer_id: String,
+    /// `available` or `reserved`.
+    pub account: String,
+    pub asset: String,
+    /// Signed decimal string: positive credits the account.
+    pub amount: String,
+    pub kind: String,
+    pub reference: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerPage {
+    pub data: Vec<LedgerRow>,
+    pub next_cursor: Option<String>,
+}
+
+/// The caller's ledger entries, oldest first.
+#[utoipa::path(get, path = "/v1/ledger", tag = "account", params(LedgerQuery),
+    responses((status = 200, body = LedgerPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn ledger_entries(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<LedgerQuery>,
+) -> Result<axum::Json<LedgerPage>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200"));
+    }
+    let after =
+        match q.cursor.as_deref() {
+            None => 0,
+            Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")
+            })?,
+        };
+    let (available, reserved) = (ledger::available(caller.user_id()), ledger::reserved(caller.user_id()));
+    let mut rows = ledger::entries_for(state.db(), [&available, &reserved], after, i64::from(limit) + 1).await?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more { rows.last().map(|e| e.seq.to_string()) } else { None };
+    let data = rows
+        .into_iter()
+        .map(|e| LedgerRow {
+            account: if e.account == available { "available".to_string() } else { "reserved".to_string() },
+            id: e.id,
+            transfer_id: e.transfer_id,
+            asset: e.asset,
+            amount: format_micros(e.amount_micros),
+            kind: e.kind,
+            reference: e.reference,
+            created_at: format_rfc3339_us(e.created_at_us),
+        })
+        .collect();
+    Ok(axum::Json(LedgerPage { data, next_cursor }))
+}
+
+/// Largest faucet drip, in micro-units.
+const MAX_FAUCET_MICROS: i64 = 10_000 * 1_000_000;
+
+/// Parses a positive amount no larger than `max`.
+pub fn amount(text: &str, max: i64) -> Result<i64, ApiError> {
+    let micros = parse_micros(text).map_err(|e| ApiError::bad_request("invalid_amount", e.to_string()))?;
+    if micros <= 0 || micros > max {
+        return Err(ApiError::Unprocessable {
+            code: "amount_out_of_range",
+            message: format!("amount must be positive and at most {}", format_micros(max)),
+        });
+    }
+    Ok(micros)
+}
+
+/// Credits `user_id` from the deposits account, audited in the same transaction.
+pub async fn credit(
+    state: &AppState,
+    user_id: &str,
+    amount_micros: i64,
+    kind: &str,
+    actor: &str,
+    request_id: &str,
+) -> Result<(), ApiError> {
+    let transfer = Transfer::between(
+        DEPOSITS_ACCOUNT,
+        &ledger::available(user_id),
+        amount_micros,
+        kind,
+        Some(request_id.to_string()),
+    );
+    let entry = AuditEntry {
+        actor: actor.to_string(),
+        action: format!("ledger.{kind}"),
+        target: Some(format!("user:{user_id}")),
+        request_id: Some(request_id.to_string()),
+        before: None,
+        after: Some(serde_json::json!({ "amount": format_micros(amount_micros), "asset": COLLATERAL }).to_string()),
+    };
+    audit_log::with_audit(state.db(), |conn| {
+        let (transfer, entry) = (transfer.clone(), entry.clone());
+        Box::pin(async move {
+            ledger::append_in(conn, &transfer).await?;
+            Ok(((), entry))
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        StorageError::Invalid(m) if m.starts_with(INSUFFICIENT_FUNDS) => {
+            ApiError::Unprocessable { code: "insufficient_balance", message: m }
+        }
+        other => other.into(),
+    })?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FaucetRequest {
+    /// Decimal string in collateral units, at most 10000.
+    #[schema(example = "100")]
+    pub amount: String,
+}
+
+/// Dev profile only: credits the caller with play collateral.
+#[utoipa::path(post, path = "/v1/faucet", tag = "account", request_body = FaucetRequest,
+    responses((status = 200, body = BalancesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Not the dev profile", body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn faucet(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    axum::Extension(request_id): axum::Extension<crate::middleware::RequestId>,
+    Json(req): Json<FaucetRequest>,
+) -> Result<axum::Json<BalancesBody>, ApiError> {
+    if state.settings().profile != Profile::Dev {
+        return Err(ApiError::forbidden("faucet_disabled", "the faucet exists only in the dev profile"));
+    }
+    let micros = amount(&req.amount, MAX_FAUCET_MICROS)?;
+    credit(&state, caller.user_id(), micros, "faucet", &caller.actor(), &request_id.0).await?;
+    Ok(axum::Json(balances_of(&state, caller.user_id()).await?))
+}

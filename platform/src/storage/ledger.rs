@@ -1,0 +1,316 @@
+//! SQL for the double-entry ledger (`ledger_entries`, `account_balances`). Money moves only as
+//! transfers whose postings sum to zero; every entry joins a hash chain (see [`super::chain`]);
+//! each account's balance is kept in the same transaction as its entries. User accounts never
+//! go negative: a transfer that would overdraw one fails and writes nothing.
+//!
+//! This module holds no UPDATE or DELETE of `ledger_entries`: corrections are new transfers.
+
+use std::collections::HashMap;
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use sqlx::{Connection as _, Row as _};
+
+use super::chain::{GENESIS_HASH, hash_fields};
+use super::{Db, StorageError};
+use crate::domain::{new_id, now_us};
+
+/// The collateral asset, in micro-units.
+pub const COLLATERAL: &str = "USDC";
+
+/// Where deposits come from (credits by operators, the dev faucet): its balance is minus what
+/// was ever deposited, so the ledger as a whole sums to zero.
+pub const DEPOSITS_ACCOUNT: &str = "system:deposits";
+
+/// A user's spendable collateral.
+pub fn available(user_id: &str) -> String {
+    format!("user:{user_id}:available")
+}
+
+/// A user's collateral held for open orders.
+pub fn reserved(user_id: &str) -> String {
+    format!("user:{user_id}:reserved")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub account: String,
+    /// Signed micro-units: positive credits the account.
+    pub amount_micros: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub asset: String,
+    /// `credit`, `faucet`, `reserve`, `release`, `trade`, `fee`, `settle`…
+    pub kind: String,
+    pub reference: Option<String>,
+    pub postings: Vec<Posting>,
+}
+
+impl Transfer {
+    /// A transfer of `amount_micros` from one account to another.
+    pub fn between(from: &str, to: &str, amount_micros: i64, kind: &str, reference: Option<String>) -> Transfer {
+        Transfer {
+            asset: COLLATERAL.to_string(),
+            kind: kind.to_string(),
+            reference,
+            postings: vec![
+                Posting { account: from.to_string(), amount_micros: -amount_micros },
+                Posting { account: to.to_string(), amount_micros },
+            ],
+        }
+    }
+
+    fn validate(&self) -> Result<(), StorageError> {
+        if self.postings.len() < 2 {
+            return Err(StorageError::Invalid("a transfer needs at least two postings".into()));
+        }
+        if self.postings.iter().any(|p| p.amount_micros == 0) {
+            return Err(StorageError::Invalid("a posting of zero moves nothing".into()));
+        }
+        let sum = self.postings.iter().try_fold(0i64, |acc, p| acc.checked_add(p.amount_micros));
+        if sum != Some(0) {
+            return Err(StorageError::Invalid("a transfer's postings must sum to zero".into()));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: i64,
+    pub id: String,
+    pub transfer_id: String,
+    pub account: String,
+    pub asset: String,
+    pub amount_micros: i64,
+    pub kind: String,
+    pub reference: Option<String>,
+    pub created_at_us: i64,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn entry_hash(e: &Entry) -> String {
+    hash_fields(&[
+        Some(&e.seq.to_string()),
+        Some(&e.id),
+        Some(&e.transfer_id),
+        Some(&e.account),
+        Some(&e.asset),
+        Some(&e.amount_micros.to_string()),
+        Some(&e.kind),
+        e.reference.as_deref(),
+        Some(&e.created_at_us.to_string()),
+        Some(&e.prev_hash),
+    ])
+}
+
+/// Why a transfer was refused.
+pub const INSUFFICIENT_FUNDS: &str = "insufficient funds";
+
+/// Appends a transfer on the caller's transaction; returns its id. Fails with
+/// `Invalid(INSUFFICIENT_FUNDS…)` when a user account would go negative. Concurrent appends
+/// race for the next `seq`; the loser gets a unique violation and its caller retries the
+/// whole transaction (as [`super::audit_log::with_audit`] does).
+///
+/// Atomic on its own: it runs in a transaction of its own (a savepoint when the caller's
+/// connection is already in one), so a refused transfer never leaves half its postings.
+pub async fn append_in(conn: &mut AnyConnection, transfer: &Transfer) -> Result<String, StorageError> {
+    transfer.validate()?;
+    let mut tx = conn.begin().await?;
+    let id = append_postings(&mut tx, transfer).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn append_postings(conn: &mut AnyConnection, transfer: &Transfer) -> Result<String, StorageError> {
+    let head = sqlx::query("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (mut seq, mut prev_hash) = match head {
+        Some(r) => (r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?),
+        None => (0, GENESIS_HASH.to_string()),
+    };
+    let transfer_id = new_id();
+    let now = now_us();
+    for posting in &transfer.postings {
+        seq += 1;
+        let mut e = Entry {
+            seq,
+            id: new_id(),
+            transfer_id: transfer_id.clone(),
+            account: posting.account.clone(),
+            asset: transfer.asset.clone(),
+            amount_micros: posting.amount_micros,
+            kind: transfer.kind.clone(),
+            reference: transfer.reference.clone(),
+            created_at_us: now,
+            prev_hash: prev_hash.clone(),
+            hash: String::new(),
+        };
+        e.hash = entry_hash(&e);
+        sqlx::query(
+            "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(e.seq)
+        .bind(&e.id)
+        .bind(&e.transfer_id)
+        .bind(&e.account)
+        .bind(&e.asset)
+        .bind(e.amount_micros)
+        .bind(&e.kind)
+        .bind(e.reference.as_deref())
+        .bind(e.created_at_us)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account, asset) DO UPDATE SET balance_micros = account_balances.balance_micros + excluded.balance_micros, \
+             updated_at_us = excluded.updated_at_us",
+        )
+        .bind(&e.account)
+        .bind(&e.asset)
+        .bind(e.amount_micros)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        if e.account.starts_with("user:") && e.amount_micros < 0 {
+            let balance: i64 =
+                sqlx::query("SELECT balance_micros FROM account_balances WHERE account = $1 AND asset = $2")
+                    .bind(&e.account)
+                    .bind(&e.asset)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+            if balance < 0 {
+                return Err(StorageError::Invalid(format!("{INSUFFICIENT_FUNDS} in {}", e.account)));
+            }
+        }
+        prev_hash = e.hash;
+    }
+    Ok(transfer_id)
+}
+
+/// Balances of the accounts whose name starts with `prefix` (e.g. `user:<id>:`).
+pub async fn balances(db: &Db, prefix: &str) -> Result<Vec<(String, String, i64)>, StorageError> {
+    let like = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let rows = sqlx::query(
+        "SELECT account, asset, balance_micros FROM account_balances WHERE account LIKE $1 ESCAPE '\\' ORDER BY account, asset",
+    )
+    .bind(like)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+}
+
+fn from_row(r: &AnyRow) -> Result<Entry, StorageError> {
+    Ok(Entry {
+        seq: r.try_get("seq")?,
+        id: r.try_get("id")?,
+        transfer_id: r.try_get("transfer_id")?,
+        account: r.try_get("account")?,
+        asset: r.try_get("asset")?,
+        amount_micros: r.try_get("amount_micros")?,
+        kind: r.try_get("kind")?,
+        reference: r.try_get("reference")?,
+        created_at_us: r.try_get("created_at_us")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+const SELECT: &str = "SELECT seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash FROM ledger_entries";
+
+/// Entries of two accounts (a user's available and reserved) after `after_seq`, oldest first.
+pub async fn entries_for(db: &Db, accounts: [&str; 2], after_seq: i64, limit: i64) -> Result<Vec<Entry>, StorageError> {
+    let sql = format!("{SELECT} WHERE seq > $1 AND (account = $2 OR account = $3) ORDER BY seq LIMIT $4");
+    let rows =
+        sqlx::query(&sql).bind(after_seq).bind(accounts[0]).bind(accounts[1]).bind(limit).fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// An intact ledger: its size and head hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerHead {
+    pub rows: i64,
+    pub head_hash: String,
+}
+
+/// The first thing wrong with the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerBreak {
+    /// The first bad row (or the missing sequence number); 0 when the problem is a balance.
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Walks the whole chain: contiguous, hashes intact, every transfer balanced, the ledger
+/// summing to zero per asset, and every kept balance equal to its account's entries.
+pub async fn verify(db: &Db) -> Result<Result<LedgerHead, LedgerBreak>, StorageError> {
+    let mut expected = 1;
+    let mut prev_hash = GENESIS_HASH.to_string();
+    let mut transfers: HashMap<(String, String), (i64, i64)> = HashMap::new();
+    let mut accounts: HashMap<(String, String), i64> = HashMap::new();
+    loop {
+        let sql = format!("{SELECT} WHERE seq > $1 ORDER BY seq LIMIT 1000");
+        let page: Vec<Entry> = sqlx::query(&sql)
+            .bind(expected - 1)
+            .fetch_all(db.pool())
+            .await?
+            .iter()
+            .map(from_row)
+            .collect::<Result<_, _>>()?;
+        if page.is_empty() {
+            break;
+        }
+        for e in page {
+            if e.seq != expected {
+                return Ok(Err(LedgerBreak { seq: expected, reason: format!("row {expected} is missing") }));
+            }
+            if e.prev_hash != prev_hash {
+                return Ok(Err(LedgerBreak { seq: e.seq, reason: "prev_hash does not match the previous row".into() }));
+            }
+            if entry_hash(&e) != e.hash {
+                return Ok(Err(LedgerBreak {
+                    seq: e.seq,
+                    reason: "hash does not match the row (it was changed)".into(),
+                }));
+            }
+            let t = transfers.entry((e.transfer_id.clone(), e.asset.clone())).or_insert((e.seq, 0));
+            t.1 += e.amount_micros;
+            *accounts.entry((e.account.clone(), e.asset.clone())).or_default() += e.amount_micros;
+            prev_hash = e.hash;
+            expected += 1;
+        }
+    }
+    let mut unbalanced: Vec<(i64, i64, &String)> =
+        transfers.iter().filter(|(_, (_, sum))| *sum != 0).map(|((id, _), (first, sum))| (*first, *sum, id)).collect();
+    unbalanced.sort();
+    if let Some((first, sum, id)) = unbalanced.first() {
+        return Ok(Err(LedgerBreak { seq: *first, reason: format!("transfer {id} sums to {sum}, not zero") }));
+    }
+    let kept = sqlx::query("SELECT account, asset, balance_micros FROM account_balances").fetch_all(db.pool()).await?;
+    for r in &kept {
+        let key: (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let balance: i64 = r.try_get(2)?;
+        let entries = accounts.remove(&key).unwrap_or(0);
+        if balance != entries {
+            return Ok(Err(LedgerBreak {
+                seq: 0,
+                reason: format!("balance of {} {} is {balance} but its entries sum to {entries}", key.0, key.1),
+            }));
+        }
+    }
+    if let Some(((account, asset), sum)) = accounts.into_iter().find(|(_, sum)| *sum != 0) {
+        return Ok(Err(LedgerBreak {
+            seq: 0,
+            reason: format!("{account} {asset} has entries summing to {sum} but no balance"),
+        }));
+    }
+    Ok(Ok(LedgerHead { rows: expected - 1, head_hash: prev_hash }))
+}
