@@ -407,18 +407,37 @@ pub struct ExportQuery {
     responses((status = 200, description = "JSON lines of AuditRow", content_type = "application/x-ndjson", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn export_audit(State(state): State<AppState>, Query(q): Query<ExportQuery>) -> Result<Response, ApiError> {
-    let mut out = String::new();
-    let mut after = 0;
-    loop {
-        let rows = audit_log::list(state.db(), q.actor.as_deref(), q.action.as_deref(), after, 1_000).await?;
-        let Some(last) = rows.last().map(|r| r.seq) else { break };
-        for r in rows {
-            out.push_str(&serde_json::to_string(&audit_row(r)).map_err(ApiError::internal)?);
-            out.push('\n');
+    // Streamed a page at a time, so a seven-year log never sits in memory. A database error
+    // mid-stream ends the body early (the client sees a truncated transfer) and is logged.
+    let db = state.db().clone();
+    let pages = futures_util::stream::unfold(Some(0i64), move |after| {
+        let (db, actor, action) = (db.clone(), q.actor.clone(), q.action.clone());
+        async move {
+            let after = after?;
+            match audit_log::list(&db, actor.as_deref(), action.as_deref(), after, 1_000).await {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let last = rows.last().map_or(after, |r| r.seq);
+                    let mut chunk = String::new();
+                    for r in rows {
+                        match serde_json::to_string(&audit_row(r)) {
+                            Ok(line) => chunk.push_str(&line),
+                            Err(e) => return Some((Err(std::io::Error::other(e)), None)),
+                        }
+                        chunk.push('\n');
+                    }
+                    Some((Ok(axum::body::Bytes::from(chunk)), Some(last)))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "audit export failed mid-stream");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
+                }
+            }
         }
-        after = last;
-    }
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+    });
+    // Fused: body layers may poll once more after the end, which a bare unfold forbids.
+    let pages = futures_util::StreamExt::fuse(pages);
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], axum::body::Body::from_stream(pages)).into_response())
 }
 
 /// The trading state and the open proposals.
