@@ -29,7 +29,7 @@ pub enum Rejection {
     PriceOffTick { price: String, tick: String, below: String, above: String },
     #[error("price {price} is outside [{min}, {max}]")]
     PriceOutOfRange { price: String, min: String, max: String },
-    #[error("size {0:?} is not a positive decimal number with at most 6 decimals")]
+    #[error("size {0:?} is not a positive decimal number with at most 6 decimals, at most 1000000 shares")]
     InvalidSize(String),
     #[error("size {size} is below the market's minimum {min}")]
     SizeBelowMinimum { size: String, min: String },
@@ -95,25 +95,30 @@ pub fn price_ticks(text: &str, tick_micros: i64) -> Result<u32, Rejection> {
     if tick_micros <= 0 || one % tick_micros != 0 {
         return Err(Rejection::PriceOutOfRange { price: f(micros), min: f(tick_micros), max: f(one - tick_micros) });
     }
+    if micros < tick_micros || micros > one - tick_micros {
+        return Err(Rejection::PriceOutOfRange { price: f(micros), min: f(tick_micros), max: f(one - tick_micros) });
+    }
     if micros % tick_micros != 0 {
         let below = micros.div_euclid(tick_micros) * tick_micros;
         return Err(Rejection::PriceOffTick {
             price: f(micros),
             tick: f(tick_micros),
             below: f(below.max(tick_micros)),
-            above: f((below + tick_micros).min(one - tick_micros)),
+            above: f(below.saturating_add(tick_micros).min(one - tick_micros)),
         });
-    }
-    if micros < tick_micros || micros > one - tick_micros {
-        return Err(Rejection::PriceOutOfRange { price: f(micros), min: f(tick_micros), max: f(one - tick_micros) });
     }
     u32::try_from(micros / tick_micros).map_err(|_| Rejection::InvalidPrice(text.to_string()))
 }
 
-/// Parses a size in shares into micro-shares, at least the market's minimum.
+/// The largest order, in micro-shares (one million shares): far above any real order, and low
+/// enough that no price level's volume can overflow.
+pub const MAX_ORDER_SIZE_MICROS: i64 = 1_000_000 * 1_000_000;
+
+/// Parses a size in shares into micro-shares, at least the market's minimum and at most
+/// [`MAX_ORDER_SIZE_MICROS`].
 pub fn size_micros(text: &str, min_size_micros: i64) -> Result<i64, Rejection> {
     let micros = parse_micros(text).map_err(|_| Rejection::InvalidSize(text.to_string()))?;
-    if micros <= 0 {
+    if micros <= 0 || micros > MAX_ORDER_SIZE_MICROS {
         return Err(Rejection::InvalidSize(text.to_string()));
     }
     if micros < min_size_micros {
@@ -172,6 +177,8 @@ mod tests {
         assert_eq!(size_micros("0.5", 1_000_000).map_err(|e| e.code()), Err("size_below_minimum"));
         assert_eq!(size_micros("0", 1).map_err(|e| e.code()), Err("invalid_size"));
         assert_eq!(size_micros("-1", 1).map_err(|e| e.code()), Err("invalid_size"));
+        assert_eq!(size_micros("1000000.000001", 1).map_err(|e| e.code()), Err("invalid_size"));
+        assert_eq!(price_ticks("9223372036854.775807", 10_000).map_err(|e| e.code()), Err("price_out_of_range"));
     }
 
     proptest! {

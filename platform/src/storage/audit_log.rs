@@ -70,7 +70,7 @@ where
     F: for<'c> FnMut(&'c mut AnyConnection) -> AuditedWork<'c, T>,
 {
     let mut last_error = None;
-    for _ in 0..APPEND_ATTEMPTS {
+    for attempt in 0..APPEND_ATTEMPTS as u64 {
         let mut tx = db.pool().begin().await?;
         let result = async {
             let (value, entry) = work(&mut tx).await?;
@@ -86,7 +86,9 @@ where
             Ok(done) => return Ok(done),
             Err(StorageError::Query(e)) if is_retryable(&e) => {
                 last_error = Some(e);
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                // Jittered, growing back-off so racing writers spread out.
+                let jitter = u64::from(rand::random::<u8>() % 8);
+                tokio::time::sleep(std::time::Duration::from_millis(1 + attempt * 2 + jitter)).await;
             }
             Err(e) => return Err(e),
         }
@@ -109,8 +111,13 @@ pub async fn append(db: &Db, entry: &AuditEntry) -> Result<AuditRecord, StorageE
 
 fn is_retryable(e: &sqlx::Error) -> bool {
     match e {
+        // A lost race for the next seq, SQLite's busy/locked, PostgreSQL's serialization
+        // failure and deadlock: each is resolved by running the transaction again.
         sqlx::Error::Database(db) => {
-            db.is_unique_violation() || db.message().contains("locked") || db.message().contains("busy")
+            db.is_unique_violation()
+                || db.message().contains("locked")
+                || db.message().contains("busy")
+                || matches!(db.code().as_deref(), Some("40001" | "40P01"))
         }
         _ => false,
     }

@@ -110,6 +110,10 @@ fn entry_hash(e: &Entry) -> String {
 /// Why a transfer was refused.
 pub const INSUFFICIENT_FUNDS: &str = "insufficient funds";
 
+fn overflow() -> StorageError {
+    StorageError::Invalid("the transfer would take a balance beyond the representable range".to_string())
+}
+
 /// Appends a transfer on the caller's transaction; returns its id. Fails with
 /// `Invalid(INSUFFICIENT_FUNDS…)` when a user account would go negative. Concurrent appends
 /// race for the next `seq`; the loser gets a unique violation and its caller retries the
@@ -168,30 +172,47 @@ async fn append_postings(conn: &mut AnyConnection, transfer: &Transfer) -> Resul
         .bind(&e.hash)
         .execute(&mut *conn)
         .await?;
+        prev_hash = e.hash;
+    }
+    // No other ledger transaction can be between its own entries and here: each inserts the
+    // next `seq` first, so a concurrent one waits on (and then fails at) that unique key. The
+    // balances read below are therefore current.
+    //
+    // Balances move by each account's net change, computed exactly: a transfer that debits and
+    // credits the same account is judged by its net, and no balance can leave i64 (PostgreSQL
+    // would refuse it, SQLite would turn it into a float).
+    let mut net: Vec<(&str, i64)> = Vec::new();
+    for p in &transfer.postings {
+        match net.iter_mut().find(|(a, _)| *a == p.account) {
+            Some((_, sum)) => *sum = sum.checked_add(p.amount_micros).ok_or_else(overflow)?,
+            None => net.push((&p.account, p.amount_micros)),
+        }
+    }
+    for (account, change) in net {
+        let current: Option<i64> =
+            sqlx::query("SELECT balance_micros FROM account_balances WHERE account = $1 AND asset = $2")
+                .bind(account)
+                .bind(&transfer.asset)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+        let next = current.unwrap_or(0).checked_add(change).ok_or_else(overflow)?;
+        if account.starts_with("user:") && change < 0 && next < 0 {
+            return Err(StorageError::Invalid(format!("{INSUFFICIENT_FUNDS} in {account}")));
+        }
         sqlx::query(
             "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account, asset) DO UPDATE SET balance_micros = account_balances.balance_micros + excluded.balance_micros, \
+             ON CONFLICT (account, asset) DO UPDATE SET balance_micros = account_balances.balance_micros + $5, \
              updated_at_us = excluded.updated_at_us",
         )
-        .bind(&e.account)
-        .bind(&e.asset)
-        .bind(e.amount_micros)
+        .bind(account)
+        .bind(&transfer.asset)
+        .bind(next)
         .bind(now)
+        .bind(change)
         .execute(&mut *conn)
         .await?;
-        if e.account.starts_with("user:") && e.amount_micros < 0 {
-            let balance: i64 =
-                sqlx::query("SELECT balance_micros FROM account_balances WHERE account = $1 AND asset = $2")
-                    .bind(&e.account)
-                    .bind(&e.asset)
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get(0)?;
-            if balance < 0 {
-                return Err(StorageError::Invalid(format!("{INSUFFICIENT_FUNDS} in {}", e.account)));
-            }
-        }
-        prev_hash = e.hash;
     }
     Ok(transfer_id)
 }
@@ -249,26 +270,40 @@ pub struct LedgerBreak {
     pub reason: String,
 }
 
-/// Walks the whole chain: contiguous, hashes intact, every transfer balanced, the ledger
-/// summing to zero per asset, and every kept balance equal to its account's entries.
+/// Walks the whole chain: contiguous, hashes intact, every transfer balanced, and every kept
+/// balance equal to its account's entries. Reads in one transaction (REPEATABLE READ on
+/// PostgreSQL; a WAL read snapshot on SQLite) so transfers committed meanwhile cannot make a
+/// live ledger look broken.
 pub async fn verify(db: &Db) -> Result<Result<LedgerHead, LedgerBreak>, StorageError> {
+    let mut tx = db.pool().begin().await?;
+    if db.backend() == super::Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    }
+    let result = walk(&mut tx).await;
+    tx.rollback().await?;
+    result
+}
+
+async fn walk(conn: &mut AnyConnection) -> Result<Result<LedgerHead, LedgerBreak>, StorageError> {
     let mut expected = 1;
     let mut prev_hash = GENESIS_HASH.to_string();
-    let mut transfers: HashMap<(String, String), (i64, i64)> = HashMap::new();
+    // A transfer's entries are contiguous: each is checked when the next one starts.
+    let mut open: Option<(String, i64, HashMap<String, i64>)> = None;
     let mut accounts: HashMap<(String, String), i64> = HashMap::new();
+    let unbalanced = |(id, first, sums): &(String, i64, HashMap<String, i64>)| {
+        sums.values()
+            .any(|s| *s != 0)
+            .then(|| LedgerBreak { seq: *first, reason: format!("transfer {id} does not sum to zero") })
+    };
+    let overflowed = |seq: i64| LedgerBreak { seq, reason: "sums overflow i64".to_string() };
     loop {
         let sql = format!("{SELECT} WHERE seq > $1 ORDER BY seq LIMIT 1000");
-        let page: Vec<Entry> = sqlx::query(&sql)
-            .bind(expected - 1)
-            .fetch_all(db.pool())
-            .await?
-            .iter()
-            .map(from_row)
-            .collect::<Result<_, _>>()?;
-        if page.is_empty() {
+        let rows = sqlx::query(&sql).bind(expected - 1).fetch_all(&mut *conn).await?;
+        if rows.is_empty() {
             break;
         }
-        for e in page {
+        for row in &rows {
+            let e = from_row(row)?;
             if e.seq != expected {
                 return Ok(Err(LedgerBreak { seq: expected, reason: format!("row {expected} is missing") }));
             }
@@ -281,20 +316,30 @@ pub async fn verify(db: &Db) -> Result<Result<LedgerHead, LedgerBreak>, StorageE
                     reason: "hash does not match the row (it was changed)".into(),
                 }));
             }
-            let t = transfers.entry((e.transfer_id.clone(), e.asset.clone())).or_insert((e.seq, 0));
-            t.1 += e.amount_micros;
-            *accounts.entry((e.account.clone(), e.asset.clone())).or_default() += e.amount_micros;
+            if open.as_ref().is_some_and(|(id, _, _)| *id != e.transfer_id)
+                && let Some(broken) = open.take().as_ref().and_then(unbalanced)
+            {
+                return Ok(Err(broken));
+            }
+            let (_, _, sums) = open.get_or_insert_with(|| (e.transfer_id.clone(), e.seq, HashMap::new()));
+            let sum = sums.entry(e.asset.clone()).or_default();
+            *sum = match sum.checked_add(e.amount_micros) {
+                Some(v) => v,
+                None => return Ok(Err(overflowed(e.seq))),
+            };
+            let balance = accounts.entry((e.account.clone(), e.asset.clone())).or_default();
+            *balance = match balance.checked_add(e.amount_micros) {
+                Some(v) => v,
+                None => return Ok(Err(overflowed(e.seq))),
+            };
             prev_hash = e.hash;
             expected += 1;
         }
     }
-    let mut unbalanced: Vec<(i64, i64, &String)> =
-        transfers.iter().filter(|(_, (_, sum))| *sum != 0).map(|((id, _), (first, sum))| (*first, *sum, id)).collect();
-    unbalanced.sort();
-    if let Some((first, sum, id)) = unbalanced.first() {
-        return Ok(Err(LedgerBreak { seq: *first, reason: format!("transfer {id} sums to {sum}, not zero") }));
+    if let Some(broken) = open.as_ref().and_then(unbalanced) {
+        return Ok(Err(broken));
     }
-    let kept = sqlx::query("SELECT account, asset, balance_micros FROM account_balances").fetch_all(db.pool()).await?;
+    let kept = sqlx::query("SELECT account, asset, balance_micros FROM account_balances").fetch_all(&mut *conn).await?;
     for r in &kept {
         let key: (String, String) = (r.try_get(0)?, r.try_get(1)?);
         let balance: i64 = r.try_get(2)?;

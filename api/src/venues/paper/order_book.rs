@@ -127,7 +127,12 @@ struct Level {
     queue: VecDeque<u32>,
     /// Sum of the live orders' remaining size.
     volume: i64,
+    /// Cancelled slots still in `queue`; compacted away when they outnumber the live ones.
+    dead: usize,
 }
+
+/// Compaction starts once a level holds this many dead slots and they are the majority.
+const COMPACT_AFTER: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct OrderBook {
@@ -235,13 +240,13 @@ impl OrderBook {
         if order.post_only && crosses {
             return events.push(Event::Rejected { id: order.id, reason: RejectReason::PostOnlyWouldCross });
         }
-        if order.tif == TimeInForce::Fok && self.fillable(&order) < order.size {
+        if order.tif == TimeInForce::Fok && self.fillable(&order, now_us) < order.size {
             return events.push(Event::Rejected { id: order.id, reason: RejectReason::FokUnfillable });
         }
         let mut remaining = order.size;
         let mut taker_cancelled = false;
         if crosses {
-            (remaining, taker_cancelled) = self.take(&order, remaining, events);
+            (remaining, taker_cancelled) = self.take(&order, remaining, now_us, events);
         }
         if taker_cancelled {
             return events.push(Event::Cancelled { id: order.id, remaining, reason: CancelReason::SelfTrade });
@@ -265,7 +270,7 @@ impl OrderBook {
     }
 
     /// Volume the order could take now, leaving out its owner's own orders.
-    fn fillable(&self, order: &NewOrder) -> i64 {
+    fn fillable(&self, order: &NewOrder, now_us: i64) -> i64 {
         let mut total = 0;
         let prices: Box<dyn Iterator<Item = u32>> = match order.side {
             Side::Buy => Box::new(self.best_ask..=order.price_ticks.min(self.ticks - 1)),
@@ -278,6 +283,9 @@ impl OrderBook {
         for p in prices {
             for &i in &book[p as usize].queue {
                 let s = &self.slots[i as usize];
+                if s.expires_at_us.is_some_and(|t| t <= now_us) {
+                    continue;
+                }
                 if s.alive && s.owner == order.owner && order.stp != Stp::CancelOldest {
                     // Matching would stop at this order: no complete fill is possible.
                     return total;
@@ -295,7 +303,7 @@ impl OrderBook {
 
     /// Matches against the other side; returns (remaining, whether self-trade prevention
     /// cancelled the taker).
-    fn take(&mut self, order: &NewOrder, mut remaining: i64, events: &mut Vec<Event>) -> (i64, bool) {
+    fn take(&mut self, order: &NewOrder, mut remaining: i64, now_us: i64, events: &mut Vec<Event>) -> (i64, bool) {
         loop {
             let price = match order.side {
                 Side::Buy if self.best_ask <= order.price_ticks => self.best_ask,
@@ -315,7 +323,13 @@ impl OrderBook {
                 let slot = self.slots[slot_index as usize];
                 if !slot.alive {
                     level.queue.pop_front();
+                    level.dead = level.dead.saturating_sub(1);
                     self.free.push(slot_index);
+                    continue;
+                }
+                // A GTD order past its time never trades, even before `expire` runs.
+                if slot.expires_at_us.is_some_and(|t| t <= now_us) {
+                    self.cancel_slot(slot_index, CancelReason::Expired, events);
                     continue;
                 }
                 if slot.owner == order.owner {
@@ -372,6 +386,7 @@ impl OrderBook {
         if level.volume != 0 {
             return;
         }
+        level.dead = 0;
         for i in level.queue.drain(..) {
             self.free.push(i);
         }
@@ -437,6 +452,30 @@ impl OrderBook {
             Side::Buy => &mut self.bids[slot.price as usize],
         };
         level.volume -= slot.remaining;
+        level.dead += 1;
+        // Dead slots at the front are freed now; others wait for matching to reach them, the
+        // level to empty, or a compaction once they are the majority (so place-and-cancel
+        // behind a resting order cannot grow a queue without bound).
+        while let Some(&front) = level.queue.front() {
+            if self.slots[front as usize].alive {
+                break;
+            }
+            level.queue.pop_front();
+            level.dead -= 1;
+            self.free.push(front);
+        }
+        if level.dead >= COMPACT_AFTER && level.dead * 2 > level.queue.len() {
+            let slots = &self.slots;
+            let free = &mut self.free;
+            level.queue.retain(|&i| {
+                let alive = slots[i as usize].alive;
+                if !alive {
+                    free.push(i);
+                }
+                alive
+            });
+            level.dead = 0;
+        }
         events.push(Event::Cancelled { id: slot.id, remaining: slot.remaining, reason });
         self.settle_level(side, slot.price);
     }

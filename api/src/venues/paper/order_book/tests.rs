@@ -164,6 +164,36 @@ fn gtd_orders_expire() {
 }
 
 #[test]
+fn an_expired_gtd_maker_never_trades() {
+    let mut b = OrderBook::new(T);
+    let mut gtd = order(1, 1, Side::Sell, 50, 5);
+    gtd.tif = TimeInForce::Gtd { expires_at_us: 100 };
+    let mut events = Vec::new();
+    b.submit(gtd, 0, &mut events);
+    submit(&mut b, order(3, 3, Side::Sell, 51, 5));
+    events.clear();
+    b.submit(order(2, 2, Side::Buy, 55, 5), 150, &mut events);
+    assert_eq!(events[0], Event::Cancelled { id: 1, remaining: 5, reason: CancelReason::Expired });
+    assert_eq!(fills(&events), vec![(3, 51, 5)]);
+}
+
+#[test]
+fn cancels_at_the_front_free_their_slots() {
+    let mut b = OrderBook::new(T);
+    submit(&mut b, order(1, 1, Side::Buy, 40, 5));
+    for id in 2..1_000 {
+        submit(&mut b, order(id, 2, Side::Buy, 40, 5));
+        let mut events = Vec::new();
+        b.cancel(id, &mut events);
+    }
+    assert!(
+        b.bids[40].queue.len() <= 1 + COMPACT_AFTER,
+        "place-and-cancel behind a resting order leaves bounded garbage"
+    );
+    assert!(b.slots.len() <= 2 + COMPACT_AFTER, "slots are reused");
+}
+
+#[test]
 fn complementary_orders_meet_in_one_book() {
     let mut b = OrderBook::new(T);
     // Buy YES at 0.60 rests; buy NO at 0.40 is a sell of YES at 0.60 and matches it.
