@@ -5,6 +5,9 @@
 //! binary loads the shared config, connects to the shared database, says plainly that it runs
 //! no jobs, checks the database every 30 seconds, and exits cleanly on SIGTERM/SIGINT. It
 //! never reports work it does not do.
+//!
+//! `kairos-keepers check` loads the config, reaches the database and exits 0 (or 1 naming what
+//! failed): the container health check.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -41,6 +44,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("check") {
+        return match runtime.block_on(check(&settings)) {
+            Ok(()) => {
+                println!("{{\"healthy\":true}}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kairos-keepers: unhealthy: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = runtime.block_on(run(settings));
     drop(runtime);
     telemetry.shutdown();
@@ -51,6 +66,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The health check: the database answers within two seconds.
+async fn check(settings: &config::Settings) -> anyhow::Result<()> {
+    let db = Db::connect(settings.database_url.expose(), 1).await?;
+    let result = db.ping(Duration::from_secs(2)).await.map(|_| ()).map_err(|e| anyhow::anyhow!("database: {e}"));
+    db.close().await;
+    result
 }
 
 async fn run(settings: config::Settings) -> anyhow::Result<()> {
