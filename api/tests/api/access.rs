@@ -262,6 +262,16 @@ async fn api_keys_sign_requests_and_every_failure_has_its_code() {
         assert_eq!(app.send(Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&mm_token), None).await.0, 204);
         let (status, body, _) = signed(&app, Method::GET, path, &key_id, &secret, "", None).await;
         assert_eq!((status, error_code(&body).as_str()), (401, "revoked_key"));
+        // Operators may revoke anyone's key; market makers only their own.
+        let (_, op) = app.user(Role::Operator).await;
+        let k2_id = k2["key_id"].as_str().expect("id").to_string();
+        assert_eq!(
+            app.send(Method::DELETE, &format!("/v1/admin/api-keys/{k2_id}"), Some(&mm_token), None).await.0,
+            403
+        );
+        assert_eq!(app.send(Method::DELETE, &format!("/v1/admin/api-keys/{k2_id}"), Some(&op), None).await.0, 204);
+        let (status, body) = app.send(Method::DELETE, &format!("/v1/admin/api-keys/{k2_id}"), Some(&op), None).await;
+        assert_eq!((status, error_code(&body).as_str()), (409, "already_revoked"));
         let (_, other_mm) = app.user(Role::MarketMaker).await;
         let (status, _) = app
             .send(
