@@ -1,6 +1,8 @@
 //! Settings that operators change while the platform runs, shared by every instance through the
-//! settings table: the kill switch (`trade_enabled`) and feature flags (`flag.<name>`). Each
-//! instance re-reads them every second and on SIGHUP.
+//! settings table: the kill switch (`trade_enabled`) and feature flags (`flag.<name>`). An
+//! instance that changes them announces it on Redis ([`CHANGED_CHANNEL`]) and every subscribed
+//! instance re-reads at once; without Redis each instance polls twice a second (and on SIGHUP),
+//! which alone keeps every instance within a second of the table.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -9,6 +11,9 @@ use kairos_platform::domain::TradingState;
 use kairos_platform::storage::{Db, StorageError, settings};
 
 pub const FLAG_PREFIX: &str = "flag.";
+
+/// The Redis channel on which a change of the settings table is announced.
+pub const CHANGED_CHANNEL: &str = "kairos:runtime-settings";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeSnapshot {
@@ -68,6 +73,55 @@ pub fn snapshot_from_rows(rows: &[(String, String)]) -> RuntimeSnapshot {
         }
     }
     RuntimeSnapshot { trading, flags }
+}
+
+/// After a change of the settings table: re-read here, and tell the other instances.
+pub async fn announce_change(state: &crate::state::AppState) -> Result<(), StorageError> {
+    state.runtime().reload(state.db()).await?;
+    if let Some(redis) = state.redis()
+        && let Err(e) = redis.publish(CHANGED_CHANNEL, "changed").await
+    {
+        // Not fatal: the others see the change by polling within half a second.
+        tracing::warn!(error = %e, "could not announce a runtime-settings change on Redis");
+    }
+    Ok(())
+}
+
+/// Re-reads the settings whenever another instance announces a change, resubscribing after
+/// Redis drops. Runs until `shutdown`.
+pub async fn follow_announcements(state: crate::state::AppState, shutdown: tokio_util::sync::CancellationToken) {
+    use futures_util::StreamExt as _;
+    let Some(redis) = state.redis().cloned() else {
+        // Nothing to follow; the task lives as long as the server, like the others.
+        shutdown.cancelled().await;
+        return;
+    };
+    while !shutdown.is_cancelled() {
+        match redis.subscribe(CHANGED_CHANNEL).await {
+            Ok(mut pubsub) => {
+                let mut messages = pubsub.on_message();
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        msg = messages.next() => match msg {
+                            Some(_) => {
+                                metrics::counter!("kairos_runtime_settings_announcements_total").increment(1);
+                                if let Err(e) = state.runtime().reload(state.db()).await {
+                                    tracing::warn!(error = %e, "runtime settings reload after an announcement failed");
+                                }
+                            }
+                            None => break,
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot subscribe to runtime-settings announcements; polling"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 #[cfg(test)]

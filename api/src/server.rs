@@ -128,6 +128,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         refresh_loop(loop_state, token).await;
         ("refresh loop", Ok(()))
     });
+    let token = shutdown.clone();
+    let follow_state = state.clone();
+    tasks.spawn(async move {
+        crate::runtime_settings::follow_announcements(follow_state, token).await;
+        ("runtime-settings announcements", Ok(()))
+    });
     tracing::info!(%addr, %metrics_addr, profile = settings.profile.as_str(), "kairos-api listening");
     Ok(Running { addr, metrics_addr, state, shutdown, tasks })
 }

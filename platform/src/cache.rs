@@ -56,6 +56,28 @@ impl Redis {
         Ok(manager)
     }
 
+    /// A dedicated connection subscribed to `channel` (pub/sub needs its own connection).
+    pub async fn subscribe(&self, channel: &str) -> Result<redis::aio::PubSub, String> {
+        let mut pubsub = tokio::time::timeout(REDIS_TIMEOUT * 2, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| "no answer from Redis".to_string())?
+            .map_err(|e| e.to_string())?;
+        pubsub.subscribe(channel).await.map_err(|e| e.to_string())?;
+        Ok(pubsub)
+    }
+
+    /// Publishes `message` on `channel`; returns how many subscribers received it.
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<u64, String> {
+        let mut conn = self.connection().await?;
+        tokio::time::timeout(
+            REDIS_TIMEOUT,
+            redis::cmd("PUBLISH").arg(channel).arg(message).query_async::<u64>(&mut conn),
+        )
+        .await
+        .map_err(|_| "no answer from Redis".to_string())?
+        .map_err(|e| e.to_string())
+    }
+
     /// Sends PING; returns the round-trip time.
     pub async fn ping(&self) -> Result<Duration, String> {
         let start = Instant::now();

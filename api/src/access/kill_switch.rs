@@ -119,7 +119,7 @@ async fn apply(state: &AppState, p: &Proposal, operator: &str, request_id: &str)
         })
     })
     .await?;
-    state.runtime().reload(state.db()).await?;
+    crate::runtime_settings::announce_change(state).await?;
     if p.state == TradingState::Disabled.as_str() {
         store::expire_all_open(state.db()).await?;
     }

@@ -314,7 +314,7 @@ pub async fn set_flag(
         })
     })
     .await?;
-    state.runtime().reload(state.db()).await?;
+    crate::runtime_settings::announce_change(&state).await?;
     Ok(axum::Json(FlagBody { name, enabled: req.enabled }))
 }
 

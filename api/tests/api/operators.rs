@@ -296,3 +296,35 @@ async fn concurrent_audit_appends_keep_one_chain() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_change_is_announced_to_other_instances_through_redis() {
+    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+        assert!(!scratch::services_required(), "TEST_REDIS_URL must be set in CI");
+        eprintln!("SKIPPED runtime-settings announcements: TEST_REDIS_URL is not set");
+        return;
+    };
+    let db = scratch::sqlite();
+    let a = spawn(&db, &[("KAIROS_REDIS_URL", &redis)]).await;
+    let b = spawn(&db, &[("KAIROS_REDIS_URL", &redis)]).await;
+    let (_, op) = a.user(Role::Operator).await;
+    let announcements = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("kairos_runtime_settings_announcements_total"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let before = announcements(&b.metrics_text().await);
+    // Give both subscriptions a moment to be in place.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, _) = a.send(Method::PUT, "/v1/admin/flags/pubsub", Some(&op), Some(json!({ "enabled": true }))).await;
+    assert_eq!(status, 200);
+    eventually(3, "instance b heard the announcement", || async {
+        announcements(&b.metrics_text().await) > before
+            && b.state().runtime().latest().flags.get("pubsub") == Some(&true)
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
