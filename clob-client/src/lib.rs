@@ -1,5 +1,9 @@
 //! A Polymarket CLOB client. Standalone: it knows nothing of Kairos.
 //!
-//! Not implemented yet: this crate is an empty skeleton so the workspace has its final shape.
-//! Nothing in Kairos calls it, and the API answers orders for Polymarket markets with
-//! `venue_disabled` until it exists.
+//! Built so far: L2 (HMAC) request authentication ([`auth::l2`]), byte-identical to the
+//! official clients. Everything else (L1 EIP-712 auth, order building, rounding and signing,
+//! the endpoints, the websocket feeds, the operator CLI) is not written yet; nothing in Kairos
+//! calls this crate, and the API answers orders for Polymarket markets with `venue_disabled`
+//! until it is complete.
+
+pub mod auth;

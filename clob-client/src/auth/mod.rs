@@ -1,0 +1,3 @@
+//! Request authentication for the CLOB.
+
+pub mod l2;
