@@ -1,9 +1,10 @@
 //! A Polymarket CLOB client. Standalone: it knows nothing of Kairos.
 //!
-//! Built so far: L1 (EIP-712 `ClobAuth`) and L2 (HMAC) request authentication ([`auth`]),
-//! byte-identical to the official clients. Everything else (order building, rounding and signing,
-//! the endpoints, the websocket feeds, the operator CLI) is not written yet; nothing in Kairos
-//! calls this crate, and the API answers orders for Polymarket markets with `venue_disabled`
-//! until it is complete.
+//! Built so far: L1 (EIP-712 `ClobAuth`) and L2 (HMAC) request authentication ([`auth`]), and
+//! order hashing and signing for exchange versions 1, 2 and 3 with every signature type
+//! including POLY_1271 ([`orders`]), byte-identical to the official clients (60 order, 5
+//! `ClobAuth` and 9 HMAC public vectors). Not written yet: order building and rounding, the
+//! endpoints, the websocket feeds and the operator CLI. Nothing in Kairos calls this crate yet.
 
 pub mod auth;
+pub mod orders;

@@ -1,0 +1,170 @@
+//! Signed orders for the three exchange versions: the EIP-712 structs, their domains, the order
+//! hash (the CLOB's order id) and the signatures the official clients produce, byte for byte.
+//!
+//! - Version 1 (legacy; domain version "1"): salt, maker, signer, taker, tokenId, makerAmount,
+//!   takerAmount, expiration, nonce, feeRateBps, side, signatureType.
+//! - Versions 2 and 3 (domain versions "2" and "3", one struct): salt, maker, signer, tokenId,
+//!   makerAmount, takerAmount, side, signatureType, timestamp (ms), metadata, builder.
+//!   `expiration` travels on the wire but is not signed.
+//! - Signature types: EOA 0, POLY_PROXY 1, POLY_GNOSIS_SAFE 2 sign the order's EIP-712 hash;
+//!   POLY_1271 3 (V2/V3 only) wraps an ERC-7739 `TypedDataSign` signature for a deposit wallet.
+
+use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_sol_types::{Eip712Domain, SolStruct};
+
+use crate::auth::signer::Signer;
+
+/// The EIP-712 structs, each named `Order` as the exchanges define them.
+pub mod v1 {
+    alloy_sol_types::sol! {
+        struct Order {
+            uint256 salt;
+            address maker;
+            address signer;
+            address taker;
+            uint256 tokenId;
+            uint256 makerAmount;
+            uint256 takerAmount;
+            uint256 expiration;
+            uint256 nonce;
+            uint256 feeRateBps;
+            uint8 side;
+            uint8 signatureType;
+        }
+    }
+}
+
+/// The V2 struct, also signed by version 3 under domain version "3".
+pub mod v2 {
+    alloy_sol_types::sol! {
+        struct Order {
+            uint256 salt;
+            address maker;
+            address signer;
+            uint256 tokenId;
+            uint256 makerAmount;
+            uint256 takerAmount;
+            uint8 side;
+            uint8 signatureType;
+            uint256 timestamp;
+            bytes32 metadata;
+            bytes32 builder;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+    V3,
+}
+
+impl Version {
+    fn domain_version(self) -> &'static str {
+        match self {
+            Version::V1 => "1",
+            Version::V2 => "2",
+            Version::V3 => "3",
+        }
+    }
+}
+
+pub const SIGNATURE_TYPE_POLY_1271: u8 = 3;
+
+/// The exchange's EIP-712 domain.
+pub fn domain(version: Version, chain_id: u64, exchange: Address) -> Eip712Domain {
+    Eip712Domain::new(
+        Some("Polymarket CTF Exchange".into()),
+        Some(version.domain_version().into()),
+        Some(U256::from(chain_id)),
+        Some(exchange),
+        None,
+    )
+}
+
+/// An order hash (the CLOB's order id) and the wire signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub order_hash: B256,
+    pub signature: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("signature type POLY_1271 is not supported for version 1 orders")]
+    Poly1271OnV1,
+    #[error(
+        "the order's signer {order} is not the key's address {key}; only POLY_1271 orders are signed for another address"
+    )]
+    SignerMismatch { order: Address, key: Address },
+}
+
+/// Signs a version-1 order.
+pub fn sign_v1(signer: &Signer, order: &v1::Order, domain: &Eip712Domain) -> Result<Signed, OrderError> {
+    if order.signatureType == SIGNATURE_TYPE_POLY_1271 {
+        return Err(OrderError::Poly1271OnV1);
+    }
+    check_signer(signer, order.signer)?;
+    let order_hash = order.eip712_signing_hash(domain);
+    Ok(Signed { order_hash, signature: signer.sign_hash(order_hash).to_vec() })
+}
+
+/// Signs a version-2 or version-3 order (the domain says which), wrapping POLY_1271.
+pub fn sign_v2(signer: &Signer, order: &v2::Order, domain: &Eip712Domain) -> Result<Signed, OrderError> {
+    let order_hash = order.eip712_signing_hash(domain);
+    if order.signatureType != SIGNATURE_TYPE_POLY_1271 {
+        check_signer(signer, order.signer)?;
+        return Ok(Signed { order_hash, signature: signer.sign_hash(order_hash).to_vec() });
+    }
+    Ok(Signed { order_hash, signature: poly_1271_signature(signer, order, domain) })
+}
+
+fn check_signer(signer: &Signer, order_signer: Address) -> Result<(), OrderError> {
+    if order_signer == signer.address() {
+        Ok(())
+    } else {
+        Err(OrderError::SignerMismatch { order: order_signer, key: signer.address() })
+    }
+}
+
+/// The V2 struct's type string, which the POLY_1271 wrapper carries.
+pub const ORDER_TYPE_STRING: &str = "Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,uint256 takerAmount,uint8 side,uint8 signatureType,uint256 timestamp,bytes32 metadata,bytes32 builder)";
+
+/// ERC-7739 `TypedDataSign` wrapping for deposit wallets: the EOA signs a digest binding the
+/// order (its struct hash) to the wallet (the order's signer) and the exchange domain; the wire
+/// signature carries what the wallet contract needs to check it.
+fn poly_1271_signature(signer: &Signer, order: &v2::Order, domain: &Eip712Domain) -> Vec<u8> {
+    let contents_hash = order.eip712_hash_struct();
+    let mut tds_type = b"TypedDataSign(Order contents,string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)".to_vec();
+    tds_type.extend_from_slice(ORDER_TYPE_STRING.as_bytes());
+    let typehash = keccak256(&tds_type);
+    let chain_id = domain.chain_id.unwrap_or_default();
+    let mut encoded = Vec::with_capacity(7 * 32);
+    encoded.extend_from_slice(typehash.as_slice());
+    encoded.extend_from_slice(contents_hash.as_slice());
+    encoded.extend_from_slice(keccak256(b"DepositWallet").as_slice());
+    encoded.extend_from_slice(keccak256(b"1").as_slice());
+    encoded.extend_from_slice(&chain_id.to_be_bytes::<32>());
+    encoded.extend_from_slice(B256::left_padding_from(order.signer.as_slice()).as_slice());
+    encoded.extend_from_slice(B256::ZERO.as_slice());
+    let struct_hash = keccak256(&encoded);
+    let app_domain = domain.separator();
+    let mut digest_input = Vec::with_capacity(66);
+    digest_input.extend_from_slice(&[0x19, 0x01]);
+    digest_input.extend_from_slice(app_domain.as_slice());
+    digest_input.extend_from_slice(struct_hash.as_slice());
+    let inner = signer.sign_hash(keccak256(&digest_input));
+
+    let type_len = u16::try_from(ORDER_TYPE_STRING.len()).unwrap_or(u16::MAX);
+    let mut wire = Vec::with_capacity(65 + 64 + ORDER_TYPE_STRING.len() + 2);
+    wire.extend_from_slice(&inner);
+    wire.extend_from_slice(app_domain.as_slice());
+    wire.extend_from_slice(contents_hash.as_slice());
+    wire.extend_from_slice(ORDER_TYPE_STRING.as_bytes());
+    wire.extend_from_slice(&type_len.to_be_bytes());
+    wire
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,100 @@
+use std::str::FromStr as _;
+
+use alloy_primitives::{Address, B256, U256};
+
+use super::*;
+use crate::auth::signer::{Signer, hex0x};
+
+const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const VECTORS: &str = include_str!("../../test_data/official_order_vectors.json");
+
+fn u(v: &serde_json::Value) -> U256 {
+    U256::from_str_radix(v.as_str().expect("decimal string"), 10).expect("u256")
+}
+
+fn a(v: &serde_json::Value) -> Address {
+    Address::from_str(v.as_str().expect("address")).expect("address")
+}
+
+fn b(v: &serde_json::Value) -> B256 {
+    B256::from_str(v.as_str().expect("bytes32")).expect("bytes32")
+}
+
+fn small(v: &serde_json::Value) -> u8 {
+    u8::try_from(v.as_u64().expect("number")).expect("u8")
+}
+
+#[test]
+fn every_official_vector_hashes_and_signs_identically() {
+    let signer = Signer::from_hex(KEY).expect("key");
+    let file: serde_json::Value = serde_json::from_str(VECTORS).expect("json");
+    let rows = file["orders"].as_array().expect("orders");
+    assert_eq!(rows.len(), 60);
+    for row in rows {
+        let chain = row["chain"].as_u64().expect("chain");
+        let exchange = a(&row["exchange"]);
+        let signed = match row["version"].as_u64() {
+            Some(1) => {
+                let order = v1::Order {
+                    salt: u(&row["salt"]),
+                    maker: a(&row["maker"]),
+                    signer: a(&row["signer"]),
+                    taker: a(&row["taker"]),
+                    tokenId: u(&row["tokenId"]),
+                    makerAmount: u(&row["makerAmount"]),
+                    takerAmount: u(&row["takerAmount"]),
+                    expiration: u(&row["expiration"]),
+                    nonce: u(&row["nonce"]),
+                    feeRateBps: u(&row["feeRateBps"]),
+                    side: small(&row["side"]),
+                    signatureType: small(&row["sigType"]),
+                };
+                sign_v1(&signer, &order, &domain(Version::V1, chain, exchange)).expect("sign v1")
+            }
+            Some(v) => {
+                let version = if v == 2 { Version::V2 } else { Version::V3 };
+                let order = v2::Order {
+                    salt: u(&row["salt"]),
+                    maker: a(&row["maker"]),
+                    signer: a(&row["signer"]),
+                    tokenId: u(&row["tokenId"]),
+                    makerAmount: u(&row["makerAmount"]),
+                    takerAmount: u(&row["takerAmount"]),
+                    side: small(&row["side"]),
+                    signatureType: small(&row["sigType"]),
+                    timestamp: u(&row["timestamp"]),
+                    metadata: b(&row["metadata"]),
+                    builder: b(&row["builder"]),
+                };
+                sign_v2(&signer, &order, &domain(version, chain, exchange)).expect("sign v2")
+            }
+            None => panic!("no version in {row}"),
+        };
+        let what =
+            format!("v{} chain {} sigType {} neg_risk {}", row["version"], chain, row["sigType"], row["neg_risk"]);
+        assert_eq!(hex0x(signed.order_hash.as_slice()), row["orderHash"].as_str().expect("hash"), "hash {what}");
+        assert_eq!(hex0x(&signed.signature), row["signature"].as_str().expect("sig"), "signature {what}");
+    }
+}
+
+#[test]
+fn refuses_what_the_exchanges_refuse() {
+    let signer = Signer::from_hex(KEY).expect("key");
+    let other = Address::repeat_byte(0x11);
+    let order = v2::Order {
+        salt: U256::from(1),
+        maker: other,
+        signer: other,
+        tokenId: U256::from(1),
+        makerAmount: U256::from(1),
+        takerAmount: U256::from(1),
+        side: 0,
+        signatureType: 0,
+        timestamp: U256::from(1),
+        metadata: B256::ZERO,
+        builder: B256::ZERO,
+    };
+    let d = domain(Version::V2, 137, Address::ZERO);
+    assert!(matches!(sign_v2(&signer, &order, &d), Err(OrderError::SignerMismatch { .. })));
+    assert_eq!(ORDER_TYPE_STRING.len(), 186);
+}
