@@ -3,10 +3,11 @@
 //! Built so far: L1 (EIP-712 `ClobAuth`) and L2 (HMAC) request authentication ([`auth`]), and
 //! order hashing and signing for exchange versions 1, 2 and 3 with every signature type
 //! including POLY_1271 ([`orders`]), byte-identical to the official clients (60 order, 5
-//! `ClobAuth` and 9 HMAC public vectors), and the `python` rounding mode ([`rounding::python`],
-//! bit for bit with py-clob-client-v2 on 16 068 generated rows). Not written yet: the default
-//! `exact` rounding, order building, the endpoints, the websocket feeds and the operator CLI.
-//! Nothing in Kairos calls this crate yet.
+//! `ClobAuth` and 9 HMAC public vectors), and order amounts ([`rounding`]): the default `exact`
+//! mode (integer arithmetic, the official Rust client's rules) and the opt-in `python` mode (bit
+//! for bit with py-clob-client-v2 on 16 068 generated rows). Not written yet: order building,
+//! the endpoints, the websocket feeds and the operator CLI. Nothing in Kairos calls this crate
+//! yet.
 
 pub mod auth;
 pub mod orders;

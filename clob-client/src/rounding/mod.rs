@@ -1,10 +1,11 @@
 //! Order amounts (makerAmount, takerAmount in 1e-6 units) from price and size.
 //!
-//! Two modes: `exact` (the default, decimal arithmetic, agreeing with the official Rust
-//! client; not written yet) and [`python`], an opt-in mode that reproduces the official Python
+//! Two modes: [`exact`] (the default, integer decimal arithmetic, agreeing with the official
+//! Rust client) and [`python`], an opt-in mode that reproduces the official Python
 //! client's binary floating point bit for bit, float surprises included, for users who need
 //! order hashes identical to that client's.
 
+pub mod exact;
 pub mod python;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,4 +32,14 @@ pub enum RoundingError {
     NotANumber(String),
     #[error("invalid price ({price}), min: {min} - max: {max}")]
     PriceOutOfRange { price: String, min: String, max: String },
+    #[error("price {price} has more decimals than the tick {tick} ({decimals})")]
+    PriceTooPrecise { price: String, tick: String, decimals: u32 },
+    #[error("price {price} is not on the {tick} grid; nearest valid: {below} or {above}")]
+    PriceOffTick { price: String, tick: String, below: String, above: String },
+    #[error("size {0} rounds down to zero at 2 decimals")]
+    SizeRoundsToZero(String),
+    #[error("collateral amount {0} has more than 6 decimals")]
+    AmountTooPrecise(String),
+    #[error("the amount does not fit in 64 bits")]
+    TooLarge,
 }
