@@ -5,7 +5,7 @@ use alloy_primitives::{Address, B256, U256};
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use kairos_clob_client::auth::l2::Credentials;
 use kairos_clob_client::auth::signer::Signer;
-use kairos_clob_client::orders::{Version, domain, sign_v2, v2};
+use kairos_clob_client::orders::{SigningDomain, Version, domain, sign_v2_with, v2};
 
 fn bench(c: &mut Criterion) {
     let creds = Credentials::new(
@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
 fn bench_order(c: &mut Criterion) {
     let signer = Signer::from_hex("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").expect("key");
     let exchange: Address = "0xE111180000d2663C0091e4f400237545B87B996B".parse().expect("address");
-    let domain = domain(Version::V2, 137, exchange);
+    let domain = SigningDomain::new(domain(Version::V2, 137, exchange));
     let order = v2::Order {
         salt: U256::from(479_249_096_354u64),
         maker: signer.address(),
@@ -45,7 +45,7 @@ fn bench_order(c: &mut Criterion) {
         metadata: B256::ZERO,
         builder: B256::ZERO,
     };
-    c.bench_function("sign_v2_order", |b| b.iter(|| sign_v2(&signer, black_box(&order), &domain)));
+    c.bench_function("sign_v2_order", |b| b.iter(|| sign_v2_with(&signer, black_box(&order), &domain)));
 }
 
 criterion_group!(benches, bench, bench_order);
