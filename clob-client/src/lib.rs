@@ -5,10 +5,12 @@
 //! including POLY_1271 ([`orders`]), byte-identical to the official clients (60 order, 5
 //! `ClobAuth` and 9 HMAC public vectors), and order amounts ([`rounding`]): the default `exact`
 //! mode (integer arithmetic, the official Rust client's rules) and the opt-in `python` mode (bit
-//! for bit with py-clob-client-v2 on 16 068 generated rows). Not written yet: order building,
-//! the endpoints, the websocket feeds and the operator CLI. Nothing in Kairos calls this crate
-//! yet.
+//! for bit with py-clob-client-v2 on 16 068 generated rows), and the offline subcommands of the
+//! operator CLI (`clob l2-sign`, `l1-sign`, `order-amounts`, `sign-order`). Not written yet:
+//! order building, the endpoints, the websocket feeds and the CLI's live subcommands. Nothing in
+//! Kairos calls this crate yet.
 
 pub mod auth;
+pub mod contracts;
 pub mod orders;
 pub mod rounding;
