@@ -389,27 +389,23 @@ async fn create_api_key(settings: Settings, user: String, scopes: Vec<Scope>, la
 
 async fn audit_verify(settings: Settings) -> Result<(), String> {
     let db = connect(&settings).await?;
-    let result = kairos_platform::storage::audit_log::verify(&db).await.map_err(|e| e.to_string())?;
+    let result = kairos_platform::storage::audit_log::verify(&db).await.map_err(|e| e.to_string());
     db.close().await;
-    match result {
-        Ok(head) => {
-            println!("{}", serde_json::json!({ "intact": true, "rows": head.rows, "head_hash": head.head_hash }));
-            Ok(())
-        }
-        Err(broken) => {
-            println!(
-                "{}",
-                serde_json::json!({ "intact": false, "first_bad_seq": broken.seq, "reason": broken.reason })
-            );
-            Err(format!("audit log broken at row {}: {}", broken.seq, broken.reason))
-        }
-    }
+    report_chain("audit log", result?)
 }
 
 async fn ledger_verify(settings: Settings) -> Result<(), String> {
     let db = connect(&settings).await?;
-    let result = kairos_platform::storage::ledger::verify(&db).await.map_err(|e| e.to_string())?;
+    let result = kairos_platform::storage::ledger::verify(&db).await.map_err(|e| e.to_string());
     db.close().await;
+    report_chain("ledger", result?)
+}
+
+/// Prints a chain walk as one JSON object; an error names the first bad row.
+fn report_chain(
+    what: &str,
+    result: Result<kairos_platform::storage::chain::Head, kairos_platform::storage::chain::Break>,
+) -> Result<(), String> {
     match result {
         Ok(head) => {
             println!("{}", serde_json::json!({ "intact": true, "rows": head.rows, "head_hash": head.head_hash }));
@@ -420,7 +416,7 @@ async fn ledger_verify(settings: Settings) -> Result<(), String> {
                 "{}",
                 serde_json::json!({ "intact": false, "first_bad_seq": broken.seq, "reason": broken.reason })
             );
-            Err(format!("ledger broken at row {}: {}", broken.seq, broken.reason))
+            Err(format!("{what} broken at row {}: {}", broken.seq, broken.reason))
         }
     }
 }

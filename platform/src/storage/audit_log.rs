@@ -190,21 +190,7 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-/// Where the chain is broken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainBreak {
-    /// The first row that does not verify (or the sequence number that is missing).
-    pub seq: i64,
-    pub reason: String,
-}
-
-/// The result of walking an intact chain: how many rows and the head hash (record it
-/// somewhere else to detect removal of the newest rows).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainHead {
-    pub rows: i64,
-    pub head_hash: String,
-}
+pub use super::chain::{Break as ChainBreak, Head as ChainHead};
 
 /// Walks the whole chain in order, recomputing every hash.
 pub async fn verify(db: &Db) -> Result<Result<ChainHead, ChainBreak>, StorageError> {

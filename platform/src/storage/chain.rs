@@ -24,6 +24,22 @@ pub fn hash_fields(fields: &[Option<&str>]) -> String {
     hex::encode(h.finalize())
 }
 
+/// The result of walking an intact chain: how many rows and the head hash (record it
+/// somewhere else to detect removal of the newest rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub rows: i64,
+    pub head_hash: String,
+}
+
+/// Where a chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Break {
+    /// The first bad row (or the missing sequence number); 0 when no single row is to blame.
+    pub seq: i64,
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -255,20 +255,7 @@ pub async fn entries_for(db: &Db, accounts: [&str; 2], after_seq: i64, limit: i6
     rows.iter().map(from_row).collect()
 }
 
-/// An intact ledger: its size and head hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerHead {
-    pub rows: i64,
-    pub head_hash: String,
-}
-
-/// The first thing wrong with the ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerBreak {
-    /// The first bad row (or the missing sequence number); 0 when the problem is a balance.
-    pub seq: i64,
-    pub reason: String,
-}
+pub use super::chain::{Break as LedgerBreak, Head as LedgerHead};
 
 /// Walks the whole chain: contiguous, hashes intact, every transfer balanced, and every kept
 /// balance equal to its account's entries. Reads in one transaction (REPEATABLE READ on
