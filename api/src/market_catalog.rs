@@ -31,7 +31,8 @@ pub struct Entry {
 pub struct Snapshot {
     /// Sorted by id (creation order).
     entries: Vec<Arc<Entry>>,
-    fingerprint: (i64, i64),
+    /// The table's fingerprint when this snapshot was built; `None` before the first build.
+    fingerprint: Option<(i64, i64)>,
 }
 
 /// Filters of `GET /v1/markets`.
@@ -78,7 +79,7 @@ impl MarketCatalog {
     /// whether it rebuilt.
     pub async fn refresh(&self, db: &Db) -> Result<bool, StorageError> {
         let fingerprint = markets::fingerprint(db).await?;
-        if fingerprint == self.current().fingerprint && fingerprint != (0, 0) {
+        if self.current().fingerprint == Some(fingerprint) {
             return Ok(false);
         }
         let all = markets::all(db).await?;
@@ -154,7 +155,7 @@ fn build(all: &[Market], fingerprint: (i64, i64)) -> Result<Snapshot, StorageErr
         })
         .collect::<Result<Vec<_>, StorageError>>()?;
     entries.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Snapshot { entries, fingerprint })
+    Ok(Snapshot { entries, fingerprint: Some(fingerprint) })
 }
 
 #[cfg(test)]

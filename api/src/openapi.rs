@@ -29,8 +29,7 @@ use crate::state::AppState;
         (name = "admin", description = "Operator routes; every change is audited"),
         (name = "streams", description = "Websocket streams"),
     ),
-    components(schemas(ErrorBody)),
-    modifiers(&DefaultErrorResponse, &Security)
+    components(schemas(ErrorBody))
 )]
 struct ApiDoc;
 

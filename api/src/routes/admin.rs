@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use kairos_platform::domain::now_us;
 use kairos_platform::domain::{MarketStatus, Role, format_rfc3339_us, parse_id};
 use kairos_platform::storage::audit_log::{self, AuditEntry, AuditRecord};
-use kairos_platform::storage::{StorageError, api_keys, markets, refresh_tokens, settings, users};
+use kairos_platform::storage::{StorageError, markets, refresh_tokens, settings, users};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -179,8 +179,7 @@ pub async fn revoke_key(
     Extension(request_id): Extension<RequestId>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "key id must be a UUID"))?;
-    let key = api_keys::get(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such key"))?;
+    let key = super::api_keys::find_key(&state, &id, None).await?;
     super::api_keys::revoke_key(&state, &key, &caller.actor(), &request_id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }

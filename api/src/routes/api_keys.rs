@@ -150,6 +150,16 @@ pub async fn create_key(
     Ok((key, shown))
 }
 
+/// The key with this id (a path parameter), limited to `owner`'s keys when given: another
+/// user's key is as unknown as a missing one.
+pub async fn find_key(state: &AppState, id: &str, owner: Option<&str>) -> Result<ApiKey, ApiError> {
+    let id = parse_id(id).ok_or_else(|| ApiError::bad_request("invalid_id", "key id must be a UUID"))?;
+    api_keys::get(state.db(), &id)
+        .await?
+        .filter(|k| owner.is_none_or(|o| k.user_id == o))
+        .ok_or_else(|| ApiError::not_found("no such key"))
+}
+
 /// Revokes a key; shared by the owner's route and the operators' one.
 pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id: &str) -> Result<(), ApiError> {
     let entry = AuditEntry {
@@ -160,14 +170,13 @@ pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id:
         before: Some(serde_json::json!({ "revoked": false }).to_string()),
         after: Some(serde_json::json!({ "revoked": true }).to_string()),
     };
-    let (revoked, _) = audit_log::with_audit(state.db(), |conn| {
+    audit_log::with_audit(state.db(), |conn| {
         let (id, entry) = (key.id.clone(), entry.clone());
         Box::pin(async move {
-            let revoked = api_keys::revoke(conn, &id, now_us()).await?;
-            if !revoked {
+            if !api_keys::revoke(conn, &id, now_us()).await? {
                 return Err(StorageError::Conflict("already revoked".to_string()));
             }
-            Ok((revoked, entry))
+            Ok(((), entry))
         })
     })
     .await
@@ -175,7 +184,6 @@ pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id:
         StorageError::Conflict(_) => ApiError::conflict("already_revoked", "this key is already revoked"),
         other => other.into(),
     })?;
-    debug_assert!(revoked);
     state.key_cache().forget(&key.id);
     Ok(())
 }
@@ -241,11 +249,7 @@ pub async fn revoke(
     Extension(request_id): Extension<RequestId>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "key id must be a UUID"))?;
-    let key = api_keys::get(state.db(), &id)
-        .await?
-        .filter(|k| k.user_id == caller.user_id())
-        .ok_or_else(|| ApiError::not_found("no such key"))?;
+    let key = find_key(&state, &id, Some(caller.user_id())).await?;
     revoke_key(&state, &key, &caller.actor(), &request_id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -388,12 +388,9 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
     for class in RateClass::ALL {
         for kind in PrincipalKind::ALL {
             let name = RateLimits::variable(class, kind);
-            if let Some((value, origin)) = raw.get(&name) {
+            if let Some((value, _)) = raw.get(&name) {
                 match value.trim().parse::<u32>() {
-                    Ok(v) if v > 0 => {
-                        rate_limits.set(class, kind, v);
-                        let _ = origin;
-                    }
+                    Ok(v) if v > 0 => rate_limits.set(class, kind, v),
                     _ => p.problems.push(Problem {
                         variable: "KAIROS_RATE_LIMITS",
                         message: format!(
