@@ -123,8 +123,9 @@ fn is_retryable(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Appends at the head of the chain, on the caller's transaction.
-async fn append_in(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<AuditRecord, StorageError> {
+/// Appends at the head of the chain, on the caller's transaction (which must be retried as a
+/// whole when it loses the race for the next `seq`).
+pub async fn append_in(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<AuditRecord, StorageError> {
     let head =
         sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (seq, prev_hash) = match head {

@@ -115,21 +115,37 @@ fn overflow() -> StorageError {
 }
 
 /// Appends a transfer on the caller's transaction; returns its id. Fails with
-/// `Invalid(INSUFFICIENT_FUNDS…)` when a user account would go negative. Concurrent appends
-/// race for the next `seq`; the loser gets a unique violation and its caller retries the
-/// whole transaction (as [`super::audit_log::with_audit`] does).
+/// `Invalid(INSUFFICIENT_FUNDS…)` when a user account would go negative.
 ///
 /// Atomic on its own: it runs in a transaction of its own (a savepoint when the caller's
 /// connection is already in one), so a refused transfer never leaves half its postings.
 pub async fn append_in(conn: &mut AnyConnection, transfer: &Transfer) -> Result<String, StorageError> {
-    transfer.validate()?;
-    let mut tx = conn.begin().await?;
-    let id = append_postings(&mut tx, transfer).await?;
-    tx.commit().await?;
-    Ok(id)
+    let mut ids = append_many_in(conn, std::slice::from_ref(transfer)).await?;
+    ids.pop().ok_or_else(|| StorageError::Invalid("no transfer".into()))
 }
 
-async fn append_postings(conn: &mut AnyConnection, transfer: &Transfer) -> Result<String, StorageError> {
+/// Appends transfers in order, as one atomic unit (savepoint), with a few statements whatever
+/// their number: the matching engine commits a whole batch of orders this way. Fails, writing
+/// nothing, when any user account would go negative at any point of the sequence.
+pub async fn append_many_in(conn: &mut AnyConnection, transfers: &[Transfer]) -> Result<Vec<String>, StorageError> {
+    for t in transfers {
+        t.validate()?;
+    }
+    if transfers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = conn.begin().await?;
+    let ids = append_postings(&mut tx, transfers).await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// Rows per multi-row INSERT: 11 binds each stays far below both databases' bind limits.
+const ENTRY_CHUNK: usize = 500;
+
+async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Result<Vec<String>, StorageError> {
+    // What is read next is current until this transaction ends.
+    lock_in(&mut *conn).await?;
     let head = sqlx::query("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
@@ -137,84 +153,156 @@ async fn append_postings(conn: &mut AnyConnection, transfer: &Transfer) -> Resul
         Some(r) => (r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?),
         None => (0, GENESIS_HASH.to_string()),
     };
-    let transfer_id = new_id();
     let now = now_us();
-    for posting in &transfer.postings {
-        seq += 1;
-        let mut e = Entry {
-            seq,
-            id: new_id(),
-            transfer_id: transfer_id.clone(),
-            account: posting.account.clone(),
-            asset: transfer.asset.clone(),
-            amount_micros: posting.amount_micros,
-            kind: transfer.kind.clone(),
-            reference: transfer.reference.clone(),
-            created_at_us: now,
-            prev_hash: prev_hash.clone(),
-            hash: String::new(),
-        };
-        e.hash = entry_hash(&e);
-        sqlx::query(
-            "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(e.seq)
-        .bind(&e.id)
-        .bind(&e.transfer_id)
-        .bind(&e.account)
-        .bind(&e.asset)
-        .bind(e.amount_micros)
-        .bind(&e.kind)
-        .bind(e.reference.as_deref())
-        .bind(e.created_at_us)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *conn)
-        .await?;
-        prev_hash = e.hash;
+    let mut ids = Vec::with_capacity(transfers.len());
+    let mut entries = Vec::new();
+    for transfer in transfers {
+        let transfer_id = new_id();
+        for posting in &transfer.postings {
+            seq += 1;
+            let mut e = Entry {
+                seq,
+                id: new_id(),
+                transfer_id: transfer_id.clone(),
+                account: posting.account.clone(),
+                asset: transfer.asset.clone(),
+                amount_micros: posting.amount_micros,
+                kind: transfer.kind.clone(),
+                reference: transfer.reference.clone(),
+                created_at_us: now,
+                prev_hash: std::mem::take(&mut prev_hash),
+                hash: String::new(),
+            };
+            e.hash = entry_hash(&e);
+            prev_hash = e.hash.clone();
+            entries.push(e);
+        }
+        ids.push(transfer_id);
     }
-    // No other ledger transaction can be between its own entries and here: each inserts the
-    // next `seq` first, so a concurrent one waits on (and then fails at) that unique key. The
-    // balances read below are therefore current.
-    //
-    // Balances move by each account's net change, computed exactly: a transfer that debits and
-    // credits the same account is judged by its net, and no balance can leave i64 (PostgreSQL
-    // would refuse it, SQLite would turn it into a float).
-    let mut net: Vec<(&str, i64)> = Vec::new();
-    for p in &transfer.postings {
-        match net.iter_mut().find(|(a, _)| *a == p.account) {
-            Some((_, sum)) => *sum = sum.checked_add(p.amount_micros).ok_or_else(overflow)?,
-            None => net.push((&p.account, p.amount_micros)),
+    for chunk in entries.chunks(ENTRY_CHUNK) {
+        let sql = format!(
+            "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) VALUES {}",
+            super::placeholders(chunk.len(), 11)
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(&e.id)
+                .bind(&e.transfer_id)
+                .bind(&e.account)
+                .bind(&e.asset)
+                .bind(e.amount_micros)
+                .bind(&e.kind)
+                .bind(e.reference.as_deref())
+                .bind(e.created_at_us)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    // Balances move by each transfer's net change per account, computed exactly and in order:
+    // a transfer that debits and credits the same account is judged by its net, and no balance
+    // can leave i64 (PostgreSQL would refuse it, SQLite would turn it into a float).
+    let mut balances = current_balances(conn, transfers).await?;
+    for transfer in transfers {
+        let mut net: Vec<(&str, i64)> = Vec::new();
+        for p in &transfer.postings {
+            match net.iter_mut().find(|(a, _)| *a == p.account) {
+                Some((_, sum)) => *sum = sum.checked_add(p.amount_micros).ok_or_else(overflow)?,
+                None => net.push((&p.account, p.amount_micros)),
+            }
+        }
+        for (account, change) in net {
+            let balance = balances.entry((account.to_string(), transfer.asset.clone())).or_insert(0);
+            let next = balance.checked_add(change).ok_or_else(overflow)?;
+            if account.starts_with("user:") && change < 0 && next < 0 {
+                return Err(StorageError::Invalid(format!("{INSUFFICIENT_FUNDS} in {account} ({})", transfer.asset)));
+            }
+            *balance = next;
         }
     }
-    for (account, change) in net {
-        let current: Option<i64> =
-            sqlx::query("SELECT balance_micros FROM account_balances WHERE account = $1 AND asset = $2")
-                .bind(account)
-                .bind(&transfer.asset)
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-        let next = current.unwrap_or(0).checked_add(change).ok_or_else(overflow)?;
-        if account.starts_with("user:") && change < 0 && next < 0 {
-            return Err(StorageError::Invalid(format!("{INSUFFICIENT_FUNDS} in {account}")));
-        }
-        sqlx::query(
-            "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account, asset) DO UPDATE SET balance_micros = account_balances.balance_micros + $5, \
+    let rows: Vec<((String, String), i64)> = balances.into_iter().collect();
+    for chunk in rows.chunks(ENTRY_CHUNK) {
+        let sql = format!(
+            "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES {} \
+             ON CONFLICT (account, asset) DO UPDATE SET balance_micros = excluded.balance_micros, \
              updated_at_us = excluded.updated_at_us",
-        )
-        .bind(account)
-        .bind(&transfer.asset)
-        .bind(next)
-        .bind(now)
-        .bind(change)
-        .execute(&mut *conn)
-        .await?;
+            super::placeholders(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for ((account, asset), balance) in chunk {
+            q = q.bind(account).bind(asset).bind(*balance).bind(now);
+        }
+        q.execute(&mut *conn).await?;
     }
-    Ok(transfer_id)
+    Ok(ids)
+}
+
+/// The kept balance of every (account, asset) the transfers touch; absent ones are zero.
+async fn current_balances(
+    conn: &mut AnyConnection,
+    transfers: &[Transfer],
+) -> Result<HashMap<(String, String), i64>, StorageError> {
+    let mut wanted: Vec<String> =
+        transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.clone())).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut balances = balances_in(conn, &wanted).await?;
+    balances.retain(|(_, asset), _| transfers.iter().any(|t| t.asset == *asset));
+    Ok(balances)
+}
+
+/// Queues behind every other ledger writer for the rest of the caller's transaction (see the
+/// `ledger_lock` table): balances read afterwards stay current until it ends.
+pub async fn lock_in(conn: &mut AnyConnection) -> Result<(), StorageError> {
+    sqlx::query("UPDATE ledger_lock SET writes = writes + 1 WHERE id = 1").execute(conn).await?;
+    Ok(())
+}
+
+/// Users' available share balances in a market: `(user id, outcome, shares)`, nonzero only.
+pub async fn share_holders_in(conn: &mut AnyConnection, market_id: &str) -> Result<Vec<(String, u32, i64)>, StorageError> {
+    let prefix = format!("shares:{market_id}:");
+    let rows = sqlx::query(
+        "SELECT account, asset, balance_micros FROM account_balances WHERE asset LIKE $1 AND account LIKE 'user:%:available' \
+         AND balance_micros <> 0 ORDER BY account, asset",
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (account, asset): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let user = account.strip_prefix("user:").and_then(|a| a.strip_suffix(":available"));
+        let outcome = asset.strip_prefix(&prefix).and_then(|o| o.parse().ok());
+        if let (Some(user), Some(outcome)) = (user, outcome) {
+            out.push((user.to_string(), outcome, r.try_get(2)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Balances of the given accounts on the caller's connection (the engine's pre-checks):
+/// `(account, asset) → micro-units`, absent ones left out.
+pub async fn balances_in(
+    conn: &mut AnyConnection,
+    accounts: &[String],
+) -> Result<HashMap<(String, String), i64>, StorageError> {
+    let mut out = HashMap::new();
+    for chunk in accounts.chunks(ENTRY_CHUNK) {
+        let sql = format!(
+            "SELECT account, asset, balance_micros FROM account_balances WHERE account IN ({})",
+            (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for account in chunk {
+            q = q.bind(account);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.insert((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?), r.try_get::<i64, _>(2)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Balances of the accounts whose name starts with `prefix` (e.g. `user:<id>:`).

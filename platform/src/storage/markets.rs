@@ -239,3 +239,17 @@ pub async fn set_status(
     let after = get_in(conn, id).await?.ok_or_else(|| StorageError::Corrupt(format!("market {id} vanished")))?;
     Ok(Some((before, after)))
 }
+
+/// Marks a market resolved with its winning outcome, on the caller's transaction; false when
+/// it is missing or already resolved.
+pub async fn resolve_in(conn: &mut AnyConnection, id: &str, winning_outcome: u32) -> Result<bool, StorageError> {
+    let done = sqlx::query(
+        "UPDATE markets SET status = 'resolved', resolved_outcome = $2, updated_at_us = $3 WHERE id = $1 AND status <> 'resolved'",
+    )
+    .bind(id)
+    .bind(i64::from(winning_outcome))
+    .bind(now_us())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -11,6 +11,7 @@ pub mod chain;
 pub mod kill_switch;
 pub mod ledger;
 pub mod markets;
+pub mod orders;
 pub mod refresh_tokens;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scratch;
@@ -71,6 +72,23 @@ pub enum StorageError {
     Invalid(String),
     #[error("stored row is not valid: {0}")]
     Corrupt(String),
+}
+
+/// `($1, $2), ($3, $4)` for a multi-row INSERT of `rows` rows of `cols` columns.
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * cols + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
 }
 
 /// A database handle: cheap to clone, shared by every task.

@@ -482,13 +482,33 @@ impl OrderBook {
 
     /// Cancels a resting order; false when it is not on the book.
     pub fn cancel(&mut self, id: OrderId, events: &mut Vec<Event>) -> bool {
+        self.cancel_with(id, CancelReason::Requested, events)
+    }
+
+    /// [`OrderBook::cancel`] with the reason the event should carry.
+    pub fn cancel_with(&mut self, id: OrderId, reason: CancelReason, events: &mut Vec<Event>) -> bool {
         match self.index.get(&id) {
             Some(&(_, slot_index)) => {
-                self.cancel_slot(slot_index, CancelReason::Requested, events);
+                self.cancel_slot(slot_index, reason, events);
                 true
             }
             None => false,
         }
+    }
+
+    /// Puts an order that was resting before a restart back at the end of its level, without
+    /// matching; `remaining` is what was left of it. Orders restored in their original time
+    /// order rebuild the queues exactly.
+    pub fn restore(&mut self, order: NewOrder, remaining: i64) {
+        if order.price_ticks == 0 || order.price_ticks >= self.ticks || remaining <= 0 || self.index.contains_key(&order.id)
+        {
+            return;
+        }
+        let expires_at_us = match order.tif {
+            TimeInForce::Gtd { expires_at_us } => Some(expires_at_us),
+            _ => None,
+        };
+        self.rest(order, remaining, expires_at_us);
     }
 
     /// Lowers a resting order's size in place, keeping its queue position; false when it is not

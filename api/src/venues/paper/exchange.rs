@@ -1,0 +1,767 @@
+//! The paper venue's exchange state and rules, synchronous and in memory: the books of every
+//! market it matches, its live orders, and what each request does to them and to the money.
+//! It never touches the database: each request appends what must be written to a [`Batch`],
+//! which the sequencer commits in one transaction before anyone hears of it. When a commit
+//! fails, the sequencer throws this state away and rebuilds it from the database.
+
+use std::collections::{HashMap, HashSet};
+
+use kairos_platform::domain::order::share_asset;
+use kairos_platform::domain::{
+    Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Side, Stp, TimeInForce, money::MICROS_PER_UNIT, new_id,
+};
+use kairos_platform::storage::ledger::{COLLATERAL, Transfer, available};
+
+use super::order_book::{self as book, CancelReason, Event, OrderBook, RejectReason};
+use super::settlement::{self, Fees, Party};
+
+/// What the exchange needs to know of a market.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketRules {
+    pub id: String,
+    pub tick_micros: i64,
+    pub outcomes: u32,
+}
+
+impl MarketRules {
+    /// Binary markets share one book (complementary matching); others have a book per outcome.
+    fn binary(&self) -> bool {
+        self.outcomes == 2
+    }
+
+    fn ticks(&self) -> u32 {
+        u32::try_from(MICROS_PER_UNIT / self.tick_micros.max(1)).unwrap_or(2)
+    }
+
+    fn book_of(&self, outcome: u32) -> usize {
+        if self.binary() { 0 } else { outcome as usize }
+    }
+
+    fn to_ticks(&self, price_micros: i64) -> u32 {
+        u32::try_from(price_micros / self.tick_micros.max(1)).unwrap_or(0)
+    }
+
+    /// The price in `outcome`'s own terms of a match at `book_ticks`.
+    fn own_price(&self, outcome: u32, book_ticks: u32) -> i64 {
+        let p = i64::from(book_ticks) * self.tick_micros;
+        if self.binary() && outcome == 1 { MICROS_PER_UNIT - p } else { p }
+    }
+}
+
+/// Limits the exchange enforces with its own state; zero turns one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    pub max_open_orders: u32,
+    /// How far from the reference price (mid, else last trade) a limit may be, in micro-units.
+    pub price_band_micros: i64,
+    /// Collateral a user may hold in open buys of one market, in micro-units.
+    pub max_market_exposure_micros: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no such order")]
+    NotFound,
+    #[error("client_order_id {0:?} was used for a different order")]
+    ClientOrderIdReused(String),
+    #[error("the order is {0} and can no longer change")]
+    NotLive(&'static str),
+    #[error("insufficient {asset}: {needed} needed, {available} available")]
+    Insufficient { asset: String, needed: i64, available: i64 },
+    #[error("at most {0} open orders per account")]
+    TooManyOpenOrders(u32),
+    #[error("price is more than {band} from the reference price {reference}")]
+    OutsidePriceBand { band: String, reference: String },
+    #[error("open buys in this market would hold {would} collateral; the limit is {limit}")]
+    ExposureLimit { would: String, limit: String },
+    #[error("the new size is not above what has already filled")]
+    SizeBelowFilled,
+    #[error("the market is not matched here")]
+    UnknownMarket,
+    #[error("the market is already resolved")]
+    MarketResolved,
+    #[error("the market has no outcome {0}")]
+    NoSuchOutcome(u32),
+}
+
+impl Refusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NotFound => "order_not_found",
+            Refusal::ClientOrderIdReused(_) => "client_order_id_reused",
+            Refusal::NotLive(_) => "order_not_live",
+            Refusal::Insufficient { .. } => "insufficient_balance",
+            Refusal::TooManyOpenOrders(_) => "too_many_open_orders",
+            Refusal::OutsidePriceBand { .. } => "price_outside_band",
+            Refusal::ExposureLimit { .. } => "exposure_limit",
+            Refusal::SizeBelowFilled => "size_below_filled",
+            Refusal::UnknownMarket => "market_not_matched_here",
+            Refusal::MarketResolved => "market_resolved",
+            Refusal::NoSuchOutcome(_) => "invalid_outcome",
+        }
+    }
+}
+
+/// A trade as streamed: the price in outcome 0's terms for binary markets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trade {
+    pub trade_id: String,
+    pub market_id: String,
+    pub book: usize,
+    pub price_micros: i64,
+    pub size_micros: i64,
+    /// The taker's side in book terms.
+    pub taker_side: Side,
+    pub at_us: i64,
+}
+
+/// What one batch of requests writes; committed as one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Available balances of the users of this batch, `(account, asset)`, as read at its start
+    /// and moved by its reservations.
+    pub balances: HashMap<(String, String), i64>,
+    pub transfers: Vec<Transfer>,
+    /// Orders created or changed (by id), each saved once with its final state.
+    pub changed: Vec<String>,
+    changed_set: HashSet<String>,
+    /// Orders that left the books in this batch (they are no longer in `live`).
+    pub finished: HashMap<String, Order>,
+    pub fills: Vec<Fill>,
+    pub trades: Vec<Trade>,
+    /// Books whose levels changed: (market, book).
+    pub touched: HashSet<(String, usize)>,
+    /// Client order ids already seen in this batch or found in the database: (user, id) → order id.
+    pub client_ids: HashMap<(String, String), String>,
+    /// Orders found by the idempotency check, for replies.
+    pub known: HashMap<String, Order>,
+    pub now_us: i64,
+}
+
+impl Batch {
+    pub fn new(now_us: i64) -> Batch {
+        Batch { now_us, ..Batch::default() }
+    }
+
+    fn mark(&mut self, id: &str) {
+        if self.changed_set.insert(id.to_string()) {
+            self.changed.push(id.to_string());
+        }
+    }
+
+    fn balance(&self, user_id: &str, asset: &str) -> i64 {
+        self.balances.get(&(available(user_id), asset.to_string())).copied().unwrap_or(0)
+    }
+
+    /// Holds `amount` (may be negative: a release) of `asset` for an order.
+    fn reserve(&mut self, order: &Order, asset: &str, amount: i64) -> Result<(), Refusal> {
+        let have = self.balance(&order.user_id, asset);
+        if amount > have {
+            return Err(Refusal::Insufficient { asset: asset_label(asset), needed: amount, available: have });
+        }
+        *self.balances.entry((available(&order.user_id), asset.to_string())).or_insert(0) -= amount;
+        self.transfers.extend(settlement::reservation(&order.user_id, asset, amount, &order.id));
+        Ok(())
+    }
+}
+
+fn asset_label(asset: &str) -> String {
+    if asset == COLLATERAL { "collateral".to_string() } else { "shares".to_string() }
+}
+
+/// What a book holds of an order beside its position in the book.
+#[derive(Debug)]
+struct MarketBooks {
+    rules: MarketRules,
+    books: Vec<OrderBook>,
+    last_trade: Vec<Option<u32>>,
+}
+
+#[derive(Debug)]
+pub struct Exchange {
+    fees: Fees,
+    limits: Limits,
+    markets: HashMap<String, MarketBooks>,
+    /// Live orders by book id.
+    live: HashMap<u64, Order>,
+    ids: HashMap<String, u64>,
+    owners: HashMap<String, u64>,
+    open_per_user: HashMap<String, u32>,
+    /// Collateral held by a user's open buys, per market.
+    exposure: HashMap<(String, String), i64>,
+    next_book_id: u64,
+    next_priority: i64,
+    events: Vec<Event>,
+}
+
+impl Exchange {
+    pub fn new(fees: Fees, limits: Limits, next_priority: i64) -> Exchange {
+        Exchange {
+            fees,
+            limits,
+            markets: HashMap::new(),
+            live: HashMap::new(),
+            ids: HashMap::new(),
+            owners: HashMap::new(),
+            open_per_user: HashMap::new(),
+            exposure: HashMap::new(),
+            next_book_id: 1,
+            next_priority: next_priority + 1,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn add_market(&mut self, rules: MarketRules) {
+        if self.markets.contains_key(&rules.id) {
+            return;
+        }
+        let n = if rules.binary() { 1 } else { rules.outcomes as usize };
+        let books = (0..n).map(|_| OrderBook::new(rules.ticks())).collect();
+        self.markets.insert(rules.id.clone(), MarketBooks { rules, books, last_trade: vec![None; n] });
+    }
+
+    pub fn has_market(&self, id: &str) -> bool {
+        self.markets.contains_key(id)
+    }
+
+    pub fn live_order(&self, id: &str) -> Option<&Order> {
+        self.ids.get(id).and_then(|n| self.live.get(n))
+    }
+
+    pub fn live_orders(&self) -> impl Iterator<Item = &Order> {
+        self.live.values()
+    }
+
+    /// (bids, asks) of a book, best first: (price in micro-units, size in micro-shares).
+    pub fn depth(&self, market_id: &str, book: usize, levels: usize) -> Option<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
+        let m = self.markets.get(market_id)?;
+        let (bids, asks) = m.books.get(book)?.depth(levels);
+        let conv = |v: Vec<(u32, i64)>| v.into_iter().map(|(p, s)| (i64::from(p) * m.rules.tick_micros, s)).collect();
+        Some((conv(bids), conv(asks)))
+    }
+
+    /// Every market matched here with its number of books.
+    pub fn markets(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.markets.iter().map(|(id, m)| (id.as_str(), m.books.len()))
+    }
+
+    /// Whether any live order has an expiry (the sequencer checks expiries only then).
+    pub fn has_expiring(&self) -> bool {
+        self.live.values().any(|o| o.expires_at_us.is_some())
+    }
+
+    fn owner(&mut self, user_id: &str) -> u64 {
+        let next = self.owners.len() as u64 + 1;
+        *self.owners.entry(user_id.to_string()).or_insert(next)
+    }
+
+    /// Puts a live order from the database back on its book without matching (books are
+    /// rebuilt in priority order, so queues come back as they were).
+    pub fn restore(&mut self, order: Order) {
+        let Some(m) = self.markets.get_mut(&order.market_id) else { return };
+        let rules = m.rules.clone();
+        let id = self.next_book_id;
+        self.next_book_id += 1;
+        self.next_priority = self.next_priority.max(order.priority + 1);
+        let owner = self.owner(&order.user_id);
+        let m = self.markets.get_mut(&order.market_id).expect("market just looked up");
+        let (side, price) = book_terms(&rules, &order);
+        m.books[rules.book_of(order.outcome)].restore(book::NewOrder {
+            id,
+            owner,
+            side,
+            price_ticks: price,
+            size: order.size_micros,
+            tif: tif_of(&order),
+            post_only: order.post_only,
+            stp: stp_of(order.stp),
+        }, order.remaining_micros());
+        self.track(id, order);
+    }
+
+    fn track(&mut self, book_id: u64, order: Order) {
+        *self.open_per_user.entry(order.user_id.clone()).or_default() += 1;
+        if order.side == Side::Buy {
+            *self.exposure.entry((order.user_id.clone(), order.market_id.clone())).or_default() += order.reserved_micros;
+        }
+        self.ids.insert(order.id.clone(), book_id);
+        self.live.insert(book_id, order);
+    }
+
+    fn untrack(&mut self, book_id: u64) -> Option<Order> {
+        let order = self.live.remove(&book_id)?;
+        self.ids.remove(&order.id);
+        if let Some(n) = self.open_per_user.get_mut(&order.user_id) {
+            *n = n.saturating_sub(1);
+        }
+        if order.side == Side::Buy
+            && let Some(e) = self.exposure.get_mut(&(order.user_id.clone(), order.market_id.clone()))
+        {
+            *e -= order.reserved_micros;
+        }
+        Some(order)
+    }
+
+    /// Changes a live order's reservation, keeping the exposure sums right.
+    fn set_reserved(&mut self, book_id: u64, reserved: i64) {
+        if let Some(o) = self.live.get_mut(&book_id) {
+            if o.side == Side::Buy
+                && let Some(e) = self.exposure.get_mut(&(o.user_id.clone(), o.market_id.clone()))
+            {
+                *e += reserved - o.reserved_micros;
+            }
+            o.reserved_micros = reserved;
+        }
+    }
+
+    fn reference_price(&self, m: &MarketBooks, book: usize) -> Option<u32> {
+        let b = &m.books[book];
+        match (b.best_bid(), b.best_ask()) {
+            (Some((bid, _)), Some((ask, _))) => Some((bid + ask) / 2),
+            _ => m.last_trade[book],
+        }
+    }
+
+    /// Places a new order (status `pending`, id and client order id set, priority unset). Book
+    /// rejections (post-only crossing, unfillable FOK, expired GTD) are orders with status
+    /// `rejected`, not refusals: they are recorded, so a retry is answered the same way.
+    pub fn place(&mut self, mut order: Order, batch: &mut Batch) -> Result<Order, Refusal> {
+        let key = (order.user_id.clone(), order.client_order_id.clone());
+        if let Some(existing) = batch.client_ids.get(&key).cloned() {
+            let known = self.current(&existing, batch).ok_or(Refusal::NotFound)?;
+            return if known.request_hash == order.request_hash {
+                Ok(known)
+            } else {
+                Err(Refusal::ClientOrderIdReused(order.client_order_id))
+            };
+        }
+        let m = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?;
+        let rules = m.rules.clone();
+        let book_index = rules.book_of(order.outcome);
+        if self.limits.max_open_orders > 0
+            && self.open_per_user.get(&order.user_id).copied().unwrap_or(0) >= self.limits.max_open_orders
+        {
+            return Err(Refusal::TooManyOpenOrders(self.limits.max_open_orders));
+        }
+        if self.limits.price_band_micros > 0
+            && order.order_type == OrderType::Limit
+            && let Some(reference) = self.reference_price(m, book_index)
+        {
+            let reference = rules.own_price(order.outcome, reference);
+            if (order.price_micros - reference).abs() > self.limits.price_band_micros {
+                return Err(Refusal::OutsidePriceBand {
+                    band: kairos_platform::domain::format_micros(self.limits.price_band_micros),
+                    reference: kairos_platform::domain::format_micros(reference),
+                });
+            }
+        }
+        let (asset, hold) = match order.side {
+            Side::Buy => (COLLATERAL.to_string(), settlement::buy_reservation(order.price_micros, order.size_micros, self.fees)),
+            Side::Sell => (share_asset(&order.market_id, order.outcome), order.size_micros),
+        };
+        if order.side == Side::Buy && self.limits.max_market_exposure_micros > 0 {
+            let held = self.exposure.get(&(order.user_id.clone(), order.market_id.clone())).copied().unwrap_or(0);
+            if held + hold > self.limits.max_market_exposure_micros {
+                return Err(Refusal::ExposureLimit {
+                    would: kairos_platform::domain::format_micros(held + hold),
+                    limit: kairos_platform::domain::format_micros(self.limits.max_market_exposure_micros),
+                });
+            }
+        }
+        let transfers_before = batch.transfers.len();
+        batch.reserve(&order, &asset, hold)?;
+        order.reserved_micros = hold;
+        order.priority = self.next_priority;
+        self.next_priority += 1;
+        order.updated_at_us = batch.now_us;
+        let book_id = self.next_book_id;
+        self.next_book_id += 1;
+        let owner = self.owner(&order.user_id);
+        let (side, price_ticks) = book_terms(&rules, &order);
+        let new = book::NewOrder {
+            id: book_id,
+            owner,
+            side,
+            price_ticks,
+            size: order.size_micros,
+            tif: tif_of(&order),
+            post_only: order.post_only,
+            stp: stp_of(order.stp),
+        };
+        let order_id = order.id.clone();
+        let user_id = order.user_id.clone();
+        batch.client_ids.insert(key, order_id.clone());
+        batch.mark(&order_id);
+        self.track(book_id, order);
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        let m = self.markets.get_mut(&rules.id).expect("market looked up above");
+        m.books[book_index].submit(new, batch.now_us, &mut events);
+        if let [Event::Rejected { reason, .. }] = events.as_slice() {
+            // Nothing happened on the book: take the reservation back out of the batch.
+            let reason = *reason;
+            batch.transfers.truncate(transfers_before);
+            *batch.balances.entry((available(&user_id), asset.clone())).or_insert(0) += hold;
+            self.set_reserved(book_id, 0);
+            let mut o = self.untrack(book_id).expect("tracked above");
+            o.status = OrderStatus::Rejected;
+            o.reason = Some(reject_reason(reason).to_string());
+            batch.finished.insert(o.id.clone(), o.clone());
+            self.events = events;
+            return Ok(o);
+        }
+        self.apply_events(&rules, book_index, &events, batch);
+        self.events = events;
+        self.current(&order_id, batch).ok_or(Refusal::NotFound)
+    }
+
+    /// The order as it stands after this batch so far.
+    pub fn current(&self, id: &str, batch: &Batch) -> Option<Order> {
+        self.live_order(id).cloned().or_else(|| batch.finished.get(id).cloned()).or_else(|| batch.known.get(id).cloned())
+    }
+
+    /// Cancels a user's live order.
+    pub fn cancel(&mut self, user_id: &str, order_id: &str, batch: &mut Batch) -> Result<Order, Refusal> {
+        let book_id = self.owned(user_id, order_id)?;
+        self.cancel_book_order(book_id, CancelReason::Requested, batch);
+        self.current(order_id, batch).ok_or(Refusal::NotFound)
+    }
+
+    fn owned(&self, user_id: &str, order_id: &str) -> Result<u64, Refusal> {
+        match self.ids.get(order_id) {
+            Some(&n) if self.live.get(&n).is_some_and(|o| o.user_id == user_id) => Ok(n),
+            _ => Err(Refusal::NotFound),
+        }
+    }
+
+    fn cancel_book_order(&mut self, book_id: u64, reason: CancelReason, batch: &mut Batch) {
+        let Some(order) = self.live.get(&book_id) else { return };
+        let Some(m) = self.markets.get_mut(&order.market_id) else { return };
+        let rules = m.rules.clone();
+        let index = rules.book_of(order.outcome);
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        if !m.books[index].cancel_with(book_id, reason, &mut events) {
+            // Not on the book (cannot happen for a tracked order): finish it all the same.
+            events.push(Event::Cancelled { id: book_id, remaining: 0, reason });
+        }
+        self.apply_events(&rules, index, &events, batch);
+        self.events = events;
+    }
+
+    /// Cancels every live order of a user, optionally in one market; returns them.
+    pub fn cancel_all(&mut self, user_id: &str, market_id: Option<&str>, batch: &mut Batch) -> Vec<Order> {
+        let mut targets: Vec<(i64, u64)> = self
+            .live
+            .iter()
+            .filter(|(_, o)| o.user_id == user_id && market_id.is_none_or(|m| o.market_id == m))
+            .map(|(n, o)| (o.priority, *n))
+            .collect();
+        targets.sort_unstable();
+        let ids: Vec<String> = targets.iter().filter_map(|(_, n)| self.live.get(n).map(|o| o.id.clone())).collect();
+        for (_, n) in targets {
+            self.cancel_book_order(n, CancelReason::Requested, batch);
+        }
+        ids.iter().filter_map(|id| self.current(id, batch)).collect()
+    }
+
+    /// Cancels every live order of a market (any user), for resolution.
+    pub fn cancel_market(&mut self, market_id: &str, batch: &mut Batch) -> usize {
+        let mut targets: Vec<(i64, u64)> =
+            self.live.iter().filter(|(_, o)| o.market_id == market_id).map(|(n, o)| (o.priority, *n)).collect();
+        targets.sort_unstable();
+        let n = targets.len();
+        for (_, id) in targets {
+            self.cancel_book_order(id, CancelReason::Requested, batch);
+        }
+        n
+    }
+
+    /// Forgets a market (after it resolved): nothing may trade on it again.
+    pub fn remove_market(&mut self, market_id: &str) {
+        self.markets.remove(market_id);
+    }
+
+    /// Amends price and/or size. A size decrease alone keeps the order's place in the queue;
+    /// anything else takes it off the book and enters it again (it may then trade at once).
+    pub fn amend(
+        &mut self,
+        user_id: &str,
+        order_id: &str,
+        price_micros: Option<i64>,
+        size_micros: Option<i64>,
+        batch: &mut Batch,
+    ) -> Result<Order, Refusal> {
+        let book_id = self.owned(user_id, order_id)?;
+        let order = self.live.get(&book_id).cloned().ok_or(Refusal::NotFound)?;
+        let new_price = price_micros.unwrap_or(order.price_micros);
+        let new_size = size_micros.unwrap_or(order.size_micros);
+        if new_size <= order.filled_micros {
+            return Err(Refusal::SizeBelowFilled);
+        }
+        let remaining = new_size - order.filled_micros;
+        let (asset, need) = match order.side {
+            Side::Buy => (COLLATERAL.to_string(), settlement::buy_reservation(new_price, remaining, self.fees)),
+            Side::Sell => (share_asset(&order.market_id, order.outcome), remaining),
+        };
+        let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
+        let index = rules.book_of(order.outcome);
+        let keeps_priority = new_price == order.price_micros && remaining < order.remaining_micros();
+        if keeps_priority {
+            // Hold no more than the rest needs; an order that already filled at better prices
+            // may hold less, and keeps it.
+            let release = (order.reserved_micros - need).max(0);
+            batch.reserve(&order, &asset, -release)?;
+            let m = self.markets.get_mut(&order.market_id).ok_or(Refusal::UnknownMarket)?;
+            m.books[index].reduce(book_id, remaining);
+            self.set_reserved(book_id, order.reserved_micros - release);
+            if let Some(o) = self.live.get_mut(&book_id) {
+                o.size_micros = new_size;
+                o.updated_at_us = batch.now_us;
+            }
+            batch.touched.insert((order.market_id.clone(), index));
+            batch.mark(order_id);
+            return self.current(order_id, batch).ok_or(Refusal::NotFound);
+        }
+        // Re-enter: check the money first, so a refused amend leaves the order as it was.
+        let have = batch.balance(user_id, &asset) + order.reserved_micros;
+        if need > have {
+            return Err(Refusal::Insufficient { asset: asset_label(&asset), needed: need, available: have });
+        }
+        let m = self.markets.get_mut(&order.market_id).ok_or(Refusal::UnknownMarket)?;
+        let mut ignored = Vec::new();
+        m.books[index].cancel(book_id, &mut ignored);
+        let mut o = self.untrack(book_id).ok_or(Refusal::NotFound)?;
+        batch.reserve(&o, &asset, need - o.reserved_micros)?;
+        o.reserved_micros = need;
+        o.price_micros = new_price;
+        o.size_micros = new_size;
+        o.priority = self.next_priority;
+        self.next_priority += 1;
+        o.updated_at_us = batch.now_us;
+        let new_id_in_book = self.next_book_id;
+        self.next_book_id += 1;
+        let owner = self.owner(user_id);
+        let (side, price_ticks) = book_terms(&rules, &o);
+        let new = book::NewOrder {
+            id: new_id_in_book,
+            owner,
+            side,
+            price_ticks,
+            size: remaining,
+            tif: tif_of(&o),
+            post_only: o.post_only,
+            stp: stp_of(o.stp),
+        };
+        batch.mark(order_id);
+        self.track(new_id_in_book, o);
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        let m = self.markets.get_mut(&rules.id).ok_or(Refusal::UnknownMarket)?;
+        m.books[index].submit(new, batch.now_us, &mut events);
+        batch.touched.insert((rules.id.clone(), index));
+        if let [Event::Rejected { reason, .. }] = events.as_slice() {
+            // A post-only amend that would now cross: the order ends, as the book refused it.
+            let reason = *reason;
+            events.clear();
+            events.push(Event::Cancelled { id: new_id_in_book, remaining, reason: CancelReason::Requested });
+            self.apply_events(&rules, index, &events, batch);
+            if let Some(o) = batch.finished.get_mut(order_id) {
+                o.reason = Some(reject_reason(reason).to_string());
+            }
+        } else {
+            self.apply_events(&rules, index, &events, batch);
+        }
+        self.events = events;
+        self.current(order_id, batch).ok_or(Refusal::NotFound)
+    }
+
+    /// Expires every GTD order whose time has come.
+    pub fn expire(&mut self, batch: &mut Batch) {
+        let ids: Vec<String> = self.markets.keys().cloned().collect();
+        for id in ids {
+            let Some(m) = self.markets.get_mut(&id) else { continue };
+            let rules = m.rules.clone();
+            for index in 0..m.books.len() {
+                let mut events = Vec::new();
+                if let Some(m) = self.markets.get_mut(&id) {
+                    m.books[index].expire(batch.now_us, &mut events);
+                }
+                if !events.is_empty() {
+                    self.apply_events(&rules, index, &events, batch);
+                }
+            }
+        }
+    }
+
+    /// Turns book events into order states, fills and transfers.
+    fn apply_events(&mut self, rules: &MarketRules, index: usize, events: &[Event], batch: &mut Batch) {
+        batch.touched.insert((rules.id.clone(), index));
+        for event in events {
+            match *event {
+                Event::Fill { taker, maker, price_ticks, size, .. } => {
+                    self.apply_fill(rules, index, taker, maker, price_ticks, size, batch)
+                }
+                Event::Rested { id, .. } => {
+                    if let Some(o) = self.live.get_mut(&id) {
+                        o.status = if o.filled_micros > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::Open };
+                    }
+                }
+                Event::Cancelled { id, reason, .. } => {
+                    let status = if reason == CancelReason::Expired { OrderStatus::Expired } else { OrderStatus::Cancelled };
+                    let why = match reason {
+                        CancelReason::Requested => "cancelled",
+                        CancelReason::Unfilled => "unfilled",
+                        CancelReason::SelfTrade => "self_trade_prevented",
+                        CancelReason::Expired => "expired",
+                    };
+                    self.finish(id, status, Some(why), batch);
+                }
+                Event::Rejected { id, reason } => {
+                    self.finish(id, OrderStatus::Rejected, Some(reject_reason(reason)), batch);
+                }
+            }
+        }
+    }
+
+    /// Ends a live order: releases what it still holds and moves it to `batch.finished`.
+    fn finish(&mut self, book_id: u64, status: OrderStatus, reason: Option<&str>, batch: &mut Batch) {
+        let Some(o) = self.live.get(&book_id) else { return };
+        let asset = match o.side {
+            Side::Buy => COLLATERAL.to_string(),
+            Side::Sell => share_asset(&o.market_id, o.outcome),
+        };
+        let release = o.reserved_micros;
+        let user = o.user_id.clone();
+        let id = o.id.clone();
+        if release > 0 {
+            batch.transfers.extend(settlement::reservation(&user, &asset, -release, &id));
+            *batch.balances.entry((available(&user), asset)).or_insert(0) += release;
+        }
+        self.set_reserved(book_id, 0);
+        if let Some(mut o) = self.untrack(book_id) {
+            o.status = status;
+            o.reason = reason.map(str::to_string);
+            o.updated_at_us = batch.now_us;
+            batch.mark(&o.id);
+            batch.finished.insert(o.id.clone(), o);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_fill(
+        &mut self,
+        rules: &MarketRules,
+        index: usize,
+        taker: u64,
+        maker: u64,
+        price_ticks: u32,
+        size: i64,
+        batch: &mut Batch,
+    ) {
+        let (Some(t), Some(m)) = (self.live.get(&taker).cloned(), self.live.get(&maker).cloned()) else { return };
+        fn party<'o>(rules: &MarketRules, o: &'o Order, price_ticks: u32, size: i64, bps: i64) -> Party<'o> {
+            let price = rules.own_price(o.outcome, price_ticks);
+            Party {
+                user_id: &o.user_id,
+                outcome: o.outcome,
+                side: o.side,
+                price_micros: price,
+                fee_micros: settlement::fee(settlement::notional(price, size), bps),
+            }
+        }
+        let (tp, mp) =
+            (party(rules, &t, price_ticks, size, self.fees.taker_bps), party(rules, &m, price_ticks, size, self.fees.maker_bps));
+        let trade_id = new_id();
+        batch.transfers.extend(settlement::match_transfers(&rules.id, &trade_id, &tp, &mp, size));
+        for (book_id, o, p, liquidity) in [(taker, &t, &tp, Liquidity::Taker), (maker, &m, &mp, Liquidity::Maker)] {
+            batch.fills.push(Fill {
+                id: new_id(),
+                trade_id: trade_id.clone(),
+                order_id: o.id.clone(),
+                user_id: o.user_id.clone(),
+                market_id: rules.id.clone(),
+                outcome: o.outcome,
+                side: o.side,
+                price_micros: p.price_micros,
+                size_micros: size,
+                fee_micros: p.fee_micros,
+                liquidity,
+                finality: Finality::Confirmed,
+                created_at_us: batch.now_us,
+            });
+            let used = match o.side {
+                Side::Buy => p.cost(size),
+                Side::Sell => size,
+            };
+            self.set_reserved(book_id, o.reserved_micros - used);
+            if let Some(live) = self.live.get_mut(&book_id) {
+                live.filled_micros += size;
+                live.fees_micros += p.fee_micros;
+                live.updated_at_us = batch.now_us;
+                live.status = OrderStatus::PartiallyFilled;
+            }
+            batch.mark(&o.id);
+            if o.filled_micros + size == o.size_micros {
+                self.finish(book_id, OrderStatus::Filled, None, batch);
+            }
+        }
+        if let Some(m) = self.markets.get_mut(&rules.id) {
+            m.last_trade[index] = Some(price_ticks);
+        }
+        let (side, _) = book_terms(rules, &t);
+        batch.trades.push(Trade {
+            trade_id,
+            market_id: rules.id.clone(),
+            book: index,
+            price_micros: i64::from(price_ticks) * rules.tick_micros,
+            size_micros: size,
+            taker_side: match side {
+                book::Side::Buy => Side::Buy,
+                book::Side::Sell => Side::Sell,
+            },
+            at_us: batch.now_us,
+        });
+    }
+}
+
+/// The side and price (in ticks) at which an order enters its book.
+fn book_terms(rules: &MarketRules, order: &Order) -> (book::Side, u32) {
+    let side = match order.side {
+        Side::Buy => book::Side::Buy,
+        Side::Sell => book::Side::Sell,
+    };
+    let ticks = rules.to_ticks(order.price_micros);
+    if rules.binary() { book::to_book_terms(order.outcome, side, ticks, rules.ticks()) } else { (side, ticks) }
+}
+
+fn tif_of(order: &Order) -> book::TimeInForce {
+    match order.time_in_force {
+        TimeInForce::Gtc => book::TimeInForce::Gtc,
+        TimeInForce::Gtd => book::TimeInForce::Gtd { expires_at_us: order.expires_at_us.unwrap_or(i64::MAX) },
+        TimeInForce::Ioc => book::TimeInForce::Ioc,
+        TimeInForce::Fok => book::TimeInForce::Fok,
+    }
+}
+
+fn stp_of(stp: Stp) -> book::Stp {
+    match stp {
+        Stp::CancelNewest => book::Stp::CancelNewest,
+        Stp::CancelOldest => book::Stp::CancelOldest,
+        Stp::CancelBoth => book::Stp::CancelBoth,
+    }
+}
+
+pub fn reject_reason(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::InvalidPrice => "invalid_price",
+        RejectReason::InvalidSize => "invalid_size",
+        RejectReason::DuplicateId => "duplicate_id",
+        RejectReason::PostOnlyWouldCross => "post_only_would_cross",
+        RejectReason::FokUnfillable => "fok_unfillable",
+        RejectReason::Expired => "expired_on_arrival",
+    }
+}
+
+#[cfg(test)]
+mod tests;

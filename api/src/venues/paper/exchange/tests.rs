@@ -1,0 +1,202 @@
+use std::collections::HashMap;
+
+use kairos_platform::domain::{Order, OrderStatus, OrderType, Side, Stp, TimeInForce, Venue};
+use kairos_platform::storage::ledger::{COLLATERAL, Transfer, available};
+
+use super::*;
+
+const M: &str = "m1";
+
+fn exchange(fees: Fees, limits: Limits) -> Exchange {
+    let mut ex = Exchange::new(fees, limits, 0);
+    ex.add_market(MarketRules { id: M.into(), tick_micros: 10_000, outcomes: 2 });
+    ex
+}
+
+fn order(id: &str, user: &str, outcome: u32, side: Side, price: i64, size: i64) -> Order {
+    Order {
+        id: id.into(),
+        user_id: user.into(),
+        client_order_id: id.into(),
+        request_hash: format!("h-{id}"),
+        market_id: M.into(),
+        outcome,
+        side,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Gtc,
+        post_only: false,
+        stp: Stp::CancelNewest,
+        price_micros: price,
+        size_micros: size,
+        filled_micros: 0,
+        reserved_micros: 0,
+        fees_micros: 0,
+        status: OrderStatus::Pending,
+        reason: None,
+        venue: Venue::Paper,
+        venue_order_id: None,
+        expires_at_us: None,
+        priority: 0,
+        created_at_us: 0,
+        updated_at_us: 0,
+    }
+}
+
+fn funded(users: &[(&str, i64)]) -> Batch {
+    let mut b = Batch::new(1);
+    for (u, amount) in users {
+        b.balances.insert((available(u), COLLATERAL.into()), *amount);
+    }
+    b
+}
+
+/// Sums every transfer per (account, asset): what the batch does to balances.
+fn net(transfers: &[Transfer]) -> HashMap<(String, String), i64> {
+    let mut out = HashMap::new();
+    for t in transfers {
+        assert_eq!(t.postings.iter().map(|p| p.amount_micros).sum::<i64>(), 0, "{t:?}");
+        for p in &t.postings {
+            *out.entry((p.account.clone(), t.asset.clone())).or_insert(0) += p.amount_micros;
+        }
+    }
+    out.retain(|_, v| *v != 0);
+    out
+}
+
+#[test]
+fn complementary_buys_mint_and_each_pays_its_own_price() {
+    let mut ex = exchange(Fees { maker_bps: 0, taker_bps: 100 }, Limits::default());
+    let mut b = funded(&[("a", 10_000_000), ("b", 10_000_000)]);
+    let yes = ex.place(order("o1", "a", 0, Side::Buy, 400_000, 5_000_000), &mut b).expect("yes");
+    assert_eq!((yes.status, yes.reserved_micros), (OrderStatus::Open, 2_000_000 + 20_000));
+    let no = ex.place(order("o2", "b", 1, Side::Buy, 600_000, 5_000_000), &mut b).expect("no");
+    assert_eq!(no.status, OrderStatus::Filled);
+    assert_eq!((no.filled_micros, no.fees_micros, no.reserved_micros), (5_000_000, 30_000, 0));
+    let n = net(&b.transfers);
+    assert_eq!(n[&("user:a:available".into(), "shares:m1:0".into())], 5_000_000);
+    assert_eq!(n[&("user:b:available".into(), "shares:m1:1".into())], 5_000_000);
+    assert_eq!(n[&("market:m1:escrow".into(), COLLATERAL.into())], 5_000_000);
+    assert_eq!(n[&("user:b:available".into(), COLLATERAL.into())], -3_030_000);
+    assert_eq!(n[&("system:fees".into(), COLLATERAL.into())], 30_000);
+    // The maker's order is filled too; nothing is left reserved anywhere.
+    assert!(n.keys().all(|(a, _)| !a.ends_with(":reserved")), "{n:?}");
+    assert_eq!(b.fills.len(), 2);
+    assert_eq!(b.trades[0].price_micros, 400_000, "trades print in outcome 0's terms");
+    assert_eq!(ex.live_orders().count(), 0);
+}
+
+#[test]
+fn a_buy_needs_its_collateral_and_a_sell_its_shares() {
+    let mut ex = exchange(Fees::default(), Limits::default());
+    let mut b = funded(&[("a", 1_000_000)]);
+    let refused = ex.place(order("o1", "a", 0, Side::Buy, 500_000, 3_000_000), &mut b).expect_err("too big");
+    assert_eq!(refused.code(), "insufficient_balance");
+    let refused = ex.place(order("o2", "a", 0, Side::Sell, 500_000, 1_000_000), &mut b).expect_err("no shares");
+    assert_eq!(refused.code(), "insufficient_balance");
+    assert!(b.transfers.is_empty() && b.changed.is_empty(), "a refusal writes nothing");
+}
+
+#[test]
+fn a_client_order_id_replays_or_conflicts() {
+    let mut ex = exchange(Fees::default(), Limits::default());
+    let mut b = funded(&[("a", 10_000_000)]);
+    let first = ex.place(order("o1", "a", 0, Side::Buy, 500_000, 1_000_000), &mut b).expect("placed");
+    let mut again = order("o9", "a", 0, Side::Buy, 500_000, 1_000_000);
+    again.client_order_id = "o1".into();
+    again.request_hash = first.request_hash.clone();
+    assert_eq!(ex.place(again.clone(), &mut b).expect("replay").id, "o1");
+    again.request_hash = "other".into();
+    assert_eq!(ex.place(again, &mut b).expect_err("reuse").code(), "client_order_id_reused");
+    assert_eq!(ex.live_orders().count(), 1);
+}
+
+#[test]
+fn cancelling_releases_what_the_order_held() {
+    let mut ex = exchange(Fees { maker_bps: 10, taker_bps: 20 }, Limits::default());
+    let mut b = funded(&[("a", 10_000_000)]);
+    ex.place(order("o1", "a", 0, Side::Buy, 500_000, 2_000_000), &mut b).expect("placed");
+    let cancelled = ex.cancel("a", "o1", &mut b).expect("cancelled");
+    assert_eq!((cancelled.status, cancelled.reserved_micros), (OrderStatus::Cancelled, 0));
+    assert!(net(&b.transfers).is_empty(), "reserve and release cancel out");
+    assert_eq!(ex.cancel("a", "o1", &mut b).expect_err("gone").code(), "order_not_found");
+    assert_eq!(ex.cancel("someone-else", "o1", &mut b).expect_err("not theirs").code(), "order_not_found");
+}
+
+#[test]
+fn post_only_crossing_is_recorded_as_rejected_without_moving_money() {
+    let mut ex = exchange(Fees::default(), Limits::default());
+    let mut b = funded(&[("a", 10_000_000), ("b", 10_000_000)]);
+    ex.place(order("o1", "a", 0, Side::Buy, 500_000, 1_000_000), &mut b).expect("bid");
+    let before = b.transfers.len();
+    let mut crossing = order("o2", "b", 1, Side::Buy, 500_000, 1_000_000);
+    crossing.post_only = true;
+    let rejected = ex.place(crossing, &mut b).expect("recorded");
+    assert_eq!((rejected.status, rejected.reason.as_deref()), (OrderStatus::Rejected, Some("post_only_would_cross")));
+    assert_eq!(b.transfers.len(), before);
+    assert_eq!(b.balance("b", COLLATERAL), 10_000_000);
+}
+
+#[test]
+fn amending_down_keeps_priority_and_anything_else_loses_it() {
+    let mut ex = exchange(Fees::default(), Limits::default());
+    let mut b = funded(&[("a", 10_000_000), ("b", 10_000_000), ("c", 10_000_000)]);
+    ex.place(order("o1", "a", 0, Side::Buy, 500_000, 2_000_000), &mut b).expect("first");
+    ex.place(order("o2", "b", 0, Side::Buy, 500_000, 2_000_000), &mut b).expect("second");
+    let reduced = ex.amend("a", "o1", None, Some(1_000_000), &mut b).expect("reduce");
+    assert_eq!(reduced.reserved_micros, 500_000);
+    // A seller takes 1 share: it meets o1 first, which kept its place.
+    ex.place(order("o3", "c", 1, Side::Buy, 500_000, 1_000_000), &mut b).expect("taker");
+    assert_eq!(ex.current("o1", &b).map(|o| o.status), Some(OrderStatus::Filled));
+    // o2 re-prices and so goes behind nobody but gets a new priority.
+    let before = ex.live_order("o2").map(|o| o.priority);
+    let moved = ex.amend("b", "o2", Some(510_000), None, &mut b).expect("reprice");
+    assert!(Some(moved.priority) > before);
+    assert_eq!(moved.reserved_micros, 1_020_000);
+    assert_eq!(ex.amend("b", "o2", None, Some(0), &mut b).expect_err("too small").code(), "size_below_filled");
+}
+
+#[test]
+fn limits_refuse_with_their_own_codes() {
+    let limits = Limits { max_open_orders: 1, price_band_micros: 100_000, max_market_exposure_micros: 600_000 };
+    let mut ex = exchange(Fees::default(), limits);
+    let mut b = funded(&[("a", 10_000_000), ("b", 10_000_000), ("c", 10_000_000)]);
+    assert_eq!(
+        ex.place(order("o0", "a", 0, Side::Buy, 500_000, 2_000_000), &mut b).expect_err("exposure").code(),
+        "exposure_limit"
+    );
+    ex.place(order("o1", "a", 0, Side::Buy, 500_000, 1_000_000), &mut b).expect("within limits");
+    assert_eq!(
+        ex.place(order("o2", "a", 0, Side::Buy, 400_000, 1_000_000), &mut b).expect_err("open orders").code(),
+        "too_many_open_orders"
+    );
+    ex.place(order("o3", "b", 1, Side::Buy, 400_000, 1_000_000), &mut b).expect("ask at 0.6 (mid 0.55)");
+    assert_eq!(
+        ex.place(order("o4", "c", 0, Side::Sell, 900_000, 1_000_000), &mut b).expect_err("band").code(),
+        "price_outside_band"
+    );
+}
+
+#[test]
+fn restored_books_equal_the_books_they_were_built_from() {
+    let mut ex = exchange(Fees::default(), Limits::default());
+    let mut b = funded(&[("a", 100_000_000), ("b", 100_000_000)]);
+    for (i, p) in [400_000i64, 410_000, 400_000, 390_000].iter().enumerate() {
+        ex.place(order(&format!("a{i}"), "a", 0, Side::Buy, *p, 1_000_000), &mut b).expect("bid");
+        ex.place(order(&format!("b{i}"), "b", 1, Side::Buy, 1_000_000 - p - 100_000, 2_000_000), &mut b).expect("ask");
+    }
+    ex.place(order("t", "b", 1, Side::Buy, 600_000, 1_500_000), &mut b).expect("taker");
+    let mut live: Vec<Order> = ex.live_orders().cloned().collect();
+    live.sort_by_key(|o| o.priority);
+    let mut rebuilt = exchange(Fees::default(), Limits::default());
+    for o in live {
+        rebuilt.restore(o);
+    }
+    assert_eq!(rebuilt.depth(M, 0, 100), ex.depth(M, 0, 100));
+    // Time priority survived: the next seller at 0.40 meets the older of the two 0.40 bids.
+    let mut b2 = funded(&[("c", 10_000_000)]);
+    rebuilt.place(order("c1", "c", 1, Side::Buy, 600_000, 1_000_000), &mut b2).expect("taker");
+    let mut b3 = funded(&[("c", 10_000_000)]);
+    ex.place(order("c1", "c", 1, Side::Buy, 600_000, 1_000_000), &mut b3).expect("taker");
+    let makers = |b: &Batch| b.fills.iter().filter(|f| f.liquidity == kairos_platform::domain::Liquidity::Maker).map(|f| f.order_id.clone()).collect::<Vec<_>>();
+    assert_eq!(makers(&b2), makers(&b3));
+}

@@ -1,0 +1,429 @@
+//! The paper venue's one writer: a task that takes requests from a queue, applies a batch of
+//! them to the [`Exchange`], commits everything the batch wrote (orders, fills, ledger) in ONE
+//! database transaction, and only then answers and publishes. An acknowledged order is
+//! therefore durable, and a batch that fails to commit was never seen by anyone: the task
+//! rebuilds its state from the database and runs the batch again.
+//!
+//! Batching is what makes it fast: under load many requests share one transaction, so the
+//! cost of a commit (an fsync on PostgreSQL) is paid once per batch, not once per order.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use kairos_platform::domain::{Fill, Order, Venue, now_us};
+use kairos_platform::storage::audit_log::{self, AuditEntry};
+use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
+use sqlx::Connection as _;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::exchange::{Batch, Exchange, Limits, MarketRules, Refusal, Trade};
+use super::settlement::{self, Fees};
+
+/// Requests a batch takes at most.
+const MAX_BATCH: usize = 512;
+/// How often GTD orders are checked for expiry.
+const EXPIRY_EVERY: Duration = Duration::from_millis(100);
+/// Commit attempts before a batch is answered with an error.
+const ATTEMPTS: usize = 3;
+
+#[derive(Debug)]
+pub enum Request {
+    Place(Box<Order>),
+    Cancel { user_id: String, order_id: String },
+    CancelAll { user_id: String, market_id: Option<String> },
+    Amend { user_id: String, order_id: String, price_micros: Option<i64>, size_micros: Option<i64> },
+    Resolve { market_id: String, winning_outcome: u32, actor: String, request_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Order(Box<Order>),
+    Orders(Vec<Order>),
+    Resolved { cancelled: usize, holders: usize },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VenueError {
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("the paper venue cannot commit right now: {0}")]
+    Unavailable(String),
+}
+
+/// What the venue publishes once a batch is committed.
+#[derive(Debug, Clone)]
+pub enum StreamEvent {
+    /// Changed levels of a book (size 0: the level is gone); `seq` grows by one per message.
+    Book { market_id: String, book: usize, seq: u64, bids: Vec<(i64, i64)>, asks: Vec<(i64, i64)> },
+    Trade(Trade),
+    Order(Box<Order>),
+    Fill(Box<Fill>),
+}
+
+/// A book as last published: what a new subscriber gets as its snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookView {
+    pub seq: u64,
+    pub bids: Vec<(i64, i64)>,
+    pub asks: Vec<(i64, i64)>,
+}
+
+pub type BookViews = Arc<RwLock<HashMap<(String, usize), BookView>>>;
+
+struct Job {
+    request: Request,
+    reply: oneshot::Sender<Result<Reply, VenueError>>,
+}
+
+/// The handle the API holds: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PaperVenue {
+    jobs: mpsc::Sender<Job>,
+    views: BookViews,
+    events: broadcast::Sender<Arc<StreamEvent>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.request.fmt(f)
+    }
+}
+
+impl PaperVenue {
+    /// Rebuilds the books from the database and starts the sequencer task.
+    pub async fn start(db: Db, fees: Fees, limits: Limits) -> Result<PaperVenue, StorageError> {
+        let (jobs, rx) = mpsc::channel(8192);
+        let (events, _) = broadcast::channel(16_384);
+        let views: BookViews = Arc::default();
+        let exchange = rebuild(&db, fees, limits).await?;
+        let mut sequencer = Sequencer { db, fees, limits, exchange, views: views.clone(), events: events.clone() };
+        sequencer.publish_books(None);
+        tokio::spawn(sequencer.run(rx));
+        Ok(PaperVenue { jobs, views, events })
+    }
+
+    pub async fn call(&self, request: Request) -> Result<Reply, VenueError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| VenueError::Unavailable("the sequencer has stopped".to_string()))?;
+        rx.await.map_err(|_| VenueError::Unavailable("the sequencer dropped the request".to_string()))?
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
+        self.events.subscribe()
+    }
+
+    /// The book as last published (empty for a market with no orders yet).
+    pub fn book(&self, market_id: &str, book: usize) -> BookView {
+        self.views
+            .read()
+            .map(|v| v.get(&(market_id.to_string(), book)).cloned().unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+struct Sequencer {
+    db: Db,
+    fees: Fees,
+    limits: Limits,
+    exchange: Exchange,
+    views: BookViews,
+    events: broadcast::Sender<Arc<StreamEvent>>,
+}
+
+/// The exchange as the database holds it: every live paper order back on its book, in
+/// priority order.
+async fn rebuild(db: &Db, fees: Fees, limits: Limits) -> Result<Exchange, StorageError> {
+    let mut exchange = Exchange::new(fees, limits, orders::max_priority(db).await?);
+    let live = orders::live_on_venue(db, Venue::Paper.as_str()).await?;
+    let mut seen = HashSet::new();
+    for order in &live {
+        if seen.insert(order.market_id.clone())
+            && let Some(m) = markets::get(db, &order.market_id).await?
+        {
+            exchange.add_market(rules_of(&m));
+        }
+    }
+    for order in live {
+        exchange.restore(order);
+    }
+    Ok(exchange)
+}
+
+pub fn rules_of(m: &kairos_platform::domain::Market) -> MarketRules {
+    MarketRules { id: m.id.clone(), tick_micros: m.tick_size_micros, outcomes: m.outcomes.len() as u32 }
+}
+
+impl Sequencer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut expiry = tokio::time::interval(EXPIRY_EVERY);
+        expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                job = rx.recv() => {
+                    let Some(job) = job else { return };
+                    let mut jobs = vec![job];
+                    while jobs.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(j) => jobs.push(j),
+                            Err(_) => break,
+                        }
+                    }
+                    self.process(jobs, false).await;
+                }
+                _ = expiry.tick() => {
+                    if self.exchange.has_expiring() {
+                        self.process(Vec::new(), true).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn process(&mut self, jobs: Vec<Job>, expire: bool) {
+        let requests: Vec<&Request> = jobs.iter().map(|j| &j.request).collect();
+        let mut last_error = String::new();
+        for attempt in 0..ATTEMPTS {
+            let mut batch = Batch::new(now_us());
+            match self.commit(&requests, expire, &mut batch).await {
+                Ok(results) => {
+                    for (job, result) in jobs.into_iter().zip(results) {
+                        let _ = job.reply.send(result);
+                    }
+                    self.publish(batch);
+                    return;
+                }
+                Err(e) => {
+                    last_error = e.to_string();
+                    tracing::warn!(attempt, error = %e, "paper batch did not commit; rebuilding from the database");
+                    tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                    match rebuild(&self.db, self.fees, self.limits).await {
+                        Ok(exchange) => self.exchange = exchange,
+                        Err(e) => last_error = format!("{last_error}; rebuild failed: {e}"),
+                    }
+                    self.publish_books(None);
+                }
+            }
+        }
+        tracing::error!(error = %last_error, requests = jobs.len(), "paper batch failed");
+        for job in jobs {
+            let _ = job.reply.send(Err(VenueError::Unavailable(last_error.clone())));
+        }
+    }
+
+    /// Applies the requests and commits what they wrote; the per-request results are valid
+    /// only if this returns `Ok`.
+    async fn commit(
+        &mut self,
+        requests: &[&Request],
+        expire: bool,
+        batch: &mut Batch,
+    ) -> Result<Vec<Result<Reply, VenueError>>, StorageError> {
+        let mut conn = self.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        ledger::lock_in(&mut tx).await?;
+        self.prepare(&mut tx, requests, batch).await?;
+        let mut results = Vec::with_capacity(requests.len());
+        for request in requests {
+            let result = match request {
+                Request::Place(order) => self.exchange.place((**order).clone(), batch).map(|o| Reply::Order(Box::new(o))),
+                Request::Cancel { user_id, order_id } => {
+                    self.exchange.cancel(user_id, order_id, batch).map(|o| Reply::Order(Box::new(o)))
+                }
+                Request::CancelAll { user_id, market_id } => {
+                    Ok(Reply::Orders(self.exchange.cancel_all(user_id, market_id.as_deref(), batch)))
+                }
+                Request::Amend { user_id, order_id, price_micros, size_micros } => self
+                    .exchange
+                    .amend(user_id, order_id, *price_micros, *size_micros, batch)
+                    .map(|o| Reply::Order(Box::new(o))),
+                Request::Resolve { market_id, winning_outcome, actor, request_id } => {
+                    self.resolve(&mut tx, market_id, *winning_outcome, actor, request_id, batch).await?
+                }
+            };
+            results.push(result.map_err(VenueError::Refused));
+        }
+        if expire {
+            self.exchange.expire(batch);
+        }
+        ledger::append_many_in(&mut tx, &batch.transfers).await?;
+        let changed: Vec<&Order> = batch
+            .changed
+            .iter()
+            .filter_map(|id| self.exchange.live_order(id).or_else(|| batch.finished.get(id)))
+            .collect();
+        orders::save_in(&mut tx, &changed).await?;
+        orders::insert_fills_in(&mut tx, &batch.fills).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// Reads what the batch's requests need: their markets, their users' balances (under the
+    /// ledger lock, so current), and the orders their client order ids already name.
+    async fn prepare(
+        &mut self,
+        tx: &mut sqlx::AnyConnection,
+        requests: &[&Request],
+        batch: &mut Batch,
+    ) -> Result<(), StorageError> {
+        let mut users: Vec<String> = Vec::new();
+        let mut client_ids: HashMap<&str, Vec<&str>> = HashMap::new();
+        for request in requests {
+            match request {
+                Request::Place(o) => {
+                    users.push(ledger::available(&o.user_id));
+                    client_ids.entry(&o.user_id).or_default().push(&o.client_order_id);
+                    if !self.exchange.has_market(&o.market_id) {
+                        let m = markets::get(&self.db, &o.market_id)
+                            .await?
+                            .ok_or_else(|| StorageError::Invalid(format!("market {} is gone", o.market_id)))?;
+                        self.exchange.add_market(rules_of(&m));
+                    }
+                }
+                Request::Amend { user_id, .. } => users.push(ledger::available(user_id)),
+                _ => {}
+            }
+        }
+        users.sort_unstable();
+        users.dedup();
+        batch.balances = ledger::balances_in(tx, &users).await?;
+        for (user, ids) in client_ids {
+            for existing in orders::by_client_ids_in(tx, user, &ids).await? {
+                let key = (existing.user_id.clone(), existing.client_order_id.clone());
+                batch.client_ids.insert(key, existing.id.clone());
+                batch.known.insert(existing.id.clone(), existing);
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancels the market's orders, marks it resolved, retires every share and pays each
+    /// winning share one unit of collateral from escrow: all in the batch's transaction.
+    async fn resolve(
+        &mut self,
+        tx: &mut sqlx::AnyConnection,
+        market_id: &str,
+        winning: u32,
+        actor: &str,
+        request_id: &str,
+        batch: &mut Batch,
+    ) -> Result<Result<Reply, Refusal>, StorageError> {
+        match markets::get(&self.db, market_id).await? {
+            None => return Ok(Err(Refusal::UnknownMarket)),
+            Some(m) if m.resolved_outcome.is_some() => return Ok(Err(Refusal::MarketResolved)),
+            Some(m) if winning as usize >= m.outcomes.len() => return Ok(Err(Refusal::NoSuchOutcome(winning))),
+            Some(_) => {}
+        }
+        let cancelled = self.exchange.cancel_market(market_id, batch);
+        // The releases must be in the balances the payout reads.
+        ledger::append_many_in(tx, &std::mem::take(&mut batch.transfers)).await?;
+        if !markets::resolve_in(tx, market_id, winning).await? {
+            return Err(StorageError::Conflict(format!("market {market_id} is already resolved")));
+        }
+        let holders = ledger::share_holders_in(tx, market_id).await?;
+        for (user, outcome, shares) in &holders {
+            batch.transfers.extend(settlement::resolution_transfers(market_id, user, *outcome, *shares, *outcome == winning));
+        }
+        let paid: i64 = holders.iter().filter(|h| h.1 == winning).map(|h| h.2).sum();
+        audit_log::append_in(
+            tx,
+            &AuditEntry {
+                actor: actor.to_string(),
+                action: "market.resolve".to_string(),
+                target: Some(format!("market:{market_id}")),
+                request_id: Some(request_id.to_string()),
+                before: None,
+                after: Some(
+                    serde_json::json!({
+                        "winning_outcome": winning,
+                        "cancelled_orders": cancelled,
+                        "paid": kairos_platform::domain::format_micros(paid),
+                    })
+                    .to_string(),
+                ),
+            },
+        )
+        .await?;
+        self.exchange.remove_market(market_id);
+        Ok(Ok(Reply::Resolved { cancelled, holders: holders.len() }))
+    }
+
+    fn publish(&mut self, batch: Batch) {
+        let send = |e: StreamEvent| {
+            let _ = self.events.send(Arc::new(e));
+        };
+        for id in &batch.changed {
+            if let Some(o) = self.exchange.live_order(id).or_else(|| batch.finished.get(id)) {
+                send(StreamEvent::Order(Box::new(o.clone())));
+            }
+        }
+        for f in batch.fills {
+            send(StreamEvent::Fill(Box::new(f)));
+        }
+        for t in batch.trades {
+            send(StreamEvent::Trade(t));
+        }
+        self.publish_books(Some(&batch.touched));
+    }
+
+    /// Publishes the changed levels of the touched books (every known book when `None`).
+    fn publish_books(&mut self, touched: Option<&HashSet<(String, usize)>>) {
+        let Ok(mut views) = self.views.write() else { return };
+        let keys: Vec<(String, usize)> = match touched {
+            Some(t) => t.iter().cloned().collect(),
+            None => {
+                let mut all: Vec<(String, usize)> = views.keys().cloned().collect();
+                all.extend(self.exchange.markets().flat_map(|(id, n)| (0..n).map(move |b| (id.to_string(), b))));
+                all.sort();
+                all.dedup();
+                all
+            }
+        };
+        for key in keys {
+            let (bids, asks) = self.exchange.depth(&key.0, key.1, usize::MAX).unwrap_or_default();
+            let view = views.entry(key.clone()).or_default();
+            let bid_changes = level_changes(&view.bids, &bids);
+            let ask_changes = level_changes(&view.asks, &asks);
+            if bid_changes.is_empty() && ask_changes.is_empty() {
+                continue;
+            }
+            view.seq += 1;
+            view.bids = bids;
+            view.asks = asks;
+            let _ = self.events.send(Arc::new(StreamEvent::Book {
+                market_id: key.0,
+                book: key.1,
+                seq: view.seq,
+                bids: bid_changes,
+                asks: ask_changes,
+            }));
+        }
+    }
+}
+
+/// The levels that differ between two ladders: new sizes, and 0 for levels that are gone.
+pub fn level_changes(before: &[(i64, i64)], after: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let old: HashMap<i64, i64> = before.iter().copied().collect();
+    let new: HashMap<i64, i64> = after.iter().copied().collect();
+    let mut changes: Vec<(i64, i64)> =
+        after.iter().filter(|(p, s)| old.get(p) != Some(s)).copied().collect();
+    changes.extend(before.iter().filter(|(p, _)| !new.contains_key(p)).map(|(p, _)| (*p, 0)));
+    changes.sort_unstable();
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::level_changes;
+
+    #[test]
+    fn level_changes_name_new_sizes_and_gone_levels() {
+        let before = [(50, 10), (49, 5)];
+        let after = [(50, 7), (48, 3)];
+        assert_eq!(level_changes(&before, &after), vec![(48, 3), (49, 0), (50, 7)]);
+        assert!(level_changes(&after, &after).is_empty());
+    }
+}

@@ -1,0 +1,255 @@
+//! The money of the paper venue, in integers: what an order reserves, what a match moves and
+//! where, and what a resolution pays. Pure functions: the engine calls them, tests call them
+//! directly. Every transfer sums to zero per asset, so the ledger as a whole always does.
+//!
+//! Accounts: a user's `available` and `reserved` (collateral and shares alike, told apart by
+//! the asset), `market:<id>:escrow` (collateral backing minted pairs), `market:<id>:issuer`
+//! (minus the shares in circulation), and `system:fees`.
+
+use kairos_platform::domain::order::share_asset;
+use kairos_platform::domain::{Side, money::MICROS_PER_UNIT};
+use kairos_platform::storage::ledger::{COLLATERAL, Posting, Transfer, available, reserved};
+
+pub const FEES_ACCOUNT: &str = "system:fees";
+
+pub fn escrow(market_id: &str) -> String {
+    format!("market:{market_id}:escrow")
+}
+
+pub fn issuer(market_id: &str) -> String {
+    format!("market:{market_id}:issuer")
+}
+
+/// Maker and taker fees in basis points of the notional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fees {
+    pub maker_bps: i64,
+    pub taker_bps: i64,
+}
+
+/// Collateral for `size_micros` shares at `price_micros`. Exact when the size is a multiple of
+/// [`lot_micros`] (the order API refuses other sizes); otherwise rounded down.
+pub fn notional(price_micros: i64, size_micros: i64) -> i64 {
+    let n = i128::from(price_micros) * i128::from(size_micros) / i128::from(MICROS_PER_UNIT);
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A fee, rounded down: the fees of an order's fills then never add up to more than the fee
+/// reserved for the whole order.
+pub fn fee(notional_micros: i64, bps: i64) -> i64 {
+    let f = i128::from(notional_micros) * i128::from(bps) / 10_000;
+    i64::try_from(f).unwrap_or(i64::MAX)
+}
+
+/// The smallest size step that keeps every notional on this tick grid an exact integer.
+pub fn lot_micros(tick_micros: i64) -> i64 {
+    fn gcd(a: i64, b: i64) -> i64 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    if tick_micros <= 0 { MICROS_PER_UNIT } else { MICROS_PER_UNIT / gcd(MICROS_PER_UNIT, tick_micros) }
+}
+
+/// What a buy holds back: its notional at the limit price plus the larger fee.
+pub fn buy_reservation(price_micros: i64, size_micros: i64, fees: Fees) -> i64 {
+    let n = notional(price_micros, size_micros);
+    n.saturating_add(fee(n, fees.maker_bps.max(fees.taker_bps)))
+}
+
+/// One side of a match, in its own outcome's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party<'a> {
+    pub user_id: &'a str,
+    pub outcome: u32,
+    pub side: Side,
+    pub price_micros: i64,
+    pub fee_micros: i64,
+}
+
+impl Party<'_> {
+    pub fn notional(&self, size_micros: i64) -> i64 {
+        notional(self.price_micros, size_micros)
+    }
+
+    /// Collateral this party's order gives up (buys) for the match: taken from its reservation.
+    pub fn cost(&self, size_micros: i64) -> i64 {
+        match self.side {
+            Side::Buy => self.notional(size_micros) + self.fee_micros,
+            Side::Sell => 0,
+        }
+    }
+}
+
+fn posting(account: String, amount_micros: i64) -> Option<Posting> {
+    (amount_micros != 0).then_some(Posting { account, amount_micros })
+}
+
+/// The transfers of one match of `size` shares between two parties (already known to cross):
+/// a trade (buyer and seller of one outcome), a mint (buyers of both outcomes of a binary
+/// market: their collateral goes to escrow and a pair is issued) or a merge (sellers of both
+/// outcomes: the pair is retired and escrow pays them).
+pub fn match_transfers(market_id: &str, trade_id: &str, a: &Party<'_>, b: &Party<'_>, size: i64) -> Vec<Transfer> {
+    let mut usdc = Vec::new();
+    let mut fees = 0;
+    let mut escrow_change = 0;
+    let mut shares = Vec::new();
+    for p in [a, b] {
+        let n = p.notional(size);
+        fees += p.fee_micros;
+        match p.side {
+            Side::Buy => {
+                usdc.extend(posting(reserved(p.user_id), -(n + p.fee_micros)));
+                escrow_change += n;
+                shares.push((share_asset(market_id, p.outcome), available(p.user_id), size));
+            }
+            Side::Sell => {
+                usdc.extend(posting(available(p.user_id), n - p.fee_micros));
+                escrow_change -= n;
+                shares.push((share_asset(market_id, p.outcome), reserved(p.user_id), -size));
+            }
+        }
+    }
+    usdc.extend(posting(FEES_ACCOUNT.to_string(), fees));
+    usdc.extend(posting(escrow(market_id), escrow_change));
+    let reference = Some(trade_id.to_string());
+    let mut out = vec![Transfer { asset: COLLATERAL.to_string(), kind: "trade".into(), reference: reference.clone(), postings: usdc }];
+    if shares[0].0 == shares[1].0 {
+        // One outcome changes hands.
+        let postings = shares.into_iter().filter_map(|(_, account, amount)| posting(account, amount)).collect();
+        out.push(Transfer { asset: share_asset(market_id, a.outcome), kind: "trade".into(), reference, postings });
+    } else {
+        // Each outcome is issued (mint) or retired (merge).
+        for (asset, account, amount) in shares {
+            let kind = if amount > 0 { "mint" } else { "merge" };
+            let postings = [posting(account, amount), posting(issuer(market_id), -amount)].into_iter().flatten().collect();
+            out.push(Transfer { asset, kind: kind.into(), reference: reference.clone(), postings });
+        }
+    }
+    out.retain(|t| t.postings.len() >= 2);
+    out
+}
+
+/// Moves `amount` of `asset` between a user's available and reserved accounts (`reserve` when
+/// positive, `release` when negative).
+pub fn reservation(user_id: &str, asset: &str, amount: i64, order_id: &str) -> Option<Transfer> {
+    if amount == 0 {
+        return None;
+    }
+    let (from, to, kind) =
+        if amount > 0 { (available(user_id), reserved(user_id), "reserve") } else { (reserved(user_id), available(user_id), "release") };
+    Some(Transfer {
+        asset: asset.to_string(),
+        kind: kind.into(),
+        reference: Some(order_id.to_string()),
+        postings: vec![
+            Posting { account: from, amount_micros: -amount.abs() },
+            Posting { account: to, amount_micros: amount.abs() },
+        ],
+    })
+}
+
+/// The transfers that settle a resolved market for one holder: every share is retired, and
+/// each winning share is paid one unit of collateral from escrow.
+pub fn resolution_transfers(market_id: &str, user_id: &str, outcome: u32, shares: i64, winning: bool) -> Vec<Transfer> {
+    if shares <= 0 {
+        return Vec::new();
+    }
+    let reference = Some(format!("market:{market_id}"));
+    let mut out = vec![Transfer {
+        asset: share_asset(market_id, outcome),
+        kind: "settle".into(),
+        reference: reference.clone(),
+        postings: vec![
+            Posting { account: available(user_id), amount_micros: -shares },
+            Posting { account: issuer(market_id), amount_micros: shares },
+        ],
+    }];
+    if winning {
+        // One unit of collateral per share.
+        out.push(Transfer {
+            asset: COLLATERAL.to_string(),
+            kind: "settle".into(),
+            reference,
+            postings: vec![
+                Posting { account: escrow(market_id), amount_micros: -shares },
+                Posting { account: available(user_id), amount_micros: shares },
+            ],
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sums_to_zero(transfers: &[Transfer]) {
+        for t in transfers {
+            assert_eq!(t.postings.iter().map(|p| p.amount_micros).sum::<i64>(), 0, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn lots_keep_notionals_exact() {
+        assert_eq!(lot_micros(10_000), 100);
+        assert_eq!(lot_micros(1_000), 1_000);
+        assert_eq!(lot_micros(2_500), 400);
+        for tick in [10_000i64, 1_000, 2_500, 100] {
+            let lot = lot_micros(tick);
+            for t in 1..(MICROS_PER_UNIT / tick) {
+                assert_eq!((t * tick * lot) % MICROS_PER_UNIT, 0);
+            }
+        }
+        assert_eq!(notional(290_000, 10_000_000), 2_900_000);
+        assert_eq!(fee(2_900_000, 25), 7_250);
+        assert_eq!(fee(399, 25), 0, "fees round down");
+        assert_eq!(buy_reservation(500_000, 2_000_000, Fees { maker_bps: 0, taker_bps: 100 }), 1_010_000);
+    }
+
+    #[test]
+    fn a_trade_moves_collateral_and_shares_between_two_users() {
+        let buyer = Party { user_id: "b", outcome: 0, side: Side::Buy, price_micros: 400_000, fee_micros: 400 };
+        let seller = Party { user_id: "s", outcome: 0, side: Side::Sell, price_micros: 400_000, fee_micros: 0 };
+        let t = match_transfers("m", "t1", &buyer, &seller, 1_000_000);
+        sums_to_zero(&t);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].postings, vec![
+            Posting { account: "user:b:reserved".into(), amount_micros: -400_400 },
+            Posting { account: "user:s:available".into(), amount_micros: 400_000 },
+            Posting { account: FEES_ACCOUNT.into(), amount_micros: 400 },
+        ]);
+        assert_eq!((t[1].asset.as_str(), t[1].postings.len()), ("shares:m:0", 2));
+    }
+
+    #[test]
+    fn complementary_buys_mint_a_pair_backed_by_escrow() {
+        let yes = Party { user_id: "a", outcome: 0, side: Side::Buy, price_micros: 300_000, fee_micros: 0 };
+        let no = Party { user_id: "b", outcome: 1, side: Side::Buy, price_micros: 700_000, fee_micros: 0 };
+        let t = match_transfers("m", "t1", &yes, &no, 5_000_000);
+        sums_to_zero(&t);
+        let escrowed: i64 = t[0].postings.iter().filter(|p| p.account == escrow("m")).map(|p| p.amount_micros).sum();
+        assert_eq!(escrowed, 5_000_000, "one unit of collateral per pair");
+        assert_eq!(t.iter().filter(|t| t.kind == "mint").count(), 2);
+    }
+
+    #[test]
+    fn complementary_sells_merge_and_escrow_pays_out() {
+        let yes = Party { user_id: "a", outcome: 0, side: Side::Sell, price_micros: 600_000, fee_micros: 60 };
+        let no = Party { user_id: "b", outcome: 1, side: Side::Sell, price_micros: 400_000, fee_micros: 0 };
+        let t = match_transfers("m", "t1", &yes, &no, 1_000_000);
+        sums_to_zero(&t);
+        let escrowed: i64 = t[0].postings.iter().filter(|p| p.account == escrow("m")).map(|p| p.amount_micros).sum();
+        assert_eq!(escrowed, -1_000_000);
+        assert_eq!(t.iter().filter(|t| t.kind == "merge").count(), 2);
+    }
+
+    #[test]
+    fn resolution_pays_winners_one_per_share() {
+        let win = resolution_transfers("m", "u", 0, 3_000_000, true);
+        sums_to_zero(&win);
+        assert_eq!(win.len(), 2);
+        assert_eq!(resolution_transfers("m", "u", 1, 3_000_000, false).len(), 1);
+        assert!(resolution_transfers("m", "u", 1, 0, true).is_empty());
+        assert_eq!(reservation("u", COLLATERAL, -5, "o").map(|t| t.kind), Some("release".to_string()));
+        assert_eq!(reservation("u", COLLATERAL, 0, "o"), None);
+    }
+}

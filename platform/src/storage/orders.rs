@@ -1,0 +1,274 @@
+//! SQL for orders and fills. The matching engine writes whole batches with [`save_in`] and
+//! [`insert_fills_in`] (a few statements per batch, whatever its size); the API reads with the
+//! rest. Rows are never deleted: a finished order keeps its final status.
+
+use std::str::FromStr;
+
+use sqlx::AnyConnection;
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use super::{Db, StorageError, placeholders};
+use crate::domain::{Fill, Order, OrderStatus};
+
+const ORDER_COLUMNS: &str = "id, user_id, client_order_id, request_hash, market_id, outcome, side, order_type, \
+    time_in_force, post_only, stp, price_micros, size_micros, filled_micros, reserved_micros, fees_micros, status, \
+    reason, venue, venue_order_id, expires_at_us, priority, created_at_us, updated_at_us";
+const ORDER_WIDTH: usize = 24;
+
+const FILL_COLUMNS: &str = "id, trade_id, order_id, user_id, market_id, outcome, side, price_micros, size_micros, \
+    fee_micros, liquidity, finality, created_at_us";
+const FILL_WIDTH: usize = 13;
+
+/// Rows per multi-row statement (under both databases' bind limits).
+const CHUNK: usize = 400;
+
+fn parse<T: FromStr<Err = String>>(row: &AnyRow, column: &str) -> Result<T, StorageError> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|e: String| StorageError::Corrupt(format!("{column}: {e}")))
+}
+
+fn outcome(row: &AnyRow) -> Result<u32, StorageError> {
+    u32::try_from(row.try_get::<i64, _>("outcome")?).map_err(|_| StorageError::Corrupt("outcome out of range".into()))
+}
+
+fn order_from_row(row: &AnyRow) -> Result<Order, StorageError> {
+    Ok(Order {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        client_order_id: row.try_get("client_order_id")?,
+        request_hash: row.try_get("request_hash")?,
+        market_id: row.try_get("market_id")?,
+        outcome: outcome(row)?,
+        side: parse(row, "side")?,
+        order_type: parse(row, "order_type")?,
+        time_in_force: parse(row, "time_in_force")?,
+        post_only: row.try_get::<i64, _>("post_only")? != 0,
+        stp: parse(row, "stp")?,
+        price_micros: row.try_get("price_micros")?,
+        size_micros: row.try_get("size_micros")?,
+        filled_micros: row.try_get("filled_micros")?,
+        reserved_micros: row.try_get("reserved_micros")?,
+        fees_micros: row.try_get("fees_micros")?,
+        status: parse(row, "status")?,
+        reason: row.try_get("reason")?,
+        venue: parse(row, "venue")?,
+        venue_order_id: row.try_get("venue_order_id")?,
+        expires_at_us: row.try_get("expires_at_us")?,
+        priority: row.try_get("priority")?,
+        created_at_us: row.try_get("created_at_us")?,
+        updated_at_us: row.try_get("updated_at_us")?,
+    })
+}
+
+fn fill_from_row(row: &AnyRow) -> Result<Fill, StorageError> {
+    Ok(Fill {
+        id: row.try_get("id")?,
+        trade_id: row.try_get("trade_id")?,
+        order_id: row.try_get("order_id")?,
+        user_id: row.try_get("user_id")?,
+        market_id: row.try_get("market_id")?,
+        outcome: outcome(row)?,
+        side: parse(row, "side")?,
+        price_micros: row.try_get("price_micros")?,
+        size_micros: row.try_get("size_micros")?,
+        fee_micros: row.try_get("fee_micros")?,
+        liquidity: parse(row, "liquidity")?,
+        finality: parse(row, "finality")?,
+        created_at_us: row.try_get("created_at_us")?,
+    })
+}
+
+/// Inserts new orders and updates changed ones, in one statement per chunk. A new order whose
+/// (user, client order id) is taken fails the statement: the caller checks first with
+/// [`by_client_ids_in`] in the same transaction, so this is only the last line of defence.
+pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), StorageError> {
+    for chunk in orders.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
+             price_micros = excluded.price_micros, size_micros = excluded.size_micros, \
+             filled_micros = excluded.filled_micros, reserved_micros = excluded.reserved_micros, \
+             fees_micros = excluded.fees_micros, status = excluded.status, reason = excluded.reason, \
+             venue_order_id = excluded.venue_order_id, priority = excluded.priority, \
+             updated_at_us = excluded.updated_at_us",
+            placeholders(chunk.len(), ORDER_WIDTH)
+        );
+        let mut q = sqlx::query(&sql);
+        for o in chunk {
+            q = q
+                .bind(&o.id)
+                .bind(&o.user_id)
+                .bind(&o.client_order_id)
+                .bind(&o.request_hash)
+                .bind(&o.market_id)
+                .bind(i64::from(o.outcome))
+                .bind(o.side.as_str())
+                .bind(o.order_type.as_str())
+                .bind(o.time_in_force.as_str())
+                .bind(i64::from(o.post_only))
+                .bind(o.stp.as_str())
+                .bind(o.price_micros)
+                .bind(o.size_micros)
+                .bind(o.filled_micros)
+                .bind(o.reserved_micros)
+                .bind(o.fees_micros)
+                .bind(o.status.as_str())
+                .bind(o.reason.as_deref())
+                .bind(o.venue.as_str())
+                .bind(o.venue_order_id.as_deref())
+                .bind(o.expires_at_us)
+                .bind(o.priority)
+                .bind(o.created_at_us)
+                .bind(o.updated_at_us);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result<(), StorageError> {
+    for chunk in fills.chunks(CHUNK) {
+        let sql = format!("INSERT INTO fills ({FILL_COLUMNS}) VALUES {}", placeholders(chunk.len(), FILL_WIDTH));
+        let mut q = sqlx::query(&sql);
+        for f in chunk {
+            q = q
+                .bind(&f.id)
+                .bind(&f.trade_id)
+                .bind(&f.order_id)
+                .bind(&f.user_id)
+                .bind(&f.market_id)
+                .bind(i64::from(f.outcome))
+                .bind(f.side.as_str())
+                .bind(f.price_micros)
+                .bind(f.size_micros)
+                .bind(f.fee_micros)
+                .bind(f.liquidity.as_str())
+                .bind(f.finality.as_str())
+                .bind(f.created_at_us);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The user's orders with these client order ids (the idempotency check).
+pub async fn by_client_ids_in(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    client_order_ids: &[&str],
+) -> Result<Vec<Order>, StorageError> {
+    let mut out = Vec::new();
+    for chunk in client_order_ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 AND client_order_id IN ({})",
+            (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(user_id);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(order_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Order>, StorageError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+    sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await?.as_ref().map(order_from_row).transpose()
+}
+
+pub async fn by_client_id(db: &Db, user_id: &str, client_order_id: &str) -> Result<Option<Order>, StorageError> {
+    let mut conn = db.pool().acquire().await?;
+    Ok(by_client_ids_in(&mut conn, user_id, &[client_order_id]).await?.pop())
+}
+
+/// Filters of an order listing; ids are canonical UUIDs.
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    pub market_id: Option<String>,
+    pub status: Option<OrderStatus>,
+    /// Only live orders (pending, open, partially filled).
+    pub live_only: bool,
+}
+
+/// A user's orders, newest first, with ids below `before` (the cursor).
+pub async fn list(
+    db: &Db,
+    user_id: &str,
+    filter: &OrderFilter,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Order>, StorageError> {
+    let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1");
+    let mut binds: Vec<String> = vec![user_id.to_string()];
+    let mut add = |clause: &str, value: String, sql: &mut String| {
+        binds.push(value);
+        sql.push_str(&format!(" AND {clause} ${}", binds.len()));
+    };
+    if let Some(m) = &filter.market_id {
+        add("market_id =", m.clone(), &mut sql);
+    }
+    if let Some(s) = filter.status {
+        add("status =", s.as_str().to_string(), &mut sql);
+    }
+    if let Some(b) = before {
+        add("id <", b.to_string(), &mut sql);
+    }
+    if filter.live_only {
+        sql.push_str(" AND status IN ('pending', 'open', 'partially_filled')");
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.max(0)));
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
+}
+
+/// Every live order on the given venue, in book priority order: what the books are rebuilt from.
+pub async fn live_on_venue(db: &Db, venue: &str) -> Result<Vec<Order>, StorageError> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('pending', 'open', 'partially_filled') AND venue = $1 \
+         ORDER BY priority"
+    );
+    sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
+}
+
+/// The highest priority ever given (0 when none): new orders continue after it.
+pub async fn max_priority(db: &Db) -> Result<i64, StorageError> {
+    Ok(sqlx::query("SELECT COALESCE(MAX(priority), 0) FROM orders").fetch_one(db.pool()).await?.try_get(0)?)
+}
+
+/// A user's fills, newest first, with ids below `before`.
+pub async fn fills(
+    db: &Db,
+    user_id: &str,
+    market_id: Option<&str>,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Fill>, StorageError> {
+    let mut sql = format!("SELECT {FILL_COLUMNS} FROM fills WHERE user_id = $1");
+    let mut binds = vec![user_id];
+    if let Some(m) = market_id {
+        binds.push(m);
+        sql.push_str(&format!(" AND market_id = ${}", binds.len()));
+    }
+    if let Some(b) = before {
+        binds.push(b);
+        sql.push_str(&format!(" AND id < ${}", binds.len()));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.max(0)));
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
+}
+
+/// Fills of one order, oldest first.
+pub async fn fills_of_order(db: &Db, order_id: &str) -> Result<Vec<Fill>, StorageError> {
+    let sql = format!("SELECT {FILL_COLUMNS} FROM fills WHERE order_id = $1 ORDER BY id");
+    sqlx::query(&sql).bind(order_id).fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
+}
