@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod cli;
+pub mod dead_man;
 pub mod error;
 pub mod extract;
 pub mod market_catalog;
@@ -16,6 +17,7 @@ pub mod market_view;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod orders;
 pub mod readiness;
 pub mod routes;
 pub mod runtime_settings;

@@ -25,6 +25,7 @@ pub struct Entry {
     search_text: String,
     /// The market's JSON, as served.
     pub json: Box<str>,
+    pub market: Market,
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +127,16 @@ impl MarketCatalog {
         }
     }
 
+    /// The market: from the catalog (at most a second old), or from the database when the
+    /// catalog has not seen it yet. Order checks read it here so they never wait on a query.
+    pub async fn market(&self, db: &Db, id: &str) -> Result<Option<Market>, StorageError> {
+        let snapshot = self.current();
+        if let Ok(i) = snapshot.entries.binary_search_by(|e| e.id.as_str().cmp(id)) {
+            return Ok(Some(snapshot.entries[i].market.clone()));
+        }
+        markets::get(db, id).await
+    }
+
     pub fn len(&self) -> usize {
         self.current().entries.len()
     }
@@ -151,6 +162,7 @@ fn build(all: &[Market], fingerprint: (i64, i64)) -> Result<Snapshot, StorageErr
                 venue: m.venue,
                 search_text: format!("{}\n{}", m.question.to_lowercase(), m.slug.to_lowercase()),
                 json: to_json(m)?,
+                market: m.clone(),
             }))
         })
         .collect::<Result<Vec<_>, StorageError>>()?;

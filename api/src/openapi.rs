@@ -9,7 +9,10 @@ use utoipa_axum::routes;
 
 use crate::access::route_rules::{Access, ROUTES};
 use crate::error::ErrorBody;
-use crate::routes::{account, admin, api_keys, auth, balances, health, markets, openapi_json, ws};
+use crate::routes::{
+    account, admin, api_keys, auth, balances, books, health, heartbeat, legacy, market_resolution, markets,
+    openapi_json, orders, ws,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -27,7 +30,9 @@ use crate::state::AppState;
         (name = "account", description = "The caller's own settings and limits"),
         (name = "api-keys", description = "Market makers' API keys (signed requests)"),
         (name = "admin", description = "Operator routes; every change is audited"),
+        (name = "orders", description = "Orders, fills, positions and the dead-man's switch"),
         (name = "streams", description = "Websocket streams"),
+        (name = "legacy", description = "The old platform's order routes: deprecated aliases of /v1/orders"),
     ),
     components(schemas(ErrorBody))
 )]
@@ -117,6 +122,16 @@ impl Modify for DefaultErrorResponse {
     }
 }
 
+/// The deprecated aliases (`#[deprecated]` is how utoipa marks them so in the document).
+#[allow(deprecated)]
+fn legacy_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(legacy::submit))
+        .routes(routes!(legacy::status))
+        .routes(routes!(legacy::cancel))
+        .routes(routes!(legacy::list))
+}
+
 /// Every documented route, with its OpenAPI entry.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -150,6 +165,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::kill_switch_state))
         .routes(routes!(admin::propose))
         .routes(routes!(admin::approve))
+        .routes(routes!(orders::place, orders::list, orders::cancel_all))
+        .routes(routes!(orders::place_batch))
+        .routes(routes!(orders::get, orders::amend, orders::cancel))
+        .routes(routes!(orders::cancel_many))
+        .routes(routes!(orders::get_by_client_id))
+        .routes(routes!(orders::fills))
+        .routes(routes!(orders::positions))
+        .routes(routes!(heartbeat::heartbeat))
+        .routes(routes!(market_resolution::resolve))
+        .routes(routes!(books::book))
+        .merge(legacy_routes())
 }
 
 /// The document, with the modifiers applied after every route was added.

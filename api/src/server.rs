@@ -47,6 +47,8 @@ pub enum StartError {
     Routes(String),
     #[error("secrets: {0}")]
     Secrets(String),
+    #[error("rebuilding the paper venue's books failed: {0}")]
+    Venue(String),
     #[error("not ready in strict storage mode: {0}")]
     NotReady(String),
 }
@@ -100,6 +102,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     }
     state.catalog().refresh(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
     state.runtime().reload(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
+    state.venues().paper.start(db.clone()).await.map_err(|e| StartError::Venue(e.to_string()))?;
+    if state.venues().polymarket.is_enabled() {
+        tracing::warn!(
+            "Polymarket credentials are configured, but this build does not route orders to the CLOB: its markets answer venue_not_available"
+        );
+    }
     let prometheus = crate::metrics::handle().map_err(StartError::Metrics)?;
 
     let listener = bind(settings.bind, "KAIROS_BIND").await?;
@@ -129,6 +137,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         ("refresh loop", Ok(()))
     });
     let token = shutdown.clone();
+    let sweep_state = state.clone();
+    tasks.spawn(async move {
+        dead_man_loop(sweep_state, token).await;
+        ("dead-man's switch sweeper", Ok(()))
+    });
+    let token = shutdown.clone();
     let follow_state = state.clone();
     tasks.spawn(async move {
         crate::runtime_settings::follow_announcements(follow_state, token).await;
@@ -148,6 +162,24 @@ fn local_addr(
     variable: &'static str,
 ) -> Result<SocketAddr, StartError> {
     listener.local_addr().map_err(|e| StartError::Bind { addr, variable, cause: e.to_string() })
+}
+
+/// How often lapsed dead-man's switches are looked for: a switch fires within this of its
+/// deadline.
+const DEAD_MAN_EVERY: Duration = Duration::from_millis(100);
+
+async fn dead_man_loop(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(DEAD_MAN_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = crate::dead_man::sweep(&state).await {
+            tracing::warn!(error = %e, "dead-man's switch sweep failed; retrying");
+        }
+    }
 }
 
 /// Every second: readiness, the market catalog, runtime settings. A failure is logged and

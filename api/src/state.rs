@@ -15,6 +15,11 @@ use crate::access::{KeyCache, UserCache};
 use crate::market_catalog::MarketCatalog;
 use crate::readiness::Readiness;
 use crate::runtime_settings::RuntimeSettings;
+use crate::venues::Venues;
+use crate::venues::paper::exchange::Limits;
+use crate::venues::paper::sequencer::PaperVenue;
+use crate::venues::paper::settlement::Fees;
+use crate::venues::polymarket::PolymarketVenue;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -35,6 +40,7 @@ struct Inner {
     replay: LocalReplayGuard,
     key_cache: KeyCache,
     user_cache: UserCache,
+    venues: Venues,
     /// The OpenAPI document, rendered once (it is what `openapi/v1.json` holds).
     openapi_json: String,
 }
@@ -48,6 +54,18 @@ impl AppState {
         let master_key = MasterKey::from_config(settings.master_key.as_ref().ok_or("KAIROS_MASTER_KEY is not set")?)?;
         let readiness = Readiness::new(settings.storage_mode, db.clone(), redis.clone());
         let limiter = RateLimiterSet::new(settings.rate_limits, redis.clone());
+        let t = settings.trading;
+        let venues = Venues {
+            paper: PaperVenue::new(
+                Fees { maker_bps: t.maker_fee_bps, taker_bps: t.taker_fee_bps },
+                Limits {
+                    max_open_orders: t.max_open_orders,
+                    price_band_micros: t.price_band_micros,
+                    max_market_exposure_micros: t.max_market_exposure_micros,
+                },
+            ),
+            polymarket: PolymarketVenue::new(settings.polymarket.as_ref()),
+        };
         Ok(AppState {
             inner: Arc::new(Inner {
                 settings,
@@ -62,6 +80,7 @@ impl AppState {
                 replay: LocalReplayGuard::default(),
                 key_cache: KeyCache::default(),
                 user_cache: UserCache::default(),
+                venues,
                 openapi_json: crate::openapi::spec_json(),
             }),
         })
@@ -109,6 +128,10 @@ impl AppState {
 
     pub fn user_cache(&self) -> &UserCache {
         &self.inner.user_cache
+    }
+
+    pub fn venues(&self) -> &Venues {
+        &self.inner.venues
     }
 
     pub fn openapi_json(&self) -> &str {

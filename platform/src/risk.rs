@@ -1,7 +1,8 @@
 //! Pre-trade checks that need no account state: the kill switch, the market's status, and the
 //! order's price and size against the market's tick and minimum. Pure functions, so the order
-//! API and the tick-to-order hot path call the same code. Each refusal has its own code; the
-//! checks that need balances, exposure and open-order counts join them with the orders work.
+//! API and the tick-to-order hot path call the same code. Each refusal has its own code. The
+//! checks that need account state (balances, exposure, open-order counts, the price band) are
+//! the paper exchange's, in `kairos_api::venues::paper::exchange`.
 //! Cancels are never refused here: nothing but authentication may block pulling quotes.
 
 use crate::domain::{MarketStatus, TradingState, parse_micros};
@@ -33,6 +34,10 @@ pub enum Rejection {
     InvalidSize(String),
     #[error("size {size} is below the market's minimum {min}")]
     SizeBelowMinimum { size: String, min: String },
+    #[error("size {size} is not a multiple of the market's size step {lot}")]
+    SizeOffLot { size: String, lot: String },
+    #[error("order notional {notional} is above the limit {max}")]
+    NotionalTooLarge { notional: String, max: String },
 }
 
 /// The class of answer a rejection gets.
@@ -57,6 +62,8 @@ impl Rejection {
             Rejection::PriceOutOfRange { .. } => "price_out_of_range",
             Rejection::InvalidSize(_) => "invalid_size",
             Rejection::SizeBelowMinimum { .. } => "size_below_minimum",
+            Rejection::SizeOffLot { .. } => "size_off_lot",
+            Rejection::NotionalTooLarge { .. } => "order_notional_too_large",
         }
     }
 
@@ -130,6 +137,41 @@ pub fn size_micros(text: &str, min_size_micros: i64) -> Result<i64, Rejection> {
     Ok(micros)
 }
 
+/// The size step of a market: the smallest multiple of a micro-share for which every price on
+/// the tick grid gives a whole number of collateral micro-units (0.0001 share for tick 0.01),
+/// so no notional is ever rounded.
+pub fn size_lot_micros(tick_micros: i64) -> i64 {
+    fn gcd(a: i64, b: i64) -> i64 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    let one = crate::domain::money::MICROS_PER_UNIT;
+    if tick_micros <= 0 { one } else { one / gcd(one, tick_micros) }
+}
+
+pub fn check_lot(size_micros: i64, tick_micros: i64) -> Result<(), Rejection> {
+    let lot = size_lot_micros(tick_micros);
+    if size_micros % lot != 0 {
+        return Err(Rejection::SizeOffLot {
+            size: crate::domain::format_micros(size_micros),
+            lot: crate::domain::format_micros(lot),
+        });
+    }
+    Ok(())
+}
+
+/// The order's notional (price × size) against the limit; 0 means no limit.
+pub fn check_notional(price_micros: i64, size_micros: i64, max_micros: i64) -> Result<(), Rejection> {
+    let notional =
+        i128::from(price_micros) * i128::from(size_micros) / i128::from(crate::domain::money::MICROS_PER_UNIT);
+    if max_micros > 0 && notional > i128::from(max_micros) {
+        return Err(Rejection::NotionalTooLarge {
+            notional: crate::domain::format_micros(i64::try_from(notional).unwrap_or(i64::MAX)),
+            max: crate::domain::format_micros(max_micros),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +221,20 @@ mod tests {
         assert_eq!(size_micros("-1", 1).map_err(|e| e.code()), Err("invalid_size"));
         assert_eq!(size_micros("1000000.000001", 1).map_err(|e| e.code()), Err("invalid_size"));
         assert_eq!(price_ticks("9223372036854.775807", 10_000).map_err(|e| e.code()), Err("price_out_of_range"));
+    }
+
+    #[test]
+    fn sizes_step_by_the_lot_and_notionals_are_capped() {
+        assert_eq!(size_lot_micros(10_000), 100);
+        assert_eq!(size_lot_micros(1_000), 1_000);
+        assert_eq!(check_lot(1_000_100, 10_000), Ok(()));
+        assert_eq!(check_lot(1_000_050, 10_000).map_err(|e| e.code()), Err("size_off_lot"));
+        assert_eq!(check_notional(500_000, 2_000_000, 1_000_000), Ok(()));
+        assert_eq!(
+            check_notional(500_000, 2_000_002, 1_000_000).map_err(|e| e.code()),
+            Err("order_notional_too_large")
+        );
+        assert_eq!(check_notional(500_000, i64::MAX, 0), Ok(()), "0 is no limit");
     }
 
     proptest! {

@@ -31,7 +31,7 @@ const fn rule(method: &'static str, path: &'static str, access: Access, class: O
 }
 
 use Access::{Public, Role as R, RoleOrKey as K, SelfAuthenticated};
-use RateClass::{Auth, Read};
+use RateClass::{Auth, Cancel, Read, Trade};
 
 pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/health", Public, None),
@@ -65,6 +65,24 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/kill-switch", R(Role::Operator), Some(Read)),
     rule("POST", "/v1/admin/kill-switch/proposals", R(Role::Operator), Some(Auth)),
     rule("POST", "/v1/admin/kill-switch/proposals/{id}/approve", R(Role::Operator), Some(Auth)),
+    rule("POST", "/v1/admin/markets/{id}/resolve", R(Role::Operator), Some(Auth)),
+    rule("GET", "/v1/markets/{id}/book", Public, Some(Read)),
+    rule("POST", "/v1/orders", K(Role::User, Scope::Trade), Some(Trade)),
+    rule("POST", "/v1/orders/batch", K(Role::User, Scope::Trade), Some(Trade)),
+    rule("PATCH", "/v1/orders/{id}", K(Role::User, Scope::Trade), Some(Trade)),
+    rule("DELETE", "/v1/orders/{id}", K(Role::User, Scope::Trade), Some(Cancel)),
+    rule("POST", "/v1/orders/cancel", K(Role::User, Scope::Trade), Some(Cancel)),
+    rule("DELETE", "/v1/orders", K(Role::User, Scope::Trade), Some(Cancel)),
+    rule("GET", "/v1/orders", K(Role::User, Scope::Read), Some(Read)),
+    rule("GET", "/v1/orders/{id}", K(Role::User, Scope::Read), Some(Read)),
+    rule("GET", "/v1/orders/by-client-id/{client_order_id}", K(Role::User, Scope::Read), Some(Read)),
+    rule("GET", "/v1/fills", K(Role::User, Scope::Read), Some(Read)),
+    rule("GET", "/v1/positions", K(Role::User, Scope::Read), Some(Read)),
+    rule("POST", "/v1/heartbeat", K(Role::User, Scope::Trade), Some(Cancel)),
+    rule("POST", "/api/orders/submit", K(Role::User, Scope::Trade), Some(Trade)),
+    rule("GET", "/api/orders/{id}/status", K(Role::User, Scope::Read), Some(Read)),
+    rule("POST", "/api/orders/{id}/cancel", K(Role::User, Scope::Trade), Some(Cancel)),
+    rule("GET", "/api/orders", K(Role::User, Scope::Read), Some(Read)),
 ];
 
 pub fn rule_for(method: &str, path: &str) -> Option<&'static RouteRule> {

@@ -10,6 +10,7 @@ mod ledger;
 mod markets;
 mod openapi;
 mod operators;
+mod orders;
 mod readiness;
 mod support;
 mod ws;

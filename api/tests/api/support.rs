@@ -112,6 +112,22 @@ impl TestApp {
         self.client.get(format!("{}/metrics", self.metrics)).send().await.expect("metrics").text().await.expect("text")
     }
 
+    /// Stops this instance and starts a new one on the same database and data directory.
+    pub(crate) async fn restart(mut self, db: &ScratchDb, extra: &[(&str, &str)]) -> TestApp {
+        if let Some(running) = self.running.take() {
+            running.shutdown();
+            running.wait().await.expect("clean shutdown");
+        }
+        let running = server::start(settings(db, self._data.path(), extra)).await.expect("restart");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            metrics: format!("http://{}", running.metrics_addr),
+            client: self.client.clone(),
+            running: Some(running),
+            _data: self._data,
+        }
+    }
+
     pub(crate) async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown();

@@ -140,6 +140,9 @@ pub struct Settings {
     /// Development-only switch reserved for local tooling; refused outside `dev`/`test`.
     pub dev_auth_bypass: bool,
     pub otlp_endpoint: Option<String>,
+    pub trading: Trading,
+    pub polymarket: Option<PolymarketCredentials>,
+    pub cluster: Cluster,
     /// Where each setting came from, by variable name, for `config check` and the start-up log.
     pub origins: Vec<(&'static str, Origin)>,
     /// Variables that start with `KAIROS_` but mean nothing to Kairos (typos, removed settings).
@@ -183,7 +186,66 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_SIGNATURE_WINDOW_MS",
     "KAIROS_KILL_SWITCH__APPROVALS",
     "KAIROS_KILL_SWITCH__WINDOW_SECS",
+    "KAIROS_PAPER__MAKER_FEE_BPS",
+    "KAIROS_PAPER__TAKER_FEE_BPS",
+    "KAIROS_RISK__MAX_ORDER_NOTIONAL",
+    "KAIROS_RISK__MAX_OPEN_ORDERS",
+    "KAIROS_RISK__PRICE_BAND",
+    "KAIROS_RISK__MAX_MARKET_EXPOSURE",
+    "KAIROS_INSTANCE_ID",
+    "KAIROS_ADVERTISE_URL",
+    "KAIROS_MARKET_LEASE_MS",
+    "KAIROS_POLYMARKET__API_KEY",
+    "KAIROS_POLYMARKET__API_SECRET",
+    "KAIROS_POLYMARKET__API_PASSPHRASE",
+    "KAIROS_POLYMARKET__PRIVATE_KEY",
+    "KAIROS_POLYMARKET__FUNDER",
+    "KAIROS_POLYMARKET__SIGNATURE_TYPE",
+    "KAIROS_POLYMARKET__CLOB_BASE_URL",
 ];
+
+/// The settings that turn the Polymarket venue on; all four secrets or none.
+pub const POLYMARKET_REQUIRED: [&str; 4] = [
+    "KAIROS_POLYMARKET__API_KEY",
+    "KAIROS_POLYMARKET__API_SECRET",
+    "KAIROS_POLYMARKET__API_PASSPHRASE",
+    "KAIROS_POLYMARKET__PRIVATE_KEY",
+];
+
+/// Trading rules: paper fees and the risk limits every order meets. Amounts in micro-units;
+/// zero turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trading {
+    pub maker_fee_bps: i64,
+    pub taker_fee_bps: i64,
+    pub max_order_notional_micros: i64,
+    pub max_open_orders: u32,
+    pub price_band_micros: i64,
+    pub max_market_exposure_micros: i64,
+}
+
+/// Polymarket CLOB credentials, present only when every required one is set.
+#[derive(Debug, Clone)]
+pub struct PolymarketCredentials {
+    pub api_key: Secret,
+    pub api_secret: Secret,
+    pub api_passphrase: Secret,
+    pub private_key: Secret,
+    pub funder: Option<String>,
+    pub signature_type: u8,
+    pub clob_base_url: String,
+}
+
+/// How this instance takes part in matching paper markets when several share a database.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Unique per running instance; generated when unset.
+    pub instance_id: String,
+    /// Where other instances forward orders for markets this one matches.
+    pub advertise_url: String,
+    /// How long a market lease lasts without renewal.
+    pub lease: Duration,
+}
 
 /// Rate-limit classes: what a route costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -431,6 +493,30 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         }
     }
     let otlp_endpoint = raw.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|(v, _)| v.to_string());
+    let trading = Trading {
+        maker_fee_bps: p.parse("KAIROS_PAPER__MAKER_FEE_BPS", || 0i64),
+        taker_fee_bps: p.parse("KAIROS_PAPER__TAKER_FEE_BPS", || 0i64),
+        max_order_notional_micros: p.amount("KAIROS_RISK__MAX_ORDER_NOTIONAL", 100_000 * 1_000_000),
+        max_open_orders: p.parse("KAIROS_RISK__MAX_OPEN_ORDERS", || 1_000u32),
+        price_band_micros: p.amount("KAIROS_RISK__PRICE_BAND", 500_000),
+        max_market_exposure_micros: p.amount("KAIROS_RISK__MAX_MARKET_EXPOSURE", 1_000_000 * 1_000_000),
+    };
+    for (name, bps) in
+        [("KAIROS_PAPER__MAKER_FEE_BPS", trading.maker_fee_bps), ("KAIROS_PAPER__TAKER_FEE_BPS", trading.taker_fee_bps)]
+    {
+        if !(0..=1_000).contains(&bps) {
+            p.problem(name, "must be between 0 and 1000 basis points");
+        }
+    }
+    let polymarket = polymarket_credentials(&mut p);
+    let cluster = Cluster {
+        instance_id: p.string("KAIROS_INSTANCE_ID", crate::domain::new_id),
+        advertise_url: p.string("KAIROS_ADVERTISE_URL", || format!("http://{bind}")),
+        lease: Duration::from_millis(p.parse("KAIROS_MARKET_LEASE_MS", || 3_000u64)),
+    };
+    if cluster.lease < Duration::from_millis(500) {
+        p.problem("KAIROS_MARKET_LEASE_MS", "must be at least 500");
+    }
 
     let unknown_variables = raw
         .keys()
@@ -465,10 +551,50 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         shutdown_grace,
         dev_auth_bypass,
         otlp_endpoint,
+        trading,
+        polymarket,
+        cluster,
         origins,
         unknown_variables,
     };
     (settings, problems)
+}
+
+/// The Polymarket credentials when all required ones are set; a partial set is a problem
+/// (half-configured credentials must not silently leave the venue off).
+fn polymarket_credentials(p: &mut Parser<'_>) -> Option<PolymarketCredentials> {
+    let values: Vec<Option<String>> = POLYMARKET_REQUIRED.iter().map(|v| p.optional(v)).collect();
+    let funder = p.optional("KAIROS_POLYMARKET__FUNDER");
+    let signature_type = p.parse("KAIROS_POLYMARKET__SIGNATURE_TYPE", || 0u8);
+    if signature_type > 3 {
+        p.problem(
+            "KAIROS_POLYMARKET__SIGNATURE_TYPE",
+            "must be 0 (EOA), 1 (POLY_PROXY), 2 (GNOSIS_SAFE) or 3 (POLY_1271)",
+        );
+    }
+    let clob_base_url = p.string("KAIROS_POLYMARKET__CLOB_BASE_URL", || "https://clob.polymarket.com".to_string());
+    let set = values.iter().filter(|v| v.is_some()).count();
+    if set == 0 {
+        return None;
+    }
+    if set < values.len() {
+        for (name, value) in POLYMARKET_REQUIRED.iter().zip(&values) {
+            if value.is_none() {
+                p.problem(name, "is missing: the Polymarket venue needs all of API_KEY, API_SECRET, API_PASSPHRASE and PRIVATE_KEY, or none");
+            }
+        }
+        return None;
+    }
+    let mut it = values.into_iter().flatten().map(Secret::new);
+    Some(PolymarketCredentials {
+        api_key: it.next()?,
+        api_secret: it.next()?,
+        api_passphrase: it.next()?,
+        private_key: it.next()?,
+        funder,
+        signature_type,
+        clob_base_url,
+    })
 }
 
 fn check_jwt_secret(p: &mut Parser<'_>, variable: &'static str, secret: Option<&Secret>, local: bool) {
@@ -546,6 +672,18 @@ impl Parser<'_> {
             None => {
                 self.set_origin(variable, Origin::Default);
                 default()
+            }
+        }
+    }
+
+    /// A decimal amount in collateral units (`"100000"`, `"0.25"`), returned in micro-units.
+    fn amount(&mut self, variable: &'static str, default: i64) -> i64 {
+        let text = self.string(variable, || crate::domain::format_micros(default));
+        match crate::domain::parse_micros(text.trim()) {
+            Ok(v) if v >= 0 => v,
+            _ => {
+                self.problem(variable, &format!("expected a non-negative decimal amount (e.g. 0.25), got {text:?}"));
+                default
             }
         }
     }
@@ -640,6 +778,24 @@ impl Settings {
             ("KAIROS_SIGNATURE_WINDOW_MS", self.signature_window.as_millis().to_string()),
             ("KAIROS_KILL_SWITCH__APPROVALS", self.kill_switch_approvals.to_string()),
             ("KAIROS_KILL_SWITCH__WINDOW_SECS", self.kill_switch_window.as_secs().to_string()),
+            ("KAIROS_PAPER__MAKER_FEE_BPS", self.trading.maker_fee_bps.to_string()),
+            ("KAIROS_PAPER__TAKER_FEE_BPS", self.trading.taker_fee_bps.to_string()),
+            ("KAIROS_RISK__MAX_ORDER_NOTIONAL", crate::domain::format_micros(self.trading.max_order_notional_micros)),
+            ("KAIROS_RISK__MAX_OPEN_ORDERS", self.trading.max_open_orders.to_string()),
+            ("KAIROS_RISK__PRICE_BAND", crate::domain::format_micros(self.trading.price_band_micros)),
+            ("KAIROS_RISK__MAX_MARKET_EXPOSURE", crate::domain::format_micros(self.trading.max_market_exposure_micros)),
+            ("KAIROS_INSTANCE_ID", self.cluster.instance_id.clone()),
+            ("KAIROS_ADVERTISE_URL", self.cluster.advertise_url.clone()),
+            ("KAIROS_MARKET_LEASE_MS", self.cluster.lease.as_millis().to_string()),
+            (
+                "KAIROS_POLYMARKET__API_KEY",
+                if self.polymarket.is_some() {
+                    "set: the Polymarket venue is configured"
+                } else {
+                    "(unset: Polymarket venue off)"
+                }
+                .to_string(),
+            ),
         ];
         let mut lines: Vec<String> = values.into_iter().map(|(k, v)| format!("{k} = {v} ({})", origin(k))).collect();
         for class in RateClass::ALL {

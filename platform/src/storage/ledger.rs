@@ -244,8 +244,7 @@ async fn current_balances(
     conn: &mut AnyConnection,
     transfers: &[Transfer],
 ) -> Result<HashMap<(String, String), i64>, StorageError> {
-    let mut wanted: Vec<String> =
-        transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.clone())).collect();
+    let mut wanted: Vec<String> = transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.clone())).collect();
     wanted.sort_unstable();
     wanted.dedup();
     let mut balances = balances_in(conn, &wanted).await?;
@@ -261,7 +260,10 @@ pub async fn lock_in(conn: &mut AnyConnection) -> Result<(), StorageError> {
 }
 
 /// Users' available share balances in a market: `(user id, outcome, shares)`, nonzero only.
-pub async fn share_holders_in(conn: &mut AnyConnection, market_id: &str) -> Result<Vec<(String, u32, i64)>, StorageError> {
+pub async fn share_holders_in(
+    conn: &mut AnyConnection,
+    market_id: &str,
+) -> Result<Vec<(String, u32, i64)>, StorageError> {
     let prefix = format!("shares:{market_id}:");
     let rows = sqlx::query(
         "SELECT account, asset, balance_micros FROM account_balances WHERE asset LIKE $1 AND account LIKE 'user:%:available' \

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit_log;
 pub mod auth_challenges;
 pub mod chain;
+pub mod dead_man;
 pub mod kill_switch;
 pub mod ledger;
 pub mod markets;

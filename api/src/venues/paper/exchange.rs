@@ -169,7 +169,12 @@ fn asset_label(asset: &str) -> String {
     if asset == COLLATERAL { "collateral".to_string() } else { "shares".to_string() }
 }
 
-/// What a book holds of an order beside its position in the book.
+/// (price in micro-units, size in micro-shares), best first.
+pub type Ladder = Vec<(i64, i64)>;
+/// (bids, asks).
+pub type Ladders = (Ladder, Ladder);
+
+/// A market matched here: its rules, its books (one for binary markets) and their last trades.
 #[derive(Debug)]
 struct MarketBooks {
     rules: MarketRules,
@@ -182,6 +187,8 @@ pub struct Exchange {
     fees: Fees,
     limits: Limits,
     markets: HashMap<String, MarketBooks>,
+    /// Markets resolved while this exchange ran: never matched again.
+    closed: HashSet<String>,
     /// Live orders by book id.
     live: HashMap<u64, Order>,
     ids: HashMap<String, u64>,
@@ -200,6 +207,7 @@ impl Exchange {
             fees,
             limits,
             markets: HashMap::new(),
+            closed: HashSet::new(),
             live: HashMap::new(),
             ids: HashMap::new(),
             owners: HashMap::new(),
@@ -220,8 +228,15 @@ impl Exchange {
         self.markets.insert(rules.id.clone(), MarketBooks { rules, books, last_trade: vec![None; n] });
     }
 
+    /// Whether the market is known here, open or resolved.
     pub fn has_market(&self, id: &str) -> bool {
-        self.markets.contains_key(id)
+        self.markets.contains_key(id) || self.closed.contains(id)
+    }
+
+    /// Marks a market resolved: orders for it are refused from now on.
+    pub fn close_market(&mut self, id: &str) {
+        self.markets.remove(id);
+        self.closed.insert(id.to_string());
     }
 
     pub fn live_order(&self, id: &str) -> Option<&Order> {
@@ -233,7 +248,7 @@ impl Exchange {
     }
 
     /// (bids, asks) of a book, best first: (price in micro-units, size in micro-shares).
-    pub fn depth(&self, market_id: &str, book: usize, levels: usize) -> Option<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
+    pub fn depth(&self, market_id: &str, book: usize, levels: usize) -> Option<Ladders> {
         let m = self.markets.get(market_id)?;
         let (bids, asks) = m.books.get(book)?.depth(levels);
         let conv = |v: Vec<(u32, i64)>| v.into_iter().map(|(p, s)| (i64::from(p) * m.rules.tick_micros, s)).collect();
@@ -266,23 +281,27 @@ impl Exchange {
         let owner = self.owner(&order.user_id);
         let m = self.markets.get_mut(&order.market_id).expect("market just looked up");
         let (side, price) = book_terms(&rules, &order);
-        m.books[rules.book_of(order.outcome)].restore(book::NewOrder {
-            id,
-            owner,
-            side,
-            price_ticks: price,
-            size: order.size_micros,
-            tif: tif_of(&order),
-            post_only: order.post_only,
-            stp: stp_of(order.stp),
-        }, order.remaining_micros());
+        m.books[rules.book_of(order.outcome)].restore(
+            book::NewOrder {
+                id,
+                owner,
+                side,
+                price_ticks: price,
+                size: order.size_micros,
+                tif: tif_of(&order),
+                post_only: order.post_only,
+                stp: stp_of(order.stp),
+            },
+            order.remaining_micros(),
+        );
         self.track(id, order);
     }
 
     fn track(&mut self, book_id: u64, order: Order) {
         *self.open_per_user.entry(order.user_id.clone()).or_default() += 1;
         if order.side == Side::Buy {
-            *self.exposure.entry((order.user_id.clone(), order.market_id.clone())).or_default() += order.reserved_micros;
+            *self.exposure.entry((order.user_id.clone(), order.market_id.clone())).or_default() +=
+                order.reserved_micros;
         }
         self.ids.insert(order.id.clone(), book_id);
         self.live.insert(book_id, order);
@@ -335,6 +354,9 @@ impl Exchange {
                 Err(Refusal::ClientOrderIdReused(order.client_order_id))
             };
         }
+        if self.closed.contains(&order.market_id) {
+            return Err(Refusal::MarketResolved);
+        }
         let m = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?;
         let rules = m.rules.clone();
         let book_index = rules.book_of(order.outcome);
@@ -356,7 +378,9 @@ impl Exchange {
             }
         }
         let (asset, hold) = match order.side {
-            Side::Buy => (COLLATERAL.to_string(), settlement::buy_reservation(order.price_micros, order.size_micros, self.fees)),
+            Side::Buy => {
+                (COLLATERAL.to_string(), settlement::buy_reservation(order.price_micros, order.size_micros, self.fees))
+            }
             Side::Sell => (share_asset(&order.market_id, order.outcome), order.size_micros),
         };
         if order.side == Side::Buy && self.limits.max_market_exposure_micros > 0 {
@@ -417,7 +441,10 @@ impl Exchange {
 
     /// The order as it stands after this batch so far.
     pub fn current(&self, id: &str, batch: &Batch) -> Option<Order> {
-        self.live_order(id).cloned().or_else(|| batch.finished.get(id).cloned()).or_else(|| batch.known.get(id).cloned())
+        self.live_order(id)
+            .cloned()
+            .or_else(|| batch.finished.get(id).cloned())
+            .or_else(|| batch.known.get(id).cloned())
     }
 
     /// Cancels a user's live order.
@@ -450,7 +477,14 @@ impl Exchange {
     }
 
     /// Cancels every live order of a user, optionally in one market; returns them.
-    pub fn cancel_all(&mut self, user_id: &str, market_id: Option<&str>, batch: &mut Batch) -> Vec<Order> {
+    /// `reason` is what the cancelled orders say (`cancelled`, `dead_man_switch`…).
+    pub fn cancel_all(
+        &mut self,
+        user_id: &str,
+        market_id: Option<&str>,
+        reason: &str,
+        batch: &mut Batch,
+    ) -> Vec<Order> {
         let mut targets: Vec<(i64, u64)> = self
             .live
             .iter()
@@ -461,6 +495,11 @@ impl Exchange {
         let ids: Vec<String> = targets.iter().filter_map(|(_, n)| self.live.get(n).map(|o| o.id.clone())).collect();
         for (_, n) in targets {
             self.cancel_book_order(n, CancelReason::Requested, batch);
+        }
+        for id in &ids {
+            if let Some(o) = batch.finished.get_mut(id) {
+                o.reason = Some(reason.to_string());
+            }
         }
         ids.iter().filter_map(|id| self.current(id, batch)).collect()
     }
@@ -475,11 +514,6 @@ impl Exchange {
             self.cancel_book_order(id, CancelReason::Requested, batch);
         }
         n
-    }
-
-    /// Forgets a market (after it resolved): nothing may trade on it again.
-    pub fn remove_market(&mut self, market_id: &str) {
-        self.markets.remove(market_id);
     }
 
     /// Amends price and/or size. A size decrease alone keeps the order's place in the queue;
@@ -608,7 +642,8 @@ impl Exchange {
                     }
                 }
                 Event::Cancelled { id, reason, .. } => {
-                    let status = if reason == CancelReason::Expired { OrderStatus::Expired } else { OrderStatus::Cancelled };
+                    let status =
+                        if reason == CancelReason::Expired { OrderStatus::Expired } else { OrderStatus::Cancelled };
                     let why = match reason {
                         CancelReason::Requested => "cancelled",
                         CancelReason::Unfilled => "unfilled",
@@ -670,8 +705,10 @@ impl Exchange {
                 fee_micros: settlement::fee(settlement::notional(price, size), bps),
             }
         }
-        let (tp, mp) =
-            (party(rules, &t, price_ticks, size, self.fees.taker_bps), party(rules, &m, price_ticks, size, self.fees.maker_bps));
+        let (tp, mp) = (
+            party(rules, &t, price_ticks, size, self.fees.taker_bps),
+            party(rules, &m, price_ticks, size, self.fees.maker_bps),
+        );
         let trade_id = new_id();
         batch.transfers.extend(settlement::match_transfers(&rules.id, &trade_id, &tp, &mp, size));
         for (book_id, o, p, liquidity) in [(taker, &t, &tp, Liquidity::Taker), (maker, &m, &mp, Liquidity::Maker)] {

@@ -500,7 +500,10 @@ impl OrderBook {
     /// matching; `remaining` is what was left of it. Orders restored in their original time
     /// order rebuild the queues exactly.
     pub fn restore(&mut self, order: NewOrder, remaining: i64) {
-        if order.price_ticks == 0 || order.price_ticks >= self.ticks || remaining <= 0 || self.index.contains_key(&order.id)
+        if order.price_ticks == 0
+            || order.price_ticks >= self.ticks
+            || remaining <= 0
+            || self.index.contains_key(&order.id)
         {
             return;
         }

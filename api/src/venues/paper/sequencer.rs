@@ -19,6 +19,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::exchange::{Batch, Exchange, Limits, MarketRules, Refusal, Trade};
 use super::settlement::{self, Fees};
+pub use crate::venues::VenueError;
 
 /// Requests a batch takes at most.
 const MAX_BATCH: usize = 512;
@@ -31,9 +32,27 @@ const ATTEMPTS: usize = 3;
 pub enum Request {
     Place(Box<Order>),
     Cancel { user_id: String, order_id: String },
-    CancelAll { user_id: String, market_id: Option<String> },
+    CancelAll { user_id: String, market_id: Option<String>, cause: CancelCause },
     Amend { user_id: String, order_id: String, price_micros: Option<i64>, size_micros: Option<i64> },
     Resolve { market_id: String, winning_outcome: u32, actor: String, request_id: String },
+}
+
+/// Why every order of a user is being cancelled: the reason their orders carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelCause {
+    Requested,
+    DeadManSwitch,
+    Disconnected,
+}
+
+impl CancelCause {
+    pub fn reason(self) -> &'static str {
+        match self {
+            CancelCause::Requested => "cancelled",
+            CancelCause::DeadManSwitch => "dead_man_switch",
+            CancelCause::Disconnected => "cancel_on_disconnect",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,22 +62,25 @@ pub enum Reply {
     Resolved { cancelled: usize, holders: usize },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VenueError {
-    #[error("{0}")]
-    Refused(Refusal),
-    #[error("the paper venue cannot commit right now: {0}")]
-    Unavailable(String),
-}
-
 /// What the venue publishes once a batch is committed.
 #[derive(Debug, Clone)]
 pub enum StreamEvent {
     /// Changed levels of a book (size 0: the level is gone); `seq` grows by one per message.
-    Book { market_id: String, book: usize, seq: u64, bids: Vec<(i64, i64)>, asks: Vec<(i64, i64)> },
+    Book {
+        market_id: String,
+        book: usize,
+        seq: u64,
+        bids: Vec<(i64, i64)>,
+        asks: Vec<(i64, i64)>,
+    },
     Trade(Trade),
     Order(Box<Order>),
     Fill(Box<Fill>),
+    /// A user's dead-man's switch fired and cancelled this many orders.
+    DeadManSwitch {
+        user_id: String,
+        cancelled: usize,
+    },
 }
 
 /// A book as last published: what a new subscriber gets as its snapshot.
@@ -76,10 +98,16 @@ struct Job {
     reply: oneshot::Sender<Result<Reply, VenueError>>,
 }
 
-/// The handle the API holds: cheap to clone.
+/// The handle the API holds: cheap to clone. Made without the database ([`PaperVenue::new`]);
+/// [`PaperVenue::start`] rebuilds the books and starts the sequencer, and until then every
+/// request is answered `Unavailable`.
 #[derive(Debug, Clone)]
 pub struct PaperVenue {
     jobs: mpsc::Sender<Job>,
+    pending: Arc<std::sync::Mutex<Option<mpsc::Receiver<Job>>>>,
+    started: Arc<std::sync::atomic::AtomicBool>,
+    fees: Fees,
+    limits: Limits,
     views: BookViews,
     events: broadcast::Sender<Arc<StreamEvent>>,
 }
@@ -91,25 +119,62 @@ impl std::fmt::Debug for Job {
 }
 
 impl PaperVenue {
-    /// Rebuilds the books from the database and starts the sequencer task.
-    pub async fn start(db: Db, fees: Fees, limits: Limits) -> Result<PaperVenue, StorageError> {
+    pub fn new(fees: Fees, limits: Limits) -> PaperVenue {
         let (jobs, rx) = mpsc::channel(8192);
         let (events, _) = broadcast::channel(16_384);
-        let views: BookViews = Arc::default();
-        let exchange = rebuild(&db, fees, limits).await?;
-        let mut sequencer = Sequencer { db, fees, limits, exchange, views: views.clone(), events: events.clone() };
+        PaperVenue {
+            jobs,
+            pending: Arc::new(std::sync::Mutex::new(Some(rx))),
+            started: Arc::default(),
+            fees,
+            limits,
+            views: Arc::default(),
+            events,
+        }
+    }
+
+    /// Rebuilds the books from the database and starts the sequencer task (once; later calls
+    /// do nothing). The task ends when every handle is dropped.
+    pub async fn start(&self, db: Db) -> Result<(), StorageError> {
+        let Some(rx) = self.pending.lock().ok().and_then(|mut p| p.take()) else { return Ok(()) };
+        let exchange = match rebuild(&db, self.fees, self.limits).await {
+            Ok(e) => e,
+            Err(e) => {
+                if let Ok(mut p) = self.pending.lock() {
+                    *p = Some(rx);
+                }
+                return Err(e);
+            }
+        };
+        let mut sequencer = Sequencer {
+            db,
+            fees: self.fees,
+            limits: self.limits,
+            exchange,
+            views: self.views.clone(),
+            events: self.events.clone(),
+        };
         sequencer.publish_books(None);
         tokio::spawn(sequencer.run(rx));
-        Ok(PaperVenue { jobs, views, events })
+        self.started.store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     pub async fn call(&self, request: Request) -> Result<Reply, VenueError> {
+        if !self.started.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(VenueError::Unavailable("the paper venue has not started".to_string()));
+        }
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job { request, reply })
             .await
             .map_err(|_| VenueError::Unavailable("the sequencer has stopped".to_string()))?;
         rx.await.map_err(|_| VenueError::Unavailable("the sequencer dropped the request".to_string()))?
+    }
+
+    /// Publishes an event that did not come from a batch (a fired dead-man's switch).
+    pub fn notify(&self, event: StreamEvent) {
+        let _ = self.events.send(Arc::new(event));
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
@@ -229,12 +294,14 @@ impl Sequencer {
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
             let result = match request {
-                Request::Place(order) => self.exchange.place((**order).clone(), batch).map(|o| Reply::Order(Box::new(o))),
+                Request::Place(order) => {
+                    self.exchange.place((**order).clone(), batch).map(|o| Reply::Order(Box::new(o)))
+                }
                 Request::Cancel { user_id, order_id } => {
                     self.exchange.cancel(user_id, order_id, batch).map(|o| Reply::Order(Box::new(o)))
                 }
-                Request::CancelAll { user_id, market_id } => {
-                    Ok(Reply::Orders(self.exchange.cancel_all(user_id, market_id.as_deref(), batch)))
+                Request::CancelAll { user_id, market_id, cause } => {
+                    Ok(Reply::Orders(self.exchange.cancel_all(user_id, market_id.as_deref(), cause.reason(), batch)))
                 }
                 Request::Amend { user_id, order_id, price_micros, size_micros } => self
                     .exchange
@@ -280,7 +347,11 @@ impl Sequencer {
                         let m = markets::get(&self.db, &o.market_id)
                             .await?
                             .ok_or_else(|| StorageError::Invalid(format!("market {} is gone", o.market_id)))?;
-                        self.exchange.add_market(rules_of(&m));
+                        if m.status == kairos_platform::domain::MarketStatus::Resolved {
+                            self.exchange.close_market(&m.id);
+                        } else {
+                            self.exchange.add_market(rules_of(&m));
+                        }
                     }
                 }
                 Request::Amend { user_id, .. } => users.push(ledger::available(user_id)),
@@ -325,7 +396,13 @@ impl Sequencer {
         }
         let holders = ledger::share_holders_in(tx, market_id).await?;
         for (user, outcome, shares) in &holders {
-            batch.transfers.extend(settlement::resolution_transfers(market_id, user, *outcome, *shares, *outcome == winning));
+            batch.transfers.extend(settlement::resolution_transfers(
+                market_id,
+                user,
+                *outcome,
+                *shares,
+                *outcome == winning,
+            ));
         }
         let paid: i64 = holders.iter().filter(|h| h.1 == winning).map(|h| h.2).sum();
         audit_log::append_in(
@@ -347,7 +424,7 @@ impl Sequencer {
             },
         )
         .await?;
-        self.exchange.remove_market(market_id);
+        self.exchange.close_market(market_id);
         Ok(Ok(Reply::Resolved { cancelled, holders: holders.len() }))
     }
 
@@ -408,8 +485,7 @@ impl Sequencer {
 pub fn level_changes(before: &[(i64, i64)], after: &[(i64, i64)]) -> Vec<(i64, i64)> {
     let old: HashMap<i64, i64> = before.iter().copied().collect();
     let new: HashMap<i64, i64> = after.iter().copied().collect();
-    let mut changes: Vec<(i64, i64)> =
-        after.iter().filter(|(p, s)| old.get(p) != Some(s)).copied().collect();
+    let mut changes: Vec<(i64, i64)> = after.iter().filter(|(p, s)| old.get(p) != Some(s)).copied().collect();
     changes.extend(before.iter().filter(|(p, _)| !new.contains_key(p)).map(|(p, _)| (*p, 0)));
     changes.sort_unstable();
     changes

@@ -41,13 +41,7 @@ pub fn fee(notional_micros: i64, bps: i64) -> i64 {
     i64::try_from(f).unwrap_or(i64::MAX)
 }
 
-/// The smallest size step that keeps every notional on this tick grid an exact integer.
-pub fn lot_micros(tick_micros: i64) -> i64 {
-    fn gcd(a: i64, b: i64) -> i64 {
-        if b == 0 { a } else { gcd(b, a % b) }
-    }
-    if tick_micros <= 0 { MICROS_PER_UNIT } else { MICROS_PER_UNIT / gcd(MICROS_PER_UNIT, tick_micros) }
-}
+pub use kairos_platform::risk::size_lot_micros as lot_micros;
 
 /// What a buy holds back: its notional at the limit price plus the larger fee.
 pub fn buy_reservation(price_micros: i64, size_micros: i64, fees: Fees) -> i64 {
@@ -111,7 +105,12 @@ pub fn match_transfers(market_id: &str, trade_id: &str, a: &Party<'_>, b: &Party
     usdc.extend(posting(FEES_ACCOUNT.to_string(), fees));
     usdc.extend(posting(escrow(market_id), escrow_change));
     let reference = Some(trade_id.to_string());
-    let mut out = vec![Transfer { asset: COLLATERAL.to_string(), kind: "trade".into(), reference: reference.clone(), postings: usdc }];
+    let mut out = vec![Transfer {
+        asset: COLLATERAL.to_string(),
+        kind: "trade".into(),
+        reference: reference.clone(),
+        postings: usdc,
+    }];
     if shares[0].0 == shares[1].0 {
         // One outcome changes hands.
         let postings = shares.into_iter().filter_map(|(_, account, amount)| posting(account, amount)).collect();
@@ -120,7 +119,8 @@ pub fn match_transfers(market_id: &str, trade_id: &str, a: &Party<'_>, b: &Party
         // Each outcome is issued (mint) or retired (merge).
         for (asset, account, amount) in shares {
             let kind = if amount > 0 { "mint" } else { "merge" };
-            let postings = [posting(account, amount), posting(issuer(market_id), -amount)].into_iter().flatten().collect();
+            let postings =
+                [posting(account, amount), posting(issuer(market_id), -amount)].into_iter().flatten().collect();
             out.push(Transfer { asset, kind: kind.into(), reference: reference.clone(), postings });
         }
     }
@@ -134,8 +134,11 @@ pub fn reservation(user_id: &str, asset: &str, amount: i64, order_id: &str) -> O
     if amount == 0 {
         return None;
     }
-    let (from, to, kind) =
-        if amount > 0 { (available(user_id), reserved(user_id), "reserve") } else { (reserved(user_id), available(user_id), "release") };
+    let (from, to, kind) = if amount > 0 {
+        (available(user_id), reserved(user_id), "reserve")
+    } else {
+        (reserved(user_id), available(user_id), "release")
+    };
     Some(Transfer {
         asset: asset.to_string(),
         kind: kind.into(),
@@ -212,11 +215,14 @@ mod tests {
         let t = match_transfers("m", "t1", &buyer, &seller, 1_000_000);
         sums_to_zero(&t);
         assert_eq!(t.len(), 2);
-        assert_eq!(t[0].postings, vec![
-            Posting { account: "user:b:reserved".into(), amount_micros: -400_400 },
-            Posting { account: "user:s:available".into(), amount_micros: 400_000 },
-            Posting { account: FEES_ACCOUNT.into(), amount_micros: 400 },
-        ]);
+        assert_eq!(
+            t[0].postings,
+            vec![
+                Posting { account: "user:b:reserved".into(), amount_micros: -400_400 },
+                Posting { account: "user:s:available".into(), amount_micros: 400_000 },
+                Posting { account: FEES_ACCOUNT.into(), amount_micros: 400 },
+            ]
+        );
         assert_eq!((t[1].asset.as_str(), t[1].postings.len()), ("shares:m:0", 2));
     }
 

@@ -197,6 +197,12 @@ fn restored_books_equal_the_books_they_were_built_from() {
     rebuilt.place(order("c1", "c", 1, Side::Buy, 600_000, 1_000_000), &mut b2).expect("taker");
     let mut b3 = funded(&[("c", 10_000_000)]);
     ex.place(order("c1", "c", 1, Side::Buy, 600_000, 1_000_000), &mut b3).expect("taker");
-    let makers = |b: &Batch| b.fills.iter().filter(|f| f.liquidity == kairos_platform::domain::Liquidity::Maker).map(|f| f.order_id.clone()).collect::<Vec<_>>();
+    let makers = |b: &Batch| {
+        b.fills
+            .iter()
+            .filter(|f| f.liquidity == kairos_platform::domain::Liquidity::Maker)
+            .map(|f| f.order_id.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(makers(&b2), makers(&b3));
 }
