@@ -24,4 +24,5 @@ pub mod runtime_settings;
 pub mod seed;
 pub mod server;
 pub mod state;
+pub mod streams;
 pub mod venues;
