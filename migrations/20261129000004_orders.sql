@@ -36,6 +36,8 @@ CREATE TABLE orders (
 CREATE INDEX orders_market_status_idx ON orders (market_id, status);
 CREATE INDEX orders_user_idx ON orders (user_id, id);
 CREATE INDEX orders_status_idx ON orders (status, priority);
+-- The idempotency check of a batch looks client order ids up across its users at once.
+CREATE INDEX orders_client_order_id_idx ON orders (client_order_id);
 
 CREATE TABLE fills (
     id              TEXT PRIMARY KEY,

@@ -55,6 +55,20 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Orders of the paper venue.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+    },
+    /// Make market makers with API keys and collateral, and a paper market, for load runs and
+    /// demos; prints them as JSON (`kairos-load --accounts`). dev and test profiles only.
+    DevAccounts {
+        #[arg(long, default_value_t = 4)]
+        makers: usize,
+        /// Collateral each one gets, in units.
+        #[arg(long, default_value = "1000000")]
+        credit: String,
+    },
     /// Print the OpenAPI document (or write it, or check a file against it).
     Openapi {
         /// Write the document to this file instead of standard output.
@@ -118,6 +132,14 @@ pub enum LedgerCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum OrdersCommand {
+    /// Check that the paper venue's orders and the ledger agree: every reservation held by a
+    /// live order and nothing else; prints the books the live orders make. Exit 0 when they
+    /// agree.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk the hash chain; exit 0 when intact, non-zero naming the first bad row.
     Verify,
@@ -164,6 +186,12 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Ledger { command: LedgerCommand::Verify } => {
             with_runtime(|settings, _| Box::pin(ledger_verify(settings)))
+        }
+        Command::Orders { command: OrdersCommand::Verify } => {
+            with_runtime(|settings, _| Box::pin(orders_verify(settings)))
+        }
+        Command::DevAccounts { makers, credit } => {
+            with_runtime(move |settings, _| Box::pin(dev_accounts(settings, makers, credit)))
         }
     }
 }
@@ -399,6 +427,24 @@ async fn ledger_verify(settings: Settings) -> Result<(), String> {
     let result = kairos_platform::storage::ledger::verify(&db).await.map_err(|e| e.to_string());
     db.close().await;
     report_chain("ledger", result?)
+}
+
+async fn orders_verify(settings: Settings) -> Result<(), String> {
+    let db = connect(&settings).await?;
+    let result = crate::venues::paper::consistency::check(&db).await.map_err(|e| e.to_string());
+    db.close().await;
+    let report = result?;
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    if report.problems.is_empty() { Ok(()) } else { Err(format!("{} problem(s)", report.problems.len())) }
+}
+
+async fn dev_accounts(settings: Settings, makers: usize, credit: String) -> Result<(), String> {
+    let credit = kairos_platform::domain::parse_micros(&credit).map_err(|e| format!("--credit: {e}"))?;
+    let state = cli_state(settings).await?;
+    let accounts = crate::load::accounts::create(&state, makers, credit).await;
+    state.db().close().await;
+    println!("{}", serde_json::to_string(&accounts?).map_err(|e| e.to_string())?);
+    Ok(())
 }
 
 /// Prints a chain walk as one JSON object; an error names the first bad row.

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod dead_man;
 pub mod error;
 pub mod extract;
+pub mod load;
 pub mod market_catalog;
 pub mod market_view;
 pub mod metrics;

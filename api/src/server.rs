@@ -102,7 +102,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     }
     state.catalog().refresh(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
     state.runtime().reload(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
-    state.venues().paper.start(db.clone()).await.map_err(|e| StartError::Venue(e.to_string()))?;
+    state.venues().paper.start(settings.database_url.expose()).await.map_err(|e| StartError::Venue(e.to_string()))?;
     if state.venues().polymarket.is_enabled() {
         tracing::warn!(
             "Polymarket credentials are configured, but this build does not route orders to the CLOB: its markets answer venue_not_available"

@@ -135,17 +135,30 @@ pub async fn append_many_in(conn: &mut AnyConnection, transfers: &[Transfer]) ->
         return Ok(Vec::new());
     }
     let mut tx = conn.begin().await?;
+    lock_in(&mut tx).await?;
     let ids = append_postings(&mut tx, transfers).await?;
     tx.commit().await?;
     Ok(ids)
 }
 
-/// Rows per multi-row INSERT: 11 binds each stays far below both databases' bind limits.
-const ENTRY_CHUNK: usize = 500;
+/// [`append_many_in`] for a caller that already holds the ledger lock ([`lock_in`]) in its own
+/// transaction and rolls all of it back on any error (the paper venue's sequencer): no
+/// savepoint and no second lock, two round trips fewer per batch.
+pub async fn append_many_locked_in(
+    conn: &mut AnyConnection,
+    transfers: &[Transfer],
+) -> Result<Vec<String>, StorageError> {
+    for t in transfers {
+        t.validate()?;
+    }
+    if transfers.is_empty() {
+        return Ok(Vec::new());
+    }
+    append_postings(conn, transfers).await
+}
 
 async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Result<Vec<String>, StorageError> {
-    // What is read next is current until this transaction ends.
-    lock_in(&mut *conn).await?;
+    // The caller holds the ledger lock: what is read next is current until its transaction ends.
     let head = sqlx::query("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
@@ -179,7 +192,7 @@ async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Re
         }
         ids.push(transfer_id);
     }
-    for chunk in entries.chunks(ENTRY_CHUNK) {
+    for chunk in super::fixed_chunks(&entries) {
         let sql = format!(
             "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) VALUES {}",
             super::placeholders(chunk.len(), 11)
@@ -223,7 +236,7 @@ async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Re
         }
     }
     let rows: Vec<((String, String), i64)> = balances.into_iter().collect();
-    for chunk in rows.chunks(ENTRY_CHUNK) {
+    for chunk in super::fixed_chunks(&rows) {
         let sql = format!(
             "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES {} \
              ON CONFLICT (account, asset) DO UPDATE SET balance_micros = excluded.balance_micros, \
@@ -291,13 +304,13 @@ pub async fn balances_in(
     accounts: &[String],
 ) -> Result<HashMap<(String, String), i64>, StorageError> {
     let mut out = HashMap::new();
-    for chunk in accounts.chunks(ENTRY_CHUNK) {
+    for list in super::in_lists(accounts) {
         let sql = format!(
             "SELECT account, asset, balance_micros FROM account_balances WHERE account IN ({})",
-            (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            super::in_placeholders(1, list.len())
         );
         let mut q = sqlx::query(&sql);
-        for account in chunk {
+        for account in &list {
             q = q.bind(account);
         }
         for r in q.fetch_all(&mut *conn).await? {

@@ -11,6 +11,7 @@ pub mod chain;
 pub mod dead_man;
 pub mod kill_switch;
 pub mod ledger;
+pub mod market_leases;
 pub mod markets;
 pub mod orders;
 pub mod refresh_tokens;
@@ -28,6 +29,23 @@ use sqlx::{AnyPool, Executor as _};
 
 /// The migrations in `migrations/`, compiled into every binary that links this crate.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[cfg(test)]
+mod chunk_tests {
+    #[test]
+    fn chunks_take_only_the_fixed_sizes() {
+        let rows: Vec<u32> = (0..341).collect();
+        let sizes: Vec<usize> = super::fixed_chunks(&rows).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![256, 64, 16, 4, 1]);
+        assert_eq!(super::fixed_chunks(&rows[..160]).len(), 2, "128 + 32");
+        assert_eq!(super::fixed_chunks(&rows).concat(), rows);
+        let lists = super::in_lists(&["a", "b", "c"]);
+        assert_eq!(lists, vec![vec!["a", "b", "c", "c"]]);
+        assert_eq!(super::in_lists(&["a", "b", "c", "d", "e"])[0].len(), 8);
+        assert!(super::in_lists::<&str>(&[]).is_empty());
+        assert_eq!(super::in_placeholders(2, 3), "$2, $3, $4");
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -73,6 +91,46 @@ pub enum StorageError {
     Invalid(String),
     #[error("stored row is not valid: {0}")]
     Corrupt(String),
+}
+
+/// The row counts multi-row statements are cut into. Each distinct count is a distinct SQL
+/// text, which both databases prepare once per connection and cache; a handful of sizes keeps
+/// those caches warm whatever the batch sizes are (a statement per size would re-prepare on
+/// almost every batch).
+pub(crate) const CHUNK_SIZES: [usize; 9] = [256, 128, 64, 32, 16, 8, 4, 2, 1];
+
+/// Cuts `rows` into chunks whose lengths are all in [`CHUNK_SIZES`], largest first.
+pub(crate) fn fixed_chunks<T>(rows: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let size = CHUNK_SIZES.iter().copied().find(|s| *s <= rest.len()).unwrap_or(1);
+        let (head, tail) = rest.split_at(size);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+/// Values for `IN (…)` lists, cut into lists whose lengths are in [`CHUNK_SIZES`]: the last
+/// list is padded by repeating its last value (which changes nothing in an `IN`).
+pub(crate) fn in_lists<T: Clone>(values: &[T]) -> Vec<Vec<T>> {
+    values
+        .chunks(CHUNK_SIZES[0])
+        .map(|chunk| {
+            let size = CHUNK_SIZES.iter().rev().copied().find(|s| *s >= chunk.len()).unwrap_or(chunk.len());
+            let mut list = chunk.to_vec();
+            if let Some(last) = chunk.last() {
+                list.resize(size, last.clone());
+            }
+            list
+        })
+        .collect()
+}
+
+/// `$first, $first+1, …` for an `IN` list of `n` values.
+pub(crate) fn in_placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// `($1, $2), ($3, $4)` for a multi-row INSERT of `rows` rows of `cols` columns.

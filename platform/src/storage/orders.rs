@@ -20,9 +20,6 @@ const FILL_COLUMNS: &str = "id, trade_id, order_id, user_id, market_id, outcome,
     fee_micros, liquidity, finality, created_at_us";
 const FILL_WIDTH: usize = 13;
 
-/// Rows per multi-row statement (under both databases' bind limits).
-const CHUNK: usize = 400;
-
 fn parse<T: FromStr<Err = String>>(row: &AnyRow, column: &str) -> Result<T, StorageError> {
     let text: String = row.try_get(column)?;
     text.parse().map_err(|e: String| StorageError::Corrupt(format!("{column}: {e}")))
@@ -83,7 +80,7 @@ fn fill_from_row(row: &AnyRow) -> Result<Fill, StorageError> {
 /// (user, client order id) is taken fails the statement: the caller checks first with
 /// [`by_client_ids_in`] in the same transaction, so this is only the last line of defence.
 pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), StorageError> {
-    for chunk in orders.chunks(CHUNK) {
+    for chunk in super::fixed_chunks(orders) {
         let sql = format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
              price_micros = excluded.price_micros, size_micros = excluded.size_micros, \
@@ -127,7 +124,7 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
 }
 
 pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result<(), StorageError> {
-    for chunk in fills.chunks(CHUNK) {
+    for chunk in super::fixed_chunks(fills) {
         let sql = format!("INSERT INTO fills ({FILL_COLUMNS}) VALUES {}", placeholders(chunk.len(), FILL_WIDTH));
         let mut q = sqlx::query(&sql);
         for f in chunk {
@@ -151,24 +148,27 @@ pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result
     Ok(())
 }
 
-/// The user's orders with these client order ids (the idempotency check).
-pub async fn by_client_ids_in(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    client_order_ids: &[&str],
-) -> Result<Vec<Order>, StorageError> {
+/// The orders with these (user, client order id) pairs: the idempotency check of a whole
+/// batch in one statement per 256 pairs.
+pub async fn by_client_ids_in(conn: &mut AnyConnection, pairs: &[(&str, &str)]) -> Result<Vec<Order>, StorageError> {
     let mut out = Vec::new();
-    for chunk in client_order_ids.chunks(CHUNK) {
+    for list in super::in_lists(pairs) {
+        // By client order id alone (its own index): an IN list on both columns of the unique
+        // key makes PostgreSQL walk every index entry of the users.
         let sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 AND client_order_id IN ({})",
-            (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE client_order_id IN ({})",
+            super::in_placeholders(1, list.len())
         );
-        let mut q = sqlx::query(&sql).bind(user_id);
-        for id in chunk {
+        let mut q = sqlx::query(&sql);
+        for (_, id) in &list {
             q = q.bind(*id);
         }
         for row in q.fetch_all(&mut *conn).await? {
-            out.push(order_from_row(&row)?);
+            let order = order_from_row(&row)?;
+            // Other users may use the same ids; keep the pairs asked for.
+            if list.iter().any(|(u, c)| *u == order.user_id && *c == order.client_order_id) {
+                out.push(order);
+            }
         }
     }
     Ok(out)
@@ -181,7 +181,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Order>, StorageError> {
 
 pub async fn by_client_id(db: &Db, user_id: &str, client_order_id: &str) -> Result<Option<Order>, StorageError> {
     let mut conn = db.pool().acquire().await?;
-    Ok(by_client_ids_in(&mut conn, user_id, &[client_order_id]).await?.pop())
+    Ok(by_client_ids_in(&mut conn, &[(user_id, client_order_id)]).await?.pop())
 }
 
 /// Filters of an order listing; ids are canonical UUIDs.

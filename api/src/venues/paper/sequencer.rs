@@ -133,29 +133,48 @@ impl PaperVenue {
         }
     }
 
-    /// Rebuilds the books from the database and starts the sequencer task (once; later calls
-    /// do nothing). The task ends when every handle is dropped.
-    pub async fn start(&self, db: Db) -> Result<(), StorageError> {
+    /// Rebuilds the books from the database and starts the sequencer (once; later calls do
+    /// nothing). It runs on a thread of its own with its own runtime and database connections,
+    /// so a batch's round trips never wait behind request handlers for a worker thread. It
+    /// ends when every handle is dropped.
+    pub async fn start(&self, database_url: &str) -> Result<(), StorageError> {
         let Some(rx) = self.pending.lock().ok().and_then(|mut p| p.take()) else { return Ok(()) };
-        let exchange = match rebuild(&db, self.fees, self.limits).await {
-            Ok(e) => e,
-            Err(e) => {
-                if let Ok(mut p) = self.pending.lock() {
-                    *p = Some(rx);
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StorageError>>();
+        let (url, fees, limits, views, events) =
+            (database_url.to_string(), self.fees, self.limits, self.views.clone(), self.events.clone());
+        let spawned = std::thread::Builder::new().name("paper-sequencer".to_string()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(StorageError::Invalid(format!("sequencer runtime: {e}"))));
+                    return;
                 }
-                return Err(e);
-            }
-        };
-        let mut sequencer = Sequencer {
-            db,
-            fees: self.fees,
-            limits: self.limits,
-            exchange,
-            views: self.views.clone(),
-            events: self.events.clone(),
-        };
-        sequencer.publish_books(None);
-        tokio::spawn(sequencer.run(rx));
+            };
+            runtime.block_on(async move {
+                let setup = async {
+                    let db = Db::connect(&url, 2).await?;
+                    let exchange = rebuild(&db, fees, limits).await?;
+                    Ok::<_, StorageError>((db, exchange))
+                };
+                match setup.await {
+                    Ok((db, exchange)) => {
+                        let mut sequencer = Sequencer { db, fees, limits, exchange, views, events };
+                        sequencer.publish_books(None);
+                        let _ = ready_tx.send(Ok(()));
+                        sequencer.run(rx).await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        });
+        if let Err(e) = spawned {
+            return Err(StorageError::Invalid(format!("cannot start the sequencer thread: {e}")));
+        }
+        ready_rx
+            .await
+            .map_err(|_| StorageError::Invalid("the sequencer thread ended while starting".to_string()))??;
         self.started.store(true, std::sync::atomic::Ordering::Release);
         Ok(())
     }
@@ -316,7 +335,7 @@ impl Sequencer {
         if expire {
             self.exchange.expire(batch);
         }
-        ledger::append_many_in(&mut tx, &batch.transfers).await?;
+        ledger::append_many_locked_in(&mut tx, &batch.transfers).await?;
         let changed: Vec<&Order> = batch
             .changed
             .iter()
@@ -337,12 +356,12 @@ impl Sequencer {
         batch: &mut Batch,
     ) -> Result<(), StorageError> {
         let mut users: Vec<String> = Vec::new();
-        let mut client_ids: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut client_ids: Vec<(&str, &str)> = Vec::new();
         for request in requests {
             match request {
                 Request::Place(o) => {
                     users.push(ledger::available(&o.user_id));
-                    client_ids.entry(&o.user_id).or_default().push(&o.client_order_id);
+                    client_ids.push((&o.user_id, &o.client_order_id));
                     if !self.exchange.has_market(&o.market_id) {
                         let m = markets::get(&self.db, &o.market_id)
                             .await?
@@ -361,12 +380,10 @@ impl Sequencer {
         users.sort_unstable();
         users.dedup();
         batch.balances = ledger::balances_in(tx, &users).await?;
-        for (user, ids) in client_ids {
-            for existing in orders::by_client_ids_in(tx, user, &ids).await? {
-                let key = (existing.user_id.clone(), existing.client_order_id.clone());
-                batch.client_ids.insert(key, existing.id.clone());
-                batch.known.insert(existing.id.clone(), existing);
-            }
+        for existing in orders::by_client_ids_in(tx, &client_ids).await? {
+            let key = (existing.user_id.clone(), existing.client_order_id.clone());
+            batch.client_ids.insert(key, existing.id.clone());
+            batch.known.insert(existing.id.clone(), existing);
         }
         Ok(())
     }
@@ -390,7 +407,7 @@ impl Sequencer {
         }
         let cancelled = self.exchange.cancel_market(market_id, batch);
         // The releases must be in the balances the payout reads.
-        ledger::append_many_in(tx, &std::mem::take(&mut batch.transfers)).await?;
+        ledger::append_many_locked_in(tx, &std::mem::take(&mut batch.transfers)).await?;
         if !markets::resolve_in(tx, market_id, winning).await? {
             return Err(StorageError::Conflict(format!("market {market_id} is already resolved")));
         }

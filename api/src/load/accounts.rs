@@ -1,0 +1,55 @@
+//! Market makers for a load run or a demo, made directly in the database: users with the
+//! market-maker role, API keys with read and trade scopes, collateral, and an open paper
+//! market. Refused outside `dev` and `test`.
+
+use kairos_platform::config::Profile;
+use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, Role, Scope, Venue};
+use kairos_platform::storage::{markets, users};
+
+use super::{Account, Accounts};
+use crate::state::AppState;
+
+pub async fn create(state: &AppState, makers: usize, credit_micros: i64) -> Result<Accounts, String> {
+    if !matches!(state.settings().profile, Profile::Dev | Profile::Test) {
+        return Err("dev accounts are made only in the dev and test profiles".to_string());
+    }
+    let market = NewMarket {
+        venue: Venue::Paper,
+        external_id: Some("load:paper".to_string()),
+        slug: "load-test".to_string(),
+        question: "Load test market (paper)".to_string(),
+        description: "Made by kairos-api dev-accounts for load runs.".to_string(),
+        status: MarketStatus::Open,
+        tick_size_micros: 10_000,
+        min_size_micros: 1_000_000,
+        end_time_us: None,
+        is_sample: true,
+        outcomes: vec![
+            Outcome { index: 0, label: "YES".to_string(), external_id: None },
+            Outcome { index: 1, label: "NO".to_string(), external_id: None },
+        ],
+    };
+    let (market, _) = markets::upsert(state.db(), &market).await.map_err(|e| e.to_string())?;
+    let mut accounts = Vec::with_capacity(makers);
+    for i in 0..makers {
+        let wallet = bs58::encode(rand::random::<[u8; 32]>()).into_string();
+        let (user, _) =
+            users::get_or_create_by_wallet(state.db(), &wallet, Role::MarketMaker).await.map_err(|e| e.to_string())?;
+        let (key, secret) = crate::routes::api_keys::create_key(
+            state,
+            &user.id,
+            &format!("load-{i}"),
+            &[Scope::Read, Scope::Trade],
+            None,
+            "cli",
+            None,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        crate::routes::balances::credit(state, &user.id, credit_micros, "credit", "cli", "dev-accounts")
+            .await
+            .map_err(|e| e.to_string())?;
+        accounts.push(Account { user_id: user.id, key_id: key.id, secret });
+    }
+    Ok(Accounts { market_id: market.id, accounts })
+}

@@ -1,0 +1,224 @@
+//! The load generator behind `kairos-load` and the crash test: several market makers submit
+//! signed orders (API keys, as real market makers do) against a running server, and the
+//! report gives throughput and latency percentiles. Orders are buys of YES and of NO around
+//! the middle, so about half of them cross and trade (minting pairs) and the rest rest.
+
+pub mod accounts;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// A market maker's API key, as `kairos-api dev-accounts` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Account {
+    pub user_id: String,
+    pub key_id: String,
+    pub secret: String,
+}
+
+/// What `kairos-api dev-accounts` prints: the market to trade and the accounts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Accounts {
+    pub market_id: String,
+    pub accounts: Vec<Account>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub base_url: String,
+    pub accounts: Accounts,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    pub duration: Duration,
+}
+
+/// An order the server acknowledged (2xx): what the crash test checks survived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acked {
+    pub user_id: String,
+    pub order_id: String,
+    pub client_order_id: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub elapsed: Duration,
+    pub acked: Vec<Acked>,
+    /// Errors by status code or transport failure.
+    pub errors: BTreeMap<String, u64>,
+    /// Latency of every acknowledged order, in microseconds.
+    pub latencies_us: Vec<u64>,
+}
+
+impl Report {
+    pub fn throughput(&self) -> f64 {
+        self.acked.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The latency at quantile `q` (0..=1), in microseconds.
+    pub fn percentile(&self, q: f64) -> u64 {
+        let mut sorted = self.latencies_us.clone();
+        sorted.sort_unstable();
+        if sorted.is_empty() {
+            return 0;
+        }
+        let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+        sorted[index.min(sorted.len() - 1)]
+    }
+
+    pub fn summary(&self) -> serde_json::Value {
+        let ms = |us: u64| us as f64 / 1_000.0;
+        serde_json::json!({
+            "seconds": self.elapsed.as_secs_f64(),
+            "acknowledged": self.acked.len(),
+            "orders_per_second": (self.throughput() * 10.0).round() / 10.0,
+            "latency_ms": {
+                "p50": ms(self.percentile(0.50)),
+                "p90": ms(self.percentile(0.90)),
+                "p99": ms(self.percentile(0.99)),
+                "p999": ms(self.percentile(0.999)),
+                "max": ms(self.percentile(1.0)),
+            },
+            "errors": self.errors,
+        })
+    }
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The n-th order of a worker: YES or NO, 0.45–0.55.
+fn order_body(market_id: &str, worker: usize, n: u64) -> serde_json::Value {
+    let mix = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33) ^ worker as u64;
+    let outcome = (mix & 1) as u32;
+    let price = 45 + (mix >> 1) % 11;
+    serde_json::json!({
+        "market_id": market_id,
+        "outcome": outcome,
+        "side": "buy",
+        "price": format!("0.{price:02}"),
+        "size": "1",
+        "client_order_id": format!("load-{worker}-{n}-{}", mix % 100_000),
+    })
+}
+
+/// Runs the plan until its duration is up or `stop` is set; each worker keeps one request in
+/// flight. Transport errors (a server killed under load) are counted, never fatal.
+pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(plan.concurrency)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+    let skew = match client.get(format!("{}/v1/time", plan.base_url)).send().await {
+        Ok(r) => {
+            r.json::<serde_json::Value>().await.ok().and_then(|v| v["epoch_ms"].as_i64()).map_or(0, |t| t - now_ms())
+        }
+        Err(_) => 0,
+    };
+    let sent = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + plan.duration;
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..plan.concurrency {
+        let account = plan.accounts.accounts[worker % plan.accounts.accounts.len()].clone();
+        let secret = base64::engine::general_purpose::URL_SAFE.decode(&account.secret).unwrap_or_default();
+        let (client, stop, sent, market) =
+            (client.clone(), stop.clone(), sent.clone(), plan.accounts.market_id.clone());
+        let url = format!("{}/v1/orders", plan.base_url);
+        workers.spawn(async move {
+            let mut report = Report::default();
+            let mut n = 0u64;
+            while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                n += 1;
+                sent.fetch_add(1, Ordering::Relaxed);
+                let body = order_body(&market, worker, n).to_string();
+                let ts = (now_ms() + skew).to_string();
+                let signature =
+                    crate::access::signed_request::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
+                let began = Instant::now();
+                let result = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("KAIROS-KEY", &account.key_id)
+                    .header("KAIROS-TIMESTAMP", &ts)
+                    .header("KAIROS-SIGNATURE", signature)
+                    .body(body)
+                    .send()
+                    .await;
+                match result {
+                    Ok(res) if res.status().is_success() => {
+                        let v: serde_json::Value = res.json().await.unwrap_or_default();
+                        report.latencies_us.push(u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX));
+                        report.acked.push(Acked {
+                            user_id: account.user_id.clone(),
+                            order_id: v["id"].as_str().unwrap_or_default().to_string(),
+                            client_order_id: v["client_order_id"].as_str().unwrap_or_default().to_string(),
+                        });
+                    }
+                    Ok(res) => {
+                        let status = res.status().as_u16();
+                        let v: serde_json::Value = res.json().await.unwrap_or_default();
+                        let code = v["error"]["code"].as_str().unwrap_or("").to_string();
+                        *report.errors.entry(format!("{status} {code}")).or_default() += 1;
+                    }
+                    Err(e) => {
+                        let kind = if e.is_connect() {
+                            "connect"
+                        } else if e.is_timeout() {
+                            "timeout"
+                        } else {
+                            "transport"
+                        };
+                        *report.errors.entry(kind.to_string()).or_default() += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            report
+        });
+    }
+    let mut total = Report::default();
+    while let Some(done) = workers.join_next().await {
+        if let Ok(r) = done {
+            total.acked.extend(r.acked);
+            total.latencies_us.extend(r.latencies_us);
+            for (k, v) in r.errors {
+                *total.errors.entry(k).or_default() += v;
+            }
+        }
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_spread_over_both_outcomes_and_the_middle_prices() {
+        let bodies: Vec<serde_json::Value> = (0..200).map(|n| order_body("m", 3, n)).collect();
+        let outcomes: std::collections::HashSet<u64> = bodies.iter().filter_map(|b| b["outcome"].as_u64()).collect();
+        let prices: std::collections::HashSet<String> =
+            bodies.iter().filter_map(|b| b["price"].as_str().map(str::to_string)).collect();
+        assert_eq!(outcomes.len(), 2);
+        assert!(prices.len() >= 8 && prices.iter().all(|p| ("0.45"..="0.55").contains(&p.as_str())), "{prices:?}");
+        let ids: std::collections::HashSet<String> =
+            bodies.iter().filter_map(|b| b["client_order_id"].as_str().map(str::to_string)).collect();
+        assert_eq!(ids.len(), 200);
+    }
+
+    #[test]
+    fn percentiles_come_from_the_recorded_latencies() {
+        let r = Report { latencies_us: (1..=100).collect(), elapsed: Duration::from_secs(1), ..Report::default() };
+        assert_eq!((r.percentile(0.5), r.percentile(0.99), r.percentile(1.0)), (51, 99, 100));
+    }
+}
