@@ -25,13 +25,16 @@ pub struct BookLevels {
     pub asks: Vec<(String, String)>,
 }
 
+/// One side of a book: price → size, in micro-units.
+type LevelMap = BTreeMap<i64, i64>;
+
 pub async fn check(db: &Db) -> Result<ConsistencyReport, StorageError> {
     let live = orders::live_on_venue(db, Venue::Paper.as_str()).await?;
     let mut report = ConsistencyReport { live_orders: live.len(), ..ConsistencyReport::default() };
     // Reservations the orders hold, per (user reserved account, asset).
     let mut held: BTreeMap<(String, String), i64> = BTreeMap::new();
     // Levels per (market, book): price in book terms → size.
-    let mut levels: BTreeMap<(String, usize), (BTreeMap<i64, i64>, BTreeMap<i64, i64>)> = BTreeMap::new();
+    let mut levels: BTreeMap<(String, usize), (LevelMap, LevelMap)> = BTreeMap::new();
     let mut binary: BTreeMap<String, bool> = BTreeMap::new();
     for o in &live {
         let asset = match o.side {
