@@ -47,7 +47,7 @@ fn kairos_api(vars: &[(String, String)]) -> Command {
 }
 
 async fn start_server(vars: &[(String, String)], base: &str) -> Child {
-    let child = kairos_api(vars).arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn");
+    let mut child = kairos_api(vars).arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if reqwest::get(format!("{base}/health")).await.is_ok_and(|r| r.status().is_success()) {
@@ -55,6 +55,8 @@ async fn start_server(vars: &[(String, String)], base: &str) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not answer /health within 60 s");
 }
 
