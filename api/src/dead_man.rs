@@ -42,7 +42,8 @@ pub async fn sweep(state: &AppState) -> Result<usize, StorageError> {
             continue;
         }
         fired += 1;
-        let cancelled = state.venues().cancel_everywhere_because(&user_id, None, CancelCause::DeadManSwitch).await;
+        let cancelled =
+            state.venues().cancel_everywhere_because(state.db(), &user_id, None, CancelCause::DeadManSwitch).await;
         let (count, error) = match &cancelled {
             Ok(orders) => (orders.len(), None),
             Err(e) => (0, Some(e.to_string())),

@@ -59,6 +59,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
     pub state: AppState,
+    /// The id this instance holds market leases under.
+    pub instance_id: String,
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, std::io::Result<()>)>,
 }
@@ -102,18 +104,28 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     }
     state.catalog().refresh(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
     state.runtime().reload(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
-    state.venues().paper.start(settings.database_url.expose()).await.map_err(|e| StartError::Venue(e.to_string()))?;
-    if state.venues().polymarket.is_enabled() {
-        tracing::warn!(
-            "Polymarket credentials are configured, but this build does not route orders to the CLOB: its markets answer venue_not_available"
-        );
-    }
     let prometheus = crate::metrics::handle().map_err(StartError::Metrics)?;
 
     let listener = bind(settings.bind, "KAIROS_BIND").await?;
     let metrics_listener = bind(settings.metrics_bind, "KAIROS_METRICS_BIND").await?;
     let addr = local_addr(&listener, settings.bind, "KAIROS_BIND")?;
     let metrics_addr = local_addr(&metrics_listener, settings.metrics_bind, "KAIROS_METRICS_BIND")?;
+
+    let instance = instance(&settings, addr);
+    let instance_id = instance.id.clone();
+    state.venues().forwarder.set_own_address(instance.address.clone());
+    tracing::info!(instance = %instance.id, address = %instance.address, "matching the paper markets this instance leases");
+    state
+        .venues()
+        .paper
+        .start(settings.database_url.expose(), instance)
+        .await
+        .map_err(|e| StartError::Venue(e.to_string()))?;
+    if state.venues().polymarket.is_enabled() {
+        tracing::warn!(
+            "Polymarket credentials are configured, but this build does not route orders to the CLOB: its markets answer venue_not_available"
+        );
+    }
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -149,7 +161,20 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         ("runtime-settings announcements", Ok(()))
     });
     tracing::info!(%addr, %metrics_addr, profile = settings.profile.as_str(), "kairos-api listening");
-    Ok(Running { addr, metrics_addr, state, shutdown, tasks })
+    Ok(Running { addr, metrics_addr, state, instance_id, shutdown, tasks })
+}
+
+/// This instance as market leases name it: configured, or `<hostname>/<bound address>` (stable
+/// across restarts, so a restarted instance takes its leases back at once).
+fn instance(settings: &Settings, addr: SocketAddr) -> crate::venues::paper::sequencer::Instance {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".to_string());
+    crate::venues::paper::sequencer::Instance {
+        id: settings.cluster.instance_id.clone().unwrap_or_else(|| format!("{hostname}/{addr}")),
+        address: settings.cluster.advertise_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+        lease: settings.cluster.lease,
+    }
 }
 
 async fn bind(addr: SocketAddr, variable: &'static str) -> Result<tokio::net::TcpListener, StartError> {
@@ -256,6 +281,10 @@ impl Running {
                 }
             }
             self.shutdown.cancel();
+        }
+        // Other instances may take this one's markets over at once rather than after the lease.
+        if let Err(e) = kairos_platform::storage::market_leases::release_all(self.state.db(), &self.instance_id).await {
+            tracing::warn!(error = %e, "releasing market leases failed; they lapse on their own");
         }
         self.state.db().close().await;
         match failure {

@@ -65,6 +65,7 @@ impl AppState {
                 },
             ),
             polymarket: PolymarketVenue::new(settings.polymarket.as_ref()),
+            forwarder: crate::venues::forwarding::Forwarder::new(jwt_secret.expose().as_bytes()),
         };
         Ok(AppState {
             inner: Arc::new(Inner {

@@ -1,7 +1,10 @@
-//! kill -9 under load: a server process is killed while market makers send signed orders,
-//! then restarted on the same database. Every acknowledged order must exist exactly once, the
-//! rebuilt books must be the books the stored orders make, every reservation in the ledger
-//! must be held by a live order, and the ledger must still verify. On SQLite and PostgreSQL.
+//! Real server processes killed with SIGKILL, on SQLite and PostgreSQL.
+//!
+//! - Under load: every acknowledged order must exist exactly once after a restart, the rebuilt
+//!   books must be the books the stored orders make, every reservation in the ledger must be
+//!   held by a live order, and the ledger must still verify.
+//! - Two instances on one database: the one holding a market's lease is killed; the other
+//!   answers `market_moved` until the lease lapses, then takes the market over with its book.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -47,7 +50,8 @@ fn kairos_api(vars: &[(String, String)]) -> Command {
 }
 
 async fn start_server(vars: &[(String, String)], base: &str) -> Child {
-    let mut child = kairos_api(vars).arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn");
+    let mut child =
+        kairos_api(vars).arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if reqwest::get(format!("{base}/health")).await.is_ok_and(|r| r.status().is_success()) {
@@ -128,6 +132,91 @@ async fn a_server_killed_under_load_loses_and_doubles_nothing() {
         );
         server.kill().expect("kill");
         server.wait().expect("reaped");
+        store.close().await;
+    }
+}
+
+/// A signed order request with a market maker's key.
+async fn signed_post(
+    client: &reqwest::Client,
+    base: &str,
+    account: &kairos_api::load::Account,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use base64::Engine as _;
+    let secret = base64::engine::general_purpose::URL_SAFE.decode(&account.secret).expect("secret");
+    let body = body.to_string();
+    let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+    let signature = kairos_api::access::signed_request::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
+    let res = client
+        .post(format!("{base}/v1/orders"))
+        .header("content-type", "application/json")
+        .header("KAIROS-KEY", &account.key_id)
+        .header("KAIROS-TIMESTAMP", ts)
+        .header("KAIROS-SIGNATURE", signature)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_instance_holding_a_market_dies_another_takes_it_over() {
+    for db in scratch::all().await {
+        let data = tempfile::tempdir().expect("data");
+        let (pa, pb) = (free_port(), free_port());
+        let (base_a, base_b) = (format!("http://127.0.0.1:{pa}"), format!("http://127.0.0.1:{pb}"));
+        let mut vars_a = env(&db, data.path(), pa);
+        vars_a.push(("KAIROS_MARKET_LEASE_MS".into(), "1000".into()));
+        let mut vars_b = env(&db, data.path(), pb);
+        vars_b.push(("KAIROS_MARKET_LEASE_MS".into(), "1000".into()));
+        let out =
+            kairos_api(&vars_a).args(["dev-accounts", "--makers", "2", "--credit", "1000"]).output().expect("run");
+        assert!(out.status.success(), "dev-accounts: {}", String::from_utf8_lossy(&out.stderr));
+        let accounts: Accounts = serde_json::from_slice(&out.stdout).expect("accounts json");
+        let (maker, taker, m) = (&accounts.accounts[0], &accounts.accounts[1], accounts.market_id.clone());
+        let mut a = start_server(&vars_a, &base_a).await;
+        let mut b = start_server(&vars_b, &base_b).await;
+        let client = reqwest::Client::new();
+
+        let bid = serde_json::json!({ "market_id": m, "outcome": 0, "side": "buy", "price": "0.40", "size": "5" });
+        let (status, body) = signed_post(&client, &base_a, maker, bid).await;
+        assert_eq!(status, 201, "{}: {body}", db.label);
+        let take = serde_json::json!({ "market_id": m, "outcome": 1, "side": "buy", "price": "0.60", "size": "2" });
+        let (status, body) = signed_post(&client, &base_b, taker, take.clone()).await;
+        assert_eq!((status, body["status"].as_str()), (201, Some("filled")), "{}: b forwards to a: {body}", db.label);
+
+        a.kill().expect("kill -9 a");
+        a.wait().expect("reaped");
+        let started = Instant::now();
+        let mut moved_answers = 0;
+        let taken_over = loop {
+            let (status, body) = signed_post(&client, &base_b, taker, take.clone()).await;
+            match status {
+                201 => break body,
+                503 => {
+                    assert_eq!(body["error"]["code"], "market_moved", "{body}");
+                    moved_answers += 1;
+                }
+                other => panic!("{}: unexpected {other}: {body}", db.label),
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "{}: b never took the market over", db.label);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(taken_over["status"], "filled", "{}: matched a's rebuilt bid: {taken_over}", db.label);
+        let book: serde_json::Value =
+            reqwest::get(format!("{base_b}/v1/markets/{m}/book")).await.expect("book").json().await.expect("json");
+        assert_eq!(book["bids"], serde_json::json!([{ "price": "0.4", "size": "1" }]), "{}", db.label);
+        let store = Db::connect(&db.url, 2).await.expect("db");
+        let lease = kairos_platform::storage::market_leases::get(&store, &m).await.expect("lease").expect("held");
+        assert_eq!(lease.address, base_b, "{}", db.label);
+        let consistent = consistency::check(&store).await.expect("check");
+        assert!(consistent.problems.is_empty(), "{}: {:?}", db.label, consistent.problems);
+        eprintln!("{}: takeover after {:?} ({moved_answers} market_moved answers)", db.label, started.elapsed());
+        b.kill().expect("kill b");
+        b.wait().expect("reaped");
         store.close().await;
     }
 }

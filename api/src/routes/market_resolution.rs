@@ -58,8 +58,7 @@ pub async fn resolve(
     }
     let reply = state
         .venues()
-        .paper
-        .call(Request::Resolve {
+        .paper_call(Request::Resolve {
             market_id: id.clone(),
             winning_outcome: req.winning_outcome,
             actor: caller.actor(),

@@ -9,6 +9,7 @@ pub mod balances;
 pub mod books;
 pub mod health;
 pub mod heartbeat;
+pub mod internal;
 pub mod legacy;
 pub mod market_resolution;
 pub mod markets;

@@ -203,8 +203,7 @@ pub async fn amend(
         size.unwrap_or(order.size_micros),
         &state.settings().trading,
     )?;
-    let amended =
-        state.venues().amend(order.venue, caller.user_id(), &order.id, price, size).await.map_err(venue_error)?;
+    let amended = state.venues().amend(&order, price, size).await.map_err(venue_error)?;
     Ok(axum::Json(OrderBody::from(&amended)))
 }
 
@@ -214,7 +213,7 @@ pub async fn cancel_one(state: &AppState, user_id: &str, id: &str) -> Result<Ord
     if !order.status.is_live() {
         return Err(ApiError::conflict("order_not_live", format!("the order is already {}", order.status)));
     }
-    state.venues().cancel(order.venue, user_id, &order.id).await.map_err(venue_error)
+    state.venues().cancel(&order).await.map_err(venue_error)
 }
 
 /// Cancels an order.
@@ -305,7 +304,8 @@ pub async fn cancel_all(
         .as_deref()
         .map(|m| parse_id(m).ok_or_else(|| ApiError::bad_request("invalid_market_id", "market_id must be a UUID")))
         .transpose()?;
-    let cancelled = state.venues().cancel_everywhere(caller.user_id(), market.as_deref()).await.map_err(venue_error)?;
+    let cancelled =
+        state.venues().cancel_everywhere(state.db(), caller.user_id(), market.as_deref()).await.map_err(venue_error)?;
     Ok(axum::Json(CancelledBody { cancelled: cancelled.iter().map(OrderBody::from).collect() }))
 }
 

@@ -178,7 +178,11 @@ pub async fn run(mut socket: WebSocket, state: AppState, principal: Principal) {
         }
     }
     if session.cancel_on_disconnect {
-        let result = session.state.venues().cancel_everywhere_because(&user_id, None, CancelCause::Disconnected).await;
+        let result = session
+            .state
+            .venues()
+            .cancel_everywhere_because(session.state.db(), &user_id, None, CancelCause::Disconnected)
+            .await;
         match result {
             Ok(orders) => tracing::info!(user_id, cancelled = orders.len(), "cancel-on-disconnect"),
             Err(e) => tracing::error!(user_id, error = %e, "cancel-on-disconnect failed"),

@@ -45,11 +45,11 @@ impl Venue for PolymarketVenue {
         Err(self.refuse())
     }
 
-    async fn amend(&self, _: &str, _: &str, _: Option<i64>, _: Option<i64>) -> Result<Order, VenueError> {
+    async fn amend(&self, _: &Order, _: Option<i64>, _: Option<i64>) -> Result<Order, VenueError> {
         Err(self.refuse())
     }
 
-    async fn cancel(&self, _: &str, _: &str) -> Result<Order, VenueError> {
+    async fn cancel(&self, _: &Order) -> Result<Order, VenueError> {
         Err(self.refuse())
     }
 

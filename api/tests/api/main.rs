@@ -3,6 +3,7 @@
 
 mod access;
 mod binary;
+mod cluster;
 mod errors;
 mod examples;
 mod health;

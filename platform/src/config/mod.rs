@@ -239,10 +239,12 @@ pub struct PolymarketCredentials {
 /// How this instance takes part in matching paper markets when several share a database.
 #[derive(Debug, Clone)]
 pub struct Cluster {
-    /// Unique per running instance; generated when unset.
-    pub instance_id: String,
-    /// Where other instances forward orders for markets this one matches.
-    pub advertise_url: String,
+    /// Unique per running instance; unset: `<hostname>/<bound address>`, so a restarted
+    /// instance takes its own leases back at once.
+    pub instance_id: Option<String>,
+    /// Where other instances forward orders for markets this one matches; unset:
+    /// `http://<bound address>`.
+    pub advertise_url: Option<String>,
     /// How long a market lease lasts without renewal.
     pub lease: Duration,
 }
@@ -510,8 +512,8 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
     }
     let polymarket = polymarket_credentials(&mut p);
     let cluster = Cluster {
-        instance_id: p.string("KAIROS_INSTANCE_ID", crate::domain::new_id),
-        advertise_url: p.string("KAIROS_ADVERTISE_URL", || format!("http://{bind}")),
+        instance_id: p.optional("KAIROS_INSTANCE_ID"),
+        advertise_url: p.optional("KAIROS_ADVERTISE_URL"),
         lease: Duration::from_millis(p.parse("KAIROS_MARKET_LEASE_MS", || 3_000u64)),
     };
     if cluster.lease < Duration::from_millis(500) {
@@ -784,8 +786,14 @@ impl Settings {
             ("KAIROS_RISK__MAX_OPEN_ORDERS", self.trading.max_open_orders.to_string()),
             ("KAIROS_RISK__PRICE_BAND", crate::domain::format_micros(self.trading.price_band_micros)),
             ("KAIROS_RISK__MAX_MARKET_EXPOSURE", crate::domain::format_micros(self.trading.max_market_exposure_micros)),
-            ("KAIROS_INSTANCE_ID", self.cluster.instance_id.clone()),
-            ("KAIROS_ADVERTISE_URL", self.cluster.advertise_url.clone()),
+            (
+                "KAIROS_INSTANCE_ID",
+                self.cluster.instance_id.clone().unwrap_or_else(|| "(unset: <hostname>/<address>)".into()),
+            ),
+            (
+                "KAIROS_ADVERTISE_URL",
+                self.cluster.advertise_url.clone().unwrap_or_else(|| "(unset: http://<address>)".into()),
+            ),
             ("KAIROS_MARKET_LEASE_MS", self.cluster.lease.as_millis().to_string()),
             (
                 "KAIROS_POLYMARKET__API_KEY",

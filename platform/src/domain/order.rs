@@ -27,6 +27,19 @@ macro_rules! wire_enum {
             }
         }
 
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -75,8 +88,8 @@ wire_enum!(
     Finality { Matched => "matched", Confirmed => "confirmed", Failed => "failed" }
 );
 
-/// One order as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One order as stored (and as instances forward it to each other).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     pub id: String,
     pub user_id: String,
@@ -112,7 +125,7 @@ impl Order {
 }
 
 /// One side of one match.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fill {
     pub id: String,
     pub trade_id: String,

@@ -15,10 +15,10 @@ pub struct Lease {
     pub expires_at_us: i64,
 }
 
-/// Takes the lease when it is free, lapsed or already ours (renewing it); returns whether we
-/// hold it now.
-pub async fn acquire(
-    db: &Db,
+/// Takes the lease when it is free, lapsed or already ours (renewing it), on the caller's
+/// transaction; returns whether we hold it now.
+pub async fn acquire_in(
+    conn: &mut AnyConnection,
     market_id: &str,
     owner: &str,
     address: &str,
@@ -36,7 +36,7 @@ pub async fn acquire(
     .bind(address)
     .bind(expires_at_us)
     .bind(now_us)
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -236,6 +236,38 @@ pub async fn live_on_venue(db: &Db, venue: &str) -> Result<Vec<Order>, StorageEr
     sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
 }
 
+/// The live orders of one market, in book priority order, on the caller's transaction: what an
+/// instance loads when it takes the market's lease.
+pub async fn live_in_market_in(conn: &mut AnyConnection, market_id: &str) -> Result<Vec<Order>, StorageError> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE market_id = $1 AND status IN ('pending', 'open', 'partially_filled') \
+         ORDER BY priority"
+    );
+    sqlx::query(&sql).bind(market_id).fetch_all(conn).await?.iter().map(order_from_row).collect()
+}
+
+/// Markets with live orders on a venue (an instance starting up tries to take their leases).
+pub async fn markets_with_live_orders(db: &Db, venue: &str) -> Result<Vec<String>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT market_id FROM orders WHERE status IN ('pending', 'open', 'partially_filled') AND venue = $1",
+    )
+    .bind(venue)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// The markets where a user has live orders (cancel-all asks their owners).
+pub async fn markets_of_live_orders(db: &Db, user_id: &str) -> Result<Vec<String>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT market_id FROM orders WHERE user_id = $1 AND status IN ('pending', 'open', 'partially_filled')",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
 /// The highest priority ever given (0 when none): new orders continue after it.
 pub async fn max_priority(db: &Db) -> Result<i64, StorageError> {
     Ok(sqlx::query("SELECT COALESCE(MAX(priority), 0) FROM orders").fetch_one(db.pool()).await?.try_get(0)?)

@@ -58,14 +58,14 @@ pub struct Limits {
     pub max_market_exposure_micros: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Refusal {
     #[error("no such order")]
     NotFound,
     #[error("client_order_id {0:?} was used for a different order")]
     ClientOrderIdReused(String),
     #[error("the order is {0} and can no longer change")]
-    NotLive(&'static str),
+    NotLive(String),
     #[error("insufficient {asset}: {needed} needed, {available} available")]
     Insufficient { asset: String, needed: i64, available: i64 },
     #[error("at most {0} open orders per account")]
@@ -82,6 +82,9 @@ pub enum Refusal {
     MarketResolved,
     #[error("the market has no outcome {0}")]
     NoSuchOutcome(u32),
+    /// Another instance matches this market now (`address` is where it takes requests).
+    #[error("another instance matches this market now; retry")]
+    MarketMoved { address: String },
 }
 
 impl Refusal {
@@ -98,6 +101,7 @@ impl Refusal {
             Refusal::UnknownMarket => "market_not_matched_here",
             Refusal::MarketResolved => "market_resolved",
             Refusal::NoSuchOutcome(_) => "invalid_outcome",
+            Refusal::MarketMoved { .. } => "market_moved",
         }
     }
 }
@@ -135,6 +139,8 @@ pub struct Batch {
     pub client_ids: HashMap<(String, String), String>,
     /// Orders found by the idempotency check, for replies.
     pub known: HashMap<String, Order>,
+    /// Markets another instance holds: market → its address.
+    pub moved: HashMap<String, String>,
     pub now_us: i64,
 }
 
@@ -231,6 +237,26 @@ impl Exchange {
     /// Whether the market is known here, open or resolved.
     pub fn has_market(&self, id: &str) -> bool {
         self.markets.contains_key(id) || self.closed.contains(id)
+    }
+
+    /// Drops a market and its live orders from memory (its lease went to another instance;
+    /// the database keeps them). Returns whether it was here.
+    pub fn forget_market(&mut self, id: &str) -> bool {
+        let ours: Vec<u64> = self.live.iter().filter(|(_, o)| o.market_id == id).map(|(n, _)| *n).collect();
+        for n in ours {
+            self.set_reserved(n, 0);
+            self.untrack(n);
+        }
+        self.markets.remove(id).is_some()
+    }
+
+    /// The markets where a user has live orders here.
+    pub fn markets_of(&self, user_id: &str) -> Vec<String> {
+        let mut out: Vec<String> =
+            self.live.values().filter(|o| o.user_id == user_id).map(|o| o.market_id.clone()).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Marks a market resolved: orders for it are refused from now on.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use kairos_platform::domain::{Fill, Order, Venue, now_us};
 use kairos_platform::storage::audit_log::{self, AuditEntry};
-use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
+use kairos_platform::storage::{Db, StorageError, ledger, market_leases, markets, orders};
 use sqlx::Connection as _;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -28,17 +28,19 @@ const EXPIRY_EVERY: Duration = Duration::from_millis(100);
 /// Commit attempts before a batch is answered with an error.
 const ATTEMPTS: usize = 3;
 
-#[derive(Debug)]
+/// What the venue is asked. Cancels and amends name their order's market: it decides which
+/// instance may do them.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Request {
     Place(Box<Order>),
-    Cancel { user_id: String, order_id: String },
+    Cancel { user_id: String, order_id: String, market_id: String },
     CancelAll { user_id: String, market_id: Option<String>, cause: CancelCause },
-    Amend { user_id: String, order_id: String, price_micros: Option<i64>, size_micros: Option<i64> },
+    Amend { user_id: String, order_id: String, market_id: String, price_micros: Option<i64>, size_micros: Option<i64> },
     Resolve { market_id: String, winning_outcome: u32, actor: String, request_id: String },
 }
 
 /// Why every order of a user is being cancelled: the reason their orders carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CancelCause {
     Requested,
     DeadManSwitch,
@@ -55,7 +57,7 @@ impl CancelCause {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reply {
     Order(Box<Order>),
     Orders(Vec<Order>),
@@ -98,6 +100,15 @@ struct Job {
     reply: oneshot::Sender<Result<Reply, VenueError>>,
 }
 
+/// This instance as the market leases name it.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub id: String,
+    /// Where other instances send requests for the markets this one matches.
+    pub address: String,
+    pub lease: Duration,
+}
+
 /// The handle the API holds: cheap to clone. Made without the database ([`PaperVenue::new`]);
 /// [`PaperVenue::start`] rebuilds the books and starts the sequencer, and until then every
 /// request is answered `Unavailable`.
@@ -137,7 +148,7 @@ impl PaperVenue {
     /// nothing). It runs on a thread of its own with its own runtime and database connections,
     /// so a batch's round trips never wait behind request handlers for a worker thread. It
     /// ends when every handle is dropped.
-    pub async fn start(&self, database_url: &str) -> Result<(), StorageError> {
+    pub async fn start(&self, database_url: &str, instance: Instance) -> Result<(), StorageError> {
         let Some(rx) = self.pending.lock().ok().and_then(|mut p| p.take()) else { return Ok(()) };
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StorageError>>();
         let (url, fees, limits, views, events) =
@@ -153,12 +164,12 @@ impl PaperVenue {
             runtime.block_on(async move {
                 let setup = async {
                     let db = Db::connect(&url, 2).await?;
-                    let exchange = rebuild(&db, fees, limits).await?;
+                    let exchange = rebuild(&db, fees, limits, &instance).await?;
                     Ok::<_, StorageError>((db, exchange))
                 };
                 match setup.await {
                     Ok((db, exchange)) => {
-                        let mut sequencer = Sequencer { db, fees, limits, exchange, views, events };
+                        let mut sequencer = Sequencer { db, fees, limits, exchange, views, events, instance };
                         sequencer.publish_books(None);
                         let _ = ready_tx.send(Ok(()));
                         sequencer.run(rx).await;
@@ -210,6 +221,7 @@ impl PaperVenue {
 }
 
 struct Sequencer {
+    instance: Instance,
     db: Db,
     fees: Fees,
     limits: Limits,
@@ -218,23 +230,55 @@ struct Sequencer {
     events: broadcast::Sender<Arc<StreamEvent>>,
 }
 
-/// The exchange as the database holds it: every live paper order back on its book, in
-/// priority order.
-async fn rebuild(db: &Db, fees: Fees, limits: Limits) -> Result<Exchange, StorageError> {
+/// The exchange as the database holds it, for the markets this instance can lease: every one
+/// with live orders whose lease is free, lapsed or already ours, each loaded with its live
+/// orders in priority order. Runs under the ledger lock, so no other instance is mid-batch.
+async fn rebuild(db: &Db, fees: Fees, limits: Limits, instance: &Instance) -> Result<Exchange, StorageError> {
     let mut exchange = Exchange::new(fees, limits, orders::max_priority(db).await?);
-    let live = orders::live_on_venue(db, Venue::Paper.as_str()).await?;
-    let mut seen = HashSet::new();
-    for order in &live {
-        if seen.insert(order.market_id.clone())
-            && let Some(m) = markets::get(db, &order.market_id).await?
-        {
-            exchange.add_market(rules_of(&m));
+    let markets_with_orders = orders::markets_with_live_orders(db, Venue::Paper.as_str()).await?;
+    let mut conn = db.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
+    ledger::lock_in(&mut tx).await?;
+    let now = now_us();
+    for market_id in markets_with_orders {
+        if take_lease(&mut tx, instance, &market_id, now).await? {
+            load_market(db, &mut tx, &mut exchange, &market_id).await?;
         }
     }
-    for order in live {
+    tx.commit().await?;
+    Ok(exchange)
+}
+
+async fn take_lease(
+    tx: &mut sqlx::AnyConnection,
+    instance: &Instance,
+    market_id: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    let until = now + i64::try_from(instance.lease.as_micros()).unwrap_or(i64::MAX / 2);
+    market_leases::acquire_in(tx, market_id, &instance.id, &instance.address, now, until).await
+}
+
+/// Puts a market and its live orders (read on the caller's transaction) into the exchange.
+async fn load_market(
+    db: &Db,
+    tx: &mut sqlx::AnyConnection,
+    exchange: &mut Exchange,
+    market_id: &str,
+) -> Result<(), StorageError> {
+    exchange.forget_market(market_id);
+    let Some(m) = markets::get(db, market_id).await? else {
+        return Err(StorageError::Invalid(format!("market {market_id} is gone")));
+    };
+    if m.status == kairos_platform::domain::MarketStatus::Resolved {
+        exchange.close_market(market_id);
+        return Ok(());
+    }
+    exchange.add_market(rules_of(&m));
+    for order in orders::live_in_market_in(tx, market_id).await? {
         exchange.restore(order);
     }
-    Ok(exchange)
+    Ok(())
 }
 
 pub fn rules_of(m: &kairos_platform::domain::Market) -> MarketRules {
@@ -245,8 +289,17 @@ impl Sequencer {
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let mut expiry = tokio::time::interval(EXPIRY_EVERY);
         expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut renew = tokio::time::interval(self.instance.lease / 3);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = renew.tick() => {
+                    let now = now_us();
+                    let until = now + i64::try_from(self.instance.lease.as_micros()).unwrap_or(i64::MAX / 2);
+                    if let Err(e) = market_leases::renew_all(&self.db, &self.instance.id, now, until).await {
+                        tracing::warn!(error = %e, "renewing market leases failed; batches re-check them");
+                    }
+                }
                 job = rx.recv() => {
                     let Some(job) = job else { return };
                     let mut jobs = vec![job];
@@ -284,7 +337,7 @@ impl Sequencer {
                     last_error = e.to_string();
                     tracing::warn!(attempt, error = %e, "paper batch did not commit; rebuilding from the database");
                     tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
-                    match rebuild(&self.db, self.fees, self.limits).await {
+                    match rebuild(&self.db, self.fees, self.limits, &self.instance).await {
                         Ok(exchange) => self.exchange = exchange,
                         Err(e) => last_error = format!("{last_error}; rebuild failed: {e}"),
                     }
@@ -309,20 +362,24 @@ impl Sequencer {
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
         ledger::lock_in(&mut tx).await?;
-        self.prepare(&mut tx, requests, batch).await?;
+        self.prepare(&mut tx, requests, expire, batch).await?;
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
+            if let Some(address) = market_of(request).and_then(|m| batch.moved.get(m)) {
+                results.push(Err(VenueError::Refused(Refusal::MarketMoved { address: address.clone() })));
+                continue;
+            }
             let result = match request {
                 Request::Place(order) => {
                     self.exchange.place((**order).clone(), batch).map(|o| Reply::Order(Box::new(o)))
                 }
-                Request::Cancel { user_id, order_id } => {
+                Request::Cancel { user_id, order_id, .. } => {
                     self.exchange.cancel(user_id, order_id, batch).map(|o| Reply::Order(Box::new(o)))
                 }
                 Request::CancelAll { user_id, market_id, cause } => {
                     Ok(Reply::Orders(self.exchange.cancel_all(user_id, market_id.as_deref(), cause.reason(), batch)))
                 }
-                Request::Amend { user_id, order_id, price_micros, size_micros } => self
+                Request::Amend { user_id, order_id, price_micros, size_micros, .. } => self
                     .exchange
                     .amend(user_id, order_id, *price_micros, *size_micros, batch)
                     .map(|o| Reply::Order(Box::new(o))),
@@ -353,8 +410,10 @@ impl Sequencer {
         &mut self,
         tx: &mut sqlx::AnyConnection,
         requests: &[&Request],
+        expire: bool,
         batch: &mut Batch,
     ) -> Result<(), StorageError> {
+        self.check_leases(tx, requests, expire, batch).await?;
         let mut users: Vec<String> = Vec::new();
         let mut client_ids: Vec<(&str, &str)> = Vec::new();
         for request in requests {
@@ -362,16 +421,6 @@ impl Sequencer {
                 Request::Place(o) => {
                     users.push(ledger::available(&o.user_id));
                     client_ids.push((&o.user_id, &o.client_order_id));
-                    if !self.exchange.has_market(&o.market_id) {
-                        let m = markets::get(&self.db, &o.market_id)
-                            .await?
-                            .ok_or_else(|| StorageError::Invalid(format!("market {} is gone", o.market_id)))?;
-                        if m.status == kairos_platform::domain::MarketStatus::Resolved {
-                            self.exchange.close_market(&m.id);
-                        } else {
-                            self.exchange.add_market(rules_of(&m));
-                        }
-                    }
                 }
                 Request::Amend { user_id, .. } => users.push(ledger::available(user_id)),
                 _ => {}
@@ -384,6 +433,55 @@ impl Sequencer {
             let key = (existing.user_id.clone(), existing.client_order_id.clone());
             batch.client_ids.insert(key, existing.id.clone());
             batch.known.insert(existing.id.clone(), existing);
+        }
+        Ok(())
+    }
+
+    /// Makes sure this instance may match every market the batch touches, inside the batch's
+    /// transaction (after the ledger lock, so no other instance is mid-batch): a lease that is
+    /// ours and current is kept; a free or lapsed one is taken and the market loaded afresh
+    /// from the database; a market another instance holds is dropped from memory and its
+    /// requests are answered `market_moved` with the holder's address.
+    async fn check_leases(
+        &mut self,
+        tx: &mut sqlx::AnyConnection,
+        requests: &[&Request],
+        expire: bool,
+        batch: &mut Batch,
+    ) -> Result<(), StorageError> {
+        let mut touched: Vec<String> = Vec::new();
+        for request in requests {
+            match request {
+                Request::CancelAll { user_id, market_id, .. } => match market_id {
+                    Some(m) => touched.push(m.clone()),
+                    None => touched.extend(self.exchange.markets_of(user_id)),
+                },
+                other => touched.extend(market_of(other).map(str::to_string)),
+            }
+        }
+        if expire {
+            touched.extend(self.exchange.markets().map(|(id, _)| id.to_string()));
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let ids: Vec<&str> = touched.iter().map(String::as_str).collect();
+        let leases = market_leases::of_markets_in(tx, &ids).await?;
+        let now = now_us();
+        for market_id in &touched {
+            let lease = leases.iter().find(|l| &l.market_id == market_id);
+            let current = lease.is_some_and(|l| l.owner == self.instance.id && l.expires_at_us > now);
+            if current && self.exchange.has_market(market_id) {
+                continue;
+            }
+            if current || take_lease(tx, &self.instance, market_id, now).await? {
+                load_market(&self.db, tx, &mut self.exchange, market_id).await?;
+                continue;
+            }
+            if self.exchange.forget_market(market_id) {
+                tracing::info!(market_id, "market lease went to another instance; dropped its book here");
+            }
+            let address = lease.map(|l| l.address.clone()).unwrap_or_default();
+            batch.moved.insert(market_id.clone(), address);
         }
         Ok(())
     }
@@ -495,6 +593,17 @@ impl Sequencer {
                 asks: ask_changes,
             }));
         }
+    }
+}
+
+/// The market a request is about, when it names one.
+fn market_of(request: &Request) -> Option<&str> {
+    match request {
+        Request::Place(o) => Some(&o.market_id),
+        Request::Cancel { market_id, .. } | Request::Amend { market_id, .. } | Request::Resolve { market_id, .. } => {
+            Some(market_id)
+        }
+        Request::CancelAll { market_id, .. } => market_id.as_deref(),
     }
 }
 
