@@ -44,6 +44,9 @@ pub enum StpWire {
     CancelBoth,
 }
 
+/// The largest outcome index the schema allows.
+pub const MAX_OUTCOME: u32 = 255;
+
 /// A new order.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -121,6 +124,9 @@ pub fn build(
     now_us: i64,
 ) -> Result<Order, ApiError> {
     risk::check_market(market.status).map_err(rejection)?;
+    if req.outcome > MAX_OUTCOME {
+        return Err(ApiError::bad_request("invalid_outcome", format!("outcome is at most {MAX_OUTCOME}")));
+    }
     if req.outcome as usize >= market.outcomes.len() {
         return Err(ApiError::Unprocessable {
             code: "invalid_outcome",

@@ -15,6 +15,7 @@ use crate::state::AppState;
 pub struct HeartbeatRequest {
     /// Cancel all my open orders if no heartbeat follows within this many milliseconds
     /// (1000 to 600000); 0 disarms.
+    #[schema(minimum = 0, maximum = 600000)]
     pub timeout_ms: u64,
 }
 

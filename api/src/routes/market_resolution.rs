@@ -21,6 +21,7 @@ use crate::venues::paper::sequencer::{Reply, Request};
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     /// 0-based index of the outcome that won.
+    #[schema(minimum = 0, maximum = 255)]
     pub winning_outcome: u32,
 }
 

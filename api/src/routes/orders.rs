@@ -155,6 +155,14 @@ pub async fn place_batch(
     if req.orders.is_empty() || req.orders.len() > MAX_BATCH {
         return Err(ApiError::bad_request("invalid_batch", format!("a batch holds 1 to {MAX_BATCH} orders")));
     }
+    // What breaks the schema refuses the whole request, as it would a single order's; the
+    // legs answer only for the rules of their market.
+    if let Some(i) = req.orders.iter().position(|o| o.outcome > placement::MAX_OUTCOME) {
+        return Err(ApiError::bad_request(
+            "invalid_batch",
+            format!("orders[{i}].outcome is above {}", placement::MAX_OUTCOME),
+        ));
+    }
     let user = caller.user_id();
     let results = futures_util::future::join_all(req.orders.iter().map(|o| place_one(&state, user, o))).await;
     Ok(axum::Json(BatchBody { results: results.into_iter().map(|r| leg(r, &request_id.0)).collect() }))

@@ -141,6 +141,8 @@ pub struct Batch {
     pub known: HashMap<String, Order>,
     /// Markets another instance holds: market → its address.
     pub moved: HashMap<String, String>,
+    /// Markets named by requests that do not exist.
+    pub unknown: HashSet<String>,
     pub now_us: i64,
 }
 

@@ -369,6 +369,15 @@ impl Sequencer {
                 results.push(Err(VenueError::Refused(Refusal::MarketMoved { address: address.clone() })));
                 continue;
             }
+            if let Some(m) = market_of(request).filter(|m| batch.unknown.contains(*m)) {
+                let reply = match request {
+                    Request::CancelAll { .. } => Ok(Reply::Orders(Vec::new())),
+                    _ => Err(VenueError::Refused(Refusal::UnknownMarket)),
+                };
+                tracing::debug!(market_id = m, "request for a market that does not exist");
+                results.push(reply);
+                continue;
+            }
             let result = match request {
                 Request::Place(order) => {
                     self.exchange.place((**order).clone(), batch).map(|o| Reply::Order(Box::new(o)))
@@ -471,6 +480,11 @@ impl Sequencer {
             let lease = leases.iter().find(|l| &l.market_id == market_id);
             let current = lease.is_some_and(|l| l.owner == self.instance.id && l.expires_at_us > now);
             if current && self.exchange.has_market(market_id) {
+                continue;
+            }
+            if lease.is_none() && markets::get(&self.db, market_id).await?.is_none() {
+                // No such market: nothing to lease (a cancel-all naming it cancels nothing).
+                batch.unknown.insert(market_id.clone());
                 continue;
             }
             if current || take_lease(tx, &self.instance, market_id, now).await? {
