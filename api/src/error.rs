@@ -134,7 +134,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             // Another instance holds the market, or will within a lease: try again shortly.
-            ApiError::Unavailable { code: "market_moved", .. } => Some(1),
+            ApiError::Conflict { code: "market_moved", .. } => Some(1),
             _ => None,
         };
         let payload = ErrorPayload {

@@ -4,7 +4,7 @@
 //!   books must be the books the stored orders make, every reservation in the ledger must be
 //!   held by a live order, and the ledger must still verify.
 //! - Two instances on one database: the one holding a market's lease is killed; the other
-//!   answers `market_moved` until the lease lapses, then takes the market over with its book.
+//!   answers 409 `market_moved` until the lease lapses, then takes the market over with its book.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -196,7 +196,7 @@ async fn when_the_instance_holding_a_market_dies_another_takes_it_over() {
             let (status, body) = signed_post(&client, &base_b, taker, take.clone()).await;
             match status {
                 201 => break body,
-                503 => {
+                409 => {
                     assert_eq!(body["error"]["code"], "market_moved", "{body}");
                     moved_answers += 1;
                 }

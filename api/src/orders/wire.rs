@@ -24,7 +24,7 @@ pub struct OrderBody {
     pub stp: String,
     pub price: String,
     pub size: String,
-    pub filled: String,
+    pub filled_size: String,
     pub remaining: String,
     /// Collateral (buys) or shares (sells) still held for the order.
     pub reserved: String,
@@ -54,7 +54,7 @@ impl From<&Order> for OrderBody {
             stp: o.stp.as_str().to_string(),
             price: format_micros(o.price_micros),
             size: format_micros(o.size_micros),
-            filled: format_micros(o.filled_micros),
+            filled_size: format_micros(o.filled_micros),
             remaining: format_micros(o.remaining_micros()),
             reserved: format_micros(o.reserved_micros),
             fees: format_micros(o.fees_micros),
@@ -118,9 +118,9 @@ pub struct PositionBody {
     /// Shares held: settled plus pending.
     pub size: String,
     /// Shares from confirmed fills: final.
-    pub settled: String,
+    pub settled_size: String,
     /// Shares from fills matched but not yet confirmed by the venue (always 0 on paper).
-    pub pending: String,
+    pub pending_size: String,
     /// Of `size`, shares held for open sell orders.
     pub reserved: String,
 }
@@ -139,7 +139,7 @@ pub struct FillPage {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PositionsBody {
-    pub data: Vec<PositionBody>,
+    pub positions: Vec<PositionBody>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

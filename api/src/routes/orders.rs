@@ -109,11 +109,14 @@ pub struct PlaceBatchRequest {
     pub orders: Vec<PlaceOrderRequest>,
 }
 
-/// One leg's answer: the status its own request would have had, and the order or the error.
+/// One leg's answer: the status its own request would have had, and the order or the error
+/// (the other key is absent).
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct BatchLeg {
     pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDetail>,
 }
 
@@ -249,7 +252,9 @@ pub struct CancelManyRequest {
 pub struct CancelLeg {
     pub id: String,
     pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDetail>,
 }
 
@@ -469,12 +474,12 @@ pub async fn positions_of(state: &AppState, user_id: &str) -> Result<PositionsBo
             market_id,
             outcome,
             size: format_micros(a + r),
-            settled: format_micros(a + r),
-            pending: format_micros(0),
+            settled_size: format_micros(a + r),
+            pending_size: format_micros(0),
             reserved: format_micros(r),
         })
         .collect();
-    Ok(PositionsBody { data })
+    Ok(PositionsBody { positions: data })
 }
 
 /// The caller's positions.

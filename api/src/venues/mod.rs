@@ -118,7 +118,7 @@ pub struct Venues {
 
 impl Venues {
     /// Runs a request on this instance's paper venue, or on the instance that holds its
-    /// market. When that instance cannot be reached the answer stays `market_moved` (503 with
+    /// market. When that instance cannot be reached the answer stays `market_moved` (409 with
     /// `Retry-After`): its lease lapses within `KAIROS_MARKET_LEASE_MS` and any instance takes
     /// the market over.
     pub async fn paper_call(&self, request: Request) -> Result<Reply, VenueError> {
@@ -218,8 +218,11 @@ impl Venues {
 pub fn refusal_status(r: &Refusal) -> u16 {
     match r {
         Refusal::NotFound => 404,
-        Refusal::ClientOrderIdReused(_) | Refusal::NotLive(_) | Refusal::MarketResolved => 409,
-        Refusal::UnknownMarket | Refusal::MarketMoved { .. } => 503,
+        Refusal::ClientOrderIdReused(_)
+        | Refusal::NotLive(_)
+        | Refusal::MarketResolved
+        | Refusal::MarketMoved { .. } => 409,
+        Refusal::UnknownMarket => 503,
         _ => 422,
     }
 }

@@ -31,7 +31,7 @@ async fn one_instance_matches_a_market_and_the_others_forward_to_it() {
         assert_eq!((status, taken["status"].as_str()), (201, Some("filled")), "{}: {taken}", db.label);
         let path = format!("/v1/orders/{}", resting["id"].as_str().expect("id"));
         let (_, maker_order) = b.send(Method::GET, &path, Some(&maker), None).await;
-        assert_eq!(maker_order["filled"], "2");
+        assert_eq!(maker_order["filled_size"], "2");
         let (status, cancelled) = b.send(Method::DELETE, "/v1/orders", Some(&maker), None).await;
         assert_eq!(status, 200, "{cancelled}");
         assert_eq!(

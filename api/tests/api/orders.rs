@@ -90,13 +90,13 @@ async fn orders_rest_match_and_move_money_that_balances() {
             app.send(Method::POST, "/v1/orders", Some(&no), Some(order(&m, 1, "buy", "0.60", "4"))).await;
         assert_eq!(status, 201, "{taker}");
         assert_eq!(
-            (taker["status"].as_str(), taker["filled"].as_str(), taker["fees"].as_str()),
+            (taker["status"].as_str(), taker["filled_size"].as_str(), taker["fees"].as_str()),
             (Some("filled"), Some("4"), Some("0.024"))
         );
         let (_, maker) = app
             .send(Method::GET, &format!("/v1/orders/{}", placed["id"].as_str().expect("id")), Some(&yes), None)
             .await;
-        assert_eq!((maker["status"].as_str(), maker["filled"].as_str()), (Some("partially_filled"), Some("4")));
+        assert_eq!((maker["status"].as_str(), maker["filled_size"].as_str()), (Some("partially_filled"), Some("4")));
         let (_, fills) = app.send(Method::GET, "/v1/fills", Some(&no), None).await;
         assert_eq!(fills["data"][0]["price"], "0.6");
         assert_eq!(
@@ -105,8 +105,8 @@ async fn orders_rest_match_and_move_money_that_balances() {
         );
         let (_, positions) = app.send(Method::GET, "/v1/positions", Some(&yes), None).await;
         assert_eq!(
-            positions["data"],
-            json!([{ "market_id": m, "outcome": 0, "size": "4", "settled": "4", "pending": "0", "reserved": "0" }])
+            positions["positions"],
+            json!([{ "market_id": m, "outcome": 0, "size": "4", "settled_size": "4", "pending_size": "0", "reserved": "0" }])
         );
         assert_eq!(balances(&app, &no).await, ("97.576".into(), "0".into()));
 
@@ -259,7 +259,7 @@ async fn resolution_pays_one_per_winning_share_and_empties_escrow() {
         assert_eq!(balances(&app, &yes).await, ("12.1".into(), "0".into()));
         assert_eq!(balances(&app, &no).await, ("7.9".into(), "0".into()));
         let (_, positions) = app.send(Method::GET, "/v1/positions", Some(&yes), None).await;
-        assert_eq!(positions["data"], json!([]));
+        assert_eq!(positions["positions"], json!([]));
         let escrow = ledger::balances(app.state().db(), &format!("market:{m}:escrow")).await.expect("escrow");
         assert!(escrow.iter().all(|(_, _, b)| *b == 0), "{escrow:?}");
         let (status, body) = app
