@@ -6,11 +6,15 @@
 //! `ClobAuth` and 9 HMAC public vectors), and order amounts ([`rounding`]): the default `exact`
 //! mode (integer arithmetic, the official Rust client's rules) and the opt-in `python` mode (bit
 //! for bit with py-clob-client-v2 on 16 068 generated rows), and the offline subcommands of the
-//! operator CLI (`clob l2-sign`, `l1-sign`, `order-amounts`, `sign-order`). Not written yet:
-//! order building, the endpoints, the websocket feeds and the CLI's live subcommands. Nothing in
-//! Kairos calls this crate yet.
+//! operator CLI (`clob l2-sign`, `l1-sign`, `order-amounts`, `sign-order`), and [`http`]: the
+//! exact `POST /order` body, order submission that reconciles by hash before anything is sent
+//! again, cancels, order and trade lookups, the heartbeat, and the main market-data reads, with
+//! timeouts and retries. Not written yet: building orders from price and size, the remaining
+//! endpoints (API keys, balances, rewards, batch reads), the websocket feeds and the CLI's live
+//! subcommands. Nothing in Kairos calls this crate yet.
 
 pub mod auth;
 pub mod contracts;
+pub mod http;
 pub mod orders;
 pub mod rounding;

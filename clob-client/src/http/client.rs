@@ -1,0 +1,295 @@
+//! The HTTP client. Reads are retried with jittered exponential back-off (honouring
+//! `Retry-After` on 429/503/425); a submit is never repeated blindly: when its outcome is
+//! unknown (timeout, dropped connection, 5xx) the order is looked up by its hash first.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use super::error::ClobError;
+use super::types::{Book, CancelResponse, HeartbeatResponse, OpenOrder, Page, PostOrderResponse, Trade};
+use crate::auth::l2::Credentials;
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// e.g. `https://clob.polymarket.com` (a local mock in tests).
+    pub base_url: String,
+    /// Every call gives up after this long (the official Rust client sets none).
+    pub timeout: Duration,
+    /// Attempts for requests that are safe to repeat.
+    pub attempts: u32,
+    /// The longest wait between attempts (and the cap on a `Retry-After`).
+    pub max_backoff: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            base_url: "https://clob.polymarket.com".to_string(),
+            timeout: Duration::from_secs(10),
+            attempts: 4,
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a reconciled submit came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// The CLOB answered the submit.
+    Posted(PostOrderResponse),
+    /// The submit's answer was lost, but the order is on the CLOB (found by its hash).
+    Reconciled(OpenOrder),
+}
+
+#[derive(Debug, Clone)]
+pub struct ClobClient {
+    http: reqwest::Client,
+    config: ClientConfig,
+    /// L2 credentials and the address they belong to.
+    l2: Option<(Credentials, String)>,
+}
+
+fn now_s() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A small jitter source (no need for a cryptographic one): 0.5–1.0 of `d`.
+fn jitter(d: Duration, attempt: u32) -> Duration {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let mixed = u64::from(nanos ^ attempt.wrapping_mul(0x9e37_79b9)) % 500;
+    d.mul_f64(0.5 + mixed as f64 / 1000.0)
+}
+
+impl ClobClient {
+    pub fn new(config: ClientConfig) -> Result<ClobClient, ClobError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| ClobError::Transport(e.to_string()))?;
+        Ok(ClobClient { http, config, l2: None })
+    }
+
+    /// Adds L2 credentials; `address` is the address the API key was made for.
+    pub fn with_l2(mut self, credentials: Credentials, address: impl Into<String>) -> ClobClient {
+        self.l2 = Some((credentials, address.into()));
+        self
+    }
+
+    /// One attempt. `path` includes the query; the L2 signature covers it and the exact body.
+    async fn send(&self, method: Method, path: &str, body: Option<&str>, l2: bool) -> Result<String, ClobError> {
+        let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
+        let mut req = self.http.request(method.clone(), url);
+        if l2 {
+            let (creds, address) = self.l2.as_ref().ok_or(ClobError::NoCredentials)?;
+            // The L2 signature covers the path without its query, as the official clients sign.
+            let signed_path = path.split('?').next().unwrap_or(path);
+            let headers = creds.headers(address, now_s(), method.as_str(), signed_path, body);
+            for (name, value) in headers.pairs() {
+                req = req.header(name, value);
+            }
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        let res = req.send().await.map_err(|e| {
+            if e.is_timeout() { ClobError::Timeout(self.config.timeout) } else { ClobError::Transport(e.to_string()) }
+        })?;
+        let status = res.status().as_u16();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = res.text().await.map_err(|e| {
+            if e.is_timeout() { ClobError::Timeout(self.config.timeout) } else { ClobError::Transport(e.to_string()) }
+        })?;
+        if (200..300).contains(&status) {
+            return Ok(text);
+        }
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        let message = parsed["error"].as_str().map_or_else(|| text.clone(), str::to_string);
+        let code = parsed["code"].as_str().map(str::to_string);
+        let retry_after = retry_after.or_else(|| parsed["retry_after_seconds"].as_u64().map(Duration::from_secs));
+        Err(ClobError::Status { status, message, code, retry_after })
+    }
+
+    /// Sends a request that is safe to repeat, retrying what may succeed on another try.
+    async fn idempotent(&self, method: Method, path: &str, body: Option<&str>, l2: bool) -> Result<String, ClobError> {
+        let mut attempt = 0;
+        loop {
+            match self.send(method.clone(), path, body, l2).await {
+                Ok(text) => return Ok(text),
+                Err(e) if e.is_retryable() && attempt + 1 < self.config.attempts => {
+                    let wait = match &e {
+                        ClobError::Status { retry_after: Some(d), .. } => *d,
+                        _ => jitter(Duration::from_millis(100) * 2u32.saturating_pow(attempt), attempt),
+                    };
+                    tokio::time::sleep(wait.min(self.config.max_backoff)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ClobError> {
+        serde_json::from_str(text)
+            .map_err(|e| ClobError::Decode(format!("{e}: {}", text.chars().take(200).collect::<String>())))
+    }
+
+    /// Server time, Unix seconds (`GET /time` answers a bare integer).
+    pub async fn server_time(&self) -> Result<u64, ClobError> {
+        let text = self.idempotent(Method::GET, "/time", None, false).await?;
+        let v: serde_json::Value = Self::decode(&text)?;
+        v.as_u64().or_else(|| v["time"].as_u64()).ok_or(ClobError::Decode(text))
+    }
+
+    /// The exchange version the CLOB accepts (`GET /version`).
+    pub async fn version(&self) -> Result<u64, ClobError> {
+        let v: serde_json::Value = Self::decode(&self.idempotent(Method::GET, "/version", None, false).await?)?;
+        v["version"].as_u64().ok_or_else(|| ClobError::Decode(v.to_string()))
+    }
+
+    pub async fn book(&self, token_id: &str) -> Result<Book, ClobError> {
+        Self::decode(&self.idempotent(Method::GET, &format!("/book?token_id={token_id}"), None, false).await?)
+    }
+
+    pub async fn midpoint(&self, token_id: &str) -> Result<String, ClobError> {
+        let v: serde_json::Value =
+            Self::decode(&self.idempotent(Method::GET, &format!("/midpoint?token_id={token_id}"), None, false).await?)?;
+        v["mid"].as_str().map(str::to_string).ok_or_else(|| ClobError::Decode(v.to_string()))
+    }
+
+    pub async fn tick_size(&self, token_id: &str) -> Result<String, ClobError> {
+        let v: serde_json::Value = Self::decode(
+            &self.idempotent(Method::GET, &format!("/tick-size?token_id={token_id}"), None, false).await?,
+        )?;
+        match &v["minimum_tick_size"] {
+            serde_json::Value::String(s) => Ok(s.clone()),
+            serde_json::Value::Number(n) => Ok(n.to_string()),
+            _ => Err(ClobError::Decode(v.to_string())),
+        }
+    }
+
+    pub async fn neg_risk(&self, token_id: &str) -> Result<bool, ClobError> {
+        let v: serde_json::Value =
+            Self::decode(&self.idempotent(Method::GET, &format!("/neg-risk?token_id={token_id}"), None, false).await?)?;
+        v["neg_risk"].as_bool().ok_or_else(|| ClobError::Decode(v.to_string()))
+    }
+
+    /// One attempt at `POST /order` with a body from [`super::envelope`]. Prefer
+    /// [`ClobClient::post_order_reconciled`], which never leaves the outcome unknown.
+    pub async fn post_order(&self, body: &str) -> Result<PostOrderResponse, ClobError> {
+        Self::decode(&self.send(Method::POST, "/order", Some(body), true).await?)
+    }
+
+    /// Submits an order so that a retry can never make a second one: when the answer is lost
+    /// the order is looked up by its hash, and only if the CLOB does not have it is the same
+    /// signed body (same hash, which the CLOB refuses twice) sent once more.
+    pub async fn post_order_reconciled(&self, body: &str, order_hash: &str) -> Result<Submitted, ClobError> {
+        match self.post_order(body).await {
+            Ok(r) => return Ok(Submitted::Posted(r)),
+            // The answer was lost: find out whether the order landed before sending anything.
+            Err(e) if e.outcome_unknown() => {}
+            // Sent before (a caller's own retry): it is the order already there.
+            Err(e) if is_duplicate(&e) => return self.found(order_hash).await,
+            Err(e) => return Err(e),
+        }
+        if let Some(found) = self.get_order(order_hash).await? {
+            return Ok(Submitted::Reconciled(found));
+        }
+        match self.post_order(body).await {
+            Ok(r) => Ok(Submitted::Posted(r)),
+            Err(e) if is_duplicate(&e) => self.found(order_hash).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn found(&self, order_hash: &str) -> Result<Submitted, ClobError> {
+        match self.get_order(order_hash).await? {
+            Some(found) => Ok(Submitted::Reconciled(found)),
+            None => {
+                Err(ClobError::Decode(format!("the CLOB calls order {order_hash} a duplicate but does not have it")))
+            }
+        }
+    }
+
+    /// `POST /orders`: up to 15 bodies from [`super::envelope`], one answer per leg.
+    pub async fn post_orders(&self, bodies: &[String]) -> Result<Vec<PostOrderResponse>, ClobError> {
+        let body = format!("[{}]", bodies.join(","));
+        Self::decode(&self.send(Method::POST, "/orders", Some(&body), true).await?)
+    }
+
+    /// One order by id (its hash); `None` when the CLOB does not have it.
+    pub async fn get_order(&self, order_id: &str) -> Result<Option<OpenOrder>, ClobError> {
+        match self.idempotent(Method::GET, &format!("/data/order/{order_id}"), None, true).await {
+            Ok(text) if text.trim().is_empty() || text.trim() == "null" || text.trim() == "{}" => Ok(None),
+            Ok(text) => Self::decode(&text).map(Some),
+            Err(ClobError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn open_orders(&self, cursor: &str) -> Result<Page<OpenOrder>, ClobError> {
+        Self::decode(&self.idempotent(Method::GET, &format!("/data/orders?next_cursor={cursor}"), None, true).await?)
+    }
+
+    pub async fn trades(&self, cursor: &str) -> Result<Page<Trade>, ClobError> {
+        Self::decode(&self.idempotent(Method::GET, &format!("/data/trades?next_cursor={cursor}"), None, true).await?)
+    }
+
+    /// Cancels are safe to repeat: cancelling a cancelled order changes nothing.
+    pub async fn cancel_order(&self, order_id: &str) -> Result<CancelResponse, ClobError> {
+        let body = serde_json::json!({ "orderID": order_id }).to_string();
+        Self::decode(&self.idempotent(Method::DELETE, "/order", Some(&body), true).await?)
+    }
+
+    pub async fn cancel_orders(&self, order_ids: &[&str]) -> Result<CancelResponse, ClobError> {
+        let body = serde_json::to_string(order_ids).map_err(|e| ClobError::Decode(e.to_string()))?;
+        Self::decode(&self.idempotent(Method::DELETE, "/orders", Some(&body), true).await?)
+    }
+
+    pub async fn cancel_all(&self) -> Result<CancelResponse, ClobError> {
+        Self::decode(&self.idempotent(Method::DELETE, "/cancel-all", None, true).await?)
+    }
+
+    pub async fn cancel_market_orders(
+        &self,
+        market: Option<&str>,
+        asset_id: Option<&str>,
+    ) -> Result<CancelResponse, ClobError> {
+        let mut body = serde_json::Map::new();
+        if let Some(m) = market {
+            body.insert("market".into(), m.into());
+        }
+        if let Some(a) = asset_id {
+            body.insert("asset_id".into(), a.into());
+        }
+        let body = serde_json::Value::Object(body).to_string();
+        Self::decode(&self.idempotent(Method::DELETE, "/cancel-market-orders", Some(&body), true).await?)
+    }
+
+    /// One heartbeat (`POST /v1/heartbeats`); returns the id to send next. A 400 that carries
+    /// the correct id (the previous one expired) is adopted, as the CLOB asks.
+    pub async fn heartbeat(&self, heartbeat_id: &str) -> Result<String, ClobError> {
+        let body = serde_json::json!({ "heartbeat_id": heartbeat_id }).to_string();
+        match self.send(Method::POST, "/v1/heartbeats", Some(&body), true).await {
+            Ok(text) => Ok(Self::decode::<HeartbeatResponse>(&text)?.heartbeat_id),
+            Err(ClobError::Status { status: 400, message, code, retry_after }) => {
+                let v: serde_json::Value = serde_json::from_str(&message).unwrap_or_default();
+                match v["heartbeat_id"].as_str() {
+                    Some(id) if !id.is_empty() => Ok(id.to_string()),
+                    _ => Err(ClobError::Status { status: 400, message, code, retry_after }),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn is_duplicate(e: &ClobError) -> bool {
+    matches!(e, ClobError::Status { message, .. } if message.contains("DUPLICATED"))
+}

@@ -1,0 +1,74 @@
+//! The `POST /order` body: the signed order's wire JSON in the key order the official clients
+//! send (the HMAC covers the exact bytes, so the bytes are built here, not by a serializer).
+
+use alloy_primitives::Address;
+
+use crate::auth::signer::hex0x;
+use crate::orders::{Signed, v2};
+
+/// Order types the CLOB accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderType {
+    Gtc,
+    Gtd,
+    Fok,
+    Fak,
+}
+
+impl OrderType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Gtc => "GTC",
+            OrderType::Gtd => "GTD",
+            OrderType::Fok => "FOK",
+            OrderType::Fak => "FAK",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("post_only is not supported for FOK/FAK orders")]
+    PostOnlyNeedsRestingType,
+    #[error("the salt {0} does not fit the wire's integer")]
+    SaltTooLarge(String),
+}
+
+/// `{"order":{…},"owner","orderType","deferExec":false,"postOnly"}` for a version 2 or 3 order.
+/// `expiration` (seconds; 0 for none) travels on the wire but is not part of the signed struct.
+pub fn v2_body(
+    order: &v2::Order,
+    signed: &Signed,
+    expiration_s: u64,
+    owner: &str,
+    order_type: OrderType,
+    post_only: bool,
+) -> Result<String, EnvelopeError> {
+    if post_only && matches!(order_type, OrderType::Fok | OrderType::Fak) {
+        return Err(EnvelopeError::PostOnlyNeedsRestingType);
+    }
+    // The official clients send the salt as a JSON integer.
+    let salt: u64 = order.salt.try_into().map_err(|_| EnvelopeError::SaltTooLarge(order.salt.to_string()))?;
+    let side = if order.side == 0 { "BUY" } else { "SELL" };
+    let checksum = |a: &Address| a.to_checksum(None);
+    let order_json = format!(
+        "{{\"salt\":{salt},\"maker\":\"{}\",\"signer\":\"{}\",\"tokenId\":\"{}\",\"makerAmount\":\"{}\",\"takerAmount\":\"{}\",\
+         \"side\":\"{side}\",\"expiration\":\"{expiration_s}\",\"signatureType\":{},\"timestamp\":\"{}\",\"metadata\":\"{}\",\
+         \"builder\":\"{}\",\"signature\":\"{}\"}}",
+        checksum(&order.maker),
+        checksum(&order.signer),
+        order.tokenId,
+        order.makerAmount,
+        order.takerAmount,
+        order.signatureType,
+        order.timestamp,
+        order.metadata,
+        order.builder,
+        hex0x(&signed.signature),
+    );
+    let owner = serde_json::to_string(owner).unwrap_or_else(|_| "\"\"".to_string());
+    Ok(format!(
+        "{{\"order\":{order_json},\"owner\":{owner},\"orderType\":\"{}\",\"deferExec\":false,\"postOnly\":{post_only}}}",
+        order_type.as_str()
+    ))
+}

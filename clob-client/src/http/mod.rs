@@ -1,0 +1,11 @@
+//! Talking to a CLOB over HTTP: [`ClobClient`] sends public and L2-authenticated requests with
+//! a timeout on every call, retries what is safe to retry, and never re-sends an order blindly
+//! ([`ClobClient::post_order_reconciled`]). [`envelope`] builds the exact `POST /order` bytes.
+
+mod client;
+pub mod envelope;
+mod error;
+pub mod types;
+
+pub use client::{ClientConfig, ClobClient, Submitted};
+pub use error::ClobError;

@@ -1,0 +1,125 @@
+//! The CLOB's answers that the client reads field by field; amounts stay decimal strings.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /order` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PostOrderResponse {
+    #[serde(default)]
+    pub success: bool,
+    #[serde(rename = "orderID", default)]
+    pub order_id: String,
+    /// `live`, `matched`, `delayed` or `unmatched`.
+    #[serde(default)]
+    pub status: String,
+    #[serde(rename = "makingAmount", default)]
+    pub making_amount: String,
+    #[serde(rename = "takingAmount", default)]
+    pub taking_amount: String,
+    #[serde(rename = "errorMsg", default)]
+    pub error_msg: String,
+}
+
+/// Answer of every cancel endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+pub struct CancelResponse {
+    #[serde(default)]
+    pub canceled: Vec<String>,
+    #[serde(default)]
+    pub not_canceled: std::collections::BTreeMap<String, String>,
+}
+
+/// An order as `GET /data/order/{id}` and `GET /data/orders` give it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OpenOrder {
+    pub id: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub market: String,
+    #[serde(default)]
+    pub asset_id: String,
+    #[serde(default)]
+    pub side: String,
+    #[serde(default)]
+    pub original_size: String,
+    #[serde(default)]
+    pub size_matched: String,
+    #[serde(default)]
+    pub price: String,
+    #[serde(default)]
+    pub order_type: String,
+    #[serde(default)]
+    pub associate_trades: Vec<String>,
+}
+
+/// A trade as `GET /data/trades` gives it; `status` is its finality (MATCHED, MINED,
+/// CONFIRMED, RETRYING, FAILED).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Trade {
+    pub id: String,
+    #[serde(default)]
+    pub taker_order_id: String,
+    #[serde(default)]
+    pub market: String,
+    #[serde(default)]
+    pub asset_id: String,
+    #[serde(default)]
+    pub side: String,
+    #[serde(default)]
+    pub size: String,
+    #[serde(default)]
+    pub price: String,
+    #[serde(default)]
+    pub status: String,
+}
+
+/// One page of a cursor-paginated list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub next_cursor: String,
+}
+
+impl<T> Page<T> {
+    /// The first page's cursor.
+    pub const FIRST: &'static str = "MA==";
+
+    /// Whether this was the last page (`LTE=` or empty).
+    pub fn is_last(&self) -> bool {
+        self.next_cursor.is_empty() || self.next_cursor == "LTE="
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Level {
+    pub price: String,
+    pub size: String,
+}
+
+/// `GET /book`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Book {
+    #[serde(default)]
+    pub market: String,
+    pub asset_id: String,
+    #[serde(default)]
+    pub timestamp: String,
+    #[serde(default)]
+    pub hash: String,
+    #[serde(default)]
+    pub bids: Vec<Level>,
+    #[serde(default)]
+    pub asks: Vec<Level>,
+    #[serde(default)]
+    pub tick_size: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct HeartbeatResponse {
+    #[serde(default)]
+    pub heartbeat_id: String,
+    #[serde(default)]
+    pub error_msg: Option<String>,
+}
