@@ -20,7 +20,8 @@ pub async fn run(db: &Db, profile: Profile) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn binary(slug: &str, question: &str) -> NewMarket {
+/// A binary paper market (YES/NO, tick 0.01, minimum 1) marked as a sample.
+pub fn binary(slug: &str, question: &str) -> NewMarket {
     NewMarket {
         venue: Venue::Paper,
         external_id: Some(format!("sample:{slug}")),

@@ -3,7 +3,7 @@
 //! market. Refused outside `dev` and `test`.
 
 use kairos_platform::config::Profile;
-use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, Role, Scope, Venue};
+use kairos_platform::domain::{Role, Scope};
 use kairos_platform::storage::{markets, users};
 
 use super::{Account, Accounts};
@@ -13,22 +13,9 @@ pub async fn create(state: &AppState, makers: usize, credit_micros: i64) -> Resu
     if !matches!(state.settings().profile, Profile::Dev | Profile::Test) {
         return Err("dev accounts are made only in the dev and test profiles".to_string());
     }
-    let market = NewMarket {
-        venue: Venue::Paper,
-        external_id: Some("load:paper".to_string()),
-        slug: "load-test".to_string(),
-        question: "Load test market (paper)".to_string(),
-        description: "Made by kairos-api dev-accounts for load runs.".to_string(),
-        status: MarketStatus::Open,
-        tick_size_micros: 10_000,
-        min_size_micros: 1_000_000,
-        end_time_us: None,
-        is_sample: true,
-        outcomes: vec![
-            Outcome { index: 0, label: "YES".to_string(), external_id: None },
-            Outcome { index: 1, label: "NO".to_string(), external_id: None },
-        ],
-    };
+    let mut market = crate::seed::binary("load-test", "Load test market (paper)");
+    market.external_id = Some("load:paper".to_string());
+    market.description = "Made by kairos-api dev-accounts for load runs.".to_string();
     let (market, _) = markets::upsert(state.db(), &market).await.map_err(|e| e.to_string())?;
     let mut accounts = Vec::with_capacity(makers);
     for i in 0..makers {

@@ -128,11 +128,10 @@ pub struct BatchBody {
 
 pub const MAX_BATCH: usize = 50;
 
-fn leg(result: Result<(Order, bool), ApiError>, request_id: &str) -> BatchLeg {
+/// A leg's answer from the order and the status it succeeded with, or the error.
+fn leg(result: Result<(Order, u16), ApiError>, request_id: &str) -> BatchLeg {
     match result {
-        Ok((order, replay)) => {
-            BatchLeg { status: if replay { 200 } else { 201 }, order: Some(OrderBody::from(&order)), error: None }
-        }
+        Ok((order, status)) => BatchLeg { status, order: Some(OrderBody::from(&order)), error: None },
         Err(e) => BatchLeg {
             status: e.status().as_u16(),
             order: None,
@@ -168,7 +167,9 @@ pub async fn place_batch(
     }
     let user = caller.user_id();
     let results = futures_util::future::join_all(req.orders.iter().map(|o| place_one(&state, user, o))).await;
-    Ok(axum::Json(BatchBody { results: results.into_iter().map(|r| leg(r, &request_id.0)).collect() }))
+    let legs =
+        results.into_iter().map(|r| leg(r.map(|(o, replay)| (o, if replay { 200 } else { 201 })), &request_id.0));
+    Ok(axum::Json(BatchBody { results: legs.collect() }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -248,14 +249,12 @@ pub struct CancelManyRequest {
     pub ids: Vec<String>,
 }
 
+/// One id's answer: the id as sent, and the leg's status and order or error.
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct CancelLeg {
     pub id: String,
-    pub status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<OrderBody>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorDetail>,
+    #[serde(flatten)]
+    pub leg: BatchLeg,
 }
 
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -282,15 +281,7 @@ pub async fn cancel_many(
         .ids
         .iter()
         .zip(results)
-        .map(|(id, r)| {
-            let l = leg(r.map(|o| (o, false)), &request_id.0);
-            CancelLeg {
-                id: id.clone(),
-                status: if l.status == 201 { 200 } else { l.status },
-                order: l.order,
-                error: l.error,
-            }
-        })
+        .map(|(id, r)| CancelLeg { id: id.clone(), leg: leg(r.map(|o| (o, 200)), &request_id.0) })
         .collect();
     Ok(axum::Json(CancelManyBody { results }))
 }

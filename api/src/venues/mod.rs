@@ -218,10 +218,7 @@ impl Venues {
 pub fn refusal_status(r: &Refusal) -> u16 {
     match r {
         Refusal::NotFound => 404,
-        Refusal::ClientOrderIdReused(_)
-        | Refusal::NotLive(_)
-        | Refusal::MarketResolved
-        | Refusal::MarketMoved { .. } => 409,
+        Refusal::ClientOrderIdReused(_) | Refusal::MarketResolved | Refusal::MarketMoved { .. } => 409,
         Refusal::UnknownMarket => 503,
         _ => 422,
     }

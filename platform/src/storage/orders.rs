@@ -298,9 +298,3 @@ pub async fn fills(
     }
     q.fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
 }
-
-/// Fills of one order, oldest first.
-pub async fn fills_of_order(db: &Db, order_id: &str) -> Result<Vec<Fill>, StorageError> {
-    let sql = format!("SELECT {FILL_COLUMNS} FROM fills WHERE order_id = $1 ORDER BY id");
-    sqlx::query(&sql).bind(order_id).fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
-}

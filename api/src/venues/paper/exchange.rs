@@ -64,8 +64,6 @@ pub enum Refusal {
     NotFound,
     #[error("client_order_id {0:?} was used for a different order")]
     ClientOrderIdReused(String),
-    #[error("the order is {0} and can no longer change")]
-    NotLive(String),
     #[error("insufficient {asset}: {needed} needed, {available} available")]
     Insufficient { asset: String, needed: i64, available: i64 },
     #[error("at most {0} open orders per account")]
@@ -92,7 +90,6 @@ impl Refusal {
         match self {
             Refusal::NotFound => "order_not_found",
             Refusal::ClientOrderIdReused(_) => "client_order_id_reused",
-            Refusal::NotLive(_) => "order_not_live",
             Refusal::Insufficient { .. } => "insufficient_balance",
             Refusal::TooManyOpenOrders(_) => "too_many_open_orders",
             Refusal::OutsidePriceBand { .. } => "price_outside_band",
