@@ -193,6 +193,8 @@ fn local_addr(
 /// deadline.
 const DEAD_MAN_EVERY: Duration = Duration::from_millis(100);
 
+/// Every 100 ms: lapsed dead-man's switches, and a passive SQLite checkpoint (off the commit
+/// path; see [`kairos_platform::storage::Db::checkpoint`]).
 async fn dead_man_loop(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(DEAD_MAN_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -203,6 +205,9 @@ async fn dead_man_loop(state: AppState, shutdown: CancellationToken) {
         }
         if let Err(e) = crate::dead_man::sweep(&state).await {
             tracing::warn!(error = %e, "dead-man's switch sweep failed; retrying");
+        }
+        if let Err(e) = state.db().checkpoint().await {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
         }
     }
 }
