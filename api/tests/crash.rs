@@ -27,7 +27,7 @@ fn env(db: &ScratchDb, data: &std::path::Path, port: u16) -> Vec<(String, String
         ("KAIROS_JWT_SECRET", "test-jwt-secret-Zq8Vt2pX7mR4kLw9ZsB3nY6cH1dF5gJ0"),
         ("KAIROS_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
         ("KAIROS_RISK__MAX_OPEN_ORDERS", "0"),
-        ("KAIROS_LOG", "warn"),
+        ("KAIROS_LOG", "error"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
