@@ -9,11 +9,12 @@
 //! operator CLI (`clob l2-sign`, `l1-sign`, `order-amounts`, `sign-order`), and [`http`]: the
 //! exact `POST /order` body, order submission that reconciles by hash before anything is sent
 //! again, cancels, order and trade lookups, the heartbeat, and the main market-data reads, with
-//! timeouts and retries. Not written yet: building orders from price and size, the remaining
-//! endpoints (API keys, balances, rewards, batch reads), the websocket feeds and the CLI's live
+//! timeouts and retries; and [`build`]: orders from token, side, price, size and tick to the
+//! signed body. Not written yet: the remaining endpoints (API keys, balances, rewards, batch reads), the websocket feeds and the CLI's live
 //! subcommands. Nothing in Kairos calls this crate yet.
 
 pub mod auth;
+pub mod build;
 pub mod contracts;
 pub mod http;
 pub mod orders;

@@ -37,6 +37,7 @@ pub mod v1 {
 /// The V2 struct, also signed by version 3 under domain version "3".
 pub mod v2 {
     alloy_sol_types::sol! {
+        #[derive(Debug, PartialEq, Eq)]
         struct Order {
             uint256 salt;
             address maker;
