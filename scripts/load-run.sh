@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The load figures of the README: a fresh database, four market makers with API keys, a
+# release server, a warm-up run, then kairos-load at concurrency 8, 12 and 16 (20 s each),
+# then `orders verify` and `ledger verify`.
+#
+#   scripts/load-run.sh sqlite
+#   scripts/load-run.sh postgres postgres://postgres@127.0.0.1:5432/kairos_load   # dropped and re-created
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:?usage: scripts/load-run.sh sqlite|postgres [postgres-url]}
+cargo build --release -q -p kairos-api --bins
+bin=${CARGO_TARGET_DIR:-target}/release
+work=$(mktemp -d)
+export KAIROS_PROFILE=test KAIROS_DATA_DIR="$work" KAIROS_RISK__MAX_OPEN_ORDERS=0 KAIROS_LOG=warn \
+  KAIROS_BIND=127.0.0.1:18080 KAIROS_METRICS_BIND=127.0.0.1:19090
+for class in READ TRADE CANCEL AUTH; do for kind in ANONYMOUS USER KEY; do
+  export "KAIROS_RATE_LIMITS__${class}__${kind}=1000000"
+done; done
+if [ "$backend" = postgres ]; then
+  url=${2:-postgres://postgres@127.0.0.1:5432/kairos_load}
+  admin=${url%/*}/postgres
+  psql -q "$admin" -c "DROP DATABASE IF EXISTS ${url##*/}" -c "CREATE DATABASE ${url##*/}"
+  export KAIROS_DATABASE_URL=$url
+else
+  export KAIROS_DATABASE_URL=sqlite:$work/load.db
+fi
+"$bin/kairos-api" dev-accounts --makers 4 > "$work/accounts.json"
+"$bin/kairos-api" serve > "$work/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18080/health >/dev/null 2>&1 && break; sleep 0.2; done
+load() { "$bin/kairos-load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" --seconds 20 --concurrency "$1" | tr -d '\n '; echo; }
+echo "warm-up: $(load 16)"
+# A new PostgreSQL database plans its statements on empty tables until it is analysed.
+if [ "$backend" = postgres ]; then psql -q "$KAIROS_DATABASE_URL" -c ANALYZE; fi
+for c in 8 12 16; do echo "concurrency $c: $(load "$c")"; done
+"$bin/kairos-api" orders verify | python3 -c 'import json,sys; r=json.load(sys.stdin); print("orders verify:", r["live_orders"], "live orders, problems:", r["problems"])'
+"$bin/kairos-api" ledger verify
