@@ -8,8 +8,8 @@
 //! for bit with py-clob-client-v2 on 16 068 generated rows), and the offline subcommands of the
 //! operator CLI (`clob l2-sign`, `l1-sign`, `order-amounts`, `sign-order`), and [`http`]: the
 //! exact `POST /order` body, order submission that reconciles by hash before anything is sent
-//! again, cancels, order and trade lookups, the heartbeat, and the main market-data reads, with
-//! timeouts and retries; and [`build`]: orders from token, side, price, size and tick to the
+//! again, cancels, order and trade lookups, the heartbeat, API keys, balances and the market-data
+//! reads, with timeouts and retries; and [`build`]: orders from token, side, price, size and tick to the
 //! signed body. Not written yet: the remaining endpoints (API keys, balances, rewards, batch reads), the websocket feeds and the CLI's live
 //! subcommands. Nothing in Kairos calls this crate yet.
 

@@ -159,6 +159,54 @@ async fn heartbeat(State(mock): State<Shared>, headers: HeaderMap, body: String)
     (StatusCode::OK, r#"{"heartbeat_id":"next-1"}"#).into_response()
 }
 
+async fn books(body: String) -> Response {
+    let asked: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap_or_default();
+    let books: Vec<serde_json::Value> = asked
+        .iter()
+        .map(
+            |t| serde_json::json!({ "asset_id": t["token_id"], "bids": [], "asks": [{ "price": "0.6", "size": "5" }] }),
+        )
+        .collect();
+    (StatusCode::OK, serde_json::Value::Array(books).to_string()).into_response()
+}
+
+async fn markets(axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>) -> Response {
+    let page = match q.get("next_cursor").map(String::as_str) {
+        Some("MA==") => {
+            serde_json::json!({ "limit": 1, "count": 1, "next_cursor": "MQ==", "data": [{ "condition_id": "0x1" }] })
+        }
+        _ => serde_json::json!({ "limit": 1, "count": 1, "next_cursor": "LTE=", "data": [{ "condition_id": "0x2" }] }),
+    };
+    (StatusCode::OK, page.to_string()).into_response()
+}
+
+async fn derive_api_key(headers: HeaderMap) -> Response {
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let signer = Signer::from_hex(KEY).expect("key");
+    let ts: u64 = h("POLY_TIMESTAMP").parse().unwrap_or(0);
+    let nonce: u64 = h("POLY_NONCE").parse().unwrap_or(u64::MAX);
+    let expected = kairos_clob_client::auth::l1::L1Headers::new(&signer, 137, ts, nonce);
+    let expected_signature = expected.pairs().iter().find(|(n, _)| *n == "POLY_SIGNATURE").map(|(_, v)| v.to_string());
+    if Some(h("POLY_SIGNATURE")) != expected_signature
+        || h("POLY_ADDRESS") != "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    {
+        return (StatusCode::UNAUTHORIZED, r#"{"error":"Invalid L1 Request headers"}"#).into_response();
+    }
+    (StatusCode::OK, format!(r#"{{"apiKey":"{OWNER}","secret":"{SECRET}","passphrase":"p"}}"#)).into_response()
+}
+
+async fn balance_allowance(
+    State(mock): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if !check_l2(&headers, "GET", "/balance-allowance", None, &mock) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    (StatusCode::OK, serde_json::json!({ "balance": "1000000", "asset_type": q.get("asset_type") }).to_string())
+        .into_response()
+}
+
 async fn mock_clob(mock: Shared) -> String {
     let app = Router::new()
         .route("/order", post(post_order))
@@ -166,6 +214,19 @@ async fn mock_clob(mock: Shared) -> String {
         .route("/book", get(book))
         .route("/v1/heartbeats", post(heartbeat))
         .route("/time", get(|| async { "1710000000" }))
+        .route("/books", post(books))
+        .route(
+            "/midpoints",
+            post(|body: String| async move {
+                let asked: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let token = asked[0]["token_id"].as_str().unwrap_or("").to_string();
+                serde_json::json!({ token: "0.45" }).to_string()
+            }),
+        )
+        .route("/markets", get(markets))
+        .route("/fee-rate", get(|| async { r#"{"base_fee":0}"# }))
+        .route("/auth/derive-api-key", get(derive_api_key))
+        .route("/balance-allowance", get(balance_allowance))
         .with_state(mock);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -245,4 +306,28 @@ async fn the_heartbeat_adopts_the_id_the_clob_returns() {
     .expect("client");
     assert!(matches!(dead.server_time().await, Err(ClobError::Transport(_) | ClobError::Timeout(_))));
     assert_eq!(mock.lock().expect("lock").bad_signatures, 0);
+}
+
+#[tokio::test]
+async fn batch_reads_pages_keys_and_balances() {
+    let mock: Shared = Arc::default();
+    let base = mock_clob(mock.clone()).await;
+    let c = client(&base, Duration::from_secs(2));
+    let books = c.books(&["1", "2"]).await.expect("books");
+    assert_eq!(books.iter().map(|b| b.asset_id.as_str()).collect::<Vec<_>>(), vec!["1", "2"]);
+    assert_eq!(c.midpoints(&["7"]).await.expect("mids")["7"], "0.45");
+    let first = c.markets(kairos_clob_client::http::types::Page::<serde_json::Value>::FIRST).await.expect("page");
+    assert!(!first.is_last());
+    let last = c.markets(&first.next_cursor).await.expect("page");
+    assert!(last.is_last() && last.data[0]["condition_id"] == "0x2");
+    assert_eq!(c.fee_rate_bps("1").await.expect("fee"), 0);
+    let signer = Signer::from_hex(KEY).expect("key");
+    let creds = c.api_key(&signer, 137, 0, false).await.expect("derived");
+    assert_eq!(creds.api_key, OWNER);
+    assert!(!format!("{creds:?}").contains(SECRET), "Debug hides the secret");
+    let wrong_chain = c.api_key(&signer, 80002, 0, false).await;
+    assert!(matches!(wrong_chain, Err(ClobError::Status { status: 401, .. })), "{wrong_chain:?}");
+    let balance = c.balance_allowance("COLLATERAL", None, 0).await.expect("balance");
+    assert_eq!(balance["balance"], "1000000");
+    assert_eq!(mock.lock().expect("lock").bad_signatures, 0, "L2 signs the path without its query");
 }

@@ -8,8 +8,20 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use super::error::ClobError;
-use super::types::{Book, CancelResponse, HeartbeatResponse, OpenOrder, Page, PostOrderResponse, Trade};
+use super::types::{
+    ApiKeyCredentials, Book, CancelResponse, HeartbeatResponse, OpenOrder, Page, PostOrderResponse, Trade,
+};
 use crate::auth::l2::Credentials;
+
+/// How a request proves who sends it.
+#[derive(Debug, Clone, Copy)]
+enum Auth<'a> {
+    Public,
+    /// EIP-712 `ClobAuth` headers (API key management).
+    L1(&'a crate::auth::l1::L1Headers),
+    /// HMAC headers with the client's credentials (trading).
+    L2,
+}
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -77,17 +89,26 @@ impl ClobClient {
         self
     }
 
-    /// One attempt. `path` includes the query; the L2 signature covers it and the exact body.
-    async fn send(&self, method: Method, path: &str, body: Option<&str>, l2: bool) -> Result<String, ClobError> {
+    /// One attempt. `path` includes the query; an L2 signature covers the path without it and
+    /// the exact body.
+    async fn send(&self, method: Method, path: &str, body: Option<&str>, auth: Auth<'_>) -> Result<String, ClobError> {
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         let mut req = self.http.request(method.clone(), url);
-        if l2 {
-            let (creds, address) = self.l2.as_ref().ok_or(ClobError::NoCredentials)?;
-            // The L2 signature covers the path without its query, as the official clients sign.
-            let signed_path = path.split('?').next().unwrap_or(path);
-            let headers = creds.headers(address, now_s(), method.as_str(), signed_path, body);
-            for (name, value) in headers.pairs() {
-                req = req.header(name, value);
+        match auth {
+            Auth::Public => {}
+            Auth::L1(headers) => {
+                for (name, value) in headers.pairs() {
+                    req = req.header(name, value);
+                }
+            }
+            Auth::L2 => {
+                let (creds, address) = self.l2.as_ref().ok_or(ClobError::NoCredentials)?;
+                // The official clients sign the path without its query.
+                let signed_path = path.split('?').next().unwrap_or(path);
+                let headers = creds.headers(address, now_s(), method.as_str(), signed_path, body);
+                for (name, value) in headers.pairs() {
+                    req = req.header(name, value);
+                }
             }
         }
         if let Some(b) = body {
@@ -117,10 +138,16 @@ impl ClobClient {
     }
 
     /// Sends a request that is safe to repeat, retrying what may succeed on another try.
-    async fn idempotent(&self, method: Method, path: &str, body: Option<&str>, l2: bool) -> Result<String, ClobError> {
+    async fn idempotent(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+        auth: Auth<'_>,
+    ) -> Result<String, ClobError> {
         let mut attempt = 0;
         loop {
-            match self.send(method.clone(), path, body, l2).await {
+            match self.send(method.clone(), path, body, auth).await {
                 Ok(text) => return Ok(text),
                 Err(e) if e.is_retryable() && attempt + 1 < self.config.attempts => {
                     let wait = match &e {
@@ -142,30 +169,31 @@ impl ClobClient {
 
     /// Server time, Unix seconds (`GET /time` answers a bare integer).
     pub async fn server_time(&self) -> Result<u64, ClobError> {
-        let text = self.idempotent(Method::GET, "/time", None, false).await?;
+        let text = self.idempotent(Method::GET, "/time", None, Auth::Public).await?;
         let v: serde_json::Value = Self::decode(&text)?;
         v.as_u64().or_else(|| v["time"].as_u64()).ok_or(ClobError::Decode(text))
     }
 
     /// The exchange version the CLOB accepts (`GET /version`).
     pub async fn version(&self) -> Result<u64, ClobError> {
-        let v: serde_json::Value = Self::decode(&self.idempotent(Method::GET, "/version", None, false).await?)?;
+        let v: serde_json::Value = Self::decode(&self.idempotent(Method::GET, "/version", None, Auth::Public).await?)?;
         v["version"].as_u64().ok_or_else(|| ClobError::Decode(v.to_string()))
     }
 
     pub async fn book(&self, token_id: &str) -> Result<Book, ClobError> {
-        Self::decode(&self.idempotent(Method::GET, &format!("/book?token_id={token_id}"), None, false).await?)
+        Self::decode(&self.idempotent(Method::GET, &format!("/book?token_id={token_id}"), None, Auth::Public).await?)
     }
 
     pub async fn midpoint(&self, token_id: &str) -> Result<String, ClobError> {
-        let v: serde_json::Value =
-            Self::decode(&self.idempotent(Method::GET, &format!("/midpoint?token_id={token_id}"), None, false).await?)?;
+        let v: serde_json::Value = Self::decode(
+            &self.idempotent(Method::GET, &format!("/midpoint?token_id={token_id}"), None, Auth::Public).await?,
+        )?;
         v["mid"].as_str().map(str::to_string).ok_or_else(|| ClobError::Decode(v.to_string()))
     }
 
     pub async fn tick_size(&self, token_id: &str) -> Result<String, ClobError> {
         let v: serde_json::Value = Self::decode(
-            &self.idempotent(Method::GET, &format!("/tick-size?token_id={token_id}"), None, false).await?,
+            &self.idempotent(Method::GET, &format!("/tick-size?token_id={token_id}"), None, Auth::Public).await?,
         )?;
         match &v["minimum_tick_size"] {
             serde_json::Value::String(s) => Ok(s.clone()),
@@ -175,15 +203,16 @@ impl ClobClient {
     }
 
     pub async fn neg_risk(&self, token_id: &str) -> Result<bool, ClobError> {
-        let v: serde_json::Value =
-            Self::decode(&self.idempotent(Method::GET, &format!("/neg-risk?token_id={token_id}"), None, false).await?)?;
+        let v: serde_json::Value = Self::decode(
+            &self.idempotent(Method::GET, &format!("/neg-risk?token_id={token_id}"), None, Auth::Public).await?,
+        )?;
         v["neg_risk"].as_bool().ok_or_else(|| ClobError::Decode(v.to_string()))
     }
 
     /// One attempt at `POST /order` with a body from [`super::envelope`]. Prefer
     /// [`ClobClient::post_order_reconciled`], which never leaves the outcome unknown.
     pub async fn post_order(&self, body: &str) -> Result<PostOrderResponse, ClobError> {
-        Self::decode(&self.send(Method::POST, "/order", Some(body), true).await?)
+        Self::decode(&self.send(Method::POST, "/order", Some(body), Auth::L2).await?)
     }
 
     /// Submits an order so that a retry can never make a second one: when the answer is lost
@@ -220,12 +249,100 @@ impl ClobClient {
     /// `POST /orders`: up to 15 bodies from [`super::envelope`], one answer per leg.
     pub async fn post_orders(&self, bodies: &[String]) -> Result<Vec<PostOrderResponse>, ClobError> {
         let body = format!("[{}]", bodies.join(","));
-        Self::decode(&self.send(Method::POST, "/orders", Some(&body), true).await?)
+        Self::decode(&self.send(Method::POST, "/orders", Some(&body), Auth::L2).await?)
+    }
+
+    /// `POST /books` and its kin take `[{"token_id"}]` and answer per token; `path` is one of
+    /// `/books`, `/midpoints`, `/prices` (with `side`), `/spreads`, `/last-trades-prices`.
+    async fn batch_read(&self, path: &str, tokens: &[(&str, Option<&str>)]) -> Result<serde_json::Value, ClobError> {
+        let body: Vec<serde_json::Value> = tokens
+            .iter()
+            .map(|(token, side)| match side {
+                Some(s) => serde_json::json!({ "token_id": token, "side": s }),
+                None => serde_json::json!({ "token_id": token }),
+            })
+            .collect();
+        let body = serde_json::Value::Array(body).to_string();
+        // Reads, even though they are POSTs: safe to repeat.
+        Self::decode(&self.idempotent(Method::POST, path, Some(&body), Auth::Public).await?)
+    }
+
+    pub async fn books(&self, token_ids: &[&str]) -> Result<Vec<Book>, ClobError> {
+        let tokens: Vec<(&str, Option<&str>)> = token_ids.iter().map(|t| (*t, None)).collect();
+        serde_json::from_value(self.batch_read("/books", &tokens).await?).map_err(|e| ClobError::Decode(e.to_string()))
+    }
+
+    /// Midpoints by token id.
+    pub async fn midpoints(&self, token_ids: &[&str]) -> Result<serde_json::Value, ClobError> {
+        let tokens: Vec<(&str, Option<&str>)> = token_ids.iter().map(|t| (*t, None)).collect();
+        self.batch_read("/midpoints", &tokens).await
+    }
+
+    /// Prices by token id and side (`BUY`/`SELL`).
+    pub async fn prices(&self, tokens: &[(&str, &str)]) -> Result<serde_json::Value, ClobError> {
+        let tokens: Vec<(&str, Option<&str>)> = tokens.iter().map(|(t, s)| (*t, Some(*s))).collect();
+        self.batch_read("/prices", &tokens).await
+    }
+
+    pub async fn spreads(&self, token_ids: &[&str]) -> Result<serde_json::Value, ClobError> {
+        let tokens: Vec<(&str, Option<&str>)> = token_ids.iter().map(|t| (*t, None)).collect();
+        self.batch_read("/spreads", &tokens).await
+    }
+
+    pub async fn last_trades_prices(&self, token_ids: &[&str]) -> Result<serde_json::Value, ClobError> {
+        let tokens: Vec<(&str, Option<&str>)> = token_ids.iter().map(|t| (*t, None)).collect();
+        self.batch_read("/last-trades-prices", &tokens).await
+    }
+
+    /// One page of `GET /markets` (start with [`Page::FIRST`]).
+    pub async fn markets(&self, cursor: &str) -> Result<Page<serde_json::Value>, ClobError> {
+        Self::decode(
+            &self.idempotent(Method::GET, &format!("/markets?next_cursor={cursor}"), None, Auth::Public).await?,
+        )
+    }
+
+    pub async fn market(&self, condition_id: &str) -> Result<serde_json::Value, ClobError> {
+        Self::decode(&self.idempotent(Method::GET, &format!("/markets/{condition_id}"), None, Auth::Public).await?)
+    }
+
+    /// `GET /fee-rate`: the base fee in basis points.
+    pub async fn fee_rate_bps(&self, token_id: &str) -> Result<u64, ClobError> {
+        let v: serde_json::Value = Self::decode(
+            &self.idempotent(Method::GET, &format!("/fee-rate?token_id={token_id}"), None, Auth::Public).await?,
+        )?;
+        v["base_fee"].as_u64().ok_or_else(|| ClobError::Decode(v.to_string()))
+    }
+
+    /// Creates (`POST /auth/api-key`) or derives (`GET /auth/derive-api-key`) the L2
+    /// credentials of the signer's address, authenticated with L1 headers.
+    pub async fn api_key(
+        &self,
+        signer: &crate::auth::signer::Signer,
+        chain_id: u64,
+        nonce: u64,
+        create: bool,
+    ) -> Result<ApiKeyCredentials, ClobError> {
+        let headers = crate::auth::l1::L1Headers::new(signer, chain_id, now_s(), nonce);
+        let (method, path) =
+            if create { (Method::POST, "/auth/api-key") } else { (Method::GET, "/auth/derive-api-key") };
+        Self::decode(&self.send(method, path, None, Auth::L1(&headers)).await?)
+    }
+
+    /// `GET /balance-allowance` (`asset_type` COLLATERAL or CONDITIONAL with `token_id`).
+    pub async fn balance_allowance(
+        &self,
+        asset_type: &str,
+        token_id: Option<&str>,
+        signature_type: u8,
+    ) -> Result<serde_json::Value, ClobError> {
+        let token = token_id.map(|t| format!("&token_id={t}")).unwrap_or_default();
+        let path = format!("/balance-allowance?asset_type={asset_type}{token}&signature_type={signature_type}");
+        Self::decode(&self.idempotent(Method::GET, &path, None, Auth::L2).await?)
     }
 
     /// One order by id (its hash); `None` when the CLOB does not have it.
     pub async fn get_order(&self, order_id: &str) -> Result<Option<OpenOrder>, ClobError> {
-        match self.idempotent(Method::GET, &format!("/data/order/{order_id}"), None, true).await {
+        match self.idempotent(Method::GET, &format!("/data/order/{order_id}"), None, Auth::L2).await {
             Ok(text) if text.trim().is_empty() || text.trim() == "null" || text.trim() == "{}" => Ok(None),
             Ok(text) => Self::decode(&text).map(Some),
             Err(ClobError::Status { status: 404, .. }) => Ok(None),
@@ -234,26 +351,30 @@ impl ClobClient {
     }
 
     pub async fn open_orders(&self, cursor: &str) -> Result<Page<OpenOrder>, ClobError> {
-        Self::decode(&self.idempotent(Method::GET, &format!("/data/orders?next_cursor={cursor}"), None, true).await?)
+        Self::decode(
+            &self.idempotent(Method::GET, &format!("/data/orders?next_cursor={cursor}"), None, Auth::L2).await?,
+        )
     }
 
     pub async fn trades(&self, cursor: &str) -> Result<Page<Trade>, ClobError> {
-        Self::decode(&self.idempotent(Method::GET, &format!("/data/trades?next_cursor={cursor}"), None, true).await?)
+        Self::decode(
+            &self.idempotent(Method::GET, &format!("/data/trades?next_cursor={cursor}"), None, Auth::L2).await?,
+        )
     }
 
     /// Cancels are safe to repeat: cancelling a cancelled order changes nothing.
     pub async fn cancel_order(&self, order_id: &str) -> Result<CancelResponse, ClobError> {
         let body = serde_json::json!({ "orderID": order_id }).to_string();
-        Self::decode(&self.idempotent(Method::DELETE, "/order", Some(&body), true).await?)
+        Self::decode(&self.idempotent(Method::DELETE, "/order", Some(&body), Auth::L2).await?)
     }
 
     pub async fn cancel_orders(&self, order_ids: &[&str]) -> Result<CancelResponse, ClobError> {
         let body = serde_json::to_string(order_ids).map_err(|e| ClobError::Decode(e.to_string()))?;
-        Self::decode(&self.idempotent(Method::DELETE, "/orders", Some(&body), true).await?)
+        Self::decode(&self.idempotent(Method::DELETE, "/orders", Some(&body), Auth::L2).await?)
     }
 
     pub async fn cancel_all(&self) -> Result<CancelResponse, ClobError> {
-        Self::decode(&self.idempotent(Method::DELETE, "/cancel-all", None, true).await?)
+        Self::decode(&self.idempotent(Method::DELETE, "/cancel-all", None, Auth::L2).await?)
     }
 
     pub async fn cancel_market_orders(
@@ -269,14 +390,14 @@ impl ClobClient {
             body.insert("asset_id".into(), a.into());
         }
         let body = serde_json::Value::Object(body).to_string();
-        Self::decode(&self.idempotent(Method::DELETE, "/cancel-market-orders", Some(&body), true).await?)
+        Self::decode(&self.idempotent(Method::DELETE, "/cancel-market-orders", Some(&body), Auth::L2).await?)
     }
 
     /// One heartbeat (`POST /v1/heartbeats`); returns the id to send next. A 400 that carries
     /// the correct id (the previous one expired) is adopted, as the CLOB asks.
     pub async fn heartbeat(&self, heartbeat_id: &str) -> Result<String, ClobError> {
         let body = serde_json::json!({ "heartbeat_id": heartbeat_id }).to_string();
-        match self.send(Method::POST, "/v1/heartbeats", Some(&body), true).await {
+        match self.send(Method::POST, "/v1/heartbeats", Some(&body), Auth::L2).await {
             Ok(text) => Ok(Self::decode::<HeartbeatResponse>(&text)?.heartbeat_id),
             Err(ClobError::Status { status: 400, message, code, retry_after }) => {
                 let v: serde_json::Value = serde_json::from_str(&message).unwrap_or_default();

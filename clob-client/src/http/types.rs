@@ -123,3 +123,18 @@ pub struct HeartbeatResponse {
     #[serde(default)]
     pub error_msg: Option<String>,
 }
+
+/// L2 credentials as the CLOB returns them; `Debug` never shows the secret or passphrase.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ApiKeyCredentials {
+    #[serde(rename = "apiKey")]
+    pub api_key: String,
+    pub secret: String,
+    pub passphrase: String,
+}
+
+impl std::fmt::Debug for ApiKeyCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyCredentials").field("api_key", &self.api_key).finish_non_exhaustive()
+    }
+}
