@@ -1,17 +1,23 @@
 //! A Polymarket CLOB client. Standalone: it knows nothing of Kairos.
 //!
-//! Built so far: L1 (EIP-712 `ClobAuth`) and L2 (HMAC) request authentication ([`auth`]), and
-//! order hashing and signing for exchange versions 1, 2 and 3 with every signature type
-//! including POLY_1271 ([`orders`]), byte-identical to the official clients (60 order, 5
-//! `ClobAuth` and 9 HMAC public vectors), and order amounts ([`rounding`]): the default `exact`
-//! mode (integer arithmetic, the official Rust client's rules) and the opt-in `python` mode (bit
-//! for bit with py-clob-client-v2 on 16 068 generated rows), and the offline subcommands of the
-//! operator CLI (`clob l2-sign`, `l1-sign`, `order-amounts`, `sign-order`), and [`http`]: the
-//! exact `POST /order` body, order submission that reconciles by hash before anything is sent
-//! again, cancels, order and trade lookups, the heartbeat, API keys, balances and the market-data
-//! reads, with timeouts and retries; and [`build`]: orders from token, side, price, size and tick to the
-//! signed body. Not written yet: the remaining endpoints (API keys, balances, rewards, batch reads), the websocket feeds and the CLI's live
-//! subcommands. Nothing in Kairos calls this crate yet.
+//! Built so far:
+//! - [`auth`]: L1 (EIP-712 `ClobAuth`) and L2 (HMAC) request authentication.
+//! - [`orders`]: order hashing and signing for exchange versions 1, 2 and 3 with every signature
+//!   type including POLY_1271, byte-identical to the official clients (60 order, 5 `ClobAuth`
+//!   and 9 HMAC public vectors).
+//! - [`rounding`]: order amounts in the default `exact` mode (integer arithmetic, the official
+//!   Rust client's rules) and the opt-in `python` mode (bit for bit with py-clob-client-v2 on
+//!   16 068 generated rows).
+//! - [`build`]: orders from token, side, price, size and tick to the signed `POST /order` body.
+//! - [`http`]: submission that reconciles by order hash before anything is sent again, cancels,
+//!   order and trade lookups, the heartbeat, API keys, balances and the market-data reads, with
+//!   timeouts and retries.
+//! - The operator CLI's offline subcommands (`clob l2-sign`, `l1-sign`, `order-amounts`,
+//!   `sign-order`).
+//!
+//! Not written yet: the remaining endpoints (read-only and builder keys, rewards,
+//! notifications, scoring, price history), the websocket feeds and the CLI's live subcommands.
+//! Nothing in Kairos calls this crate yet.
 
 pub mod auth;
 pub mod build;
