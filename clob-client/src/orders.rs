@@ -140,9 +140,36 @@ pub fn sign_v2(signer: &Signer, order: &v2::Order, domain: &Eip712Domain) -> Res
     sign_v2_with(signer, order, &SigningDomain::new(domain.clone()))
 }
 
+/// `keccak256(ORDER_TYPE_STRING)`, computed once.
+static V2_TYPE_HASH: std::sync::LazyLock<B256> = std::sync::LazyLock::new(|| keccak256(ORDER_TYPE_STRING));
+
+/// `hashStruct(order)` for the V2 struct without allocating: every field is one 32-byte word,
+/// so the encoding is a fixed 384-byte buffer (the type hash, then the eleven fields in order).
+/// Equal to alloy's `eip712_hash_struct`, which rebuilds the type string on every call.
+pub fn struct_hash_v2(order: &v2::Order) -> B256 {
+    let mut buf = [0u8; 12 * 32];
+    buf[..32].copy_from_slice(V2_TYPE_HASH.as_slice());
+    let mut word = |i: usize, bytes: &[u8]| {
+        let end = (i + 1) * 32 + 32;
+        buf[end - bytes.len()..end].copy_from_slice(bytes);
+    };
+    word(0, &order.salt.to_be_bytes::<32>());
+    word(1, order.maker.as_slice());
+    word(2, order.signer.as_slice());
+    word(3, &order.tokenId.to_be_bytes::<32>());
+    word(4, &order.makerAmount.to_be_bytes::<32>());
+    word(5, &order.takerAmount.to_be_bytes::<32>());
+    word(6, &[order.side]);
+    word(7, &[order.signatureType]);
+    word(8, &order.timestamp.to_be_bytes::<32>());
+    word(9, order.metadata.as_slice());
+    word(10, order.builder.as_slice());
+    keccak256(buf)
+}
+
 /// [`sign_v2`] with a precomputed domain separator (the hot path).
 pub fn sign_v2_with(signer: &Signer, order: &v2::Order, domain: &SigningDomain) -> Result<Signed, OrderError> {
-    let order_hash = domain.hash(order.eip712_hash_struct());
+    let order_hash = domain.hash(struct_hash_v2(order));
     if order.signatureType != SIGNATURE_TYPE_POLY_1271 {
         check_signer(signer, order.signer)?;
         return Ok(Signed { order_hash, signature: signer.sign_hash(order_hash).to_vec() });

@@ -98,3 +98,33 @@ fn refuses_what_the_exchanges_refuse() {
     assert!(matches!(sign_v2(&signer, &order, &d), Err(OrderError::SignerMismatch { .. })));
     assert_eq!(ORDER_TYPE_STRING.len(), 186);
 }
+
+proptest::proptest! {
+    /// The allocation-free struct hash is alloy's, for any field values.
+    #[test]
+    fn the_fast_struct_hash_is_the_eip712_one(
+        salt in proptest::prelude::any::<u64>(),
+        token in proptest::prelude::any::<[u8; 32]>(),
+        maker in proptest::prelude::any::<[u8; 20]>(),
+        amounts in proptest::prelude::any::<(u64, u64)>(),
+        side in 0u8..2,
+        signature_type in 0u8..4,
+        meta in proptest::prelude::any::<[u8; 32]>(),
+    ) {
+        use alloy_sol_types::SolStruct as _;
+        let order = v2::Order {
+            salt: U256::from(salt),
+            maker: Address::from(maker),
+            signer: Address::from(maker),
+            tokenId: U256::from_be_bytes(token),
+            makerAmount: U256::from(amounts.0),
+            takerAmount: U256::from(amounts.1),
+            side,
+            signatureType: signature_type,
+            timestamp: U256::from(salt / 3),
+            metadata: B256::from(meta),
+            builder: B256::from(token),
+        };
+        proptest::prop_assert_eq!(struct_hash_v2(&order), order.eip712_hash_struct());
+    }
+}
