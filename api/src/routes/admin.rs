@@ -18,6 +18,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::market_view::MarketBody;
 use crate::middleware::RequestId;
+use crate::routes::paging::page_limit;
 use crate::runtime_settings::FLAG_PREFIX;
 use crate::state::AppState;
 
@@ -77,14 +78,6 @@ pub struct UsersQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200"));
-    }
-    Ok(i64::from(limit))
 }
 
 /// Users, oldest first.

@@ -91,10 +91,7 @@ pub async fn ledger_entries(
     Caller(caller): Caller,
     Query(q): Query<LedgerQuery>,
 ) -> Result<axum::Json<LedgerPage>, ApiError> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200"));
-    }
+    let limit = crate::routes::paging::page_limit(q.limit)?;
     let after =
         match q.cursor.as_deref() {
             None => 0,
@@ -103,7 +100,7 @@ pub async fn ledger_entries(
             })?,
         };
     let (available, reserved) = (ledger::available(caller.user_id()), ledger::reserved(caller.user_id()));
-    let mut rows = ledger::entries_for(state.db(), [&available, &reserved], after, i64::from(limit) + 1).await?;
+    let mut rows = ledger::entries_for(state.db(), [&available, &reserved], after, limit + 1).await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     rows.truncate(limit);

@@ -15,4 +15,5 @@ pub mod market_resolution;
 pub mod markets;
 pub mod openapi_json;
 pub mod orders;
+pub mod paging;
 pub mod ws;

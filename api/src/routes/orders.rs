@@ -15,6 +15,7 @@ use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{Json, Path, Query};
 use crate::orders::placement::{self, PlaceOrderRequest};
 use crate::orders::wire::{CancelledBody, FillBody, FillPage, OrderBody, OrderPage, PositionBody, PositionsBody};
+use crate::routes::paging::{id_cursor, id_filter, page_limit};
 use crate::state::AppState;
 use crate::venues::{VenueError, refusal_status};
 
@@ -303,11 +304,7 @@ pub async fn cancel_all(
     Caller(caller): Caller,
     Query(q): Query<CancelAllQuery>,
 ) -> Result<axum::Json<CancelledBody>, ApiError> {
-    let market = q
-        .market_id
-        .as_deref()
-        .map(|m| parse_id(m).ok_or_else(|| ApiError::bad_request("invalid_market_id", "market_id must be a UUID")))
-        .transpose()?;
+    let market = id_filter("market_id", q.market_id.as_deref())?;
     let cancelled =
         state.venues().cancel_everywhere(state.db(), caller.user_id(), market.as_deref()).await.map_err(venue_error)?;
     Ok(axum::Json(CancelledBody { cancelled: cancelled.iter().map(OrderBody::from).collect() }))
@@ -328,37 +325,16 @@ pub struct ListOrdersQuery {
     pub cursor: Option<String>,
 }
 
-fn limit_of(limit: Option<u32>) -> Result<i64, ApiError> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 200"));
-    }
-    Ok(i64::from(limit))
-}
-
-fn cursor_of(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
-    cursor
-        .map(|c| {
-            parse_id(c)
-                .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned"))
-        })
-        .transpose()
-}
-
 /// The caller's orders, newest first.
 pub async fn list_page(state: &AppState, user_id: &str, q: &ListOrdersQuery) -> Result<OrderPage, ApiError> {
-    let limit = limit_of(q.limit)?;
-    let before = cursor_of(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit)?;
+    let before = id_cursor(q.cursor.as_deref())?;
     let status = q
         .status
         .as_deref()
         .map(|s| s.parse::<OrderStatus>().map_err(|e| ApiError::bad_request("invalid_query", format!("status: {e}"))))
         .transpose()?;
-    let market_id = q
-        .market_id
-        .as_deref()
-        .map(|m| parse_id(m).ok_or_else(|| ApiError::bad_request("invalid_query", "market_id must be a UUID")))
-        .transpose()?;
+    let market_id = id_filter("market_id", q.market_id.as_deref())?;
     let filter = orders::OrderFilter { market_id, status, live_only: q.open.unwrap_or(false) };
     let mut rows = orders::list(state.db(), user_id, &filter, before.as_deref(), limit + 1).await?;
     let more = rows.len() as i64 > limit;
@@ -429,13 +405,9 @@ pub async fn fills(
     Caller(caller): Caller,
     Query(q): Query<FillsQuery>,
 ) -> Result<axum::Json<FillPage>, ApiError> {
-    let limit = limit_of(q.limit)?;
-    let before = cursor_of(q.cursor.as_deref())?;
-    let market_id = q
-        .market_id
-        .as_deref()
-        .map(|m| parse_id(m).ok_or_else(|| ApiError::bad_request("invalid_query", "market_id must be a UUID")))
-        .transpose()?;
+    let limit = page_limit(q.limit)?;
+    let before = id_cursor(q.cursor.as_deref())?;
+    let market_id = id_filter("market_id", q.market_id.as_deref())?;
     let mut rows =
         orders::fills(state.db(), caller.user_id(), market_id.as_deref(), before.as_deref(), limit + 1).await?;
     let more = rows.len() as i64 > limit;

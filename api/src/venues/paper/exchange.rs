@@ -201,6 +201,8 @@ pub struct Exchange {
     open_per_user: HashMap<String, u32>,
     /// Collateral held by a user's open buys, per market.
     exposure: HashMap<(String, String), i64>,
+    /// Live orders with an expiry (GTD): the sequencer looks for due ones only when there are.
+    expiring: usize,
     next_book_id: u64,
     next_priority: i64,
     events: Vec<Event>,
@@ -218,6 +220,7 @@ impl Exchange {
             owners: HashMap::new(),
             open_per_user: HashMap::new(),
             exposure: HashMap::new(),
+            expiring: 0,
             next_book_id: 1,
             next_priority: next_priority + 1,
             events: Vec::new(),
@@ -287,7 +290,7 @@ impl Exchange {
 
     /// Whether any live order has an expiry (the sequencer checks expiries only then).
     pub fn has_expiring(&self) -> bool {
-        self.live.values().any(|o| o.expires_at_us.is_some())
+        self.expiring > 0
     }
 
     fn owner(&mut self, user_id: &str) -> u64 {
@@ -324,6 +327,7 @@ impl Exchange {
 
     fn track(&mut self, book_id: u64, order: Order) {
         *self.open_per_user.entry(order.user_id.clone()).or_default() += 1;
+        self.expiring += usize::from(order.expires_at_us.is_some());
         if order.side == Side::Buy {
             *self.exposure.entry((order.user_id.clone(), order.market_id.clone())).or_default() +=
                 order.reserved_micros;
@@ -335,6 +339,7 @@ impl Exchange {
     fn untrack(&mut self, book_id: u64) -> Option<Order> {
         let order = self.live.remove(&book_id)?;
         self.ids.remove(&order.id);
+        self.expiring -= usize::from(order.expires_at_us.is_some());
         if let Some(n) = self.open_per_user.get_mut(&order.user_id) {
             *n = n.saturating_sub(1);
         }

@@ -206,3 +206,22 @@ fn restored_books_equal_the_books_they_were_built_from() {
     };
     assert_eq!(makers(&b2), makers(&b3));
 }
+
+#[test]
+fn gtd_orders_expire_and_give_their_reservation_back() {
+    let mut ex = exchange(Fees::default(), Limits::default());
+    let mut b = funded(&[("a", 10_000_000)]);
+    let mut gtd = order("g1", "a", 0, Side::Buy, 500_000, 2_000_000);
+    gtd.time_in_force = TimeInForce::Gtd;
+    gtd.expires_at_us = Some(1_000);
+    ex.place(gtd, &mut b).expect("rests");
+    ex.place(order("o2", "a", 0, Side::Buy, 400_000, 1_000_000), &mut b).expect("gtc");
+    assert!(ex.has_expiring());
+    let mut later = Batch::new(1_000);
+    ex.expire(&mut later);
+    let expired = later.finished.get("g1").expect("expired");
+    assert_eq!((expired.status, expired.reserved_micros), (OrderStatus::Expired, 0));
+    assert_eq!(net(&later.transfers).get(&("user:a:available".to_string(), COLLATERAL.to_string())), Some(&1_000_000));
+    assert!(!ex.has_expiring(), "only the GTC order is left");
+    assert_eq!(ex.live_orders().count(), 1);
+}
