@@ -327,10 +327,12 @@ impl Sequencer {
             let mut batch = Batch::new(now_us());
             match self.commit(&requests, expire, &mut batch).await {
                 Ok(results) => {
+                    // Published before the replies, so a client that reads the book after its
+                    // answer sees its own order there.
+                    self.publish(batch);
                     for (job, result) in jobs.into_iter().zip(results) {
                         let _ = job.reply.send(result);
                     }
-                    self.publish(batch);
                     return;
                 }
                 Err(e) => {
