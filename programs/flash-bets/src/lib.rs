@@ -1,34 +1,30 @@
-//! The flash-bets Solana program (native Rust): short-lived markets resolved by a Groth16 proof.
+//! The flash-bets Solana program (native Rust): short-lived markets whose outcome is settled
+//! by a Groth16 proof, checked on chain through the alt_bn128 syscalls.
 //!
-//! Not implemented yet. The program's entry point is not built; [`process_instruction`] refuses
-//! every instruction with [`FlashBetsError::NotImplemented`], and nothing in the API exposes it.
+//! The oracle commits to a price feed's ticks (a Poseidon hash chain) when the market locks,
+//! then anyone proves which outcome those ticks give under the market's rule; neither the
+//! oracle nor the submitter can choose the outcome afterwards. The statement, the accounts,
+//! the ceremony and the deploy steps are in this crate's README.
+//!
+//! - [`instruction`]: the wire format and the instruction builders clients use (build with
+//!   the `no-entrypoint` feature to link them without the program's entry point).
+//! - [`state`]: account layouts and PDA seeds; [`rule`]: rules and their hash;
+//!   [`verifier`]: verifying keys and proof checks; [`payout`]: the payout arithmetic.
+//! - [`processor`]: the handlers.
 
-/// Errors of the flash-bets program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum FlashBetsError {
-    #[error("instruction {0} is not implemented")]
-    NotImplemented(u8),
-    #[error("empty instruction data")]
-    EmptyInstruction,
-}
+pub mod error;
+pub mod instruction;
+pub mod layout;
+pub mod payout;
+pub mod processor;
+pub mod rule;
+pub mod state;
+pub mod verifier;
 
-/// Decodes the instruction tag and refuses it: no instruction is implemented yet.
-pub fn process_instruction(instruction_data: &[u8]) -> Result<(), FlashBetsError> {
-    match instruction_data.first() {
-        None => Err(FlashBetsError::EmptyInstruction),
-        Some(tag) => Err(FlashBetsError::NotImplemented(*tag)),
-    }
-}
+pub use error::FlashError;
+pub use processor::process_instruction;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+solana_program::declare_id!("F1ashBets1111111111111111111111111111111111");
 
-    #[test]
-    fn every_instruction_fails_explicitly() {
-        assert_eq!(process_instruction(&[]), Err(FlashBetsError::EmptyInstruction));
-        for tag in 0..=u8::MAX {
-            assert_eq!(process_instruction(&[tag, 1, 2]), Err(FlashBetsError::NotImplemented(tag)));
-        }
-    }
-}
+#[cfg(all(target_os = "solana", not(feature = "no-entrypoint")))]
+solana_program::entrypoint!(process_instruction);
