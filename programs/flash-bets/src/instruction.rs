@@ -15,19 +15,46 @@ pub const SYSTEM_PROGRAM_ID: Pubkey = solana_system_interface::program::ID;
 /// The BPF upgradeable loader, whose program-data account names the upgrade authority.
 pub const UPGRADEABLE_LOADER_ID: Pubkey = solana_program::pubkey!("BPFLoaderUpgradeab1e11111111111111111111111");
 pub const COMPUTE_BUDGET_ID: Pubkey = solana_program::pubkey!("ComputeBudget111111111111111111111111111111");
-/// The compute-unit limit a resolve transaction asks for: the verifier's 91,448 CU for four
-/// public inputs, the rule hash (~6,600 CU) and the bookkeeping, with margin (crate README).
+/// The compute-unit limit a resolve transaction asks for: [`crate::compute::RESOLVE_ESTIMATE`]
+/// with about 30 % margin.
 pub const RESOLVE_COMPUTE_UNITS: u32 = 140_000;
 
+// Decoded once per instruction, on the stack; boxing the key would spend the SBF heap.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlashInstruction {
-    InitializeConfig { admin_threshold: u8, admins: Vec<Pubkey>, oracles: Vec<Pubkey>, fee_bps: u16 },
-    SetVerifyingKey { circuit_id: u32, ticks: u16, key: VerifyingKey },
-    SetPaused { paused: bool },
-    CreateMarket { market_id: [u8; 32], circuit_id: u32, rule: Rule, lock_at: i64, resolve_by: i64 },
-    PlaceBet { outcome: u8, amount: u64 },
-    LockMarket { commitment: [u8; 32] },
-    ResolveMarket { outcome: u8, proof: Proof },
+    InitializeConfig {
+        admin_threshold: u8,
+        admins: Vec<Pubkey>,
+        oracles: Vec<Pubkey>,
+        fee_bps: u16,
+    },
+    SetVerifyingKey {
+        circuit_id: u32,
+        ticks: u16,
+        key: VerifyingKey,
+    },
+    SetPaused {
+        paused: bool,
+    },
+    CreateMarket {
+        market_id: [u8; 32],
+        circuit_id: u32,
+        rule: Rule,
+        lock_at: i64,
+        resolve_by: i64,
+    },
+    PlaceBet {
+        outcome: u8,
+        amount: u64,
+    },
+    LockMarket {
+        commitment: [u8; 32],
+    },
+    ResolveMarket {
+        outcome: u8,
+        proof: Proof,
+    },
     Claim,
     VoidMarket,
     /// Declared by the old platform, never built: decoded only with the `experimental`
@@ -197,16 +224,22 @@ pub fn program_data_address(program_id: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[program_id.as_ref()], &UPGRADEABLE_LOADER_ID).0
 }
 
+/// What `initialize_config` sets: M of the admins, the oracles, the fee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigTerms {
+    pub admin_threshold: u8,
+    pub admins: Vec<Pubkey>,
+    pub oracles: Vec<Pubkey>,
+    pub fee_bps: u16,
+}
+
 /// Signed by the program's upgrade authority, who pays for the config account.
 pub fn initialize_config(
     program_id: &Pubkey,
     authority: &Pubkey,
     mint: &Pubkey,
     fee_account: &Pubkey,
-    admin_threshold: u8,
-    admins: Vec<Pubkey>,
-    oracles: Vec<Pubkey>,
-    fee_bps: u16,
+    terms: ConfigTerms,
 ) -> Instruction {
     let accounts = vec![
         AccountMeta::new(*authority, true),
@@ -216,6 +249,7 @@ pub fn initialize_config(
         AccountMeta::new_readonly(*fee_account, false),
         AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false),
     ];
+    let ConfigTerms { admin_threshold, admins, oracles, fee_bps } = terms;
     ix(program_id, accounts, &FlashInstruction::InitializeConfig { admin_threshold, admins, oracles, fee_bps })
 }
 
@@ -244,17 +278,19 @@ pub fn set_paused(program_id: &Pubkey, paused: bool, admins: &[Pubkey]) -> Instr
     ix(program_id, accounts, &FlashInstruction::SetPaused { paused })
 }
 
+/// A market's terms: its id, circuit, rule and schedule (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketTerms {
+    pub market_id: [u8; 32],
+    pub circuit_id: u32,
+    pub rule: Rule,
+    pub lock_at: i64,
+    pub resolve_by: i64,
+}
+
 /// Signed by one of the config's oracles, who pays for the market and its vault.
-pub fn create_market(
-    program_id: &Pubkey,
-    oracle: &Pubkey,
-    mint: &Pubkey,
-    market_id: [u8; 32],
-    circuit_id: u32,
-    rule: Rule,
-    lock_at: i64,
-    resolve_by: i64,
-) -> Instruction {
+pub fn create_market(program_id: &Pubkey, oracle: &Pubkey, mint: &Pubkey, terms: MarketTerms) -> Instruction {
+    let MarketTerms { market_id, circuit_id, rule, lock_at, resolve_by } = terms;
     let market = state::market_address(program_id, &market_id).0;
     let accounts = vec![
         AccountMeta::new(*oracle, true),

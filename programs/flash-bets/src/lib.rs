@@ -12,6 +12,7 @@
 //!   [`verifier`]: verifying keys and proof checks; [`payout`]: the payout arithmetic.
 //! - [`processor`]: the handlers.
 
+pub mod compute;
 pub mod error;
 pub mod instruction;
 pub mod layout;

@@ -1,6 +1,8 @@
 //! Account layouts. Each starts with an 8-byte discriminator that names the account and its
 //! layout version, and has a fixed size checked on every read, so an account of one kind can
-//! never be read as another. The discriminator and the market's status sit at fixed offsets
+//! never be read as another. The program creates each kind only at its PDA, so an account
+//! this program owns that reads as a kind *is* that kind's PDA: handlers check owner and
+//! discriminator instead of re-deriving addresses (1,500 CU per derivation attempt). The discriminator and the market's status sit at fixed offsets
 //! so keepers can select accounts with `memcmp` filters.
 
 use solana_program::pubkey::Pubkey;
@@ -210,6 +212,9 @@ pub struct Market {
     pub market_id: [u8; 32],
     pub circuit_id: u32,
     pub oracle: Pubkey,
+    /// The market's token account (a PDA), stored so checks compare keys instead of
+    /// re-deriving the address.
+    pub vault: Pubkey,
     pub rule: Rule,
     pub created_at: i64,
     pub lock_at: i64,
@@ -231,13 +236,25 @@ impl Market {
     pub const DISCRIMINATOR: [u8; 8] = *b"kfb:mkt1";
     /// Where the status byte sits, for `memcmp` filters.
     pub const STATUS_OFFSET: usize = 10;
-    pub const LEN: usize =
-        8 + 1 + 1 + 1 + 1 + 1 + 32 + 4 + 32 + (1 + 1 + 8 * MAX_PARAMS) + 8 * 3 + 33 + 8 * MAX_OUTCOMES
-            + 4 * MAX_OUTCOMES
-            + 2
-            + 8
-            + 8
-            + 4;
+    pub const LEN: usize = 8
+        + 1
+        + 1
+        + 1
+        + 1
+        + 1
+        + 32
+        + 4
+        + 32
+        + 32
+        + (1 + 1 + 8 * MAX_PARAMS)
+        + 8 * 3
+        + 33
+        + 8 * MAX_OUTCOMES
+        + 4 * MAX_OUTCOMES
+        + 2
+        + 8
+        + 8
+        + 4;
 
     pub fn read(data: &[u8]) -> Result<Self, FlashError> {
         let mut r = open(data, &Self::DISCRIMINATOR, Self::LEN)?;
@@ -252,6 +269,7 @@ impl Market {
         let market_id = r.bytes()?;
         let circuit_id = r.u32()?;
         let oracle = r.pubkey()?;
+        let vault = r.pubkey()?;
         let kind = r.u8()?;
         let count = r.u8()?;
         let mut params = [0u64; MAX_PARAMS];
@@ -280,6 +298,7 @@ impl Market {
             market_id,
             circuit_id,
             oracle,
+            vault,
             rule: Rule { kind, count, params },
             created_at,
             lock_at,
@@ -300,7 +319,7 @@ impl Market {
         let mut w = Writer::with_capacity(Self::LEN);
         w.bytes(&Self::DISCRIMINATOR).u8(self.bump).u8(self.vault_bump).u8(self.status as u8);
         w.u8(self.winning_outcome.unwrap_or(u8::MAX)).u8(self.outcome_count);
-        w.bytes(&self.market_id).u32(self.circuit_id).pubkey(&self.oracle);
+        w.bytes(&self.market_id).u32(self.circuit_id).pubkey(&self.oracle).pubkey(&self.vault);
         w.u8(self.rule.kind).u8(self.rule.count);
         for p in self.rule.params {
             w.u64(p);
@@ -380,6 +399,7 @@ mod tests {
             market_id: [3; 32],
             circuit_id: 16,
             oracle: Pubkey::new_from_array([4; 32]),
+            vault: Pubkey::new_from_array([5; 32]),
             rule: Rule::buckets(&[1, 2, 3]).expect("rule"),
             created_at: -5,
             lock_at: 10,

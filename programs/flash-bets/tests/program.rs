@@ -274,30 +274,25 @@ fn a_verifying_key_must_be_valid() {
 fn only_the_upgrade_authority_initializes_once() {
     let mut chain = Chain::bare();
     let stranger = chain.bettor(0);
-    let mut init = ix::initialize_config(
-        &ID,
-        &stranger.key.pubkey(),
-        &chain.mint.pubkey(),
-        &chain.fee_account,
-        1,
-        vec![stranger.key.pubkey()],
-        vec![stranger.key.pubkey()],
-        0,
-    );
+    let own = ix::ConfigTerms {
+        admin_threshold: 1,
+        admins: vec![stranger.key.pubkey()],
+        oracles: vec![stranger.key.pubkey()],
+        fee_bps: 0,
+    };
+    let mut init = ix::initialize_config(&ID, &stranger.key.pubkey(), &chain.mint.pubkey(), &chain.fee_account, own);
     assert_fails(chain.send_as(&stranger.key, &[init.clone()], &[]), 0, FlashError::NotUpgradeAuthority);
     // A forged program-data account at another address.
     init.accounts[2] = AccountMeta::new_readonly(stranger.token, false);
     assert_fails(chain.send_as(&stranger.key, &[init], &[]), 0, FlashError::WrongAccount);
-    let bad = ix::initialize_config(
-        &ID,
-        &chain.authority.pubkey(),
-        &chain.mint.pubkey(),
-        &chain.fee_account,
-        4,
-        chain.admins.iter().map(|a| a.pubkey()).collect(),
-        vec![chain.oracle.pubkey()],
-        FEE_BPS,
-    );
+    let four_of_three = ix::ConfigTerms {
+        admin_threshold: 4,
+        admins: chain.admins.iter().map(|a| a.pubkey()).collect(),
+        oracles: vec![chain.oracle.pubkey()],
+        fee_bps: FEE_BPS,
+    };
+    let bad =
+        ix::initialize_config(&ID, &chain.authority.pubkey(), &chain.mint.pubkey(), &chain.fee_account, four_of_three);
     let authority = chain.authority.insecure_clone();
     assert_fails(chain.send_as(&authority, &[bad], &[]), 0, FlashError::InvalidSigners);
     chain.initialize().expect("initialize");
@@ -309,7 +304,7 @@ fn wrong_accounts_mints_and_amounts_are_refused() {
     let mut chain = Chain::new();
     let m = id(13);
     let stranger = chain.bettor(0);
-    let create = ix::create_market(&ID, &stranger.key.pubkey(), &chain.mint.pubkey(), m, 4, buckets(), START + 60, START + 660);
+    let create = ix::create_market(&ID, &stranger.key.pubkey(), &chain.mint.pubkey(), support::terms(m, buckets()));
     assert_fails(chain.send(&[create], &[&stranger.key]), 0, FlashError::NotOracle);
     let mut bad_id = m;
     bad_id[0] = 1;
@@ -317,12 +312,22 @@ fn wrong_accounts_mints_and_amounts_are_refused() {
     let unsorted = Rule { kind: 3, count: 2, params: [5, 5, 0, 0, 0, 0, 0, 0] };
     assert_fails(chain.create_market(m, unsorted), 0, FlashError::InvalidRule);
     let oracle = chain.oracle.insecure_clone();
-    let past = ix::create_market(&ID, &oracle.pubkey(), &chain.mint.pubkey(), m, 4, buckets(), START, START + 660);
+    let past = ix::create_market(
+        &ID,
+        &oracle.pubkey(),
+        &chain.mint.pubkey(),
+        ix::MarketTerms { lock_at: START, ..support::terms(m, buckets()) },
+    );
     assert_fails(chain.send(&[past], &[&oracle]), 0, FlashError::InvalidSchedule);
-    let no_key = ix::create_market(&ID, &oracle.pubkey(), &chain.mint.pubkey(), m, 77, buckets(), START + 60, START + 660);
+    let no_key = ix::create_market(
+        &ID,
+        &oracle.pubkey(),
+        &chain.mint.pubkey(),
+        ix::MarketTerms { circuit_id: 77, ..support::terms(m, buckets()) },
+    );
     assert_fails(chain.send(&[no_key], &[&oracle]), 0, FlashError::WrongAccount);
     let other_mint = chain.other_mint();
-    let wrong_mint = ix::create_market(&ID, &oracle.pubkey(), &other_mint, m, 4, buckets(), START + 60, START + 660);
+    let wrong_mint = ix::create_market(&ID, &oracle.pubkey(), &other_mint, support::terms(m, buckets()));
     assert_fails(chain.send(&[wrong_mint], &[&oracle]), 0, FlashError::WrongMint);
     chain.create_market(m, buckets()).expect("create");
     assert!(chain.create_market(m, buckets()).is_err(), "a market id is used once");

@@ -51,10 +51,7 @@ fn ge(a: &FpVar<Fr>, b: &FpVar<Fr>, bits: usize) -> Result<Boolean<Fr>, Synthesi
 }
 
 /// Allocates a u64 witness and proves it fits in 64 bits.
-fn u64_witness(
-    cs: &ConstraintSystemRef<Fr>,
-    v: Result<u64, SynthesisError>,
-) -> Result<FpVar<Fr>, SynthesisError> {
+fn u64_witness(cs: &ConstraintSystemRef<Fr>, v: Result<u64, SynthesisError>) -> Result<FpVar<Fr>, SynthesisError> {
     let var = FpVar::new_witness(cs.clone(), || v.map(Fr::from))?;
     // The decomposition itself is the range check; the bits are not needed.
     let _bits = var.to_bits_le_with_top_bits_zero(64)?;
@@ -128,7 +125,8 @@ impl ConstraintSynthesizer<Fr> for FlashCircuit {
         for (p, a) in params.iter().zip(&active) {
             bucket += FpVar::from(&ge(&last, p, 64)? & a);
         }
-        let computed = FpVar::from(&threshold & &above) + FpVar::from(&twap & &twap_above) + bucket * FpVar::from(buckets);
+        let computed =
+            FpVar::from(&threshold & &above) + FpVar::from(&twap & &twap_above) + bucket * FpVar::from(buckets);
         computed.enforce_equal(&outcome)
     }
 }

@@ -25,7 +25,9 @@ impl<'de> Deserialize<'de> for Decimal {
             Int(u64),
             Str(String),
         }
-        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected a non-negative integer or a decimal string"))? {
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a non-negative integer or a decimal string"))?
+        {
             Raw::Int(v) => Ok(Self(v)),
             Raw::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
                 s.parse().map(Self).map_err(|_| serde::de::Error::custom(format!("{s:?} does not fit in 64 bits")))
@@ -80,7 +82,12 @@ fn parse<T: serde::de::DeserializeOwned>(input: &str) -> Result<T, CircuitError>
     serde_json::from_str(input).map_err(|e| CircuitError::input(format!("input JSON: {e}")))
 }
 
-fn statement(market_id: &str, ticks: &[Decimal], salt: &str, rule: kairos_flash_bets::rule::Rule) -> Result<Statement, CircuitError> {
+fn statement(
+    market_id: &str,
+    ticks: &[Decimal],
+    salt: &str,
+    rule: kairos_flash_bets::rule::Rule,
+) -> Result<Statement, CircuitError> {
     Ok(Statement {
         market_id: parse_bytes32("market_id", market_id)?,
         ticks: ticks.iter().map(|t| t.0).collect(),
@@ -162,7 +169,8 @@ pub fn verify(dir: &Path, input: &str) -> Result<Value, CircuitError> {
     let input: ProveOutput = parse(input)?;
     let inputs: Vec<[u8; 32]> =
         input.public_inputs.iter().map(|s| parse_bytes32("public input", s)).collect::<Result<_, _>>()?;
-    let inputs: [[u8; 32]; 4] = inputs.try_into().map_err(|_| CircuitError::input("public_inputs must have four values"))?;
+    let inputs: [[u8; 32]; 4] =
+        inputs.try_into().map_err(|_| CircuitError::input("public_inputs must have four values"))?;
     let proof = kairos_flash_bets::verifier::Proof {
         a: point("proof.a", &input.proof.a)?,
         b: point("proof.b", &input.proof.b)?,

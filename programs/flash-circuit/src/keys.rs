@@ -12,6 +12,9 @@ use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup, pairing::Pairing};
 use ark_ff::{Field, UniformRand};
 use ark_groth16::{Groth16, ProvingKey};
+use ark_relations::r1cs::{
+    ConstraintMatrices, ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
 use rand_core::{CryptoRng, RngCore};
@@ -31,6 +34,13 @@ pub struct Keys {
     pub ticks: usize,
     pub pk: ProvingKey<Bn254>,
     pub ceremony: Ceremony,
+    shape: std::sync::OnceLock<std::sync::Arc<Shape>>,
+}
+
+/// The circuit's constraint matrices, as key generation saw them.
+#[derive(Debug)]
+pub struct Shape {
+    pub matrices: ConstraintMatrices<Fr>,
 }
 
 /// What a key directory records about how its keys were made.
@@ -74,7 +84,13 @@ impl Keys {
         let mut keys = Self {
             ticks,
             pk,
-            ceremony: Ceremony { ticks, proving_key_sha256: String::new(), vk_hashes: Vec::new(), contributions: vec![] },
+            ceremony: Ceremony {
+                ticks,
+                proving_key_sha256: String::new(),
+                vk_hashes: Vec::new(),
+                contributions: vec![],
+            },
+            shape: std::sync::OnceLock::new(),
         };
         keys.ceremony.vk_hashes.push(hex_bytes(&keys.vk_hash()?));
         Ok(keys)
@@ -112,6 +128,22 @@ impl Keys {
         Ok(contribution)
     }
 
+    /// The constraint matrices, synthesized as setup does on first use and kept.
+    pub fn shape(&self) -> Result<std::sync::Arc<Shape>, CircuitError> {
+        if let Some(shape) = self.shape.get() {
+            return Ok(shape.clone());
+        }
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        FlashCircuit::blank(self.ticks)
+            .generate_constraints(cs.clone())
+            .map_err(|e| CircuitError::keys(e.to_string()))?;
+        cs.finalize();
+        let matrices = cs.to_matrices().ok_or_else(|| CircuitError::keys("no constraint matrices"))?;
+        Ok(self.shape.get_or_init(|| std::sync::Arc::new(Shape { matrices })).clone())
+    }
+
     pub fn solana_vk(&self) -> Result<kairos_flash_bets::verifier::VerifyingKey, CircuitError> {
         crate::solana::verifying_key(&self.pk.vk)
     }
@@ -124,8 +156,8 @@ impl Keys {
 
     /// Writes the keys to `dir` (created if needed), never inside a git work tree.
     pub fn save(&mut self, dir: &Path) -> Result<(), CircuitError> {
-        std::fs::create_dir_all(dir)?;
         refuse_git_work_tree(dir)?;
+        std::fs::create_dir_all(dir)?;
         let mut bytes = Vec::new();
         self.pk.serialize_uncompressed(&mut bytes).map_err(|e| CircuitError::keys(e.to_string()))?;
         self.ceremony.proving_key_sha256 = hex::encode(Sha256::digest(&bytes));
@@ -144,12 +176,14 @@ impl Keys {
             .map_err(|e| CircuitError::keys(format!("{CEREMONY_FILE}: {e}")))?;
         let bytes = read(PROVING_KEY_FILE)?;
         if hex::encode(Sha256::digest(&bytes)) != ceremony.proving_key_sha256 {
-            return Err(CircuitError::keys(format!("{PROVING_KEY_FILE} does not match the SHA-256 in {CEREMONY_FILE}")));
+            return Err(CircuitError::keys(format!(
+                "{PROVING_KEY_FILE} does not match the SHA-256 in {CEREMONY_FILE}"
+            )));
         }
         // The hash above vouches for the bytes, so the slow subgroup checks are skipped.
         let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(bytes.as_slice())
             .map_err(|e| CircuitError::keys(format!("{PROVING_KEY_FILE}: {e}")))?;
-        let keys = Self { ticks: ceremony.ticks, pk, ceremony };
+        let keys = Self { ticks: ceremony.ticks, pk, ceremony, shape: std::sync::OnceLock::new() };
         let hash = keys.vk_hash()?;
         if keys.ceremony.vk_hashes.last() != Some(&hex_bytes(&hash)) {
             return Err(CircuitError::keys("the verifying key's hash is not the last one the ceremony recorded"));
@@ -169,8 +203,8 @@ pub fn check_contribution(c: &Contribution, pk: &ProvingKey<Bn254>) -> Result<()
     let r_g2: G2Affine = de(&c.r_g2)?;
     let g2 = G2Affine::generator();
     let scaled = Bn254::pairing(new, g2) == Bn254::pairing(old, r_g2);
-    let consistent = new == pk.delta_g1
-        && Bn254::pairing(new, pk.vk.beta_g2) == Bn254::pairing(pk.beta_g1, pk.vk.delta_g2);
+    let consistent =
+        new == pk.delta_g1 && Bn254::pairing(new, pk.vk.beta_g2) == Bn254::pairing(pk.beta_g1, pk.vk.delta_g2);
     if scaled && consistent && !r_g2.is_zero() && r_g2 != g2 {
         Ok(())
     } else {
@@ -190,8 +224,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CircuitError> {
 
 /// Keys must never be committed: refuse any directory inside a git work tree.
 pub fn refuse_git_work_tree(dir: &Path) -> Result<(), CircuitError> {
-    let dir: PathBuf = dir.canonicalize()?;
-    if let Some(repo) = dir.ancestors().find(|a| a.join(".git").exists()) {
+    let absolute: PathBuf = if dir.is_absolute() { dir.to_path_buf() } else { std::env::current_dir()?.join(dir) };
+    // The directory may not exist yet: check from its nearest existing ancestor, with
+    // symbolic links resolved.
+    let existing = absolute.ancestors().find(|a| a.exists()).unwrap_or(Path::new("/"));
+    if let Some(repo) = existing.canonicalize()?.ancestors().find(|a| a.join(".git").exists()) {
         return Err(CircuitError::input(format!(
             "refusing to write keys inside the git work tree {}; choose a directory outside it",
             repo.display()
@@ -199,7 +236,6 @@ pub fn refuse_git_work_tree(dir: &Path) -> Result<(), CircuitError> {
     }
     Ok(())
 }
-
 
 #[cfg(any(test, feature = "test-keys"))]
 pub mod test_keys {

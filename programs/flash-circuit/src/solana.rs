@@ -53,6 +53,6 @@ pub fn verifying_key(vk: &VerifyingKey<Bn254>) -> Result<verifier::VerifyingKey,
 
 /// The proof as `resolve` takes it, with `a` negated.
 pub fn proof(p: &Proof<Bn254>) -> Result<verifier::Proof, CircuitError> {
-    let neg_a: G1Affine = (-p.a).into();
+    let neg_a: G1Affine = -p.a;
     Ok(verifier::Proof { a: g1(&neg_a)?, b: g2(&p.b)?, c: g1(&p.c)? })
 }

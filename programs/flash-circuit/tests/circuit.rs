@@ -22,12 +22,7 @@ fn id(byte: u8) -> [u8; 32] {
 /// Whether the circuit is satisfied with this witness (cheaper than proving).
 fn satisfied(ticks: &[u64], salt: [u8; 32], rule: Rule, public: PublicInputs) -> bool {
     let s = Statement { market_id: id(1), ticks: ticks.to_vec(), salt, rule };
-    let witness = Witness {
-        public,
-        ticks: ticks.to_vec(),
-        salt: s.salt_field().expect("salt"),
-        rule,
-    };
+    let witness = Witness { public, ticks: ticks.to_vec(), salt: s.salt_field().expect("salt"), rule };
     let cs = ConstraintSystem::<Fr>::new_ref();
     FlashCircuit { ticks: ticks.len(), witness: Some(witness) }.generate_constraints(cs.clone()).expect("synthesize");
     cs.is_satisfied().expect("check")
@@ -107,7 +102,12 @@ fn a_changed_commitment_rule_or_market_is_unsatisfiable() {
 fn a_proof_verifies_with_the_programs_verifier_and_nothing_else_does() {
     let keys = test_keys::keys(TICKS);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    let s = Statement { market_id: id(1), ticks: vec![100, 200, 300, 250], salt: id(7), rule: Rule::buckets(&[150, 260]).expect("rule") };
+    let s = Statement {
+        market_id: id(1),
+        ticks: vec![100, 200, 300, 250],
+        salt: id(7),
+        rule: Rule::buckets(&[150, 260]).expect("rule"),
+    };
     let proved = prove(&keys, &s, &mut rng).expect("prove");
     assert_eq!(proved.public.outcome, 1);
     let vk = keys.solana_vk().expect("vk");
@@ -119,15 +119,7 @@ fn a_proof_verifies_with_the_programs_verifier_and_nothing_else_does() {
     }
     // `a` must arrive negated; the prover's own `a` is refused.
     let mut not_negated = proved.proof.clone();
-    not_negated.a = kairos_flash_circuit::solana::g1(&{
-        use ark_serialize::CanonicalDeserialize;
-        let mut le = not_negated.a;
-        le[..32].reverse();
-        le[32..].reverse();
-        let neg: ark_bn254::G1Affine = CanonicalDeserialize::deserialize_uncompressed(&le[..]).expect("point");
-        (-neg).into()
-    })
-    .expect("g1");
+    not_negated.a = groth16_solana::groth16::negate_g1_be(&not_negated.a);
     assert!(!verify(&vk, &proved.inputs, &not_negated));
     let mut garbled = proved.proof.clone();
     garbled.c[40] ^= 0x10;

@@ -33,9 +33,9 @@ pub fn writable(a: &AccountInfo<'_>) -> Result<(), FlashError> {
     if a.is_writable { Ok(()) } else { Err(FlashError::WrongAccount) }
 }
 
-/// The config, read from the account at its PDA and owned by this program.
+/// The config: an account this program owns with the config's layout (the program creates
+/// one only at the config PDA).
 pub fn config(program_id: &Pubkey, a: &AccountInfo<'_>) -> Result<Config, FlashError> {
-    address(a, &crate::state::config_address(program_id).0)?;
     owned_by(a, program_id)?;
     let data = a.try_borrow_data().map_err(|_| FlashError::WrongAccount)?;
     Config::read(&data)
@@ -72,7 +72,8 @@ pub fn create_pda<'a>(
     let infos = [payer.clone(), account.clone(), system_program.clone()];
     let held = account.lamports();
     if held == 0 {
-        let ix = solana_system_interface::instruction::create_account(payer.key, account.key, rent, space as u64, owner);
+        let ix =
+            solana_system_interface::instruction::create_account(payer.key, account.key, rent, space as u64, owner);
         return invoke_signed(&ix, &infos, &[seeds]);
     }
     if held < rent {

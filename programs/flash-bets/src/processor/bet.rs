@@ -43,16 +43,20 @@ pub fn place(program_id: &Pubkey, accounts: &[AccountInfo<'_>], outcome: u8, amo
     super::token::program(token_program)?;
     let decimals = super::token::mint_decimals(mint, &config.mint)?;
     super::token::account(bettor_token, &config.mint, Some(bettor.key))?;
-    accounts::address(vault, &state::vault_address(program_id, market_account.key).0)?;
+    super::market::vault(&market, vault)?;
     super::token::account(vault, &config.mint, Some(market_account.key))?;
 
     let index = usize::from(outcome);
     market.totals[index] = market.totals[index].checked_add(amount).ok_or(FlashError::Overflow)?;
-    let (position_key, bump) = state::position_address(program_id, market_account.key, bettor.key, outcome);
-    accounts::address(position_account, &position_key)?;
     let mut position = if position_account.owner == program_id {
-        Position::read(&position_account.try_borrow_data()?)?
+        let position = Position::read(&position_account.try_borrow_data()?)?;
+        if &position.owner != bettor.key || &position.market != market_account.key || position.outcome != outcome {
+            return Err(FlashError::WrongAccount.into());
+        }
+        position
     } else {
+        let (position_key, bump) = state::position_address(program_id, market_account.key, bettor.key, outcome);
+        accounts::address(position_account, &position_key)?;
         accounts::create_pda(
             bettor,
             position_account,

@@ -28,9 +28,9 @@ pub fn claim(program_id: &Pubkey, accounts: &[AccountInfo<'_>]) -> ProgramResult
     let mut market = super::market::load(program_id, market_account)?;
     accounts::owned_by(position_account, program_id)?;
     accounts::writable(position_account)?;
+    // The program creates positions only at their PDAs, so a position it owns whose owner
+    // and market match is the signer's position in this market.
     let mut position = Position::read(&position_account.try_borrow_data()?)?;
-    let expected = state::position_address(program_id, market_account.key, owner.key, position.outcome).0;
-    accounts::address(position_account, &expected)?;
     if &position.owner != owner.key || &position.market != market_account.key {
         return Err(FlashError::WrongAccount.into());
     }
@@ -54,7 +54,7 @@ pub fn claim(program_id: &Pubkey, accounts: &[AccountInfo<'_>]) -> ProgramResult
     super::token::program(token_program)?;
     let decimals = super::token::mint_decimals(mint, &config.mint)?;
     super::token::account(owner_token, &config.mint, Some(owner.key))?;
-    accounts::address(vault, &state::vault_address(program_id, market_account.key).0)?;
+    super::market::vault(&market, vault)?;
     let held = super::token::account(vault, &config.mint, Some(market_account.key))?.amount;
     if payout > held {
         return Err(FlashError::VaultShort.into());
@@ -67,7 +67,16 @@ pub fn claim(program_id: &Pubkey, accounts: &[AccountInfo<'_>]) -> ProgramResult
     if last_winner && held > payout {
         accounts::address(fee_account, &config.fee_account)?;
         super::token::account(fee_account, &config.mint, None)?;
-        super::token::transfer(token_program, vault, mint, fee_account, market_account, held - payout, decimals, seeds)?;
+        super::token::transfer(
+            token_program,
+            vault,
+            mint,
+            fee_account,
+            market_account,
+            held - payout,
+            decimals,
+            seeds,
+        )?;
     }
     Ok(())
 }

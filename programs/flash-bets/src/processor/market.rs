@@ -12,13 +12,31 @@ use crate::instruction::TOKEN_PROGRAM_ID;
 use crate::rule::Rule;
 use crate::state::{self, MAX_OUTCOMES, Market, MarketStatus, VerifyingKeyAccount};
 
-/// The market at its PDA, owned by this program, writable.
+/// A market: writable, owned by this program, with the market layout (created only at
+/// its PDA).
 pub fn load(program_id: &Pubkey, a: &AccountInfo<'_>) -> Result<Market, FlashError> {
     accounts::owned_by(a, program_id)?;
     accounts::writable(a)?;
-    let market = Market::read(&a.try_borrow_data().map_err(|_| FlashError::WrongAccount)?)?;
-    accounts::address(a, &state::market_address(program_id, &market.market_id).0)?;
-    Ok(market)
+    Market::read(&a.try_borrow_data().map_err(|_| FlashError::WrongAccount)?)
+}
+
+/// The market's own vault, by the address stored at creation.
+pub fn vault(market: &Market, a: &AccountInfo<'_>) -> Result<(), FlashError> {
+    accounts::address(a, &market.vault)
+}
+
+/// The verifying key of the market's circuit.
+pub fn verifying_key(
+    program_id: &Pubkey,
+    market: &Market,
+    a: &AccountInfo<'_>,
+) -> Result<VerifyingKeyAccount, FlashError> {
+    accounts::owned_by(a, program_id)?;
+    let stored = VerifyingKeyAccount::read(&a.try_borrow_data().map_err(|_| FlashError::WrongAccount)?)?;
+    if stored.circuit_id != market.circuit_id {
+        return Err(FlashError::WrongAccount);
+    }
+    Ok(stored)
 }
 
 pub fn save(market: &Market, a: &AccountInfo<'_>) -> ProgramResult {
@@ -102,6 +120,7 @@ pub fn create(
         market_id,
         circuit_id,
         oracle: *oracle.key,
+        vault: vault_key,
         rule,
         created_at: now,
         lock_at,

@@ -10,7 +10,7 @@ use solana_program::pubkey::Pubkey;
 use super::accounts::{self, next};
 use crate::error::FlashError;
 use crate::rule::field_u64;
-use crate::state::{self, MarketStatus, VerifyingKeyAccount};
+use crate::state::{self, MarketStatus};
 use crate::verifier::{self, Proof};
 
 /// Accounts: config, market, verifying-key PDA, vault, fee account, mint, token program.
@@ -38,9 +38,7 @@ pub fn resolve(program_id: &Pubkey, accounts: &[AccountInfo<'_>], outcome: u8, p
     if outcome >= market.outcome_count {
         return Err(FlashError::InvalidOutcome.into());
     }
-    accounts::address(vk_account, &state::vk_address(program_id, market.circuit_id).0)?;
-    accounts::owned_by(vk_account, program_id)?;
-    let key = VerifyingKeyAccount::read(&vk_account.try_borrow_data()?)?.key;
+    let key = super::market::verifying_key(program_id, &market, vk_account)?.key;
     let inputs = [market.market_id, commitment, market.rule.hash()?, field_u64(u64::from(outcome))];
     verifier::verify(&key, &proof, &inputs)?;
 
@@ -61,7 +59,7 @@ pub fn resolve(program_id: &Pubkey, accounts: &[AccountInfo<'_>], outcome: u8, p
         let decimals = super::token::mint_decimals(mint, &config.mint)?;
         accounts::address(fee_account, &config.fee_account)?;
         super::token::account(fee_account, &config.mint, None)?;
-        accounts::address(vault, &state::vault_address(program_id, market_account.key).0)?;
+        super::market::vault(&market, vault)?;
         let seeds: &[&[u8]] = &[state::MARKET_SEED, &market.market_id, &[market.bump]];
         super::token::transfer(token_program, vault, mint, fee_account, market_account, fee, decimals, seeds)?;
     }

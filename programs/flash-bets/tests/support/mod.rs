@@ -3,6 +3,7 @@
 //! a verifying key from the circuit crate's deterministic test keys.
 
 #![allow(dead_code, unreachable_pub)] // Each test file uses part of the harness.
+#![allow(clippy::result_large_err)] // LiteSVM's own result type, passed through as is.
 
 use std::sync::OnceLock;
 
@@ -60,7 +61,11 @@ pub struct Bettor {
 pub fn assert_fails(result: TransactionResult, index: u8, e: FlashError) {
     match result {
         Err(failed) => {
-            assert_eq!(failed.err, TransactionError::InstructionError(index, InstructionError::Custom(e as u32)), "{e:?}")
+            assert_eq!(
+                failed.err,
+                TransactionError::InstructionError(index, InstructionError::Custom(e as u32)),
+                "{e:?}"
+            )
         }
         Ok(_) => panic!("expected {e:?}, but the transaction succeeded"),
     }
@@ -101,26 +106,12 @@ impl Chain {
         data.extend_from_slice(&0u64.to_le_bytes());
         data.push(1);
         data.extend_from_slice(authority.pubkey().as_ref());
-        let program_data = Account {
-            lamports: 1_000_000_000,
-            data,
-            owner: UPGRADEABLE_LOADER_ID,
-            executable: false,
-            rent_epoch: 0,
-        };
+        let program_data =
+            Account { lamports: 1_000_000_000, data, owner: UPGRADEABLE_LOADER_ID, executable: false, rent_epoch: 0 };
         svm.set_account(program_data_address(&ID), program_data).expect("program data");
         let mint = Keypair::new();
         let fee_owner = Keypair::new();
-        let mut chain = Self {
-            svm,
-            payer,
-            authority,
-            admins,
-            oracle,
-            mint,
-            fee_owner,
-            fee_account: Pubkey::default(),
-        };
+        let mut chain = Self { svm, payer, authority, admins, oracle, mint, fee_owner, fee_account: Pubkey::default() };
         chain.set_time(START);
         chain.create_mint();
         chain.fee_account = chain.token_account(&chain.fee_owner.pubkey().clone(), 0);
@@ -128,16 +119,13 @@ impl Chain {
     }
 
     pub fn initialize(&mut self) -> TransactionResult {
-        let init = ix::initialize_config(
-            &ID,
-            &self.authority.pubkey(),
-            &self.mint.pubkey(),
-            &self.fee_account,
-            2,
-            self.admins.iter().map(|a| a.pubkey()).collect(),
-            vec![self.oracle.pubkey()],
-            FEE_BPS,
-        );
+        let terms = ix::ConfigTerms {
+            admin_threshold: 2,
+            admins: self.admins.iter().map(|a| a.pubkey()).collect(),
+            oracles: vec![self.oracle.pubkey()],
+            fee_bps: FEE_BPS,
+        };
+        let init = ix::initialize_config(&ID, &self.authority.pubkey(), &self.mint.pubkey(), &self.fee_account, terms);
         let authority = self.authority.insecure_clone();
         self.send_as(&authority, &[init], &[])
     }
@@ -149,11 +137,17 @@ impl Chain {
 
     /// Sends with `payer` paying; a fresh blockhash each time, so identical transactions
     /// are distinct (a replay test means a replayed instruction, not a duplicate signature).
-    pub fn send_as(&mut self, payer: &Keypair, instructions: &[Instruction], signers: &[&Keypair]) -> TransactionResult {
+    pub fn send_as(
+        &mut self,
+        payer: &Keypair,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> TransactionResult {
         self.svm.expire_blockhash();
         let mut all = vec![payer];
         all.extend(signers.iter().copied().filter(|s| s.pubkey() != payer.pubkey()));
-        let tx = Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, self.svm.latest_blockhash());
+        let tx =
+            Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, self.svm.latest_blockhash());
         self.svm.send_transaction(tx)
     }
 
@@ -173,7 +167,8 @@ impl Chain {
             Mint::LEN as u64,
             &token,
         );
-        let init = token_ix::initialize_mint2(&token, &self.mint.pubkey(), &self.payer.pubkey(), None, 6).expect("mint");
+        let init =
+            token_ix::initialize_mint2(&token, &self.mint.pubkey(), &self.payer.pubkey(), None, 6).expect("mint");
         let mint = self.mint.insecure_clone();
         self.send(&[create, init], &[&mint]).expect("create the mint");
     }
@@ -199,7 +194,9 @@ impl Chain {
             token_ix::initialize_account3(&token, &account.pubkey(), mint, owner).expect("init account"),
         ];
         if amount > 0 {
-            ixs.push(token_ix::mint_to(&token, mint, &account.pubkey(), &self.payer.pubkey(), &[], amount).expect("mint"));
+            ixs.push(
+                token_ix::mint_to(&token, mint, &account.pubkey(), &self.payer.pubkey(), &[], amount).expect("mint"),
+            );
         }
         self.send(&ixs, &[&account]).expect("token account");
         account.pubkey()
@@ -252,22 +249,14 @@ impl Chain {
 
     /// A market that locks 60 s from now and must resolve within 10 minutes of that.
     pub fn create_market(&mut self, market_id: [u8; 32], rule: Rule) -> TransactionResult {
-        let create = ix::create_market(
-            &ID,
-            &self.oracle.pubkey(),
-            &self.mint.pubkey(),
-            market_id,
-            CIRCUIT,
-            rule,
-            START + 60,
-            START + 660,
-        );
+        let create = ix::create_market(&ID, &self.oracle.pubkey(), &self.mint.pubkey(), terms(market_id, rule));
         let oracle = self.oracle.insecure_clone();
         self.send(&[create], &[&oracle])
     }
 
     pub fn bet(&mut self, bettor: &Bettor, market_id: &[u8; 32], outcome: u8, amount: u64) -> TransactionResult {
-        let bet = ix::place_bet(&ID, &bettor.key.pubkey(), &bettor.token, &self.mint.pubkey(), market_id, outcome, amount);
+        let bet =
+            ix::place_bet(&ID, &bettor.key.pubkey(), &bettor.token, &self.mint.pubkey(), market_id, outcome, amount);
         let key = bettor.key.insecure_clone();
         self.send(&[bet], &[&key])
     }
@@ -301,6 +290,11 @@ impl Chain {
     pub fn void(&mut self, market_id: &[u8; 32]) -> TransactionResult {
         self.send(&[ix::void_market(&ID, market_id)], &[])
     }
+}
+
+/// A market on [`CIRCUIT`] that locks 60 s after [`START`] and must resolve 10 minutes later.
+pub fn terms(market_id: [u8; 32], rule: Rule) -> ix::MarketTerms {
+    ix::MarketTerms { market_id, circuit_id: CIRCUIT, rule, lock_at: START + 60, resolve_by: START + 660 }
 }
 
 /// The oracle's side: ticks and a salt for a market, the commitment, and proofs.

@@ -1,0 +1,171 @@
+//! The `flash` binary end to end: the ceremony (setup, contribute, export), commitments,
+//! proofs and verification, with the input formats the contract fixes and JSON errors.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+/// Runs `flash args…` with `stdin`; `Ok(stdout JSON)` on success, `Err(stderr JSON)` otherwise.
+fn flash(args: &[&str], stdin: &str) -> Result<Value, Value> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flash"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn flash");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("flash runs");
+    let parse = |bytes: &[u8]| {
+        serde_json::from_slice::<Value>(bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+    };
+    if out.status.success() {
+        assert!(out.stderr.is_empty(), "stderr on success: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(parse(&out.stdout))
+    } else {
+        assert!(out.stdout.is_empty(), "stdout on failure");
+        Err(parse(&out.stderr))
+    }
+}
+
+fn dir_arg(dir: &Path) -> String {
+    dir.display().to_string()
+}
+
+const MARKET: &str = "0x00aa000000000000000000000000000000000000000000000000000000000001";
+const SALT: &str = "0011223344556677889900112233445566778899001122334455667788990011";
+
+#[test]
+fn a_ceremony_proves_and_verifies_through_the_cli() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = dir_arg(tmp.path());
+    let setup = flash(&["setup", "--dir", &dir, "--ticks", "4"], "").expect("setup");
+    assert_eq!(setup["ticks"], 4);
+    let first_hash = setup["vk_hash"].as_str().expect("hash").to_string();
+    assert!(first_hash.starts_with("0x") && first_hash.len() == 66, "{first_hash}");
+    let contributed = flash(&["contribute", "--dir", &dir], "").expect("contribute");
+    assert_eq!(contributed["previous_vk_hash"], first_hash.as_str());
+    assert_ne!(contributed["vk_hash"], first_hash.as_str());
+    assert_eq!(contributed["contributions"], 1);
+
+    let vk = flash(&["export-vk", "--dir", &dir], "").expect("export");
+    assert_eq!(vk["alpha_g1"].as_str().map(str::len), Some(2 + 128));
+    for g2 in ["beta_g2", "gamma_g2", "delta_g2"] {
+        assert_eq!(vk[g2].as_str().map(str::len), Some(2 + 256), "{g2}");
+    }
+    assert_eq!(vk["ic"].as_array().map(Vec::len), Some(5));
+
+    // Ticks as integers and strings; ids with and without 0x.
+    let commit = flash(
+        &["commit"],
+        &json!({ "market_id": MARKET, "ticks": [100, "200", 300, "250"], "salt": SALT }).to_string(),
+    )
+    .expect("commit");
+    let input = json!({
+        "market_id": MARKET.trim_start_matches("0x"),
+        "ticks": ["100", 200, "300", 250],
+        "salt": format!("0x{SALT}"),
+        "rule": { "kind": "buckets", "edges": [150, "260"] },
+    });
+    let proved = flash(&["prove", "--dir", &dir], &input.to_string()).expect("prove");
+    assert_eq!(proved["outcome"], 1);
+    assert_eq!(proved["commitment"], commit["commitment"]);
+    let inputs = proved["public_inputs"].as_array().expect("inputs");
+    assert_eq!(inputs.len(), 4);
+    assert_eq!(inputs[0], MARKET);
+    assert_eq!(inputs[1], proved["commitment"]);
+    assert_eq!(inputs[2], proved["rule_hash"]);
+    assert_eq!(inputs[3], "0x0000000000000000000000000000000000000000000000000000000000000001");
+    assert_eq!(flash(&["verify", "--dir", &dir], &proved.to_string()).expect("verify"), json!({ "valid": true }));
+
+    let mut lying = proved.clone();
+    lying["public_inputs"][3] = json!("0x0000000000000000000000000000000000000000000000000000000000000002");
+    lying["outcome"] = json!(2);
+    assert_eq!(flash(&["verify", "--dir", &dir], &lying.to_string()).expect("verify"), json!({ "valid": false }));
+    let mut inconsistent = proved.clone();
+    inconsistent["outcome"] = json!(0);
+    assert_eq!(
+        flash(&["verify", "--dir", &dir], &inconsistent.to_string()).expect("verify"),
+        json!({ "valid": false })
+    );
+
+    // The rule hash is the program's, for the twap and threshold kinds too.
+    let twap =
+        json!({ "market_id": MARKET, "ticks": [1, 2, 3, 4], "salt": SALT, "rule": { "kind": "twap", "strike": "3" } });
+    let proved = flash(&["prove", "--dir", &dir], &twap.to_string()).expect("prove twap");
+    assert_eq!(proved["outcome"], 0);
+    let expected = kairos_flash_bets::rule::Rule::twap(3).hash().expect("hash");
+    assert_eq!(proved["rule_hash"], format!("0x{}", hex::encode(expected)));
+}
+
+#[test]
+fn bad_input_gets_a_json_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = dir_arg(tmp.path());
+    let err = flash(&["prove", "--dir", &dir], "{}").expect_err("no keys, bad input");
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    let cases = [
+        (json!({ "market_id": "0x01", "ticks": [1], "salt": SALT }), "32 bytes"),
+        (json!({ "market_id": MARKET, "ticks": [-1], "salt": SALT }), "non-negative"),
+        (json!({ "market_id": MARKET, "ticks": ["1.5"], "salt": SALT }), "decimal"),
+        (json!({ "market_id": MARKET, "ticks": ["18446744073709551616"], "salt": SALT }), "64 bits"),
+        (json!({ "market_id": MARKET, "ticks": [], "salt": SALT }), "tick"),
+        (json!({ "market_id": format!("0x01{}", &MARKET[4..]), "ticks": [1], "salt": SALT }), "zero byte"),
+    ];
+    for (input, says) in cases {
+        let err = flash(&["commit"], &input.to_string()).expect_err("refused");
+        assert_eq!(err["error"]["code"], "invalid_input", "{input}: {err}");
+        assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains(says)), "{input}: {err}");
+    }
+    let err = flash(&["export-vk", "--dir", &dir], "").expect_err("no keys");
+    assert_eq!(err["error"]["code"], "invalid_keys");
+
+    flash(&["setup", "--dir", &dir, "--ticks", "4"], "").expect("setup");
+    let rule = |r: Value| json!({ "market_id": MARKET, "ticks": [1, 2, 3, 4], "salt": SALT, "rule": r }).to_string();
+    for bad in [
+        json!({ "kind": "buckets", "edges": [5, 5] }),
+        json!({ "kind": "threshold" }),
+        json!({ "kind": "median", "strike": 1 }),
+        json!({ "kind": "buckets", "edges": [1, 2, 3, 4, 5, 6, 7, 8, 9] }),
+    ] {
+        let err = flash(&["prove", "--dir", &dir], &rule(bad.clone())).expect_err("bad rule");
+        assert_eq!(err["error"]["code"], "invalid_input", "{bad}: {err}");
+    }
+    let err = flash(
+        &["prove", "--dir", &dir],
+        &json!({ "market_id": MARKET, "ticks": [1, 2, 3], "salt": SALT, "rule": { "kind": "threshold", "strike": 1 } })
+            .to_string(),
+    )
+    .expect_err("3 ticks for a 4-tick key");
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("exactly 4 ticks")), "{err}");
+
+    // A corrupted proving key is caught by its recorded hash.
+    let pk = tmp.path().join("proving_key.bin");
+    let mut bytes = std::fs::read(&pk).expect("pk");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&pk, bytes).expect("write");
+    let err = flash(&["export-vk", "--dir", &dir], "").expect_err("corrupt");
+    assert_eq!(err["error"]["code"], "invalid_keys", "{err}");
+}
+
+#[test]
+fn keys_are_never_written_into_a_git_work_tree() {
+    let inside = Path::new(env!("CARGO_MANIFEST_DIR")).join("target-keys-must-not-exist");
+    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().find(|a| a.join(".git").exists());
+    if repo_root.is_none() {
+        // A source tarball without .git: make a work tree of our own to test against.
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(tmp.path().join(".git")).expect("fake .git");
+        let err =
+            flash(&["setup", "--dir", &dir_arg(&tmp.path().join("keys")), "--ticks", "1"], "").expect_err("refused");
+        assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("git work tree")), "{err}");
+        return;
+    }
+    let err = flash(&["setup", "--dir", &dir_arg(&inside), "--ticks", "1"], "").expect_err("refused");
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("git work tree")), "{err}");
+    assert!(!inside.exists(), "nothing was created inside the work tree");
+}
