@@ -25,6 +25,10 @@ pub mod verifier;
 pub use error::FlashError;
 pub use processor::process_instruction;
 
+// The unbuilt instructions are for development only: a release build refuses the feature.
+#[cfg(all(feature = "experimental", not(debug_assertions)))]
+compile_error!("the `experimental` feature must not be enabled in a release build");
+
 solana_program::declare_id!("F1ashBets1111111111111111111111111111111111");
 
 #[cfg(all(target_os = "solana", not(feature = "no-entrypoint")))]
