@@ -427,6 +427,12 @@ mod tests {
     }
 
     #[test]
+    fn sizes_are_the_documented_ones() {
+        // The crate README's account table.
+        assert_eq!((Config::LEN, VerifyingKeyAccount::LEN, Market::LEN, Position::LEN), (431, 815, 366, 83));
+    }
+
+    #[test]
     fn a_config_round_trips() {
         let c = Config {
             bump: 255,
