@@ -13,6 +13,9 @@ use crate::rule::{MAX_PARAMS, Rule};
 use crate::verifier::{KEY_LEN, VerifyingKey};
 
 pub const MAX_ADMINS: usize = 7;
+/// `SetVerifyingKey` carries a 768-byte key: a legacy transaction (1,232 bytes) then holds at
+/// most three signatures, so a larger threshold could never rotate a key.
+pub const MAX_ADMIN_THRESHOLD: u8 = 3;
 pub const MAX_ORACLES: usize = 4;
 /// Buckets give at most eight edges, so nine outcomes.
 pub const MAX_OUTCOMES: usize = MAX_PARAMS + 1;
@@ -128,11 +131,12 @@ impl Config {
         store(w, data)
     }
 
-    /// 1 ≤ M ≤ N ≤ 7 distinct admins, 1 to 4 distinct oracles, fee ≤ 100 %.
+    /// 1 ≤ M ≤ min(N, 3), N ≤ 7 distinct admins, 1 to 4 distinct oracles, fee ≤ 100 %.
     pub fn validate(&self) -> Result<(), FlashError> {
         let distinct = |keys: &[Pubkey]| keys.iter().enumerate().all(|(i, k)| !keys[..i].contains(k));
         let admins_ok = !self.admins.is_empty() && self.admins.len() <= MAX_ADMINS && distinct(&self.admins);
-        let threshold_ok = self.admin_threshold >= 1 && usize::from(self.admin_threshold) <= self.admins.len();
+        let threshold_ok = (1..=MAX_ADMIN_THRESHOLD).contains(&self.admin_threshold)
+            && usize::from(self.admin_threshold) <= self.admins.len();
         let oracles_ok = !self.oracles.is_empty() && self.oracles.len() <= MAX_ORACLES && distinct(&self.oracles);
         if !(admins_ok && threshold_ok && oracles_ok) {
             return Err(FlashError::InvalidSigners);
@@ -452,6 +456,11 @@ mod tests {
         assert_eq!(dup.validate(), Err(FlashError::InvalidSigners));
         let high = Config { admin_threshold: 3, ..c.clone() };
         assert_eq!(high.validate(), Err(FlashError::InvalidSigners));
+        let five: Vec<Pubkey> = (1..=5u8).map(|i| Pubkey::new_from_array([i; 32])).collect();
+        let three_of_five = Config { admins: five.clone(), admin_threshold: 3, ..c.clone() };
+        assert_eq!(three_of_five.validate(), Ok(()));
+        let four_of_five = Config { admins: five, admin_threshold: 4, ..c.clone() };
+        assert_eq!(four_of_five.validate(), Err(FlashError::InvalidSigners), "a rotation would not fit");
         assert_eq!(Config { fee_bps: 10_001, ..c }.validate(), Err(FlashError::InvalidFee));
     }
 }
