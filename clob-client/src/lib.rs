@@ -12,11 +12,14 @@
 //! - [`http`]: submission that reconciles by order hash before anything is sent again, cancels,
 //!   order and trade lookups, the heartbeat, API keys, balances and the market-data reads, with
 //!   timeouts and retries.
+//! - [`ws`]: the market and user websocket channels with keepalive, a silence watchdog,
+//!   jittered reconnects with resubscription, gap and lag events (never a silent skip), and
+//!   local books checked against the server's hashes and resynced from REST.
 //! - The operator CLI's offline subcommands (`clob l2-sign`, `l1-sign`, `order-amounts`,
 //!   `sign-order`).
 //!
 //! Not written yet: the remaining endpoints (read-only and builder keys, rewards,
-//! notifications, scoring, price history), the websocket feeds and the CLI's live subcommands.
+//! notifications, scoring, price history) and the CLI's live subcommands.
 //! Nothing in Kairos calls this crate yet.
 
 pub mod auth;
@@ -25,3 +28,4 @@ pub mod contracts;
 pub mod http;
 pub mod orders;
 pub mod rounding;
+pub mod ws;

@@ -114,6 +114,12 @@ pub struct Book {
     pub asks: Vec<Level>,
     #[serde(default)]
     pub tick_size: String,
+    #[serde(default)]
+    pub min_order_size: String,
+    #[serde(default)]
+    pub neg_risk: bool,
+    #[serde(default)]
+    pub last_trade_price: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
