@@ -178,14 +178,18 @@ async fn next<T: std::fmt::Debug>(sub: &mut ws::Subscription<T>) -> WsEvent<T> {
     tokio::time::timeout(Duration::from_secs(10), sub.next()).await.expect("an event in time").expect("open")
 }
 
-#[tokio::test]
-async fn the_market_feed_keeps_a_book_and_resyncs_when_the_hash_disagrees() {
-    let (addr, mock) = server(Mode::Book).await;
+/// The market channel for [`ASSET`] and its books, resynced from the mock's REST `/book`.
+fn market_feed(addr: &str) -> (ws::Subscription<MarketEvent>, Books) {
     let client = ClobClient::new(ClientConfig { base_url: format!("http://{addr}"), ..ClientConfig::default() })
         .expect("client");
     let assets = vec![ASSET.to_string()];
-    let mut sub = ws::market(config(format!("ws://{addr}/ws/market")), &assets);
-    let mut books = Books::new(client, &assets);
+    (ws::market(config(format!("ws://{addr}/ws/market")), &assets), Books::new(client, &assets))
+}
+
+#[tokio::test]
+async fn the_market_feed_keeps_a_book_and_resyncs_when_the_hash_disagrees() {
+    let (addr, mock) = server(Mode::Book).await;
+    let (mut sub, mut books) = market_feed(&addr);
     let mut seen = Vec::new();
     while seen.len() < 5 {
         let event = next(&mut sub).await;
@@ -210,11 +214,7 @@ async fn the_market_feed_keeps_a_book_and_resyncs_when_the_hash_disagrees() {
 #[tokio::test]
 async fn a_dropped_connection_reconnects_resubscribes_and_reports_a_gap() {
     let (addr, mock) = server(Mode::DropFirst).await;
-    let client = ClobClient::new(ClientConfig { base_url: format!("http://{addr}"), ..ClientConfig::default() })
-        .expect("client");
-    let assets = vec![ASSET.to_string()];
-    let mut sub = ws::market(config(format!("ws://{addr}/ws/market")), &assets);
-    let mut books = Books::new(client, &assets);
+    let (mut sub, mut books) = market_feed(&addr);
     let mut seen = Vec::new();
     while !seen.contains(&WsEvent::Gap) {
         let event = next(&mut sub).await;

@@ -112,71 +112,52 @@ pub enum MarketEvent {
 }
 
 /// A maker order a trade filled.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
 pub struct MakerOrder {
     pub order_id: String,
-    #[serde(default)]
     pub asset_id: String,
-    #[serde(default)]
     pub matched_amount: String,
-    #[serde(default)]
     pub price: String,
-    #[serde(default)]
     pub outcome: String,
-    #[serde(default)]
     pub owner: String,
 }
 
 /// A trade touching our orders, with its settlement status: `MATCHED`, `MINED`,
 /// `CONFIRMED`, `RETRYING` or `FAILED` (the same trade id comes again as it moves on).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// Fields the server leaves out read as empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
 pub struct TradeEvent {
     pub id: String,
-    #[serde(default)]
     pub market: String,
-    #[serde(default)]
     pub asset_id: String,
-    #[serde(default)]
     pub side: String,
-    #[serde(default)]
     pub size: String,
-    #[serde(default)]
     pub price: String,
     pub status: String,
-    #[serde(default)]
     pub taker_order_id: String,
-    #[serde(default)]
     pub maker_orders: Vec<MakerOrder>,
-    #[serde(default)]
     pub trader_side: String,
-    #[serde(default)]
     pub transaction_hash: String,
-    #[serde(default)]
     pub timestamp: String,
 }
 
 /// An order's placement, update (a fill) or cancellation.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
 pub struct OrderEvent {
     pub id: String,
-    #[serde(default)]
     pub market: String,
-    #[serde(default)]
     pub asset_id: String,
-    #[serde(default)]
     pub side: String,
-    #[serde(default)]
     pub price: String,
     /// `PLACEMENT`, `UPDATE` or `CANCELLATION`.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
     pub original_size: String,
-    #[serde(default)]
     pub size_matched: String,
-    #[serde(default)]
     pub status: String,
-    #[serde(default)]
     pub timestamp: String,
 }
 
