@@ -18,8 +18,11 @@
 //! - The operator CLI's offline subcommands (`clob l2-sign`, `l1-sign`, `order-amounts`,
 //!   `sign-order`).
 //!
-//! Not written yet: the remaining endpoints (read-only and builder keys, rewards,
-//! notifications, scoring, price history) and the CLI's live subcommands.
+//! - Account endpoints (API, read-only and builder keys, the closed-only flag, notifications,
+//!   order scoring, rewards, the balance refresh) and the remaining market data (price
+//!   history, market by token, compact CLOB market, sampling and simplified listings).
+//!
+//! Not written yet: the CLI's live subcommands.
 //! Nothing in Kairos calls this crate yet.
 
 pub mod auth;

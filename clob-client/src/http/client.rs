@@ -15,7 +15,7 @@ use crate::auth::l2::Credentials;
 
 /// How a request proves who sends it.
 #[derive(Debug, Clone, Copy)]
-enum Auth<'a> {
+pub(super) enum Auth<'a> {
     Public,
     /// EIP-712 `ClobAuth` headers (API key management).
     L1(&'a crate::auth::l1::L1Headers),
@@ -91,7 +91,13 @@ impl ClobClient {
 
     /// One attempt. `path` includes the query; an L2 signature covers the path without it and
     /// the exact body.
-    async fn send(&self, method: Method, path: &str, body: Option<&str>, auth: Auth<'_>) -> Result<String, ClobError> {
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+        auth: Auth<'_>,
+    ) -> Result<String, ClobError> {
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         let mut req = self.http.request(method.clone(), url);
         match auth {
@@ -138,7 +144,7 @@ impl ClobClient {
     }
 
     /// Sends a request that is safe to repeat, retrying what may succeed on another try.
-    async fn idempotent(
+    pub(super) async fn idempotent(
         &self,
         method: Method,
         path: &str,
@@ -162,7 +168,7 @@ impl ClobClient {
         }
     }
 
-    fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ClobError> {
+    pub(super) fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ClobError> {
         serde_json::from_str(text)
             .map_err(|e| ClobError::Decode(format!("{e}: {}", text.chars().take(200).collect::<String>())))
     }

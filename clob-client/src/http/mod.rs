@@ -2,10 +2,13 @@
 //! a timeout on every call, retries what is safe to retry, and never re-sends an order blindly
 //! ([`ClobClient::post_order_reconciled`]). [`envelope`] builds the exact `POST /order` bytes.
 
+mod account;
 mod client;
 pub mod envelope;
 mod error;
+pub mod market_data;
 pub mod types;
 
+pub use account::ApiKeys;
 pub use client::{ClientConfig, ClobClient, Submitted};
 pub use error::ClobError;
