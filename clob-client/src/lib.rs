@@ -15,14 +15,15 @@
 //! - [`ws`]: the market and user websocket channels with keepalive, a silence watchdog,
 //!   jittered reconnects with resubscription, gap and lag events (never a silent skip), and
 //!   local books checked against the server's hashes and resynced from REST.
-//! - The operator CLI's offline subcommands (`clob l2-sign`, `l1-sign`, `order-amounts`,
-//!   `sign-order`).
+//! - The operator CLI: offline (`clob l2-sign`, `l1-sign`, `order-amounts`, `sign-order`) and
+//!   live (`book`, `market`, `price-history`, `derive-api-key`, `create-api-key`,
+//!   `check-credentials`, `orders`, `order`, `trades`, `cancel`, `cancel-all`, `balance`,
+//!   `closed-only`).
 //!
 //! - Account endpoints (API, read-only and builder keys, the closed-only flag, notifications,
 //!   order scoring, rewards, the balance refresh) and the remaining market data (price
 //!   history, market by token, compact CLOB market, sampling and simplified listings).
-//!
-//! Not written yet: the CLI's live subcommands.
+
 //! Nothing in Kairos calls this crate yet.
 
 pub mod auth;

@@ -1,4 +1,6 @@
-//! `clob`: the operator's tool for checking signatures and amounts offline. Each subcommand
+//! `clob`: the operator's tool for checking signatures and amounts offline, and for
+//! debugging a live account (`live.rs`: book, market, price history, API keys, a credentials
+//! check, orders, trades, cancels, balance). Each subcommand
 //! reads one JSON object on stdin and writes one JSON object on stdout; errors are JSON on
 //! stderr with a non-zero exit, saying what is wrong.
 //!
@@ -9,8 +11,10 @@
 //! - `clob sign-order`: `{"private_key","chain_id","version","neg_risk","order":{…}}` →
 //!   `{"signature","orderHash"}`
 //!
-//! Numbers may be JSON numbers or strings. Subcommands that talk to a live CLOB are not
-//! written yet.
+//! Numbers may be JSON numbers or strings. The subcommands that talk to a live CLOB are in
+//! `live.rs`.
+
+mod live;
 
 use std::io::Read as _;
 use std::process::ExitCode;
@@ -49,7 +53,15 @@ fn run(command: &str, v: &Value) -> Result<Value, String> {
         "l1-sign" => l1_sign(v),
         "order-amounts" => order_amounts(v),
         "sign-order" => sign_order(v),
-        other => Err(format!("unknown subcommand {other:?}; expected l2-sign, l1-sign, order-amounts or sign-order")),
+        live if live::COMMANDS.contains(&live) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?
+            .block_on(live::run(live, v)),
+        other => Err(format!(
+            "unknown subcommand {other:?}; expected l2-sign, l1-sign, order-amounts, sign-order or one of {}",
+            live::COMMANDS.join(", ")
+        )),
     }
 }
 
