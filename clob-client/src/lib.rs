@@ -15,16 +15,16 @@
 //! - [`ws`]: the market and user websocket channels with keepalive, a silence watchdog,
 //!   jittered reconnects with resubscription, gap and lag events (never a silent skip), and
 //!   local books checked against the server's hashes and resynced from REST.
+//! - Account endpoints (API, read-only and builder keys, the closed-only flag, notifications,
+//!   order scoring, rewards, the balance refresh) and the remaining market data (price
+//!   history, market by token, compact CLOB market, sampling and simplified listings).
 //! - The operator CLI: offline (`clob l2-sign`, `l1-sign`, `order-amounts`, `sign-order`) and
 //!   live (`book`, `market`, `price-history`, `derive-api-key`, `create-api-key`,
 //!   `check-credentials`, `orders`, `order`, `trades`, `cancel`, `cancel-all`, `balance`,
 //!   `closed-only`).
 //!
-//! - Account endpoints (API, read-only and builder keys, the closed-only flag, notifications,
-//!   order scoring, rewards, the balance refresh) and the remaining market data (price
-//!   history, market by token, compact CLOB market, sampling and simplified listings).
-
-//! Nothing in Kairos calls this crate yet.
+//! Not written yet: the fixture generator for the official Rust client (`exact` mode) and the
+//! benchmark beside the peer clients. Nothing in Kairos calls this crate yet.
 
 pub mod auth;
 pub mod build;
