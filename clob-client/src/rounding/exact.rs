@@ -181,6 +181,32 @@ mod tests {
         assert_eq!(amounts(OrderKind::Market, AmountSide::Sell, "0.01", "0.299", "1"), Ok((1_000_000, 290_000)));
     }
 
+    /// Every row the generator (`fixtures/gen-rust-amounts`) made with the official Rust
+    /// client, polymarket_client_sdk_v2 0.9.0: the same amounts where it builds the order,
+    /// a refusal where it refuses.
+    #[test]
+    fn reproduces_the_official_rust_client_on_every_generated_row() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../../test_data/rust_amounts.json")).expect("json");
+        let rows = file["rows"].as_array().expect("rows");
+        assert!(rows.len() > 10_000);
+        let (mut built, mut refused, mut mismatches) = (0usize, 0usize, Vec::new());
+        for row in rows {
+            let col = |i: usize| row[i].as_str().expect("string");
+            let kind = if col(0) == "limit" { OrderKind::Limit } else { OrderKind::Market };
+            let side = if col(1) == "BUY" { AmountSide::Buy } else { AmountSide::Sell };
+            let ours = amounts(kind, side, col(2), col(3), col(4));
+            match (col(5), &ours) {
+                ("error", Err(_)) => refused += 1,
+                ("error", Ok(got)) => mismatches.push(format!("{row}: we built {got:?}")),
+                (maker, Ok(got)) if (maker.parse().ok(), col(6).parse().ok()) == (Some(got.0), Some(got.1)) => built += 1,
+                (_, got) => mismatches.push(format!("{row}: we gave {got:?}")),
+            }
+        }
+        assert!(mismatches.is_empty(), "{} mismatches, first: {:?}", mismatches.len(), &mismatches[..mismatches.len().min(5)]);
+        assert!(built > 10_000 && refused > 100, "built {built}, refused {refused}");
+    }
+
     /// On the Python fixtures, exact agrees everywhere the Python client's floats do not go
     /// astray, and where they do, Python is the one that lost value (never exact).
     #[test]
