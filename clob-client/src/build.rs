@@ -76,6 +76,21 @@ pub struct Built {
     pub body: String,
 }
 
+/// The EIP-712 domain of an exchange with its separator hashed once per process: hashing it
+/// costs more than the rest of an order's hash.
+fn signing_domain(version: Version, chain_id: u64, exchange: Address) -> std::sync::Arc<orders::SigningDomain> {
+    type Cache = Vec<((Version, u64, Address), std::sync::Arc<orders::SigningDomain>)>;
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(Vec::new());
+    let key = (version, chain_id, exchange);
+    let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, d)) = cache.iter().find(|(k, _)| *k == key) {
+        return d.clone();
+    }
+    let d = std::sync::Arc::new(orders::SigningDomain::new(orders::domain(version, chain_id, exchange)));
+    cache.push((key, d.clone()));
+    d
+}
+
 /// A salt as the official clients make them: random, and a JSON-safe integer (below 2^53).
 pub fn fresh_salt() -> u64 {
     rand::random::<u64>() >> 11
@@ -122,7 +137,7 @@ pub fn build(
         metadata: B256::ZERO,
         builder: B256::ZERO,
     };
-    let signed = orders::sign_v2(&account.signer, &order, &orders::domain(version, account.chain_id, exchange))?;
+    let signed = orders::sign_v2_with(&account.signer, &order, &signing_domain(version, account.chain_id, exchange))?;
     let body =
         envelope::v2_body(&order, &signed, args.expiration_s, &account.api_key, args.order_type, args.post_only)?;
     Ok(Built { order_hash: format!("{}", signed.order_hash), order, signed, body })

@@ -1,8 +1,6 @@
 //! The `POST /order` body: the signed order's wire JSON in the key order the official clients
 //! send (the HMAC covers the exact bytes, so the bytes are built here, not by a serializer).
 
-use alloy_primitives::Address;
-
 use crate::auth::signer::hex0x;
 use crate::orders::{Signed, v2};
 
@@ -50,13 +48,15 @@ pub fn v2_body(
     // The official clients send the salt as a JSON integer.
     let salt: u64 = order.salt.try_into().map_err(|_| EnvelopeError::SaltTooLarge(order.salt.to_string()))?;
     let side = if order.side == 0 { "BUY" } else { "SELL" };
-    let checksum = |a: &Address| a.to_checksum(None);
+    // Checksumming hashes the address: do it once when maker and signer are the same.
+    let maker = order.maker.to_checksum(None);
+    let signer = if order.signer == order.maker { maker.clone() } else { order.signer.to_checksum(None) };
     let order_json = format!(
         "{{\"salt\":{salt},\"maker\":\"{}\",\"signer\":\"{}\",\"tokenId\":\"{}\",\"makerAmount\":\"{}\",\"takerAmount\":\"{}\",\
          \"side\":\"{side}\",\"expiration\":\"{expiration_s}\",\"signatureType\":{},\"timestamp\":\"{}\",\"metadata\":\"{}\",\
          \"builder\":\"{}\",\"signature\":\"{}\"}}",
-        checksum(&order.maker),
-        checksum(&order.signer),
+        maker,
+        signer,
         order.tokenId,
         order.makerAmount,
         order.takerAmount,

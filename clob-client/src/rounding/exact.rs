@@ -199,11 +199,18 @@ mod tests {
             match (col(5), &ours) {
                 ("error", Err(_)) => refused += 1,
                 ("error", Ok(got)) => mismatches.push(format!("{row}: we built {got:?}")),
-                (maker, Ok(got)) if (maker.parse().ok(), col(6).parse().ok()) == (Some(got.0), Some(got.1)) => built += 1,
+                (maker, Ok(got)) if (maker.parse().ok(), col(6).parse().ok()) == (Some(got.0), Some(got.1)) => {
+                    built += 1
+                }
                 (_, got) => mismatches.push(format!("{row}: we gave {got:?}")),
             }
         }
-        assert!(mismatches.is_empty(), "{} mismatches, first: {:?}", mismatches.len(), &mismatches[..mismatches.len().min(5)]);
+        assert!(
+            mismatches.is_empty(),
+            "{} mismatches, first: {:?}",
+            mismatches.len(),
+            &mismatches[..mismatches.len().min(5)]
+        );
         assert!(built > 10_000 && refused > 100, "built {built}, refused {refused}");
     }
 
