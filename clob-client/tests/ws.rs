@@ -326,3 +326,19 @@ async fn the_user_channel_authenticates_and_follows_trades_and_orders() {
     );
     assert!(!format!("{credentials:?}").contains("c2VjcmV0"), "Debug hides the secret");
 }
+
+#[tokio::test]
+async fn a_tick_size_change_updates_the_clients_cache_and_resyncs_the_book() {
+    let (addr, mock) = server(Mode::Silent).await;
+    let client = ClobClient::new(ClientConfig { base_url: format!("http://{addr}"), ..ClientConfig::default() })
+        .expect("client");
+    let mut books = Books::new(client.clone(), &[ASSET.to_string()]);
+    let change: MarketEvent = serde_json::from_value(json!({ "event_type": "tick_size_change", "asset_id": ASSET,
+        "old_tick_size": "0.01", "new_tick_size": "0.001" }))
+    .expect("event");
+    books.handle(&WsEvent::Message(change)).await.expect("handle");
+    // The mock has no /tick-size route: the answer comes from the cache the event filled.
+    assert_eq!(client.tick_size(ASSET).await.expect("cached"), "0.001");
+    assert_eq!(books.resyncs, vec![(ASSET.to_string(), Resync::TickSizeChange)]);
+    assert_eq!(mock.lock().expect("lock").rest_calls, 1);
+}

@@ -35,6 +35,23 @@ pub struct ClientConfig {
     pub max_backoff: Duration,
 }
 
+/// What clones of one client share: the server clock's offset, the tick sizes seen, and the
+/// order version the server speaks.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Server time minus local time, seconds.
+    clock_offset_s: std::sync::atomic::AtomicI64,
+    /// When the offset was last measured (or tried).
+    clock_checked: std::sync::Mutex<Option<std::time::Instant>>,
+    tick_sizes: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// 0 until read from `GET /version`.
+    version: std::sync::atomic::AtomicU64,
+    forced_version: std::sync::atomic::AtomicU64,
+}
+
+/// How often the clock offset is measured again.
+pub const CLOCK_REFRESH: Duration = Duration::from_secs(600);
+
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
@@ -61,6 +78,7 @@ pub struct ClobClient {
     config: ClientConfig,
     /// L2 credentials and the address they belong to.
     l2: Option<(Credentials, String)>,
+    shared: std::sync::Arc<Shared>,
 }
 
 fn now_s() -> u64 {
@@ -80,7 +98,7 @@ impl ClobClient {
             .timeout(config.timeout)
             .build()
             .map_err(|e| ClobError::Transport(e.to_string()))?;
-        Ok(ClobClient { http, config, l2: None })
+        Ok(ClobClient { http, config, l2: None, shared: std::sync::Arc::default() })
     }
 
     /// Adds L2 credentials; `address` is the address the API key was made for.
@@ -109,9 +127,10 @@ impl ClobClient {
             }
             Auth::L2 => {
                 let (creds, address) = self.l2.as_ref().ok_or(ClobError::NoCredentials)?;
+                self.keep_clock().await;
                 // The official clients sign the path without its query.
                 let signed_path = path.split('?').next().unwrap_or(path);
-                let headers = creds.headers(address, now_s(), method.as_str(), signed_path, body);
+                let headers = creds.headers(address, self.now_s(), method.as_str(), signed_path, body);
                 for (name, value) in headers.pairs() {
                     req = req.header(name, value);
                 }
@@ -173,6 +192,49 @@ impl ClobClient {
             .map_err(|e| ClobError::Decode(format!("{e}: {}", text.chars().take(200).collect::<String>())))
     }
 
+    /// Unix seconds on the server's clock: the local clock plus the measured offset.
+    pub fn now_s(&self) -> u64 {
+        let offset = self.shared.clock_offset_s.load(std::sync::atomic::Ordering::Relaxed);
+        now_s().saturating_add_signed(offset)
+    }
+
+    /// Measures the offset of the server's clock (the midpoint of the request's round trip),
+    /// so signed requests carry timestamps the server accepts even when the local clock is off.
+    pub async fn sync_clock(&self) -> Result<i64, ClobError> {
+        if let Ok(mut checked) = self.shared.clock_checked.lock() {
+            *checked = Some(std::time::Instant::now());
+        }
+        let before = SystemTime::now();
+        // A plain request, not `send`: `send` itself keeps the clock.
+        let url = format!("{}/time", self.config.base_url.trim_end_matches('/'));
+        let res = self.http.get(url).send().await.map_err(|e| ClobError::Transport(e.to_string()))?;
+        let status = res.status().as_u16();
+        let text = res.text().await.map_err(|e| ClobError::Transport(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            return Err(ClobError::Status { status, message: text, code: None, retry_after: None });
+        }
+        let v: serde_json::Value = Self::decode(&text)?;
+        let server = v.as_u64().or_else(|| v["time"].as_u64()).ok_or(ClobError::Decode(text))?;
+        let rtt = before.elapsed().unwrap_or_default();
+        let local_mid = before.duration_since(UNIX_EPOCH).map(|d| d + rtt / 2).unwrap_or_default().as_secs();
+        let offset = i64::try_from(server).unwrap_or(i64::MAX).saturating_sub(i64::try_from(local_mid).unwrap_or(0));
+        self.shared.clock_offset_s.store(offset, std::sync::atomic::Ordering::Relaxed);
+        Ok(offset)
+    }
+
+    /// Measures the clock offset when it was never measured or is older than
+    /// [`CLOCK_REFRESH`]: once per process and interval, never before every request. A failed
+    /// measurement keeps the last offset (the local clock at first) until the next interval.
+    async fn keep_clock(&self) {
+        let due = match self.shared.clock_checked.lock() {
+            Ok(checked) => checked.is_none_or(|at| at.elapsed() >= CLOCK_REFRESH),
+            Err(_) => false,
+        };
+        if due {
+            let _ = self.sync_clock().await;
+        }
+    }
+
     /// Server time, Unix seconds (`GET /time` answers a bare integer).
     pub async fn server_time(&self) -> Result<u64, ClobError> {
         let text = self.idempotent(Method::GET, "/time", None, Auth::Public).await?;
@@ -181,6 +243,39 @@ impl ClobClient {
     }
 
     /// The exchange version the CLOB accepts (`GET /version`).
+    /// The order version to sign for: the forced one, else the server's (read once, and again
+    /// after [`ClobClient::forget_version`]).
+    pub async fn order_version(&self) -> Result<crate::orders::Version, ClobError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let forced = self.shared.forced_version.load(Relaxed);
+        let known = if forced != 0 { forced } else { self.shared.version.load(Relaxed) };
+        let v = if known != 0 {
+            known
+        } else {
+            let v = self.version().await?;
+            self.shared.version.store(v, Relaxed);
+            v
+        };
+        match v {
+            1 => Ok(crate::orders::Version::V1),
+            2 => Ok(crate::orders::Version::V2),
+            3 => Ok(crate::orders::Version::V3),
+            other => {
+                Err(ClobError::Decode(format!("the CLOB speaks order version {other}, which this client does not")))
+            }
+        }
+    }
+
+    /// Signs every order for `version` whatever the server says (0 goes back to the server's).
+    pub fn force_version(&self, version: u64) {
+        self.shared.forced_version.store(version, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Drops the cached version, after an `order_version_mismatch`.
+    pub fn forget_version(&self) {
+        self.shared.version.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub async fn version(&self) -> Result<u64, ClobError> {
         let v: serde_json::Value = Self::decode(&self.idempotent(Method::GET, "/version", None, Auth::Public).await?)?;
         v["version"].as_u64().ok_or_else(|| ClobError::Decode(v.to_string()))
@@ -197,7 +292,25 @@ impl ClobClient {
         v["mid"].as_str().map(str::to_string).ok_or_else(|| ClobError::Decode(v.to_string()))
     }
 
+    /// The token's tick size: from the cache when known (kept current by
+    /// [`ClobClient::set_tick_size`], which the websocket books call on a tick-size change),
+    /// else from the server.
     pub async fn tick_size(&self, token_id: &str) -> Result<String, ClobError> {
+        if let Some(t) = self.shared.tick_sizes.lock().ok().and_then(|c| c.get(token_id).cloned()) {
+            return Ok(t);
+        }
+        let tick = self.fetch_tick_size(token_id).await?;
+        self.set_tick_size(token_id, &tick);
+        Ok(tick)
+    }
+
+    pub fn set_tick_size(&self, token_id: &str, tick: &str) {
+        if let Ok(mut cache) = self.shared.tick_sizes.lock() {
+            cache.insert(token_id.to_string(), tick.to_string());
+        }
+    }
+
+    async fn fetch_tick_size(&self, token_id: &str) -> Result<String, ClobError> {
         let v: serde_json::Value = Self::decode(
             &self.idempotent(Method::GET, &format!("/tick-size?token_id={token_id}"), None, Auth::Public).await?,
         )?;
@@ -328,7 +441,8 @@ impl ClobClient {
         nonce: u64,
         create: bool,
     ) -> Result<ApiKeyCredentials, ClobError> {
-        let headers = crate::auth::l1::L1Headers::new(signer, chain_id, now_s(), nonce);
+        self.keep_clock().await;
+        let headers = crate::auth::l1::L1Headers::new(signer, chain_id, self.now_s(), nonce);
         let (method, path) =
             if create { (Method::POST, "/auth/api-key") } else { (Method::GET, "/auth/derive-api-key") };
         Self::decode(&self.send(method, path, None, Auth::L1(&headers)).await?)

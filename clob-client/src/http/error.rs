@@ -18,6 +18,11 @@ pub enum ClobError {
 }
 
 impl ClobError {
+    /// The server refused an order signed for another exchange version.
+    pub fn is_version_mismatch(&self) -> bool {
+        matches!(self, ClobError::Status { message, .. } if message.contains("order_version_mismatch"))
+    }
+
     /// Whether the same request may be tried again (for requests that are safe to repeat).
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -6,9 +6,11 @@ mod account;
 mod client;
 pub mod envelope;
 mod error;
+pub mod heartbeat;
 pub mod market_data;
+pub mod place;
 pub mod types;
 
 pub use account::ApiKeys;
-pub use client::{ClientConfig, ClobClient, Submitted};
+pub use client::{CLOCK_REFRESH, ClientConfig, ClobClient, Submitted};
 pub use error::ClobError;

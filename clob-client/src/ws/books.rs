@@ -62,6 +62,7 @@ impl Books {
                 }
             }
             WsEvent::Message(MarketEvent::TickSizeChange(e)) => {
+                self.client.set_tick_size(&e.asset_id, &e.new_tick_size);
                 if let Some(book) = self.books.get_mut(&e.asset_id) {
                     book.reset();
                     book.meta.tick_size = e.new_tick_size.clone();
