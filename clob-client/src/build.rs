@@ -7,7 +7,7 @@ use alloy_primitives::{Address, B256, U256};
 use crate::auth::signer::Signer;
 use crate::contracts;
 use crate::http::envelope::{self, EnvelopeError, OrderType};
-use crate::orders::{self, OrderError, SIGNATURE_TYPE_POLY_1271, Signed, Version, v2};
+use crate::orders::{self, OrderError, SIGNATURE_TYPE_POLY_1271, Signed, Version, v1, v2};
 use crate::rounding::{self, AmountSide, OrderKind, RoundingError};
 
 /// How amounts are computed (see [`crate::rounding`]).
@@ -61,7 +61,7 @@ pub enum BuildError {
     Envelope(#[from] EnvelopeError),
     #[error("no exchange for chain {chain_id}, version {version:?}, neg_risk {neg_risk}")]
     NoExchange { chain_id: u64, version: Version, neg_risk: bool },
-    #[error("version 1 orders are built with the legacy struct; build version 2 or 3 here")]
+    #[error("version 1 orders have their own struct: build them with `build_v1`")]
     LegacyVersion,
 }
 
@@ -89,6 +89,59 @@ fn signing_domain(version: Version, chain_id: u64, exchange: Address) -> std::sy
     let d = std::sync::Arc::new(orders::SigningDomain::new(orders::domain(version, chain_id, exchange)));
     cache.push((key, d.clone()));
     d
+}
+
+/// A signed legacy (version 1) order: production no longer accepts them, but tooling and
+/// history still sign them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltV1 {
+    pub order: v1::Order,
+    pub signed: Signed,
+    pub order_hash: String,
+    pub body: String,
+}
+
+/// Builds and signs a version 1 order; it carries a nonce and the fee rate in its struct.
+pub fn build_v1(
+    account: &Account,
+    args: &OrderArgs,
+    rounding_mode: Rounding,
+    salt: u64,
+    nonce: u64,
+    fee_rate_bps: u64,
+) -> Result<BuiltV1, BuildError> {
+    if account.signature_type == SIGNATURE_TYPE_POLY_1271 {
+        return Err(BuildError::Signing(OrderError::Poly1271OnV1));
+    }
+    let (maker_amount, taker_amount) = match rounding_mode {
+        Rounding::Exact => rounding::exact::amounts(args.kind, args.side, &args.tick, &args.price, &args.size)?,
+        Rounding::Python => rounding::python::amounts(args.kind, args.side, &args.tick, &args.price, &args.size)?,
+    };
+    let exchange = contracts::exchange(account.chain_id, Version::V1, args.neg_risk).ok_or(BuildError::NoExchange {
+        chain_id: account.chain_id,
+        version: Version::V1,
+        neg_risk: args.neg_risk,
+    })?;
+    let order = v1::Order {
+        salt: U256::from(salt),
+        maker: account.maker,
+        signer: account.signer.address(),
+        taker: Address::ZERO,
+        tokenId: args.token_id,
+        makerAmount: U256::from(maker_amount),
+        takerAmount: U256::from(taker_amount),
+        expiration: U256::from(args.expiration_s),
+        nonce: U256::from(nonce),
+        feeRateBps: U256::from(fee_rate_bps),
+        side: match args.side {
+            AmountSide::Buy => 0,
+            AmountSide::Sell => 1,
+        },
+        signatureType: account.signature_type,
+    };
+    let signed = orders::sign_v1(&account.signer, &order, &orders::domain(Version::V1, account.chain_id, exchange))?;
+    let body = envelope::v1_body(&order, &signed, &account.api_key, args.order_type, args.post_only)?;
+    Ok(BuiltV1 { order_hash: format!("{}", signed.order_hash), order, signed, body })
 }
 
 /// A salt as the official clients make them: random, and a JSON-safe integer (below 2^53).
@@ -194,6 +247,34 @@ mod tests {
             build(&account(), &OrderArgs { neg_risk: true, ..args("0.5", "100") }, Version::V2, Rounding::Exact, 1, 1)
                 .expect("neg-risk");
         assert_ne!(neg.signed, built.signed, "the neg-risk exchange signs another domain");
+    }
+
+    #[test]
+    fn a_version_1_order_carries_nonce_fee_and_taker_in_the_legacy_key_order() {
+        let built = build_v1(&account(), &args("0.5", "100"), Rounding::Exact, 479_249_096_354, 3, 100).expect("v1");
+        assert_eq!((built.order.nonce, built.order.feeRateBps), (U256::from(3u64), U256::from(100u64)));
+        let exchange = contracts::exchange(137, Version::V1, false).expect("exchange");
+        let again = orders::sign_v1(&account().signer, &built.order, &orders::domain(Version::V1, 137, exchange))
+            .expect("sign");
+        assert_eq!(again, built.signed);
+        let expected = format!(
+            "{{\"order\":{{\"salt\":479249096354,\"maker\":\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\",\
+             \"signer\":\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\",\"taker\":\"0x0000000000000000000000000000000000000000\",\
+             \"tokenId\":\"1234\",\"makerAmount\":\"50000000\",\"takerAmount\":\"100000000\",\"side\":\"BUY\",\
+             \"expiration\":\"0\",\"nonce\":\"3\",\"feeRateBps\":\"100\",\"signatureType\":0,\"signature\":\"{}\"}},\
+             \"owner\":\"k\",\"orderType\":\"GTC\",\"deferExec\":false,\"postOnly\":false}}",
+            crate::auth::signer::hex0x(&built.signed.signature)
+        );
+        assert_eq!(built.body, expected);
+        assert!(matches!(
+            build(&account(), &args("0.5", "1"), Version::V1, Rounding::Exact, 1, 1),
+            Err(BuildError::LegacyVersion)
+        ));
+        let wallet = Account { signature_type: SIGNATURE_TYPE_POLY_1271, ..account() };
+        assert!(matches!(
+            build_v1(&wallet, &args("0.5", "1"), Rounding::Exact, 1, 0, 0),
+            Err(BuildError::Signing(OrderError::Poly1271OnV1))
+        ));
     }
 
     #[test]

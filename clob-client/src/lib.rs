@@ -8,7 +8,8 @@
 //! - [`rounding`]: order amounts in the default `exact` mode (integer arithmetic, the official
 //!   Rust client's rules) and the opt-in `python` mode (bit for bit with py-clob-client-v2 on
 //!   16 068 generated rows).
-//! - [`build`]: orders from token, side, price, size and tick to the signed `POST /order` body.
+//! - [`build`]: orders from token, side, price, size and tick to the signed `POST /order` body,
+//!   for versions 2 and 3 and the legacy version 1.
 //! - [`http::place`]: an order placed end to end (market prices from the live book, the
 //!   server's order version read once and again after a mismatch, the tick size cached);
 //!   [`http::heartbeat`]: the dead-man's switch kept alive in the background; the server's
@@ -28,8 +29,8 @@
 //!   `closed-only`).
 //!
 //! `exact` amounts are checked against the official Rust client on rows its own builders made
-//! (`fixtures/gen-rust-amounts`); `fixtures/bench-peers` times ours beside the peers. Not
-//! written: building version 1 orders (signing them is); nothing in Kairos calls this crate yet.
+//! (`fixtures/gen-rust-amounts`); `fixtures/bench-peers` times ours beside the peers. Nothing
+//! in Kairos calls this crate yet.
 
 pub mod auth;
 pub mod build;

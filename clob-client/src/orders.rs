@@ -17,6 +17,7 @@ use crate::auth::signer::Signer;
 /// The EIP-712 structs, each named `Order` as the exchanges define them.
 pub mod v1 {
     alloy_sol_types::sol! {
+        #[derive(Debug, PartialEq, Eq)]
         struct Order {
             uint256 salt;
             address maker;

@@ -2,7 +2,7 @@
 //! send (the HMAC covers the exact bytes, so the bytes are built here, not by a serializer).
 
 use crate::auth::signer::hex0x;
-use crate::orders::{Signed, v2};
+use crate::orders::{Signed, v1, v2};
 
 /// Order types the CLOB accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,27 @@ pub enum EnvelopeError {
     SaltTooLarge(String),
 }
 
+fn check_post_only(order_type: OrderType, post_only: bool) -> Result<(), EnvelopeError> {
+    if post_only && matches!(order_type, OrderType::Fok | OrderType::Fak) {
+        return Err(EnvelopeError::PostOnlyNeedsRestingType);
+    }
+    Ok(())
+}
+
+/// The official clients send the salt as a JSON integer.
+fn wire_salt(salt: alloy_primitives::U256) -> Result<u64, EnvelopeError> {
+    salt.try_into().map_err(|_| EnvelopeError::SaltTooLarge(salt.to_string()))
+}
+
+/// `{"order":…,"owner","orderType","deferExec":false,"postOnly"}` around an order's JSON.
+fn envelope(order_json: &str, owner: &str, order_type: OrderType, post_only: bool) -> String {
+    let owner = serde_json::to_string(owner).unwrap_or_else(|_| "\"\"".to_string());
+    format!(
+        "{{\"order\":{order_json},\"owner\":{owner},\"orderType\":\"{}\",\"deferExec\":false,\"postOnly\":{post_only}}}",
+        order_type.as_str()
+    )
+}
+
 /// `{"order":{…},"owner","orderType","deferExec":false,"postOnly"}` for a version 2 or 3 order.
 /// `expiration` (seconds; 0 for none) travels on the wire but is not part of the signed struct.
 pub fn v2_body(
@@ -42,11 +63,8 @@ pub fn v2_body(
     order_type: OrderType,
     post_only: bool,
 ) -> Result<String, EnvelopeError> {
-    if post_only && matches!(order_type, OrderType::Fok | OrderType::Fak) {
-        return Err(EnvelopeError::PostOnlyNeedsRestingType);
-    }
-    // The official clients send the salt as a JSON integer.
-    let salt: u64 = order.salt.try_into().map_err(|_| EnvelopeError::SaltTooLarge(order.salt.to_string()))?;
+    check_post_only(order_type, post_only)?;
+    let salt = wire_salt(order.salt)?;
     let side = if order.side == 0 { "BUY" } else { "SELL" };
     // Checksumming hashes the address: do it once when maker and signer are the same.
     let maker = order.maker.to_checksum(None);
@@ -66,9 +84,36 @@ pub fn v2_body(
         order.builder,
         hex0x(&signed.signature),
     );
-    let owner = serde_json::to_string(owner).unwrap_or_else(|_| "\"\"".to_string());
-    Ok(format!(
-        "{{\"order\":{order_json},\"owner\":{owner},\"orderType\":\"{}\",\"deferExec\":false,\"postOnly\":{post_only}}}",
-        order_type.as_str()
-    ))
+    Ok(envelope(&order_json, owner, order_type, post_only))
+}
+
+/// The same envelope for a legacy version 1 order: `{salt, maker, signer, taker, tokenId,
+/// makerAmount, takerAmount, side, expiration, nonce, feeRateBps, signatureType, signature}`.
+pub fn v1_body(
+    order: &v1::Order,
+    signed: &Signed,
+    owner: &str,
+    order_type: OrderType,
+    post_only: bool,
+) -> Result<String, EnvelopeError> {
+    check_post_only(order_type, post_only)?;
+    let salt = wire_salt(order.salt)?;
+    let side = if order.side == 0 { "BUY" } else { "SELL" };
+    let order_json = format!(
+        "{{\"salt\":{salt},\"maker\":\"{}\",\"signer\":\"{}\",\"taker\":\"{}\",\"tokenId\":\"{}\",\"makerAmount\":\"{}\",\
+         \"takerAmount\":\"{}\",\"side\":\"{side}\",\"expiration\":\"{}\",\"nonce\":\"{}\",\"feeRateBps\":\"{}\",\
+         \"signatureType\":{},\"signature\":\"{}\"}}",
+        order.maker.to_checksum(None),
+        order.signer.to_checksum(None),
+        order.taker.to_checksum(None),
+        order.tokenId,
+        order.makerAmount,
+        order.takerAmount,
+        order.expiration,
+        order.nonce,
+        order.feeRateBps,
+        order.signatureType,
+        hex0x(&signed.signature),
+    );
+    Ok(envelope(&order_json, owner, order_type, post_only))
 }
