@@ -53,6 +53,21 @@ fn envelope(order_json: &str, owner: &str, order_type: OrderType, post_only: boo
     )
 }
 
+/// An address in its EIP-55 form, remembered: checksumming hashes the address, and an
+/// account signs with the same one or two addresses all day.
+fn checksummed(address: &alloy_primitives::Address) -> String {
+    static SEEN: std::sync::Mutex<Vec<(alloy_primitives::Address, String)>> = std::sync::Mutex::new(Vec::new());
+    let Ok(mut seen) = SEEN.lock() else { return address.to_checksum(None) };
+    if let Some((_, s)) = seen.iter().find(|(a, _)| a == address) {
+        return s.clone();
+    }
+    let s = address.to_checksum(None);
+    if seen.len() < 64 {
+        seen.push((*address, s.clone()));
+    }
+    s
+}
+
 /// `{"order":{…},"owner","orderType","deferExec":false,"postOnly"}` for a version 2 or 3 order.
 /// `expiration` (seconds; 0 for none) travels on the wire but is not part of the signed struct.
 pub fn v2_body(
@@ -63,28 +78,58 @@ pub fn v2_body(
     order_type: OrderType,
     post_only: bool,
 ) -> Result<String, EnvelopeError> {
+    use std::fmt::Write as _;
     check_post_only(order_type, post_only)?;
     let salt = wire_salt(order.salt)?;
     let side = if order.side == 0 { "BUY" } else { "SELL" };
-    // Checksumming hashes the address: do it once when maker and signer are the same.
-    let maker = order.maker.to_checksum(None);
-    let signer = if order.signer == order.maker { maker.clone() } else { order.signer.to_checksum(None) };
-    let order_json = format!(
-        "{{\"salt\":{salt},\"maker\":\"{}\",\"signer\":\"{}\",\"tokenId\":\"{}\",\"makerAmount\":\"{}\",\"takerAmount\":\"{}\",\
-         \"side\":\"{side}\",\"expiration\":\"{expiration_s}\",\"signatureType\":{},\"timestamp\":\"{}\",\"metadata\":\"{}\",\
-         \"builder\":\"{}\",\"signature\":\"{}\"}}",
-        maker,
-        signer,
-        order.tokenId,
-        order.makerAmount,
-        order.takerAmount,
-        order.signatureType,
-        order.timestamp,
-        order.metadata,
-        order.builder,
-        hex0x(&signed.signature),
+    let maker = checksummed(&order.maker);
+    // One buffer written in place: this body is on the order path, and `format!` with a dozen
+    // arguments, each formatted into its own string first, cost more than the hash.
+    let mut b = String::with_capacity(900);
+    let _ = write!(b, "{{\"order\":{{\"salt\":{salt},\"maker\":\"{maker}\",\"signer\":\"");
+    if order.signer == order.maker {
+        b.push_str(&maker);
+    } else {
+        b.push_str(&checksummed(&order.signer));
+    }
+    let _ = write!(b, "\",\"tokenId\":\"{}\",\"makerAmount\":\"", order.tokenId);
+    push_decimal(&mut b, &order.makerAmount);
+    b.push_str("\",\"takerAmount\":\"");
+    push_decimal(&mut b, &order.takerAmount);
+    let _ = write!(
+        b,
+        "\",\"side\":\"{side}\",\"expiration\":\"{expiration_s}\",\"signatureType\":{},\"timestamp\":\"",
+        order.signatureType
     );
-    Ok(envelope(&order_json, owner, order_type, post_only))
+    push_decimal(&mut b, &order.timestamp);
+    b.push_str("\",\"metadata\":\"");
+    push_hex(&mut b, order.metadata.as_slice());
+    b.push_str("\",\"builder\":\"");
+    push_hex(&mut b, order.builder.as_slice());
+    b.push_str("\",\"signature\":\"");
+    push_hex(&mut b, &signed.signature);
+    b.push_str("\"},\"owner\":");
+    b.push_str(&serde_json::to_string(owner).unwrap_or_else(|_| "\"\"".to_string()));
+    let _ = write!(b, ",\"orderType\":\"{}\",\"deferExec\":false,\"postOnly\":{post_only}}}", order_type.as_str());
+    Ok(b)
+}
+
+fn push_decimal(b: &mut String, v: &alloy_primitives::U256) {
+    use std::fmt::Write as _;
+    let _ = match u128::try_from(*v) {
+        Ok(n) => write!(b, "{n}"),
+        Err(_) => write!(b, "{v}"),
+    };
+}
+
+/// `0x` and lowercase hex, without an intermediate string.
+fn push_hex(b: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    b.push_str("0x");
+    for byte in bytes {
+        b.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        b.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
 }
 
 /// The same envelope for a legacy version 1 order: `{salt, maker, signer, taker, tokenId,
