@@ -28,8 +28,9 @@
 //!   `check-credentials`, `orders`, `order`, `trades`, `cancel`, `cancel-all`, `balance`,
 //!   `closed-only`).
 //!
-//! `exact` amounts are checked against the official Rust client on rows its own builders made
-//! (`fixtures/gen-rust-amounts`); `fixtures/bench-peers` times ours beside the peers. Nothing
+//! Fixtures come from scripts in `fixtures/` that drive the official clients:
+//! `gen_python_vectors.py` (signatures, with py-clob-client-v2), `gen_python_amounts.py`
+//! (`python` amounts) and `gen-rust-amounts` (`exact` amounts, with polymarket_client_sdk_v2); `fixtures/bench-peers` times ours beside the peers. Nothing
 //! in Kairos calls this crate yet.
 
 pub mod auth;

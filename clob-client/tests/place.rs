@@ -147,25 +147,33 @@ fn args() -> OrderArgs {
 async fn a_version_mismatch_is_read_again_and_the_order_rebuilt_once() {
     let mock: Shared = Arc::new(Mutex::new(Mock { version: 2, ..Mock::default() }));
     let client = serve(mock.clone()).await;
-    let (built, submitted) = client.place(&account(), &args(), Rounding::Exact).await.expect("placed");
+    let (built, submitted) = client.place(&account(), &args()).await.expect("placed");
     assert!(matches!(submitted, Submitted::Posted(ref p) if p.status == "live"));
     assert_eq!(built.order.makerAmount, U256::from(5_000_000u64));
+    // The rounding mode is the client's: the Python client signs 2603.69 for 2603.7.
+    let odd = OrderArgs { size: "2603.7".into(), ..args() };
+    let (exact, _) = client.place(&account(), &odd).await.expect("exact");
+    let (python, _) = client.clone().with_rounding(Rounding::Python).place(&account(), &odd).await.expect("python");
+    assert_eq!(
+        (exact.order.takerAmount, python.order.takerAmount),
+        (U256::from(2_603_700_000u64), U256::from(2_603_690_000u64))
+    );
     assert_eq!(client.order_version().await.expect("version"), Version::V2);
-    client.place(&account(), &args(), Rounding::Exact).await.expect("again");
+    client.place(&account(), &args()).await.expect("again");
     {
         let m = mock.lock().expect("lock");
         assert_eq!((m.version_reads, m.tick_reads, m.time_reads), (1, 1, 1), "each read once");
     }
 
     mock.lock().expect("lock").upgrade_to = Some(3);
-    let (built, _) = client.place(&account(), &args(), Rounding::Exact).await.expect("rebuilt for version 3");
+    let (built, _) = client.place(&account(), &args()).await.expect("rebuilt for version 3");
     assert_eq!(client.order_version().await.expect("version"), Version::V3);
     let m = mock.lock().expect("lock");
     assert_eq!(m.version_reads, 2, "read again after the mismatch");
-    assert_eq!(m.posts.len(), 4);
-    assert_ne!(m.posts[2]["order"]["signature"], m.posts[3]["order"]["signature"], "rebuilt and signed again");
+    assert_eq!(m.posts.len(), 6);
+    assert_ne!(m.posts[4]["order"]["signature"], m.posts[5]["order"]["signature"], "rebuilt and signed again");
     assert_eq!(
-        m.posts[3]["order"]["signature"],
+        m.posts[5]["order"]["signature"],
         json!(format!("0x{}", alloy_primitives::hex::encode(&built.signed.signature)))
     );
 }
@@ -174,7 +182,7 @@ async fn a_version_mismatch_is_read_again_and_the_order_rebuilt_once() {
 async fn a_second_mismatch_is_returned_not_retried() {
     let mock: Shared = Arc::new(Mutex::new(Mock { version: 2, stubborn: 5, ..Mock::default() }));
     let client = serve(mock.clone()).await;
-    let err = client.place(&account(), &args(), Rounding::Exact).await.expect_err("refused twice");
+    let err = client.place(&account(), &args()).await.expect_err("refused twice");
     assert!(matches!(&err, PlaceError::Clob(e) if e.is_version_mismatch()), "{err}");
     assert_eq!(mock.lock().expect("lock").posts.len(), 2, "one rebuild per order, no loop");
 }

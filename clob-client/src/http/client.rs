@@ -79,6 +79,8 @@ pub struct ClobClient {
     /// L2 credentials and the address they belong to.
     l2: Option<(Credentials, String)>,
     shared: std::sync::Arc<Shared>,
+    /// How [`ClobClient::place`] turns price and size into amounts.
+    pub(super) rounding: crate::build::Rounding,
 }
 
 fn now_s() -> u64 {
@@ -98,10 +100,22 @@ impl ClobClient {
             .timeout(config.timeout)
             .build()
             .map_err(|e| ClobError::Transport(e.to_string()))?;
-        Ok(ClobClient { http, config, l2: None, shared: std::sync::Arc::default() })
+        Ok(ClobClient {
+            http,
+            config,
+            l2: None,
+            shared: std::sync::Arc::default(),
+            rounding: crate::build::Rounding::default(),
+        })
     }
 
     /// Adds L2 credentials; `address` is the address the API key was made for.
+    /// The rounding mode orders are placed with: `exact` (the default) or the Python client's.
+    pub fn with_rounding(mut self, rounding: crate::build::Rounding) -> ClobClient {
+        self.rounding = rounding;
+        self
+    }
+
     pub fn with_l2(mut self, credentials: Credentials, address: impl Into<String>) -> ClobClient {
         self.l2 = Some((credentials, address.into()));
         self

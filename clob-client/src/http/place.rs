@@ -5,7 +5,7 @@
 
 use super::client::ClobClient;
 use super::{ClobError, Submitted};
-use crate::build::{self, Account, BuildError, Built, OrderArgs, Rounding};
+use crate::build::{self, Account, BuildError, Built, OrderArgs};
 use crate::http::envelope::OrderType;
 use crate::rounding::AmountSide;
 
@@ -77,13 +77,9 @@ impl ClobClient {
     }
 
     /// Builds, signs and posts one order; returns what was built (its hash is the order id)
-    /// and how the server took it. An empty `args.tick` is filled from the tick-size cache.
-    pub async fn place(
-        &self,
-        account: &Account,
-        args: &OrderArgs,
-        rounding: Rounding,
-    ) -> Result<(Built, Submitted), PlaceError> {
+    /// and how the server took it, amounts rounded in the client's mode
+    /// ([`ClobClient::with_rounding`]). An empty `args.tick` is filled from the tick-size cache.
+    pub async fn place(&self, account: &Account, args: &OrderArgs) -> Result<(Built, Submitted), PlaceError> {
         let mut args = args.clone();
         if args.tick.is_empty() {
             args.tick = self.tick_size(&args.token_id.to_string()).await?;
@@ -92,7 +88,7 @@ impl ClobClient {
         loop {
             let version = self.order_version().await?;
             let now_ms = self.now_s().saturating_mul(1_000);
-            let built = build::build(account, &args, version, rounding, build::fresh_salt(), now_ms)?;
+            let built = build::build(account, &args, version, self.rounding, build::fresh_salt(), now_ms)?;
             match self.post_order_reconciled(&built.body, &built.order_hash).await {
                 Ok(submitted) => return Ok((built, submitted)),
                 Err(e) if e.is_version_mismatch() && !retried => {
