@@ -68,6 +68,8 @@ pub enum FlashError {
     WrongMint = 29,
     #[error("the token account belongs to someone else")]
     WrongTokenOwner = 30,
+    #[error("the circuit's verifying key was rotated after this market was created")]
+    KeyRotated = 31,
 }
 
 impl From<FlashError> for ProgramError {

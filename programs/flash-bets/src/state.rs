@@ -17,6 +17,9 @@ pub const MAX_ADMINS: usize = 7;
 /// most three signatures, so a larger threshold could never rotate a key.
 pub const MAX_ADMIN_THRESHOLD: u8 = 3;
 pub const MAX_ORACLES: usize = 4;
+/// A flash market locks within a day of its creation and resolves within a day of its lock,
+/// so bettors' money is never held for long by a market that goes quiet.
+pub const MAX_SCHEDULE_SECONDS: i64 = 86_400;
 /// Buckets give at most eight edges, so nine outcomes.
 pub const MAX_OUTCOMES: usize = MAX_PARAMS + 1;
 
@@ -215,6 +218,9 @@ pub struct Market {
     pub outcome_count: u8,
     pub market_id: [u8; 32],
     pub circuit_id: u32,
+    /// The hash of the circuit's verifying key when the market was created: a key rotated
+    /// afterwards cannot resolve it (the market voids at its deadline instead).
+    pub vk_hash: [u8; 32],
     pub oracle: Pubkey,
     /// The market's token account (a PDA), stored so checks compare keys instead of
     /// re-deriving the address.
@@ -240,14 +246,13 @@ impl Market {
     pub const DISCRIMINATOR: [u8; 8] = *b"kfb:mkt1";
     /// Where the status byte sits, for `memcmp` filters.
     pub const STATUS_OFFSET: usize = 10;
+    /// Header and flags (5), market id, circuit id, key hash, oracle, vault, rule, three
+    /// times, commitment, totals, position counts, fee, pool, fee paid, winning claims.
     pub const LEN: usize = 8
-        + 1
-        + 1
-        + 1
-        + 1
-        + 1
+        + 5
         + 32
         + 4
+        + 32
         + 32
         + 32
         + (1 + 1 + 8 * MAX_PARAMS)
@@ -272,6 +277,7 @@ impl Market {
         let outcome_count = r.u8()?;
         let market_id = r.bytes()?;
         let circuit_id = r.u32()?;
+        let vk_hash = r.bytes()?;
         let oracle = r.pubkey()?;
         let vault = r.pubkey()?;
         let kind = r.u8()?;
@@ -301,6 +307,7 @@ impl Market {
             outcome_count,
             market_id,
             circuit_id,
+            vk_hash,
             oracle,
             vault,
             rule: Rule { kind, count, params },
@@ -323,7 +330,7 @@ impl Market {
         let mut w = Writer::with_capacity(Self::LEN);
         w.bytes(&Self::DISCRIMINATOR).u8(self.bump).u8(self.vault_bump).u8(self.status as u8);
         w.u8(self.winning_outcome.unwrap_or(u8::MAX)).u8(self.outcome_count);
-        w.bytes(&self.market_id).u32(self.circuit_id).pubkey(&self.oracle).pubkey(&self.vault);
+        w.bytes(&self.market_id).u32(self.circuit_id).bytes(&self.vk_hash).pubkey(&self.oracle).pubkey(&self.vault);
         w.u8(self.rule.kind).u8(self.rule.count);
         for p in self.rule.params {
             w.u64(p);
@@ -402,6 +409,7 @@ mod tests {
             outcome_count: 4,
             market_id: [3; 32],
             circuit_id: 16,
+            vk_hash: [8; 32],
             oracle: Pubkey::new_from_array([4; 32]),
             vault: Pubkey::new_from_array([5; 32]),
             rule: Rule::buckets(&[1, 2, 3]).expect("rule"),
@@ -433,7 +441,7 @@ mod tests {
     #[test]
     fn sizes_are_the_documented_ones() {
         // The crate README's account table.
-        assert_eq!((Config::LEN, VerifyingKeyAccount::LEN, Market::LEN, Position::LEN), (431, 815, 366, 83));
+        assert_eq!((Config::LEN, VerifyingKeyAccount::LEN, Market::LEN, Position::LEN), (431, 815, 398, 83));
     }
 
     #[test]

@@ -403,3 +403,51 @@ fn the_api_exposes_no_flash_instruction() {
         assert!(!doc.contains(word), "openapi/v1.json mentions {word:?}");
     }
 }
+
+#[test]
+fn a_market_resolves_only_under_the_key_it_was_created_with() {
+    let mut chain = Chain::new();
+    let m = id(20);
+    chain.create_market(m, buckets()).expect("create");
+    let oracle = Oracle::new(m, TICKS, buckets());
+    chain.set_time(START + 60);
+    chain.lock(&m, oracle.commitment()).expect("lock");
+    // The admins rotate the circuit's key while the market is live.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(99);
+    let mut other = kairos_flash_circuit::keys::Keys::setup(support::TICKS, &mut rng).expect("setup");
+    other.contribute(&mut rng).expect("contribute");
+    let two = [chain.admins[0].pubkey(), chain.admins[1].pubkey()];
+    let rotate = ix::set_verifying_key(&ID, &two[0], support::CIRCUIT, 4, other.solana_vk().expect("vk"), &two);
+    let (a0, a1) = (chain.admins[0].insecure_clone(), chain.admins[1].insecure_clone());
+    chain.send_as(&a0, &[rotate], &[&a1]).expect("rotated");
+    let (outcome, proof) = oracle.prove();
+    assert_fails(chain.resolve(&m, outcome, proof), 1, FlashError::KeyRotated);
+}
+
+#[test]
+fn schedules_are_bounded_and_a_pause_does_not_block_resolution() {
+    let mut chain = Chain::new();
+    let oracle_key = chain.oracle.insecure_clone();
+    let far =
+        ix::MarketTerms { lock_at: START + 86_401, resolve_by: START + 86_500, ..support::terms(id(21), buckets()) };
+    let create = ix::create_market(&ID, &oracle_key.pubkey(), &chain.mint.pubkey(), far);
+    assert_fails(chain.send(&[create], &[&oracle_key]), 0, FlashError::InvalidSchedule);
+    let slow = ix::MarketTerms { resolve_by: START + 60 + 86_401, ..support::terms(id(21), buckets()) };
+    let create = ix::create_market(&ID, &oracle_key.pubkey(), &chain.mint.pubkey(), slow);
+    assert_fails(chain.send(&[create], &[&oracle_key]), 0, FlashError::InvalidSchedule);
+
+    let m = id(22);
+    chain.create_market(m, buckets()).expect("create");
+    let a = chain.bettor(1_000);
+    chain.bet(&a, &m, 1, 100).expect("bet");
+    let oracle = Oracle::new(m, TICKS, buckets());
+    chain.set_time(START + 60);
+    chain.lock(&m, oracle.commitment()).expect("lock");
+    let two = [chain.admins[0].pubkey(), chain.admins[1].pubkey()];
+    let (a0, a1) = (chain.admins[0].insecure_clone(), chain.admins[1].insecure_clone());
+    chain.send_as(&a0, &[ix::set_paused(&ID, true, &two)], &[&a1]).expect("pause");
+    assert_fails(chain.bet(&a, &m, 1, 1), 0, FlashError::Paused);
+    let (outcome, proof) = oracle.prove();
+    chain.resolve(&m, outcome, proof).expect("a valid proof resolves while paused");
+    chain.claim(&a, &m, 1).expect("and claims go on");
+}

@@ -1,6 +1,8 @@
 //! Keys and the ceremony: generation from OS randomness, further contributions that re-key
-//! delta (a phase-2 style update: after one honest contribution nobody knows the trapdoor),
-//! and the key directory's files. Keys never go into a git work tree.
+//! delta (a phase-2 style update: after one honest contribution nobody knows delta), and the
+//! key directory's files. Keys never go into a git work tree. The setup party still knows
+//! tau, alpha and beta, and with them can forge proofs: a trustless key needs a multi-party
+//! phase 1, which is not built (see the flash-bets README's trust model).
 //!
 //! A directory holds `proving_key.bin` (arkworks, uncompressed; the proving key embeds the
 //! verifying key) and `ceremony.json` (the circuit size, the proving key's SHA-256, which is
@@ -97,7 +99,8 @@ impl Keys {
     }
 
     /// Multiplies delta by a fresh secret `r` and divides the H and L queries by it, so
-    /// proofs still verify and whoever knew the old delta no longer knows the new one.
+    /// proofs still verify and whoever knew the old delta no longer knows the new one (the
+    /// setup party's tau, alpha and beta are untouched).
     pub fn contribute<R: RngCore + CryptoRng>(&mut self, rng: &mut R) -> Result<Contribution, CircuitError> {
         let r = loop {
             let r = Fr::rand(rng);

@@ -25,7 +25,7 @@ pub fn vault(market: &Market, a: &AccountInfo<'_>) -> Result<(), FlashError> {
     accounts::address(a, &market.vault)
 }
 
-/// The verifying key of the market's circuit.
+/// The verifying key the market was created with (its circuit's key, unrotated).
 pub fn verifying_key(
     program_id: &Pubkey,
     market: &Market,
@@ -35,6 +35,9 @@ pub fn verifying_key(
     let stored = VerifyingKeyAccount::read(&a.try_borrow_data().map_err(|_| FlashError::WrongAccount)?)?;
     if stored.circuit_id != market.circuit_id {
         return Err(FlashError::WrongAccount);
+    }
+    if stored.hash != market.vk_hash {
+        return Err(FlashError::KeyRotated);
     }
     Ok(stored)
 }
@@ -80,13 +83,14 @@ pub fn create(
     check_id(&market_id)?;
     rule.validate()?;
     let now = accounts::now()?;
-    if lock_at <= now || resolve_by <= lock_at {
+    let too_long = |from: i64, to: i64| to.checked_sub(from).is_none_or(|d| d > state::MAX_SCHEDULE_SECONDS);
+    if lock_at <= now || resolve_by <= lock_at || too_long(now, lock_at) || too_long(lock_at, resolve_by) {
         return Err(FlashError::InvalidSchedule.into());
     }
     // The circuit must have a key, or the market could never resolve.
     accounts::address(vk_account, &state::vk_address(program_id, circuit_id).0)?;
     accounts::owned_by(vk_account, program_id)?;
-    VerifyingKeyAccount::read(&vk_account.try_borrow_data()?)?;
+    let vk_hash = VerifyingKeyAccount::read(&vk_account.try_borrow_data()?)?.hash;
     super::token::program(token_program)?;
     super::token::mint_decimals(mint, &config.mint)?;
 
@@ -119,6 +123,7 @@ pub fn create(
         outcome_count: rule.outcome_count(),
         market_id,
         circuit_id,
+        vk_hash,
         oracle: *oracle.key,
         vault: vault_key,
         rule,

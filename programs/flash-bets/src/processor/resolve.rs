@@ -23,10 +23,9 @@ pub fn resolve(program_id: &Pubkey, accounts: &[AccountInfo<'_>], outcome: u8, p
     let fee_account = next(it)?;
     let mint = next(it)?;
     let token_program = next(it)?;
+    // Not refused while paused: a pause stops new risk (markets, bets, locks), and refusing
+    // valid proofs would let a pause that spans the deadline void markets.
     let config = accounts::config(program_id, config_account)?;
-    if config.paused {
-        return Err(FlashError::Paused.into());
-    }
     let mut market = super::market::load(program_id, market_account)?;
     let commitment = match (market.status, market.commitment) {
         (MarketStatus::Locked, Some(c)) => c,

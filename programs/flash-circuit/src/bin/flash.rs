@@ -25,7 +25,7 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_TICKS)]
         ticks: usize,
     },
-    /// Adds a contribution to the keys in DIR, so no single party knows the trapdoor.
+    /// Adds a contribution to the keys in DIR: re-randomizes delta (the setup party must still be trusted).
     Contribute {
         #[arg(long)]
         dir: PathBuf,
