@@ -96,10 +96,37 @@ fn statement(
     })
 }
 
+/// Phase-1 powers with this party's contribution, the key derived from them, and this
+/// party's first phase-2 contribution.
 pub fn setup<R: RngCore + CryptoRng>(dir: &Path, ticks: usize, rng: &mut R) -> Result<Value, CircuitError> {
-    let mut keys = Keys::setup(ticks, rng)?;
+    crate::keys::refuse_git_work_tree(dir)?;
+    if !(1..=1024).contains(&ticks) {
+        return Err(CircuitError::input("ticks must be between 1 and 1024"));
+    }
+    let mut powers = crate::powers::Powers::new(ticks)?;
+    powers.contribute(rng)?;
+    derive_and_save(dir, ticks, &powers, rng)
+}
+
+/// Another party's phase-1 contribution; the key is derived again (phase-2 contributions
+/// start over after it) with this party's first phase-2 contribution.
+pub fn powers_contribute<R: RngCore + CryptoRng>(dir: &Path, rng: &mut R) -> Result<Value, CircuitError> {
+    let mut powers = crate::keys::load_powers(dir)?;
+    let ticks = Keys::load(dir)?.ticks;
+    powers.contribute(rng)?;
+    derive_and_save(dir, ticks, &powers, rng)
+}
+
+fn derive_and_save<R: RngCore + CryptoRng>(
+    dir: &Path,
+    ticks: usize,
+    powers: &crate::powers::Powers,
+    rng: &mut R,
+) -> Result<Value, CircuitError> {
+    let mut keys = Keys::from_powers(ticks, powers, rng)?;
+    crate::keys::save_powers(dir, powers)?;
     keys.save(dir)?;
-    Ok(json!({ "vk_hash": hex32(&keys.vk_hash()?), "ticks": ticks }))
+    Ok(json!({ "vk_hash": hex32(&keys.vk_hash()?), "ticks": ticks, "phase1_contributions": powers.transcript.len() }))
 }
 
 pub fn contribute<R: RngCore + CryptoRng>(dir: &Path, rng: &mut R) -> Result<Value, CircuitError> {

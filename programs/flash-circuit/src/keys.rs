@@ -1,11 +1,9 @@
-//! Keys and the ceremony: generation from OS randomness, further contributions that re-key
-//! delta (a phase-2 style update: after one honest contribution nobody knows delta), and the
-//! key directory's files. Keys never go into a git work tree. The setup party still knows
-//! tau, alpha and beta, and with them can forge proofs: a trustless key needs a multi-party
-//! phase 1, which is not built (see the flash-bets README's trust model).
+//! Keys and the ceremony's phase 2: keys derived from phase-1 powers ([`crate::powers`]),
+//! contributions that re-key delta (after one honest contribution nobody knows delta), and
+//! the key directory's files. Keys never go into a git work tree.
 //!
-//! A directory holds `proving_key.bin` (arkworks, uncompressed; the proving key embeds the
-//! verifying key) and `ceremony.json` (the circuit size, the proving key's SHA-256, which is
+//! A directory holds `powers.bin` (the phase-1 powers), `proving_key.bin` (arkworks,
+//! uncompressed; the proving key embeds the verifying key) and `ceremony.json` (the circuit size, the proving key's SHA-256, which is
 //! checked before the unchecked fast load, and the transcript of hashes and contributions).
 
 use std::path::{Path, PathBuf};
@@ -30,6 +28,24 @@ use crate::field::hex_bytes;
 pub const DEFAULT_TICKS: usize = 16;
 const PROVING_KEY_FILE: &str = "proving_key.bin";
 const CEREMONY_FILE: &str = "ceremony.json";
+const POWERS_FILE: &str = "powers.bin";
+
+/// Writes the phase-1 powers beside the keys.
+pub fn save_powers(dir: &Path, powers: &crate::powers::Powers) -> Result<(), CircuitError> {
+    refuse_git_work_tree(dir)?;
+    std::fs::create_dir_all(dir)?;
+    let mut bytes = Vec::new();
+    powers.serialize_uncompressed(&mut bytes).map_err(|e| CircuitError::keys(e.to_string()))?;
+    write_private(&dir.join(POWERS_FILE), &bytes)
+}
+
+/// Reads the phase-1 powers, every point checked to be on its curve and in its subgroup.
+pub fn load_powers(dir: &Path) -> Result<crate::powers::Powers, CircuitError> {
+    let bytes = std::fs::read(dir.join(POWERS_FILE))
+        .map_err(|e| CircuitError::keys(format!("cannot read {}: {e}", dir.join(POWERS_FILE).display())))?;
+    crate::powers::Powers::deserialize_uncompressed(bytes.as_slice())
+        .map_err(|e| CircuitError::keys(format!("{POWERS_FILE}: {e}")))
+}
 
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -52,7 +68,12 @@ pub struct Ceremony {
     pub proving_key_sha256: String,
     /// Hex of the verifying key's hash after each step (setup first).
     pub vk_hashes: Vec<String>,
+    /// Phase-2 contributions (delta) since the key was derived.
     pub contributions: Vec<Contribution>,
+    /// Phase-1 contributions (tau, alpha, beta) in the powers the key was derived from; 0 for
+    /// a single-party [`Keys::setup`].
+    #[serde(default)]
+    pub phase1_contributions: usize,
 }
 
 /// One contribution: delta was multiplied by a secret `r`. Anyone can check
@@ -76,7 +97,9 @@ fn de<T: CanonicalDeserialize>(hex_str: &str) -> Result<T, CircuitError> {
 }
 
 impl Keys {
-    /// Groth16 keys for `ticks` ticks from `rng` (the CLI passes the OS generator).
+    /// Single-party Groth16 keys for `ticks` ticks from `rng`: whoever holds `rng` knows the
+    /// trapdoor. For tests and benches; `flash setup` runs the two-phase ceremony
+    /// ([`crate::powers`], then [`Keys::from_powers`]).
     pub fn setup<R: RngCore + CryptoRng>(ticks: usize, rng: &mut R) -> Result<Self, CircuitError> {
         if !(1..=1024).contains(&ticks) {
             return Err(CircuitError::input("ticks must be between 1 and 1024"));
@@ -91,10 +114,37 @@ impl Keys {
                 proving_key_sha256: String::new(),
                 vk_hashes: Vec::new(),
                 contributions: vec![],
+                phase1_contributions: 0,
             },
             shape: std::sync::OnceLock::new(),
         };
         keys.ceremony.vk_hashes.push(hex_bytes(&keys.vk_hash()?));
+        Ok(keys)
+    }
+
+    /// Keys derived from phase-1 powers (gamma = delta = the generator), then one phase-2
+    /// contribution from `rng`, so delta is fresh. Further parties run [`Keys::contribute`].
+    pub fn from_powers<R: RngCore + CryptoRng>(
+        ticks: usize,
+        powers: &crate::powers::Powers,
+        rng: &mut R,
+    ) -> Result<Self, CircuitError> {
+        powers.verify(rng)?;
+        let pk = powers.derive(ticks)?;
+        let mut keys = Self {
+            ticks,
+            pk,
+            ceremony: Ceremony {
+                ticks,
+                proving_key_sha256: String::new(),
+                vk_hashes: Vec::new(),
+                contributions: vec![],
+                phase1_contributions: powers.transcript.len(),
+            },
+            shape: std::sync::OnceLock::new(),
+        };
+        keys.ceremony.vk_hashes.push(hex_bytes(&keys.vk_hash()?));
+        keys.contribute(rng)?;
         Ok(keys)
     }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod field;
 pub mod keys;
 pub mod poseidon;
+pub mod powers;
 pub mod prove;
 pub mod solana;
 pub mod statement;

@@ -42,14 +42,18 @@ const SALT: &str = "001122334455667788990011223344556677889900112233445566778899
 fn a_ceremony_proves_and_verifies_through_the_cli() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = dir_arg(tmp.path());
-    let setup = flash(&["setup", "--dir", &dir, "--ticks", "4"], "").expect("setup");
-    assert_eq!(setup["ticks"], 4);
-    let first_hash = setup["vk_hash"].as_str().expect("hash").to_string();
+    // Two parties in phase 1 (setup, then powers-contribute), one more in phase 2.
+    let setup = flash(&["setup", "--dir", &dir, "--ticks", "2"], "").expect("setup");
+    assert_eq!((setup["ticks"].as_u64(), setup["phase1_contributions"].as_u64()), (Some(2), Some(1)));
+    let second = flash(&["powers-contribute", "--dir", &dir], "").expect("powers-contribute");
+    assert_eq!(second["phase1_contributions"], 2);
+    assert_ne!(second["vk_hash"], setup["vk_hash"], "derived again from the new powers");
+    let first_hash = second["vk_hash"].as_str().expect("hash").to_string();
     assert!(first_hash.starts_with("0x") && first_hash.len() == 66, "{first_hash}");
     let contributed = flash(&["contribute", "--dir", &dir], "").expect("contribute");
     assert_eq!(contributed["previous_vk_hash"], first_hash.as_str());
     assert_ne!(contributed["vk_hash"], first_hash.as_str());
-    assert_eq!(contributed["contributions"], 1);
+    assert_eq!(contributed["contributions"], 2, "setup's own phase-2 contribution and this one");
 
     let vk = flash(&["export-vk", "--dir", &dir], "").expect("export");
     assert_eq!(vk["alpha_g1"].as_str().map(str::len), Some(2 + 128));
@@ -59,14 +63,11 @@ fn a_ceremony_proves_and_verifies_through_the_cli() {
     assert_eq!(vk["ic"].as_array().map(Vec::len), Some(5));
 
     // Ticks as integers and strings; ids with and without 0x.
-    let commit = flash(
-        &["commit"],
-        &json!({ "market_id": MARKET, "ticks": [100, "200", 300, "250"], "salt": SALT }).to_string(),
-    )
-    .expect("commit");
+    let commit = flash(&["commit"], &json!({ "market_id": MARKET, "ticks": [100, "250"], "salt": SALT }).to_string())
+        .expect("commit");
     let input = json!({
         "market_id": MARKET.trim_start_matches("0x"),
-        "ticks": ["100", 200, "300", 250],
+        "ticks": ["100", 250],
         "salt": format!("0x{SALT}"),
         "rule": { "kind": "buckets", "edges": [150, "260"] },
     });
@@ -93,8 +94,7 @@ fn a_ceremony_proves_and_verifies_through_the_cli() {
     );
 
     // The rule hash is the program's, for the twap and threshold kinds too.
-    let twap =
-        json!({ "market_id": MARKET, "ticks": [1, 2, 3, 4], "salt": SALT, "rule": { "kind": "twap", "strike": "3" } });
+    let twap = json!({ "market_id": MARKET, "ticks": [1, 2], "salt": SALT, "rule": { "kind": "twap", "strike": "3" } });
     let proved = flash(&["prove", "--dir", &dir], &twap.to_string()).expect("prove twap");
     assert_eq!(proved["outcome"], 0);
     let expected = kairos_flash_bets::rule::Rule::twap(3).hash().expect("hash");
@@ -123,8 +123,8 @@ fn bad_input_gets_a_json_error() {
     let err = flash(&["export-vk", "--dir", &dir], "").expect_err("no keys");
     assert_eq!(err["error"]["code"], "invalid_keys");
 
-    flash(&["setup", "--dir", &dir, "--ticks", "4"], "").expect("setup");
-    let rule = |r: Value| json!({ "market_id": MARKET, "ticks": [1, 2, 3, 4], "salt": SALT, "rule": r }).to_string();
+    flash(&["setup", "--dir", &dir, "--ticks", "2"], "").expect("setup");
+    let rule = |r: Value| json!({ "market_id": MARKET, "ticks": [1, 2], "salt": SALT, "rule": r }).to_string();
     for bad in [
         json!({ "kind": "buckets", "edges": [5, 5] }),
         json!({ "kind": "threshold" }),
@@ -139,8 +139,8 @@ fn bad_input_gets_a_json_error() {
         &json!({ "market_id": MARKET, "ticks": [1, 2, 3], "salt": SALT, "rule": { "kind": "threshold", "strike": 1 } })
             .to_string(),
     )
-    .expect_err("3 ticks for a 4-tick key");
-    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("exactly 4 ticks")), "{err}");
+    .expect_err("3 ticks for a 2-tick key");
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("exactly 2 ticks")), "{err}");
 
     // A corrupted proving key is caught by its recorded hash.
     let pk = tmp.path().join("proving_key.bin");

@@ -18,14 +18,20 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generates a proving and a verifying key from OS randomness into DIR (outside any git work tree).
+    /// Phase-1 powers with a first contribution, the key derived from them and a first phase-2
+    /// contribution, all from OS randomness, into DIR (outside any git work tree).
     Setup {
         #[arg(long)]
         dir: PathBuf,
         #[arg(long, default_value_t = DEFAULT_TICKS)]
         ticks: usize,
     },
-    /// Adds a contribution to the keys in DIR: re-randomizes delta (the setup party must still be trusted).
+    /// Adds a phase-1 contribution (tau, alpha, beta) to DIR's powers and derives the key again.
+    PowersContribute {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Adds a phase-2 contribution (delta) to the key in DIR. Run after the last phase-1 one.
     Contribute {
         #[arg(long)]
         dir: PathBuf,
@@ -58,6 +64,7 @@ fn stdin() -> Result<String, CircuitError> {
 fn run(command: Command) -> Result<serde_json::Value, CircuitError> {
     match command {
         Command::Setup { dir, ticks } => cli::setup(&dir, ticks, &mut OsRng),
+        Command::PowersContribute { dir } => cli::powers_contribute(&dir, &mut OsRng),
         Command::Contribute { dir } => cli::contribute(&dir, &mut OsRng),
         Command::ExportVk { dir } => cli::export_vk(&dir),
         Command::Commit => cli::commit(&stdin()?),
