@@ -106,18 +106,19 @@ impl Keys {
         }
         let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(FlashCircuit::blank(ticks), rng)
             .map_err(|e| CircuitError::keys(e.to_string()))?;
-        let mut keys = Self {
+        Self::fresh(ticks, pk, 0)
+    }
+
+    /// A new key's record: its first hash, no phase-2 contribution yet.
+    fn fresh(ticks: usize, pk: ProvingKey<Bn254>, phase1_contributions: usize) -> Result<Self, CircuitError> {
+        let ceremony = Ceremony {
             ticks,
-            pk,
-            ceremony: Ceremony {
-                ticks,
-                proving_key_sha256: String::new(),
-                vk_hashes: Vec::new(),
-                contributions: vec![],
-                phase1_contributions: 0,
-            },
-            shape: std::sync::OnceLock::new(),
+            proving_key_sha256: String::new(),
+            vk_hashes: Vec::new(),
+            contributions: vec![],
+            phase1_contributions,
         };
+        let mut keys = Self { ticks, pk, ceremony, shape: std::sync::OnceLock::new() };
         keys.ceremony.vk_hashes.push(hex_bytes(&keys.vk_hash()?));
         Ok(keys)
     }
@@ -131,19 +132,7 @@ impl Keys {
     ) -> Result<Self, CircuitError> {
         powers.verify(rng)?;
         let pk = powers.derive(ticks)?;
-        let mut keys = Self {
-            ticks,
-            pk,
-            ceremony: Ceremony {
-                ticks,
-                proving_key_sha256: String::new(),
-                vk_hashes: Vec::new(),
-                contributions: vec![],
-                phase1_contributions: powers.transcript.len(),
-            },
-            shape: std::sync::OnceLock::new(),
-        };
-        keys.ceremony.vk_hashes.push(hex_bytes(&keys.vk_hash()?));
+        let mut keys = Self::fresh(ticks, pk, powers.transcript.len())?;
         keys.contribute(rng)?;
         Ok(keys)
     }
