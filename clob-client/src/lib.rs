@@ -34,6 +34,7 @@
 //! `fixtures/bench-peers` times ours beside the peers. Nothing in Kairos calls this crate yet.
 
 pub mod auth;
+mod backoff;
 pub mod build;
 pub mod contracts;
 pub mod http;

@@ -44,13 +44,13 @@ fn wire_salt(salt: alloy_primitives::U256) -> Result<u64, EnvelopeError> {
     salt.try_into().map_err(|_| EnvelopeError::SaltTooLarge(salt.to_string()))
 }
 
-/// `{"order":…,"owner","orderType","deferExec":false,"postOnly"}` around an order's JSON.
-fn envelope(order_json: &str, owner: &str, order_type: OrderType, post_only: bool) -> String {
-    let owner = serde_json::to_string(owner).unwrap_or_else(|_| "\"\"".to_string());
-    format!(
-        "{{\"order\":{order_json},\"owner\":{owner},\"orderType\":\"{}\",\"deferExec\":false,\"postOnly\":{post_only}}}",
-        order_type.as_str()
-    )
+/// Closes the envelope after the order's JSON:
+/// `,"owner","orderType","deferExec":false,"postOnly"}`.
+fn push_envelope_tail(b: &mut String, owner: &str, order_type: OrderType, post_only: bool) {
+    use std::fmt::Write as _;
+    b.push_str(",\"owner\":");
+    b.push_str(&serde_json::to_string(owner).unwrap_or_else(|_| "\"\"".to_string()));
+    let _ = write!(b, ",\"orderType\":\"{}\",\"deferExec\":false,\"postOnly\":{post_only}}}", order_type.as_str());
 }
 
 /// An address in its EIP-55 form, remembered: checksumming hashes the address, and an
@@ -108,9 +108,8 @@ pub fn v2_body(
     push_hex(&mut b, order.builder.as_slice());
     b.push_str("\",\"signature\":\"");
     push_hex(&mut b, &signed.signature);
-    b.push_str("\"},\"owner\":");
-    b.push_str(&serde_json::to_string(owner).unwrap_or_else(|_| "\"\"".to_string()));
-    let _ = write!(b, ",\"orderType\":\"{}\",\"deferExec\":false,\"postOnly\":{post_only}}}", order_type.as_str());
+    b.push_str("\"}");
+    push_envelope_tail(&mut b, owner, order_type, post_only);
     Ok(b)
 }
 
@@ -160,5 +159,7 @@ pub fn v1_body(
         order.signatureType,
         hex0x(&signed.signature),
     );
-    Ok(envelope(&order_json, owner, order_type, post_only))
+    let mut b = format!("{{\"order\":{order_json}");
+    push_envelope_tail(&mut b, owner, order_type, post_only);
+    Ok(b)
 }

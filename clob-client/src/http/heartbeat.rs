@@ -118,6 +118,5 @@ fn retry_delay(e: &ClobError, failures: u32, config: &HeartbeatConfig) -> Durati
     if let ClobError::Status { retry_after: Some(d), .. } = e {
         return (*d).min(config.retry_max);
     }
-    let base = config.retry_min.saturating_mul(1u32 << failures.min(10)).min(config.retry_max);
-    base.mul_f64(rand::random_range(0.5..=1.0))
+    crate::backoff::jittered(failures, config.retry_min, config.retry_max)
 }

@@ -7,7 +7,7 @@ use super::client::ClobClient;
 use super::{ClobError, Submitted};
 use crate::build::{self, Account, BuildError, Built, OrderArgs};
 use crate::http::envelope::OrderType;
-use crate::rounding::AmountSide;
+use crate::rounding::{AmountSide, micros};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceError {
@@ -17,18 +17,6 @@ pub enum PlaceError {
     Clob(#[from] ClobError),
     #[error("the book cannot fill {amount} ({side:?}): {reason}")]
     NoMarketPrice { side: AmountSide, amount: String, reason: String },
-}
-
-/// A decimal string in units of 10^-6 (prices and sizes on the CLOB have at most 6 decimals;
-/// more are truncated, which only matters for walking the book).
-fn micros(s: &str) -> Option<i128> {
-    let (whole, frac) = s.trim().split_once('.').unwrap_or((s.trim(), ""));
-    let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-    let frac6: String = frac.chars().chain(std::iter::repeat('0')).take(6).collect();
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(whole * 1_000_000 + frac6.parse::<i128>().ok()?)
 }
 
 impl ClobClient {
@@ -45,14 +33,16 @@ impl ClobClient {
         let book = self.book(token_id).await?;
         let no_price =
             |reason: &str| PlaceError::NoMarketPrice { side, amount: amount.to_string(), reason: reason.into() };
-        let target =
-            micros(amount).filter(|a| *a > 0).ok_or_else(|| no_price("the amount is not a positive decimal"))?;
+        let target = micros(amount)
+            .map(i128::from)
+            .filter(|a| *a > 0)
+            .ok_or_else(|| no_price("the amount is not a positive decimal"))?;
         let mut levels: Vec<(i128, i128, &str)> = match side {
             AmountSide::Buy => &book.asks,
             AmountSide::Sell => &book.bids,
         }
         .iter()
-        .filter_map(|l| Some((micros(&l.price)?, micros(&l.size)?, l.price.as_str())))
+        .filter_map(|l| Some((i128::from(micros(&l.price)?), i128::from(micros(&l.size)?), l.price.as_str())))
         .collect();
         // Best first: lowest ask, highest bid (whatever order the server listed them in).
         match side {

@@ -43,3 +43,32 @@ pub enum RoundingError {
     #[error("the amount does not fit in 64 bits")]
     TooLarge,
 }
+
+/// A plain decimal (`"0.45"`, `".5"`, `"12"`) in units of 10^-6, as the CLOB's prices and sizes
+/// are written; `None` for anything else, more than 6 decimals included.
+pub fn micros(text: &str) -> Option<u64> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if frac.len() > 6 || whole.is_empty() && frac.is_empty() || !digits(whole) || !digits(frac) {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let frac_value: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    whole.checked_mul(1_000_000)?.checked_add(frac_value * 10u64.pow(6 - frac.len() as u32))
+}
+
+#[cfg(test)]
+mod micros_tests {
+    use super::micros;
+
+    #[test]
+    fn plain_decimals_only() {
+        assert_eq!(micros("0.5"), Some(500_000));
+        assert_eq!(micros(".05"), Some(50_000));
+        assert_eq!(micros("1"), Some(1_000_000));
+        assert!(micros("0.1") < micros("0.10001"));
+        for bad in ["abc", "0.1234567", "+5", "-1", "", ".", "1e3"] {
+            assert_eq!(micros(bad), None, "{bad}");
+        }
+    }
+}

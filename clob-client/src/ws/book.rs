@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use sha1::{Digest, Sha1};
 
 use crate::http::types::Book;
+use crate::rounding::micros;
 use crate::ws::messages::{BookEvent, Level, PriceChange};
 
 /// The fields of a book summary that the hash covers besides the levels.
@@ -54,18 +55,6 @@ pub fn summary_hash(
 
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A price as an integer key in units of 1e-6, so levels sort numerically; `None` for a
-/// string that is not a plain decimal.
-fn price_key(price: &str) -> Option<u64> {
-    let (whole, frac) = price.split_once('.').unwrap_or((price, ""));
-    if frac.len() > 6 || whole.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-    let frac_value: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
-    Some(whole * 1_000_000 + frac_value * 10u64.pow(6 - frac.len() as u32))
 }
 
 /// What applying a change did.
@@ -124,7 +113,7 @@ impl LocalBook {
     fn fill(side: &mut BTreeMap<u64, Level>, levels: &[Level]) -> bool {
         side.clear();
         for l in levels {
-            let Some(key) = price_key(&l.price) else { return false };
+            let Some(key) = micros(&l.price) else { return false };
             side.insert(key, l.clone());
         }
         true
@@ -161,12 +150,12 @@ impl LocalBook {
         if !self.ready {
             return Applied::AwaitingSnapshot;
         }
-        let Some(key) = price_key(&c.price) else {
+        let Some(key) = micros(&c.price) else {
             self.reset();
             return Applied::Malformed;
         };
         let side = if c.side.eq_ignore_ascii_case("BUY") { &mut self.bids } else { &mut self.asks };
-        if price_key(&c.size) == Some(0) {
+        if micros(&c.size) == Some(0) {
             side.remove(&key);
         } else {
             side.insert(key, Level { price: c.price.clone(), size: c.size.clone() });
@@ -254,15 +243,5 @@ mod tests {
         bad.price = "0.3x".into();
         book.apply_snapshot(&snapshot);
         assert_eq!(book.apply_change(&bad, "4"), Applied::Malformed);
-    }
-
-    #[test]
-    fn prices_sort_numerically() {
-        assert_eq!(price_key("0.5"), Some(500_000));
-        assert_eq!(price_key(".05"), Some(50_000));
-        assert_eq!(price_key("1"), Some(1_000_000));
-        assert!(price_key("0.1") < price_key("0.10001"));
-        assert_eq!(price_key("abc"), None);
-        assert_eq!(price_key("0.1234567"), None);
     }
 }

@@ -126,12 +126,6 @@ impl<T> Sender<T> {
     }
 }
 
-/// `min · 2^attempt`, capped, times a random factor in [0.5, 1].
-pub fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
-    let base = min.saturating_mul(1u32 << attempt.min(16)).min(max);
-    base.mul_f64(rand::random_range(0.5..=1.0))
-}
-
 async fn run<T: DeserializeOwned>(
     config: WsConfig,
     subscribe: String,
@@ -161,7 +155,7 @@ async fn run<T: DeserializeOwned>(
             },
             Err(e) => format!("connect failed: {e}"),
         };
-        let delay = backoff(attempt, config.backoff_min, config.backoff_max);
+        let delay = crate::backoff::jittered(attempt, config.backoff_min, config.backoff_max);
         attempt = attempt.saturating_add(1);
         if !out.deliver(WsEvent::Reconnecting { attempt, delay, reason }) {
             return;
@@ -241,21 +235,6 @@ where
                 Some(Ok(Message::Close(_))) => return Ended::Lost("the server closed the connection".to_string()),
                 Some(Ok(_)) => {}
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_its_cap_with_jitter() {
-        let (min, max) = (Duration::from_secs(1), Duration::from_secs(60));
-        for attempt in 0..20 {
-            let d = backoff(attempt, min, max);
-            let base = min.saturating_mul(1 << attempt.min(16)).min(max);
-            assert!(d >= base / 2 && d <= base, "{attempt}: {d:?}");
         }
     }
 }

@@ -11,7 +11,10 @@ use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
-use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use ark_relations::r1cs::{
+    ConstraintMatrices, ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisError,
+    SynthesisMode,
+};
 use kairos_flash_bets::rule::{KIND_BUCKETS, KIND_THRESHOLD, KIND_TWAP, MAX_PARAMS, Rule};
 
 use crate::poseidon::hash_var;
@@ -36,6 +39,17 @@ impl FlashCircuit {
     pub fn blank(ticks: usize) -> Self {
         Self { ticks, witness: None }
     }
+}
+
+/// The circuit's constraint matrices, synthesized as arkworks' key generator does (setup mode,
+/// linear combinations inlined): the prover and the ceremony's key derivation both use them.
+pub fn constraint_matrices(ticks: usize) -> Result<ConstraintMatrices<Fr>, SynthesisError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    FlashCircuit::blank(ticks).generate_constraints(cs.clone())?;
+    cs.finalize();
+    cs.to_matrices().ok_or(SynthesisError::MissingCS)
 }
 
 fn value<T: Copy>(w: &Option<Witness>, f: impl FnOnce(&Witness) -> T) -> Result<T, SynthesisError> {

@@ -12,9 +12,7 @@ use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup, pairing::Pairing};
 use ark_ff::{Field, UniformRand};
 use ark_groth16::{Groth16, ProvingKey};
-use ark_relations::r1cs::{
-    ConstraintMatrices, ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
-};
+use ark_relations::r1cs::ConstraintMatrices;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
 use rand_core::{CryptoRng, RngCore};
@@ -175,14 +173,8 @@ impl Keys {
         if let Some(shape) = self.shape.get() {
             return Ok(shape.clone());
         }
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        cs.set_mode(SynthesisMode::Setup);
-        FlashCircuit::blank(self.ticks)
-            .generate_constraints(cs.clone())
-            .map_err(|e| CircuitError::keys(e.to_string()))?;
-        cs.finalize();
-        let matrices = cs.to_matrices().ok_or_else(|| CircuitError::keys("no constraint matrices"))?;
+        let matrices =
+            crate::circuit::constraint_matrices(self.ticks).map_err(|e| CircuitError::keys(e.to_string()))?;
         Ok(self.shape.get_or_init(|| std::sync::Arc::new(Shape { matrices })).clone())
     }
 

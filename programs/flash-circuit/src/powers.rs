@@ -14,11 +14,10 @@ use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{One, UniformRand, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
-use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
+use ark_relations::r1cs::ConstraintMatrices;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rand_core::{CryptoRng, RngCore};
 
-use crate::circuit::FlashCircuit;
 use crate::error::CircuitError;
 
 /// The powers, for a domain of size `m`: `[τ^i]₁` for i < 2m − 1, `[τ^i]₂`, `[ατ^i]₁`,
@@ -55,10 +54,10 @@ fn nonzero<R: RngCore + CryptoRng>(rng: &mut R) -> Fr {
     }
 }
 
-/// `points[i] · (c · x^i)`, normalized.
-fn scale_g1(points: &[G1Affine], c: Fr, x: Fr) -> Vec<G1Affine> {
+/// `points[i] · (c · x^i)`, normalized: one contribution's effect on a sequence of powers.
+fn scale<G: CurveGroup<ScalarField = Fr>>(points: &[G::Affine], c: Fr, x: Fr) -> Vec<G::Affine> {
     let mut k = c;
-    let out: Vec<G1Projective> = points
+    let out: Vec<G> = points
         .iter()
         .map(|p| {
             let q = *p * k;
@@ -66,33 +65,16 @@ fn scale_g1(points: &[G1Affine], c: Fr, x: Fr) -> Vec<G1Affine> {
             q
         })
         .collect();
-    G1Projective::normalize_batch(&out)
+    G::normalize_batch(&out)
 }
 
-fn scale_g2(points: &[G2Affine], x: Fr) -> Vec<G2Affine> {
-    let mut k = Fr::one();
-    let out: Vec<G2Projective> = points
-        .iter()
-        .map(|p| {
-            let q = *p * k;
-            k *= x;
-            q
-        })
-        .collect();
-    G2Projective::normalize_batch(&out)
-}
-
-/// The evaluation domain arkworks' generator uses for this circuit, and its constraint system.
-fn shape(ticks: usize) -> Result<(GeneralEvaluationDomain<Fr>, ConstraintSystem<Fr>), CircuitError> {
-    let cs = ark_relations::r1cs::ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Setup);
-    FlashCircuit::blank(ticks).generate_constraints(cs.clone()).map_err(|e| CircuitError::keys(e.to_string()))?;
-    cs.finalize();
-    let cs = cs.into_inner().ok_or_else(|| CircuitError::keys("constraint system still shared"))?;
-    let domain = GeneralEvaluationDomain::<Fr>::new(cs.num_constraints + cs.num_instance_variables)
+/// The circuit's constraint matrices and the evaluation domain arkworks' generator uses for
+/// them (one point per constraint and per public input).
+fn shape(ticks: usize) -> Result<(GeneralEvaluationDomain<Fr>, ConstraintMatrices<Fr>), CircuitError> {
+    let matrices = crate::circuit::constraint_matrices(ticks).map_err(|e| CircuitError::keys(e.to_string()))?;
+    let domain = GeneralEvaluationDomain::<Fr>::new(matrices.num_constraints + matrices.num_instance_variables)
         .ok_or_else(|| CircuitError::keys("the circuit is too large for the field's FFT domain"))?;
-    Ok((domain, cs))
+    Ok((domain, matrices))
 }
 
 impl Powers {
@@ -113,10 +95,10 @@ impl Powers {
     /// Multiplies tau, alpha and beta by fresh secrets, which are then dropped.
     pub fn contribute<R: RngCore + CryptoRng>(&mut self, rng: &mut R) -> Result<(), CircuitError> {
         let (s, a, b) = (nonzero(rng), nonzero(rng), nonzero(rng));
-        self.tau_g1 = scale_g1(&self.tau_g1, Fr::one(), s);
-        self.tau_g2 = scale_g2(&self.tau_g2, s);
-        self.alpha_tau_g1 = scale_g1(&self.alpha_tau_g1, a, s);
-        self.beta_tau_g1 = scale_g1(&self.beta_tau_g1, b, s);
+        self.tau_g1 = scale::<G1Projective>(&self.tau_g1, Fr::one(), s);
+        self.tau_g2 = scale::<G2Projective>(&self.tau_g2, Fr::one(), s);
+        self.alpha_tau_g1 = scale::<G1Projective>(&self.alpha_tau_g1, a, s);
+        self.beta_tau_g1 = scale::<G1Projective>(&self.beta_tau_g1, b, s);
         self.beta_g2 = (self.beta_g2 * b).into_affine();
         let g2 = G2Affine::generator();
         self.transcript.push(Step {
@@ -192,7 +174,7 @@ impl Powers {
     /// generator would make it from these secrets. Phase 2 must follow: a key whose delta is
     /// still the generator is forgeable (and the program refuses `delta == gamma`).
     pub fn derive(&self, ticks: usize) -> Result<ProvingKey<Bn254>, CircuitError> {
-        let (domain, cs) = shape(ticks)?;
+        let (domain, matrices) = shape(ticks)?;
         let m = domain.size();
         if self.tau_g2.len() != m {
             return Err(CircuitError::keys(format!(
@@ -200,10 +182,6 @@ impl Powers {
                 self.tau_g2.len()
             )));
         }
-        let matrices = {
-            let cs = ark_relations::r1cs::ConstraintSystemRef::new(cs);
-            cs.to_matrices().ok_or_else(|| CircuitError::keys("no constraint matrices"))?
-        };
         let projective1 = |v: &[G1Affine]| v.iter().map(|p| p.into_group()).collect::<Vec<G1Projective>>();
         // Lagrange bases in the exponent: L_j(τ) = (1/m) Σ_i ω^{-ij} τ^i, an inverse FFT.
         let lag_g1 = domain.ifft(&projective1(&self.tau_g1[..m]));

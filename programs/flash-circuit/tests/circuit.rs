@@ -1,11 +1,12 @@
-//! The circuit against its native twin, proofs through the program's verifier, and the
-//! ways a proof must fail.
+//! The circuit against its native twin, proofs through the program's verifier, the ways a
+//! proof must fail, and keys from the two-phase ceremony.
 
 use ark_bn254::Fr;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystem};
 use kairos_flash_bets::rule::Rule;
 use kairos_flash_circuit::circuit::{FlashCircuit, Witness};
-use kairos_flash_circuit::keys::test_keys;
+use kairos_flash_circuit::keys::{Keys, test_keys};
+use kairos_flash_circuit::powers::Powers;
 use kairos_flash_circuit::prove::{prove, verify};
 use kairos_flash_circuit::statement::{PublicInputs, Statement};
 use proptest::prelude::*;
@@ -17,6 +18,16 @@ fn id(byte: u8) -> [u8; 32] {
     let mut out = [byte; 32];
     out[0] = 0;
     out
+}
+
+/// Four ticks ending at 250 under buckets at 150 and 260: outcome 1.
+fn buckets_statement() -> Statement {
+    Statement {
+        market_id: id(1),
+        ticks: vec![100, 200, 300, 250],
+        salt: id(7),
+        rule: Rule::buckets(&[150, 260]).expect("rule"),
+    }
 }
 
 /// Whether the circuit is satisfied with this witness (cheaper than proving).
@@ -102,12 +113,7 @@ fn a_changed_commitment_rule_or_market_is_unsatisfiable() {
 fn a_proof_verifies_with_the_programs_verifier_and_nothing_else_does() {
     let keys = test_keys::keys(TICKS);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    let s = Statement {
-        market_id: id(1),
-        ticks: vec![100, 200, 300, 250],
-        salt: id(7),
-        rule: Rule::buckets(&[150, 260]).expect("rule"),
-    };
+    let s = buckets_statement();
     let proved = prove(&keys, &s, &mut rng).expect("prove");
     assert_eq!(proved.public.outcome, 1);
     let vk = keys.solana_vk().expect("vk");
@@ -125,7 +131,7 @@ fn a_proof_verifies_with_the_programs_verifier_and_nothing_else_does() {
     garbled.c[40] ^= 0x10;
     assert!(!verify(&vk, &proved.inputs, &garbled));
     // A key from another ceremony does not accept it.
-    let other = kairos_flash_circuit::keys::Keys::setup(TICKS, &mut rng).expect("setup");
+    let other = Keys::setup(TICKS, &mut rng).expect("setup");
     assert!(!verify(&other.solana_vk().expect("vk"), &proved.inputs, &proved.proof));
 }
 
@@ -147,4 +153,34 @@ fn the_programs_list_of_test_keys_is_current() {
         .map(|(ticks, hash)| format!("{} (ticks = {ticks})", hex::encode(hash)))
         .collect();
     assert!(missing.is_empty(), "add to kairos_flash_bets::verifier::TEST_KEY_HASHES: {missing:?}");
+}
+
+#[test]
+fn keys_derived_from_contributed_powers_prove_and_verify() {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+    let mut powers = Powers::new(4).expect("powers");
+    assert!(powers.verify(&mut rng).is_err(), "no contribution yet");
+    powers.contribute(&mut rng).expect("first party");
+    powers.contribute(&mut rng).expect("second party");
+    powers.verify(&mut rng).expect("the chain checks");
+    let started = std::time::Instant::now();
+    let mut keys = Keys::from_powers(4, &powers, &mut rng).expect("derive");
+    eprintln!("derived in {:?}", started.elapsed());
+    keys.contribute(&mut rng).expect("phase 2, another party");
+    let s = buckets_statement();
+    let proved = prove(&keys, &s, &mut rng).expect("prove");
+    let vk = keys.solana_vk().expect("vk");
+    assert!(verify(&vk, &proved.inputs, &proved.proof));
+    vk.check().expect("the program accepts the key (delta differs from gamma)");
+    let mut wrong = proved.inputs;
+    wrong[3][31] ^= 1;
+    assert!(!verify(&vk, &wrong, &proved.proof));
+
+    // Tampered powers are refused.
+    let mut bad = powers.clone();
+    bad.tau_g1[3] = bad.tau_g1[2];
+    assert!(bad.verify(&mut rng).is_err());
+    let mut bad = powers.clone();
+    bad.transcript.remove(0);
+    assert!(bad.verify(&mut rng).is_err());
 }
