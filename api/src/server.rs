@@ -121,14 +121,16 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         .start(settings.database_url.expose(), instance)
         .await
         .map_err(|e| StartError::Venue(e.to_string()))?;
-    if state.venues().polymarket.is_enabled() {
-        tracing::warn!(
-            "Polymarket credentials are configured, but this build does not route orders to the CLOB: its markets answer venue_not_available"
-        );
-    }
-
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    if let Some(live) = state.venues().polymarket.live() {
+        tracing::info!("the Polymarket venue is on: heartbeat, user channel and polling start");
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            crate::venues::polymarket::sync::run(live, token).await;
+            ("polymarket venue", Ok(()))
+        });
+    }
     let api = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = shutdown.clone();
     tasks.spawn(async move {

@@ -55,16 +55,18 @@ impl AppState {
         let readiness = Readiness::new(settings.storage_mode, db.clone(), redis.clone());
         let limiter = RateLimiterSet::new(settings.rate_limits, redis.clone());
         let t = settings.trading;
+        let paper = PaperVenue::new(
+            Fees { maker_bps: t.maker_fee_bps, taker_bps: t.taker_fee_bps },
+            Limits {
+                max_open_orders: t.max_open_orders,
+                price_band_micros: t.price_band_micros,
+                max_market_exposure_micros: t.max_market_exposure_micros,
+            },
+        );
+        let polymarket = PolymarketVenue::new(settings.polymarket.as_ref(), db.clone(), paper.publisher())?;
         let venues = Venues {
-            paper: PaperVenue::new(
-                Fees { maker_bps: t.maker_fee_bps, taker_bps: t.taker_fee_bps },
-                Limits {
-                    max_open_orders: t.max_open_orders,
-                    price_band_micros: t.price_band_micros,
-                    max_market_exposure_micros: t.max_market_exposure_micros,
-                },
-            ),
-            polymarket: PolymarketVenue::new(settings.polymarket.as_ref()),
+            paper,
+            polymarket,
             forwarder: crate::venues::forwarding::Forwarder::new(jwt_secret.expose().as_bytes()),
         };
         Ok(AppState {

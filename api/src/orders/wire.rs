@@ -35,6 +35,8 @@ pub struct OrderBody {
     /// `unfilled`, `self_trade_prevented`, `expired`, `cancelled`, `dead_man_switch`…
     pub reason: Option<String>,
     pub venue: String,
+    /// The venue's own id for the order once it has one (on Polymarket, the CLOB order hash).
+    pub venue_order_id: Option<String>,
     pub expires_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -61,6 +63,7 @@ impl From<&Order> for OrderBody {
             status: o.status.as_str().to_string(),
             reason: o.reason.clone(),
             venue: o.venue.as_str().to_string(),
+            venue_order_id: o.venue_order_id.clone(),
             expires_at: o.expires_at_us.map(format_rfc3339_us),
             created_at: format_rfc3339_us(o.created_at_us),
             updated_at: format_rfc3339_us(o.updated_at_us),

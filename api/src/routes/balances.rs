@@ -21,6 +21,8 @@ pub struct Balance {
     pub available: String,
     /// Held for open orders.
     pub reserved: String,
+    /// From sales an external venue matched but has not settled yet: spendable once it does.
+    pub pending: String,
     pub total: String,
 }
 
@@ -35,12 +37,14 @@ pub async fn balances_of(state: &AppState, user_id: &str) -> Result<BalancesBody
     let get = |account: &str| rows.iter().find(|(a, asset, _)| a == account && asset == COLLATERAL).map_or(0, |r| r.2);
     let available = get(&ledger::available(user_id));
     let reserved = get(&ledger::reserved(user_id));
+    let pending = get(&ledger::pending(user_id));
     Ok(BalancesBody {
         balances: vec![Balance {
             asset: COLLATERAL.to_string(),
             available: format_micros(available),
             reserved: format_micros(reserved),
-            total: format_micros(available.saturating_add(reserved)),
+            pending: format_micros(pending),
+            total: format_micros(available.saturating_add(reserved).saturating_add(pending)),
         }],
     })
 }
@@ -67,7 +71,7 @@ pub struct LedgerQuery {
 pub struct LedgerRow {
     pub id: String,
     pub transfer_id: String,
-    /// `available` or `reserved`.
+    /// `available`, `reserved` or `pending`.
     pub account: String,
     pub asset: String,
     /// Signed decimal string: positive credits the account.
@@ -99,8 +103,9 @@ pub async fn ledger_entries(
                 ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")
             })?,
         };
-    let (available, reserved) = (ledger::available(caller.user_id()), ledger::reserved(caller.user_id()));
-    let mut rows = ledger::entries_for(state.db(), [&available, &reserved], after, limit + 1).await?;
+    let user = caller.user_id();
+    let (available, reserved, pending) = (ledger::available(user), ledger::reserved(user), ledger::pending(user));
+    let mut rows = ledger::entries_for(state.db(), [&available, &reserved, &pending], after, limit + 1).await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     rows.truncate(limit);
@@ -108,7 +113,7 @@ pub async fn ledger_entries(
     let data = rows
         .into_iter()
         .map(|e| LedgerRow {
-            account: if e.account == available { "available".to_string() } else { "reserved".to_string() },
+            account: e.account.rsplit(':').next().unwrap_or_default().to_string(),
             id: e.id,
             transfer_id: e.transfer_id,
             asset: e.asset,

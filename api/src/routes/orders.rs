@@ -35,7 +35,6 @@ pub fn venue_error(e: VenueError) -> ApiError {
         }
         VenueError::Unavailable(message) => ApiError::Unavailable { code: "venue_unavailable", message },
         VenueError::Disabled(message) => ApiError::Conflict { code: "venue_disabled", message },
-        VenueError::NotAvailable(message) => ApiError::Conflict { code: "venue_not_available", message },
     }
 }
 
@@ -419,8 +418,10 @@ pub async fn fills(
 /// The caller's positions: share balances per market outcome, from the ledger.
 pub async fn positions_of(state: &AppState, user_id: &str) -> Result<PositionsBody, ApiError> {
     let rows = ledger::balances(state.db(), &format!("user:{user_id}:")).await?;
-    let (available, reserved) = (ledger::available(user_id), ledger::reserved(user_id));
-    let mut by_outcome: std::collections::BTreeMap<(String, u32), (i64, i64)> = Default::default();
+    let (available, reserved, pending) =
+        (ledger::available(user_id), ledger::reserved(user_id), ledger::pending(user_id));
+    // (available, reserved, pending) shares per outcome.
+    let mut by_outcome: std::collections::BTreeMap<(String, u32), (i64, i64, i64)> = Default::default();
     for (account, asset, balance) in &rows {
         let Some((market, outcome)) = parse_share_asset(asset) else { continue };
         let entry = by_outcome.entry((market.to_string(), outcome)).or_default();
@@ -428,17 +429,19 @@ pub async fn positions_of(state: &AppState, user_id: &str) -> Result<PositionsBo
             entry.0 += balance;
         } else if *account == reserved {
             entry.1 += balance;
+        } else if *account == pending {
+            entry.2 += balance;
         }
     }
     let data = by_outcome
         .into_iter()
-        .filter(|(_, (a, r))| a + r != 0)
-        .map(|((market_id, outcome), (a, r))| PositionBody {
+        .filter(|(_, (a, r, p))| a + r + p != 0)
+        .map(|((market_id, outcome), (a, r, p))| PositionBody {
             market_id,
             outcome,
-            size: format_micros(a + r),
+            size: format_micros(a + r + p),
             settled_size: format_micros(a + r),
-            pending_size: format_micros(0),
+            pending_size: format_micros(p),
             reserved: format_micros(r),
         })
         .collect();

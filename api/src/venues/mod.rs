@@ -23,9 +23,6 @@ pub enum VenueError {
     /// The venue is off (its credentials are not configured).
     #[error("{0}")]
     Disabled(String),
-    /// The venue is configured but this build cannot route to it.
-    #[error("{0}")]
-    NotAvailable(String),
 }
 
 /// What every venue does with orders. Ids are Kairos order ids; `user_id` scopes every
@@ -200,7 +197,7 @@ impl Venues {
             }
         }
         if self.polymarket.is_enabled() {
-            match self.polymarket.cancel_all(user_id, market_id).await {
+            match self.polymarket.cancel_all_because(user_id, market_id, cause.reason()).await {
                 Ok(orders) => cancelled.extend(orders),
                 Err(e) => {
                     first_error.get_or_insert(e);

@@ -11,6 +11,11 @@ use serde_json::{Value, json};
 use crate::support::{TestApp, error_code, eventually, spawn};
 
 pub(crate) async fn market(app: &TestApp, venue: Venue, slug: &str) -> String {
+    market_with_tokens(app, venue, slug, [None, None]).await
+}
+
+/// A binary market whose outcomes carry these venue token ids.
+pub(crate) async fn market_with_tokens(app: &TestApp, venue: Venue, slug: &str, tokens: [Option<&str>; 2]) -> String {
     let new = NewMarket {
         venue,
         external_id: Some(format!("test:{slug}")),
@@ -23,8 +28,8 @@ pub(crate) async fn market(app: &TestApp, venue: Venue, slug: &str) -> String {
         end_time_us: None,
         is_sample: false,
         outcomes: vec![
-            Outcome { index: 0, label: "YES".into(), external_id: None },
-            Outcome { index: 1, label: "NO".into(), external_id: None },
+            Outcome { index: 0, label: "YES".into(), external_id: tokens[0].map(str::to_string) },
+            Outcome { index: 1, label: "NO".into(), external_id: tokens[1].map(str::to_string) },
         ],
     };
     markets::upsert(app.state().db(), &new).await.expect("market").0.id

@@ -496,6 +496,13 @@ impl ClobClient {
         )
     }
 
+    /// One trade by id (`GET /data/trades?id=`); `None` when the CLOB does not list it.
+    pub async fn trade(&self, trade_id: &str) -> Result<Option<Trade>, ClobError> {
+        let page: Page<Trade> =
+            Self::decode(&self.idempotent(Method::GET, &format!("/data/trades?id={trade_id}"), None, Auth::L2).await?)?;
+        Ok(page.data.into_iter().find(|t| t.id == trade_id))
+    }
+
     /// Cancels are safe to repeat: cancelling a cancelled order changes nothing.
     pub async fn cancel_order(&self, order_id: &str) -> Result<CancelResponse, ClobError> {
         let body = serde_json::json!({ "orderID": order_id }).to_string();

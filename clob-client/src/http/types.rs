@@ -54,7 +54,8 @@ pub struct OpenOrder {
 }
 
 /// A trade as `GET /data/trades` gives it; `status` is its finality (MATCHED, MINED,
-/// CONFIRMED, RETRYING, FAILED).
+/// CONFIRMED, RETRYING, FAILED). `size` and `price` are the taker's; each maker order the
+/// trade filled is in `maker_orders` with its own amount and price.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Trade {
     pub id: String,
@@ -72,6 +73,38 @@ pub struct Trade {
     pub price: String,
     #[serde(default)]
     pub status: String,
+    #[serde(default)]
+    pub maker_orders: Vec<crate::ws::messages::MakerOrder>,
+    /// `TAKER` or `MAKER`: which side of the trade the account was on.
+    #[serde(default)]
+    pub trader_side: String,
+    #[serde(default)]
+    pub fee_rate_bps: String,
+    #[serde(default)]
+    pub match_time: String,
+    #[serde(default)]
+    pub transaction_hash: String,
+}
+
+impl From<crate::ws::messages::TradeEvent> for Trade {
+    /// The user channel's trade event carries the same facts as the REST trade.
+    fn from(e: crate::ws::messages::TradeEvent) -> Trade {
+        Trade {
+            id: e.id,
+            taker_order_id: e.taker_order_id,
+            market: e.market,
+            asset_id: e.asset_id,
+            side: e.side,
+            size: e.size,
+            price: e.price,
+            status: e.status,
+            maker_orders: e.maker_orders,
+            trader_side: e.trader_side,
+            fee_rate_bps: String::new(),
+            match_time: e.timestamp,
+            transaction_hash: e.transaction_hash,
+        }
+    }
 }
 
 /// One page of a cursor-paginated list.

@@ -202,6 +202,10 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_POLYMARKET__FUNDER",
     "KAIROS_POLYMARKET__SIGNATURE_TYPE",
     "KAIROS_POLYMARKET__CLOB_BASE_URL",
+    "KAIROS_POLYMARKET__WS_URL",
+    "KAIROS_POLYMARKET__CHAIN_ID",
+    "KAIROS_POLYMARKET__POLL_MS",
+    "KAIROS_POLYMARKET__TIMEOUT_MS",
 ];
 
 /// The settings that turn the Polymarket venue on; all four secrets or none.
@@ -234,6 +238,14 @@ pub struct PolymarketCredentials {
     pub funder: Option<String>,
     pub signature_type: u8,
     pub clob_base_url: String,
+    /// The user channel (`wss://…/ws/user`); orders and trades arrive here first.
+    pub ws_url: String,
+    /// 137 (Polygon) or 80002 (Amoy): picks the exchange contracts orders are signed for.
+    pub chain_id: u64,
+    /// How often every unsettled order is looked up over REST, whatever the websocket says.
+    pub poll: Duration,
+    /// How long one CLOB request may take before its outcome counts as unknown.
+    pub timeout: Duration,
 }
 
 /// How this instance takes part in matching paper markets when several share a database.
@@ -575,6 +587,20 @@ fn polymarket_credentials(p: &mut Parser<'_>) -> Option<PolymarketCredentials> {
         );
     }
     let clob_base_url = p.string("KAIROS_POLYMARKET__CLOB_BASE_URL", || "https://clob.polymarket.com".to_string());
+    let ws_url =
+        p.string("KAIROS_POLYMARKET__WS_URL", || "wss://ws-subscriptions-clob.polymarket.com/ws/user".to_string());
+    let chain_id = p.parse("KAIROS_POLYMARKET__CHAIN_ID", || 137u64);
+    if chain_id != 137 && chain_id != 80002 {
+        p.problem("KAIROS_POLYMARKET__CHAIN_ID", "must be 137 (Polygon) or 80002 (Amoy)");
+    }
+    let poll = Duration::from_millis(p.parse("KAIROS_POLYMARKET__POLL_MS", || 5_000u64));
+    if poll < Duration::from_millis(100) {
+        p.problem("KAIROS_POLYMARKET__POLL_MS", "must be at least 100");
+    }
+    let timeout = Duration::from_millis(p.parse("KAIROS_POLYMARKET__TIMEOUT_MS", || 10_000u64));
+    if timeout < Duration::from_millis(100) {
+        p.problem("KAIROS_POLYMARKET__TIMEOUT_MS", "must be at least 100");
+    }
     let set = values.iter().filter(|v| v.is_some()).count();
     if set == 0 {
         return None;
@@ -596,6 +622,10 @@ fn polymarket_credentials(p: &mut Parser<'_>) -> Option<PolymarketCredentials> {
         funder,
         signature_type,
         clob_base_url,
+        ws_url,
+        chain_id,
+        poll,
+        timeout,
     })
 }
 

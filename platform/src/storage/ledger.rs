@@ -32,6 +32,13 @@ pub fn reserved(user_id: &str) -> String {
     format!("user:{user_id}:reserved")
 }
 
+/// What a user has coming from trades an external venue matched but has not yet settled:
+/// shares bought, collateral from shares sold. It becomes `available` when the venue confirms
+/// the trade and goes back where it came from when the trade fails.
+pub fn pending(user_id: &str) -> String {
+    format!("user:{user_id}:pending")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posting {
     pub account: String,
@@ -350,11 +357,17 @@ fn from_row(r: &AnyRow) -> Result<Entry, StorageError> {
 
 const SELECT: &str = "SELECT seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash FROM ledger_entries";
 
-/// Entries of two accounts (a user's available and reserved) after `after_seq`, oldest first.
-pub async fn entries_for(db: &Db, accounts: [&str; 2], after_seq: i64, limit: i64) -> Result<Vec<Entry>, StorageError> {
-    let sql = format!("{SELECT} WHERE seq > $1 AND (account = $2 OR account = $3) ORDER BY seq LIMIT $4");
-    let rows =
-        sqlx::query(&sql).bind(after_seq).bind(accounts[0]).bind(accounts[1]).bind(limit).fetch_all(db.pool()).await?;
+/// Entries of a user's accounts (available, reserved, pending) after `after_seq`, oldest first.
+pub async fn entries_for(db: &Db, accounts: [&str; 3], after_seq: i64, limit: i64) -> Result<Vec<Entry>, StorageError> {
+    let sql = format!("{SELECT} WHERE seq > $1 AND account IN ($2, $3, $4) ORDER BY seq LIMIT $5");
+    let rows = sqlx::query(&sql)
+        .bind(after_seq)
+        .bind(accounts[0])
+        .bind(accounts[1])
+        .bind(accounts[2])
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{Db, StorageError, placeholders};
-use crate::domain::{Fill, Order, OrderStatus};
+use crate::domain::{Fill, Finality, Order, OrderStatus};
 
 const ORDER_COLUMNS: &str = "id, user_id, client_order_id, request_hash, market_id, outcome, side, order_type, \
     time_in_force, post_only, stp, price_micros, size_micros, filled_micros, reserved_micros, fees_micros, status, \
@@ -297,4 +297,75 @@ pub async fn fills(
         q = q.bind(b);
     }
     q.fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
+}
+
+/// A venue's orders by the ids it gave them (for Polymarket, the order hash), on the caller's
+/// transaction: how a venue's reports find the orders they are about.
+pub async fn by_venue_order_ids_in(
+    conn: &mut AnyConnection,
+    venue: &str,
+    venue_order_ids: &[&str],
+) -> Result<Vec<Order>, StorageError> {
+    let mut out = Vec::new();
+    for list in super::in_lists(venue_order_ids) {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE venue = $1 AND venue_order_id IN ({})",
+            super::in_placeholders(2, list.len())
+        );
+        let mut q = sqlx::query(&sql).bind(venue);
+        for id in &list {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(order_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The fills of these orders, oldest first, on the caller's transaction.
+pub async fn fills_of_orders_in(conn: &mut AnyConnection, order_ids: &[&str]) -> Result<Vec<Fill>, StorageError> {
+    let mut out = Vec::new();
+    for list in super::in_lists(order_ids) {
+        let sql = format!(
+            "SELECT {FILL_COLUMNS} FROM fills WHERE order_id IN ({}) ORDER BY id",
+            super::in_placeholders(1, list.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &list {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(fill_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Moves a fill from one finality to the next; `false` when it was not at `from` any more
+/// (another writer got there first, and this change must not be applied twice).
+pub async fn advance_fill_in(
+    conn: &mut AnyConnection,
+    fill_id: &str,
+    from: Finality,
+    to: Finality,
+) -> Result<bool, StorageError> {
+    let done = sqlx::query("UPDATE fills SET finality = $1 WHERE id = $2 AND finality = $3")
+        .bind(to.as_str())
+        .bind(fill_id)
+        .bind(from.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A venue's orders that may still change: live ones, and finished ones with a fill not yet
+/// final (a trade matched on the venue settles or fails later).
+pub async fn unsettled_on_venue(db: &Db, venue: &str) -> Result<Vec<Order>, StorageError> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE venue = $1 AND (status IN ('pending', 'open', 'partially_filled') \
+         OR id IN (SELECT order_id FROM fills WHERE finality = 'matched' AND market_id IN \
+         (SELECT id FROM markets WHERE venue = $1))) ORDER BY priority"
+    );
+    sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
 }

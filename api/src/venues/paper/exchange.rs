@@ -80,6 +80,12 @@ pub enum Refusal {
     MarketResolved,
     #[error("the market has no outcome {0}")]
     NoSuchOutcome(u32),
+    /// The venue cannot trade this market or outcome (e.g. it has no CLOB token id).
+    #[error("the venue cannot trade this: {0}")]
+    NotTradable(String),
+    /// The venue has no amend (the Polymarket CLOB): cancel and place a new order.
+    #[error("this venue cannot amend orders; cancel the order and place a new one")]
+    AmendNotSupported,
     /// Another instance matches this market now (`address` is where it takes requests).
     #[error("another instance matches this market now; retry")]
     MarketMoved { address: String },
@@ -98,6 +104,8 @@ impl Refusal {
             Refusal::UnknownMarket => "market_not_matched_here",
             Refusal::MarketResolved => "market_resolved",
             Refusal::NoSuchOutcome(_) => "invalid_outcome",
+            Refusal::NotTradable(_) => "market_not_tradable",
+            Refusal::AmendNotSupported => "amend_not_supported",
             Refusal::MarketMoved { .. } => "market_moved",
         }
     }

@@ -207,6 +207,11 @@ impl PaperVenue {
         let _ = self.events.send(Arc::new(event));
     }
 
+    /// Where other venues publish to the same streams.
+    pub fn publisher(&self) -> broadcast::Sender<Arc<StreamEvent>> {
+        self.events.clone()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
         self.events.subscribe()
     }

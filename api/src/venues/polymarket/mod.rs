@@ -1,0 +1,92 @@
+//! The Polymarket CLOB venue. It is on only when all of its credentials are configured
+//! (`KAIROS_POLYMARKET__*`); while off, every order for a Polymarket market is refused with
+//! 409 `venue_disabled`, naming the settings that turn it on.
+//!
+//! When on ([`live`]), orders are signed with `clob-client` and sent to the CLOB, followed over
+//! the user websocket and a REST poll ([`sync`]), and their trades booked with their finality
+//! ([`tracking`], [`money`]): nothing counts as filled before the chain confirms it.
+//! The CLOB has no amend: an amend is refused with `amend_not_supported`.
+
+pub mod live;
+pub mod money;
+pub mod reports;
+pub mod sync;
+pub mod tracking;
+
+use std::sync::Arc;
+
+use kairos_platform::config::{POLYMARKET_REQUIRED, PolymarketCredentials};
+use kairos_platform::domain::Order;
+use kairos_platform::storage::Db;
+
+use self::live::{Live, Publisher};
+use super::paper::exchange::Refusal;
+use super::{Venue, VenueError};
+
+#[derive(Debug, Clone)]
+pub struct PolymarketVenue {
+    live: Option<Arc<Live>>,
+}
+
+impl PolymarketVenue {
+    /// Off without credentials; with them, fails when they are malformed.
+    pub fn new(
+        credentials: Option<&PolymarketCredentials>,
+        db: Db,
+        publisher: Publisher,
+    ) -> Result<PolymarketVenue, String> {
+        let live = credentials.map(|c| Live::new(c, db, publisher)).transpose()?.map(Arc::new);
+        Ok(PolymarketVenue { live })
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// The running venue, for its background tasks.
+    pub fn live(&self) -> Option<Arc<Live>> {
+        self.live.clone()
+    }
+
+    fn on(&self) -> Result<&Live, VenueError> {
+        self.live.as_deref().ok_or_else(|| {
+            VenueError::Disabled(format!(
+                "the Polymarket venue is off; set {} to turn it on",
+                POLYMARKET_REQUIRED.join(", ")
+            ))
+        })
+    }
+
+    /// Cancel-all with the reason the orders will carry (`cancelled`, `dead_man_switch`, …).
+    pub async fn cancel_all_because(
+        &self,
+        user_id: &str,
+        market_id: Option<&str>,
+        reason: &str,
+    ) -> Result<Vec<Order>, VenueError> {
+        self.on()?.cancel_all(user_id, market_id, reason).await
+    }
+}
+
+impl Venue for PolymarketVenue {
+    async fn submit(&self, order: Order) -> Result<Order, VenueError> {
+        self.on()?.submit(order).await
+    }
+
+    async fn amend(&self, _: &Order, _: Option<i64>, _: Option<i64>) -> Result<Order, VenueError> {
+        self.on()?;
+        Err(VenueError::Refused(Refusal::AmendNotSupported))
+    }
+
+    async fn cancel(&self, order: &Order) -> Result<Order, VenueError> {
+        self.on()?.cancel(order, "cancelled").await
+    }
+
+    async fn cancel_all(&self, user_id: &str, market_id: Option<&str>) -> Result<Vec<Order>, VenueError> {
+        self.cancel_all_because(user_id, market_id, "cancelled").await
+    }
+
+    async fn reconcile(&self) -> Result<usize, VenueError> {
+        self.on()?.reconcile().await
+    }
+}

@@ -1,0 +1,273 @@
+//! The money of the Polymarket venue, in integers. Kairos trades on the CLOB from one account
+//! for all its users, so the venue is an omnibus account in the ledger ([`VENUE_ACCOUNT`]):
+//! what users pay for a trade goes to it, what they get from one comes from it.
+//!
+//! A trade the CLOB matched is not yet a trade: it settles on chain later, or fails. So a
+//! match moves the user's side at once (the reservation is spent) but what the user receives
+//! waits in their `pending` account; confirmation moves it to `available`, failure sends both
+//! legs back. Pure functions: the venue calls them, tests call them directly. Every transfer
+//! sums to zero per asset.
+//!
+//! The CLOB's own fees are charged to the omnibus account by Polymarket and are not passed on
+//! to users here: fills carry a fee of zero.
+
+use kairos_platform::domain::order::share_asset;
+use kairos_platform::domain::{Fill, Order, Side};
+use kairos_platform::storage::ledger::{COLLATERAL, Posting, Transfer, available, pending, reserved};
+
+use crate::venues::paper::settlement::notional;
+
+/// The omnibus account: Kairos's position at Polymarket. Its collateral is what users paid in
+/// for matched trades; its shares go negative by what users hold.
+pub const VENUE_ACCOUNT: &str = "venue:polymarket";
+
+/// The asset an order holds back and the amount for its whole size: collateral at the limit
+/// price for a buy, the shares for a sell.
+pub fn reservation(order: &Order) -> (String, i64) {
+    (held_asset(order), held_for(order, order.size_micros))
+}
+
+pub fn held_asset(order: &Order) -> String {
+    match order.side {
+        Side::Buy => COLLATERAL.to_string(),
+        Side::Sell => share_asset(&order.market_id, order.outcome),
+    }
+}
+
+/// The part of an order's reservation that covers `size` of it.
+pub fn held_for(order: &Order, size_micros: i64) -> i64 {
+    match order.side {
+        Side::Buy => notional(order.price_micros, size_micros),
+        Side::Sell => size_micros,
+    }
+}
+
+fn posting(account: String, amount_micros: i64) -> Option<Posting> {
+    (amount_micros != 0).then_some(Posting { account, amount_micros })
+}
+
+fn transfer(asset: String, kind: &str, reference: &str, postings: Vec<Option<Posting>>) -> Option<Transfer> {
+    let postings: Vec<Posting> = postings.into_iter().flatten().collect();
+    (postings.len() >= 2).then(|| Transfer {
+        asset,
+        kind: kind.to_string(),
+        reference: Some(reference.to_string()),
+        postings,
+    })
+}
+
+/// A match: `held` of the order's reservation is spent (a buy that matched below its limit gets
+/// the difference back at once), and what the user receives goes to `pending`.
+pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
+    let user = &order.user_id;
+    let shares = share_asset(&order.market_id, order.outcome);
+    let cost = notional(fill.price_micros, fill.size_micros);
+    let reference = &fill.trade_id;
+    let out = match order.side {
+        Side::Buy => [
+            transfer(
+                COLLATERAL.to_string(),
+                "venue_match",
+                reference,
+                vec![
+                    posting(reserved(user), -held),
+                    posting(VENUE_ACCOUNT.to_string(), cost),
+                    posting(available(user), held - cost),
+                ],
+            ),
+            transfer(
+                shares,
+                "venue_match",
+                reference,
+                vec![posting(VENUE_ACCOUNT.to_string(), -fill.size_micros), posting(pending(user), fill.size_micros)],
+            ),
+        ],
+        Side::Sell => [
+            transfer(
+                shares,
+                "venue_match",
+                reference,
+                vec![
+                    posting(reserved(user), -held),
+                    posting(VENUE_ACCOUNT.to_string(), fill.size_micros),
+                    posting(available(user), held - fill.size_micros),
+                ],
+            ),
+            transfer(
+                COLLATERAL.to_string(),
+                "venue_match",
+                reference,
+                vec![posting(VENUE_ACCOUNT.to_string(), -cost), posting(pending(user), cost)],
+            ),
+        ],
+    };
+    out.into_iter().flatten().collect()
+}
+
+/// What a match put in `pending`: (asset, amount).
+fn pending_leg(order: &Order, fill: &Fill) -> (String, i64) {
+    match order.side {
+        Side::Buy => (share_asset(&order.market_id, order.outcome), fill.size_micros),
+        Side::Sell => (COLLATERAL.to_string(), notional(fill.price_micros, fill.size_micros)),
+    }
+}
+
+/// What a match took from the user: (asset, amount).
+fn paid_leg(order: &Order, fill: &Fill) -> (String, i64) {
+    match order.side {
+        Side::Buy => (COLLATERAL.to_string(), notional(fill.price_micros, fill.size_micros)),
+        Side::Sell => (share_asset(&order.market_id, order.outcome), fill.size_micros),
+    }
+}
+
+/// The trade settled: what waited in `pending` becomes spendable.
+pub fn confirmed(order: &Order, fill: &Fill) -> Vec<Transfer> {
+    let (asset, amount) = pending_leg(order, fill);
+    let user = &order.user_id;
+    transfer(
+        asset,
+        "venue_confirm",
+        &fill.trade_id,
+        vec![posting(pending(user), -amount), posting(available(user), amount)],
+    )
+    .into_iter()
+    .collect()
+}
+
+/// The trade failed after matching: what waited in `pending` goes back to the venue and what
+/// the user paid comes back to `available` (not to the order: the CLOB does not reopen it).
+pub fn failed(order: &Order, fill: &Fill) -> Vec<Transfer> {
+    let user = &order.user_id;
+    let (got, got_amount) = pending_leg(order, fill);
+    let (paid, paid_amount) = paid_leg(order, fill);
+    [
+        transfer(
+            got,
+            "venue_fail",
+            &fill.trade_id,
+            vec![posting(pending(user), -got_amount), posting(VENUE_ACCOUNT.to_string(), got_amount)],
+        ),
+        transfer(
+            paid,
+            "venue_fail",
+            &fill.trade_id,
+            vec![posting(VENUE_ACCOUNT.to_string(), -paid_amount), posting(available(user), paid_amount)],
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A Polymarket limit order of 10 shares at 0.50 with nothing reserved: the tests' start.
+#[cfg(test)]
+pub(super) fn test_order(side: Side) -> Order {
+    use kairos_platform::domain::{OrderStatus, OrderType, Stp, TimeInForce, Venue};
+    Order {
+        id: "o".into(),
+        user_id: "u".into(),
+        client_order_id: "c".into(),
+        request_hash: String::new(),
+        market_id: "m".into(),
+        outcome: 0,
+        side,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Gtc,
+        post_only: false,
+        stp: Stp::CancelNewest,
+        price_micros: 500_000,
+        size_micros: 10_000_000,
+        filled_micros: 0,
+        reserved_micros: 0,
+        fees_micros: 0,
+        status: OrderStatus::Open,
+        reason: None,
+        venue: Venue::Polymarket,
+        venue_order_id: Some("0xabc".into()),
+        expires_at_us: None,
+        priority: 0,
+        created_at_us: 0,
+        updated_at_us: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kairos_platform::domain::{Finality, Liquidity};
+
+    use super::*;
+
+    fn order(side: Side) -> Order {
+        test_order(side)
+    }
+
+    fn fill(price: i64, size: i64) -> Fill {
+        Fill {
+            id: "f".into(),
+            trade_id: "t".into(),
+            order_id: "o".into(),
+            user_id: "u".into(),
+            market_id: "m".into(),
+            outcome: 0,
+            side: Side::Buy,
+            price_micros: price,
+            size_micros: size,
+            fee_micros: 0,
+            liquidity: Liquidity::Taker,
+            finality: Finality::Matched,
+            created_at_us: 0,
+        }
+    }
+
+    /// Sums per (account, asset) over transfers.
+    fn net(transfers: &[Transfer]) -> std::collections::BTreeMap<(String, String), i64> {
+        let mut out = std::collections::BTreeMap::new();
+        for t in transfers {
+            assert_eq!(t.postings.iter().map(|p| p.amount_micros).sum::<i64>(), 0, "{t:?}");
+            for p in &t.postings {
+                *out.entry((p.account.clone(), t.asset.clone())).or_insert(0) += p.amount_micros;
+            }
+        }
+        out.retain(|_, v| *v != 0);
+        out
+    }
+
+    #[test]
+    fn a_buy_matched_below_its_limit_pays_the_match_price_and_waits_for_its_shares() {
+        let o = order(Side::Buy);
+        assert_eq!(reservation(&o), (COLLATERAL.to_string(), 5_000_000));
+        let f = fill(400_000, 4_000_000);
+        let m = matched(&o, &f, held_for(&o, f.size_micros));
+        let n = net(&m);
+        assert_eq!(n[&("user:u:reserved".into(), COLLATERAL.into())], -2_000_000);
+        assert_eq!(n[&("user:u:available".into(), COLLATERAL.into())], 400_000, "the price improvement");
+        assert_eq!(n[&(VENUE_ACCOUNT.into(), COLLATERAL.into())], 1_600_000);
+        assert_eq!(n[&("user:u:pending".into(), "shares:m:0".into())], 4_000_000);
+        let settled = net(&[m.clone(), confirmed(&o, &f)].concat());
+        assert_eq!(settled.get(&("user:u:pending".into(), "shares:m:0".into())), None);
+        assert_eq!(settled[&("user:u:available".into(), "shares:m:0".into())], 4_000_000);
+        // A failure puts everything back but the reservation, which returns to available.
+        let undone = net(&[m, failed(&o, &f)].concat());
+        assert_eq!(
+            undone.into_iter().collect::<Vec<_>>(),
+            vec![
+                (("user:u:available".into(), COLLATERAL.into()), 2_000_000),
+                (("user:u:reserved".into(), COLLATERAL.into()), -2_000_000),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sell_gives_its_shares_and_waits_for_its_collateral() {
+        let o = order(Side::Sell);
+        assert_eq!(reservation(&o), ("shares:m:0".to_string(), 10_000_000));
+        let f = fill(600_000, 10_000_000);
+        let m = matched(&o, &f, held_for(&o, f.size_micros));
+        let n = net(&m);
+        assert_eq!(n[&("user:u:reserved".into(), "shares:m:0".into())], -10_000_000);
+        assert_eq!(n[&("user:u:pending".into(), COLLATERAL.into())], 6_000_000);
+        let settled = net(&[m, confirmed(&o, &f)].concat());
+        assert_eq!(settled[&("user:u:available".into(), COLLATERAL.into())], 6_000_000);
+        assert_eq!(settled[&(VENUE_ACCOUNT.into(), COLLATERAL.into())], -6_000_000);
+    }
+}

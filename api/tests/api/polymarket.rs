@@ -1,0 +1,236 @@
+//! The Polymarket venue against a local mock CLOB, on both databases: orders signed and sent
+//! once whatever the CLOB does (lost answers, 5xx, 429 with Retry-After, slow
+//! acknowledgements), fills that count only once confirmed, a match that later fails undone,
+//! and the websocket and the poller each enough on their own.
+
+use kairos_platform::domain::{Role, Venue};
+use kairos_platform::storage::ledger;
+use kairos_platform::storage::scratch::{self, ScratchDb};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::mock_clob::{self, Fault, MockClob};
+use crate::orders::{funded, market_with_tokens};
+use crate::support::{TestApp, error_code, eventually, spawn};
+
+/// Hardhat's first test key: a well-known throwaway, never funded anywhere that matters.
+const TEST_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+async fn app_on(db: &ScratchDb, clob: &MockClob, ws: &str, poll_ms: &str) -> TestApp {
+    spawn(
+        db,
+        &[
+            ("KAIROS_POLYMARKET__API_KEY", "00000000-0000-0000-0000-000000000001"),
+            ("KAIROS_POLYMARKET__API_SECRET", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="),
+            ("KAIROS_POLYMARKET__API_PASSPHRASE", "passphrase"),
+            ("KAIROS_POLYMARKET__PRIVATE_KEY", TEST_KEY),
+            ("KAIROS_POLYMARKET__CLOB_BASE_URL", &clob.base),
+            ("KAIROS_POLYMARKET__WS_URL", ws),
+            ("KAIROS_POLYMARKET__POLL_MS", poll_ms),
+            ("KAIROS_POLYMARKET__TIMEOUT_MS", "400"),
+        ],
+    )
+    .await
+}
+
+async fn pm_market(app: &TestApp, slug: &str) -> String {
+    market_with_tokens(app, Venue::Polymarket, slug, [Some("1111"), Some("2222")]).await
+}
+
+fn buy(market: &str, price: &str, size: &str, client_order_id: &str) -> Value {
+    json!({ "market_id": market, "outcome": 0, "side": "buy", "price": price, "size": size,
+            "client_order_id": client_order_id })
+}
+
+async fn place(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    app.send(Method::POST, "/v1/orders", Some(token), Some(body)).await
+}
+
+async fn order_of(app: &TestApp, token: &str, id: &str) -> Value {
+    app.send(Method::GET, &format!("/v1/orders/{id}"), Some(token), None).await.1
+}
+
+async fn collateral(app: &TestApp, token: &str) -> (String, String, String) {
+    let (_, b) = app.send(Method::GET, "/v1/balances", Some(token), None).await;
+    let s = |k: &str| b["balances"][0][k].as_str().unwrap_or("").to_string();
+    (s("available"), s("reserved"), s("pending"))
+}
+
+async fn position(app: &TestApp, token: &str) -> (String, String) {
+    let (_, p) = app.send(Method::GET, "/v1/positions", Some(token), None).await;
+    let first = &p["positions"][0];
+    (
+        first["settled_size"].as_str().unwrap_or("0").to_string(),
+        first["pending_size"].as_str().unwrap_or("0").to_string(),
+    )
+}
+
+async fn ledger_ok(app: &TestApp, label: &str) {
+    let verified = ledger::verify(app.state().db()).await.expect("verify");
+    assert!(verified.is_ok(), "{label}: {verified:?}");
+}
+
+#[tokio::test]
+async fn fills_count_only_once_confirmed_and_a_failed_match_is_undone() {
+    for db in scratch::all().await {
+        let clob = mock_clob::start().await;
+        // The poller runs once at start and then not for a minute: only the websocket delivers.
+        let app = app_on(&db, &clob, &clob.ws, "60000").await;
+        let (_, op) = app.user(Role::Operator).await;
+        let m = pm_market(&app, "pm-finality").await;
+        let (_, user) = funded(&app, &op, "100").await;
+
+        let (status, placed) = place(&app, &user, buy(&m, "0.40", "10", "pm-1")).await;
+        assert_eq!((status, placed["status"].as_str()), (201, Some("open")), "{}: {placed}", db.label);
+        let id = placed["id"].as_str().expect("id").to_string();
+        let hash = placed["venue_order_id"].as_str().expect("venue order id").to_string();
+        assert_eq!((clob.order_count(), clob.order(&hash).map(|o| o.original_size)), (1, Some("10".to_string())));
+        assert_eq!(collateral(&app, &user).await, ("96".into(), "4".into(), "0".into()));
+
+        // Matched on the CLOB: a fill, but not filled, and the shares pending.
+        clob.fill(&hash, "trade-1", "10", "0.40", true);
+        eventually(10, "the matched fill arrives over the websocket", || async {
+            let (_, f) = app.send(Method::GET, "/v1/fills", Some(&user), None).await;
+            f["data"][0]["finality"] == "matched"
+        })
+        .await;
+        let o = order_of(&app, &user, &id).await;
+        assert_eq!((o["status"].as_str(), o["filled_size"].as_str()), (Some("open"), Some("0")), "{o}");
+        assert_eq!(position(&app, &user).await, ("0".into(), "10".into()));
+        assert_eq!(collateral(&app, &user).await, ("96".into(), "0".into(), "0".into()));
+
+        clob.settle("trade-1", "CONFIRMED", true);
+        eventually(10, "the confirmation fills the order", || async {
+            order_of(&app, &user, &id).await["status"] == "filled"
+        })
+        .await;
+        assert_eq!(position(&app, &user).await, ("10".into(), "0".into()));
+
+        // A second order matches, then the chain refuses the trade: everything goes back.
+        let (_, second) = place(&app, &user, buy(&m, "0.50", "4", "pm-2")).await;
+        let (id2, hash2) = (
+            second["id"].as_str().expect("id").to_string(),
+            second["venue_order_id"].as_str().expect("hash").to_string(),
+        );
+        clob.fill(&hash2, "trade-2", "4", "0.50", true);
+        eventually(10, "the second match", || async {
+            let (_, f) = app.send(Method::GET, "/v1/fills", Some(&user), None).await;
+            f["data"].as_array().is_some_and(|d| d.len() == 2)
+        })
+        .await;
+        assert_eq!(position(&app, &user).await, ("10".into(), "4".into()));
+        clob.settle("trade-2", "FAILED", true);
+        eventually(10, "the failed trade is undone", || async {
+            collateral(&app, &user).await == ("96".into(), "0".into(), "0".into())
+        })
+        .await;
+        assert_eq!(position(&app, &user).await, ("10".into(), "0".into()), "no share from a failed trade");
+        let (_, fills) = app.send(Method::GET, "/v1/fills", Some(&user), None).await;
+        assert_eq!(fills["data"][0]["finality"], "failed", "{fills}");
+        // The CLOB is done with the order (fully matched), and its only trade failed.
+        eventually(10, "the order ends", || async {
+            let o = order_of(&app, &user, &id2).await;
+            o["status"] == "cancelled" && o["reason"] == "venue_trade_failed"
+        })
+        .await;
+        assert_eq!(clob.order_count(), 2, "{}: one CLOB order per order", db.label);
+        ledger_ok(&app, db.label).await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn lost_answers_errors_and_rate_limits_never_double_or_lose_an_order() {
+    for db in scratch::all().await {
+        let clob = mock_clob::start().await;
+        // No websocket here: the poller alone follows the orders.
+        let app = app_on(&db, &clob, "ws://127.0.0.1:9/ws/user", "200").await;
+        let (_, op) = app.user(Role::Operator).await;
+        let m = pm_market(&app, "pm-faults").await;
+        let (_, user) = funded(&app, &op, "100").await;
+        let mut expected_orders = 0;
+        let next = |fault: Fault| clob.fault(fault);
+
+        // The CLOB keeps the order but the answer is a 500: found by its hash, not sent again.
+        next(Fault::AcceptThen500);
+        let (status, o) = place(&app, &user, buy(&m, "0.10", "1", "lost-answer")).await;
+        expected_orders += 1;
+        assert_eq!((status, o["status"].as_str()), (201, Some("open")), "{}: {o}", db.label);
+        assert_eq!(
+            (clob.order_count(), clob.clob.posts.load(std::sync::atomic::Ordering::SeqCst)),
+            (expected_orders, 1)
+        );
+
+        // A 503 before the CLOB kept anything: looked up, absent, the same body sent once more.
+        next(Fault::Status(503, "busy"));
+        let (status, o) = place(&app, &user, buy(&m, "0.11", "1", "retried")).await;
+        expected_orders += 1;
+        assert_eq!((status, o["status"].as_str()), (201, Some("open")), "{o}");
+        assert_eq!(clob.order_count(), expected_orders);
+
+        // Slower than the client's timeout: the lookup by hash finds it.
+        next(Fault::SlowAccept(std::time::Duration::from_millis(900)));
+        let (status, o) = place(&app, &user, buy(&m, "0.12", "1", "slow")).await;
+        expected_orders += 1;
+        assert_eq!((status, o["status"].as_str()), (201, Some("open")), "{o}");
+        assert_eq!(clob.order_count(), expected_orders);
+
+        // 429 with Retry-After: waited out once, then accepted.
+        next(Fault::RateLimited(1));
+        let (status, o) = place(&app, &user, buy(&m, "0.13", "1", "throttled")).await;
+        expected_orders += 1;
+        assert_eq!((status, o["status"].as_str()), (201, Some("open")), "{o}");
+        assert_eq!(clob.order_count(), expected_orders);
+
+        // Throttled twice: rejected, reservation released, nothing on the CLOB.
+        next(Fault::RateLimited(1));
+        next(Fault::RateLimited(1));
+        let (status, o) = place(&app, &user, buy(&m, "0.14", "1", "throttled-twice")).await;
+        assert_eq!((status, o["status"].as_str()), (201, Some("rejected")), "{o}");
+        assert!(o["reason"].as_str().is_some_and(|r| r.starts_with("venue_rate_limited")), "{o}");
+        assert_eq!(clob.order_count(), expected_orders);
+
+        // A refusal by the CLOB is a rejected order.
+        next(Fault::Status(400, "INVALID_ORDER_NOT_ENOUGH_BALANCE: not enough balance / allowance"));
+        let (_, o) = place(&app, &user, buy(&m, "0.15", "1", "refused")).await;
+        assert_eq!(o["status"], "rejected", "{o}");
+
+        // A replay sends nothing.
+        let posts = clob.clob.posts.load(std::sync::atomic::Ordering::SeqCst);
+        let (status, replay) = place(&app, &user, buy(&m, "0.10", "1", "lost-answer")).await;
+        assert_eq!((status, clob.clob.posts.load(std::sync::atomic::Ordering::SeqCst)), (200, posts), "{replay}");
+        // Money: four open buys hold 0.10 + 0.11 + 0.12 + 0.13.
+        assert_eq!(collateral(&app, &user).await, ("99.54".into(), "0.46".into(), "0".into()));
+
+        // The CLOB has no amend; cancel works and releases.
+        let id = replay["id"].as_str().expect("id");
+        let (status, body) =
+            app.send(Method::PATCH, &format!("/v1/orders/{id}"), Some(&user), Some(json!({ "size": "2" }))).await;
+        assert_eq!((status, error_code(&body)), (422, "amend_not_supported".to_string()));
+        let (status, cancelled) = app.send(Method::DELETE, &format!("/v1/orders/{id}"), Some(&user), None).await;
+        assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+        let hash = cancelled["venue_order_id"].as_str().expect("hash");
+        assert_eq!(clob.order(hash).map(|o| o.status), Some("ORDER_STATUS_CANCELED".to_string()));
+
+        // A fill only REST knows of: the poller finds it and its confirmation.
+        let (_, open) = app.send(Method::GET, "/v1/orders?status=open", Some(&user), None).await;
+        let target = open["data"][0].clone();
+        let target_hash = target["venue_order_id"].as_str().expect("hash").to_string();
+        clob.fill(&target_hash, "quiet-trade", "1", target["price"].as_str().expect("price"), false);
+        clob.settle("quiet-trade", "CONFIRMED", false);
+        let target_id = target["id"].as_str().expect("id").to_string();
+        eventually(10, "the poller fills the order", || async {
+            order_of(&app, &user, &target_id).await["status"] == "filled"
+        })
+        .await;
+
+        // Cancel-all cancels the rest on the CLOB.
+        let (status, all) = app.send(Method::DELETE, "/v1/orders", Some(&user), None).await;
+        assert_eq!((status, all["cancelled"].as_array().map(Vec::len)), (200, Some(2)), "{all}");
+        assert_eq!(collateral(&app, &user).await.1, "0");
+        assert_eq!(clob.order_count(), expected_orders, "{}: never a second CLOB order", db.label);
+        assert!(clob.clob.heartbeats.load(std::sync::atomic::Ordering::SeqCst) > 0, "the CLOB heartbeat runs");
+        ledger_ok(&app, db.label).await;
+        app.stop().await;
+    }
+}
