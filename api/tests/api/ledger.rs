@@ -39,7 +39,7 @@ async fn credits_move_money_in_balanced_transfers_that_verify() {
         let (_, balances) = app.send(Method::GET, "/v1/balances", Some(&user), None).await;
         assert_eq!(
             balances,
-            json!({ "balances": [{ "asset": "USDC", "available": "250.500001", "reserved": "0", "total": "250.500001" }] })
+            json!({ "balances": [{ "asset": "USDC", "available": "250.500001", "reserved": "0", "pending": "0", "total": "250.500001" }] })
         );
         let (_, page) = app.send(Method::GET, "/v1/ledger?limit=1", Some(&user), None).await;
         assert_eq!(page["data"][0]["amount"], "250.5");

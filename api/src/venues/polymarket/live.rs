@@ -449,6 +449,14 @@ impl Live {
             .map(VenueOrder::from_rest)
             .transpose()
             .map_err(|e| VenueError::Unavailable(e.to_string()))?;
+        let never_received = state.is_none()
+            && order.status == OrderStatus::Pending
+            && now_us() - order.created_at_us >= tracking::NEVER_RECEIVED_AFTER_US;
+        if let (true, Some(hash)) = (never_received, &order.venue_order_id) {
+            // About to be called never received: a cancel by hash first, so that a submit
+            // still in flight somewhere cannot rest on the book after its money is released.
+            self.client.cancel_order(hash).await.map_err(clob)?;
+        }
         let mut trade_ids = self.apply_state(order, state.clone(), reason).await?;
         if let Some(s) = &state {
             trade_ids.extend(s.trade_ids.iter().cloned());
@@ -471,6 +479,18 @@ impl Live {
             tracing::warn!(order_id = %order.id, "the CLOB matched more of an order than its trades show; retrying at the next poll");
         }
         Ok(())
+    }
+
+    /// The condition ids of the Polymarket markets in the catalog: what the user channel
+    /// subscribes to (markets added later are followed by the poller).
+    pub async fn condition_ids(&self) -> Result<Vec<String>, VenueError> {
+        Ok(markets::all(&self.db)
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .filter(|m| m.venue == VenueName::Polymarket)
+            .filter_map(|m| m.external_id)
+            .collect())
     }
 
     /// Every order that may still change, looked up on the CLOB; returns how many were.

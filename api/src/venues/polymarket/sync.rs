@@ -1,7 +1,8 @@
 //! The Polymarket venue's background work while it is on: the CLOB heartbeat (without it the
 //! CLOB cancels every open order of the account within 10 s), the user websocket applied as
 //! events arrive, and a REST poll of every unsettled order, which also covers whatever the
-//! websocket missed (after a reconnect it asks for a poll at once).
+//! websocket missed (after a reconnect it asks for a poll at once). The user channel is keyed
+//! by condition id: it follows the Polymarket markets known at start; later ones are polled.
 
 use std::sync::Arc;
 
@@ -16,7 +17,11 @@ use super::reports::VenueOrder;
 /// Runs until `shutdown`.
 pub async fn run(live: Arc<Live>, shutdown: CancellationToken) {
     let mut beats = heartbeat::spawn(live.client.clone(), HeartbeatConfig::default());
-    let mut user = ws::user(WsConfig::new(live.ws_url.clone()), &live.ws_credentials, &[]);
+    let markets = live.condition_ids().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not list the Polymarket markets; the user channel follows none and polling covers them");
+        Vec::new()
+    });
+    let mut user = ws::user(WsConfig::new(live.ws_url.clone()), &live.ws_credentials, &markets);
     let mut poll = tokio::time::interval(live.poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
