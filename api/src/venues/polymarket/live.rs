@@ -157,12 +157,8 @@ impl Live {
             ));
         }
         let now_ms = self.client.now_s().saturating_mul(1_000);
-        build::build(&self.account, &args, version, self.client_rounding(), build::fresh_salt(), now_ms)
+        build::build(&self.account, &args, version, build::Rounding::Exact, build::fresh_salt(), now_ms)
             .map_err(|e| VenueError::Refused(Refusal::NotTradable(e.to_string())))
-    }
-
-    fn client_rounding(&self) -> build::Rounding {
-        build::Rounding::Exact
     }
 
     /// Records the order (pending, reserved, with its hash) in one transaction; returns the
