@@ -302,14 +302,7 @@ impl Live {
             if o.status == OrderStatus::Pending {
                 o.status = OrderStatus::Rejected;
                 o.reason = Some(reason.to_string());
-                let asset = money::held_asset(o);
-                effects.transfers.extend(crate::venues::paper::settlement::reservation(
-                    &o.user_id,
-                    &asset,
-                    -o.reserved_micros,
-                    &o.id,
-                ));
-                o.reserved_micros = 0;
+                tracking::release_rest(o, &mut effects);
                 o.updated_at_us = now_us();
                 effects.order_changed = true;
             }

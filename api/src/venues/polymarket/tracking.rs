@@ -35,7 +35,7 @@ impl Effects {
 }
 
 /// Releases all an order still holds.
-fn release_rest(order: &mut Order, effects: &mut Effects) {
+pub fn release_rest(order: &mut Order, effects: &mut Effects) {
     let asset = money::held_asset(order);
     effects.transfers.extend(settlement::reservation(&order.user_id, &asset, -order.reserved_micros, &order.id));
     order.reserved_micros = 0;
