@@ -1,7 +1,10 @@
 //! Whether this instance can serve, from the state of its stores. A monitor task refreshes the
 //! report every second, so `/ready` is cheap and the dependency gauges move even when nobody
 //! asks. The rule is in [`overall`]: the database is always required; Redis is required in
-//! `strict` mode and replaced by in-process fallbacks, loudly, in `degraded` mode.
+//! `strict` mode and replaced by in-process fallbacks, loudly, in `degraded` mode. When the
+//! Polymarket venue is on, its heartbeat is reported too (`polymarket_heartbeat`); it never
+//! makes the instance unready (paper trading and cancels go on), but while it is down new
+//! Polymarket orders are refused.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -10,6 +13,8 @@ use std::time::Duration;
 use kairos_platform::cache::Redis;
 use kairos_platform::config::StorageMode;
 use kairos_platform::storage::Db;
+
+use crate::venues::polymarket::heartbeat_gate::HeartbeatGate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -43,6 +48,9 @@ pub struct Check {
     /// What is used instead while it is down (degraded mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+    /// What being down means for callers, when that is not obvious.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The `/ready` body, 200 when `ready` or `degraded`, 503 when `unavailable`.
@@ -70,19 +78,21 @@ pub struct Readiness {
     mode: StorageMode,
     db: Db,
     redis: Option<Redis>,
+    /// The Polymarket venue's heartbeat, when the venue is on.
+    heartbeat: Option<Arc<HeartbeatGate>>,
     latest: RwLock<Arc<ReadyReport>>,
 }
 
 const CHECK_TIMEOUT: Duration = Duration::from_millis(1_000);
 
 impl Readiness {
-    pub fn new(mode: StorageMode, db: Db, redis: Option<Redis>) -> Self {
+    pub fn new(mode: StorageMode, db: Db, redis: Option<Redis>, heartbeat: Option<Arc<HeartbeatGate>>) -> Self {
         let report = ReadyReport {
             status: ReadyStatus::Unavailable,
             storage_mode: mode.as_str().to_string(),
             checks: BTreeMap::new(),
         };
-        Readiness { mode, db, redis, latest: RwLock::new(Arc::new(report)) }
+        Readiness { mode, db, redis, heartbeat, latest: RwLock::new(Arc::new(report)) }
     }
 
     /// The last report (refreshed by [`Readiness::refresh`]).
@@ -110,6 +120,7 @@ impl Readiness {
                 required: true,
                 latency_us: db_result.as_ref().ok().map(|d| micros(*d)),
                 fallback: None,
+                detail: None,
             },
         );
         let redis = match &redis_result {
@@ -126,8 +137,24 @@ impl Readiness {
                 required: self.mode == StorageMode::Strict,
                 latency_us: redis_result.as_ref().and_then(|r| r.as_ref().ok()).map(|d| micros(*d)),
                 fallback: degraded_fallback,
+                detail: None,
             },
         );
+        if let Some(gate) = &self.heartbeat {
+            let alive = gate.is_alive();
+            checks.insert(
+                "polymarket_heartbeat".to_string(),
+                Check {
+                    status: if alive { CheckStatus::Up } else { CheckStatus::Down },
+                    required: false,
+                    latency_us: None,
+                    fallback: None,
+                    detail: (!alive).then(|| {
+                        "new Polymarket orders are refused (503 venue_heartbeat_lost) until the CLOB accepts a heartbeat; cancels still pass".to_string()
+                    }),
+                },
+            );
+        }
         let status = overall(self.mode, database, redis);
         let report = Arc::new(ReadyReport { status, storage_mode: self.mode.as_str().to_string(), checks });
 

@@ -32,6 +32,7 @@ pub fn binary(slug: &str, question: &str) -> NewMarket {
         tick_size_micros: 10_000,
         min_size_micros: 1_000_000,
         end_time_us: None,
+        protocol: None,
         is_sample: true,
         outcomes: vec![
             Outcome { index: 0, label: "YES".to_string(), external_id: None },

@@ -52,7 +52,6 @@ impl AppState {
         let jwt_secret = settings.jwt_secret.as_ref().ok_or("KAIROS_JWT_SECRET is not set")?;
         let jwt = Keys::new(jwt_secret, settings.jwt_secret_previous.as_ref());
         let master_key = MasterKey::from_config(settings.master_key.as_ref().ok_or("KAIROS_MASTER_KEY is not set")?)?;
-        let readiness = Readiness::new(settings.storage_mode, db.clone(), redis.clone());
         let limiter = RateLimiterSet::new(settings.rate_limits, redis.clone());
         let t = settings.trading;
         let paper = PaperVenue::new(
@@ -64,6 +63,7 @@ impl AppState {
             },
         );
         let polymarket = PolymarketVenue::new(settings.polymarket.as_ref(), db.clone(), paper.publisher())?;
+        let readiness = Readiness::new(settings.storage_mode, db.clone(), redis.clone(), polymarket.heartbeat());
         let venues = Venues {
             paper,
             polymarket,

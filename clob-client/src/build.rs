@@ -278,6 +278,19 @@ mod tests {
     }
 
     #[test]
+    fn version_3_signs_for_exchange_v3_whatever_neg_risk_says() {
+        let plain = build(&account(), &args("0.5", "10"), Version::V3, Rounding::Exact, 7, 7).expect("v3");
+        let neg =
+            build(&account(), &OrderArgs { neg_risk: true, ..args("0.5", "10") }, Version::V3, Rounding::Exact, 7, 7)
+                .expect("v3 neg-risk");
+        assert_eq!(plain.signed, neg.signed, "one exchange for version 3");
+        let exchange_v3 = alloy_primitives::address!("e3333700cA9d93003F00f0F71f8515005F6c00Aa");
+        let again = orders::sign_v2(&account().signer, &plain.order, &orders::domain(Version::V3, 137, exchange_v3))
+            .expect("sign");
+        assert_eq!(again, plain.signed);
+    }
+
+    #[test]
     fn the_two_rounding_modes_part_where_the_clients_do() {
         let exact = build(&account(), &args("0.5", "2603.7"), Version::V2, Rounding::Exact, 1, 1).expect("exact");
         let python = build(&account(), &args("0.5", "2603.7"), Version::V2, Rounding::Python, 1, 1).expect("python");
@@ -289,9 +302,9 @@ mod tests {
     fn what_cannot_be_built_says_why() {
         let off_tick = build(&account(), &args("0.505", "10"), Version::V2, Rounding::Exact, 1, 1);
         assert!(matches!(off_tick, Err(BuildError::Rounding(_))), "{off_tick:?}");
-        let v3_neg =
-            build(&account(), &OrderArgs { neg_risk: true, ..args("0.5", "10") }, Version::V3, Rounding::Exact, 1, 1);
-        assert!(matches!(v3_neg, Err(BuildError::NoExchange { .. })));
+        let mainnet = Account { chain_id: 1, ..account() };
+        let unknown_chain = build(&mainnet, &args("0.5", "10"), Version::V3, Rounding::Exact, 1, 1);
+        assert!(matches!(unknown_chain, Err(BuildError::NoExchange { .. })));
         let fok_post_only = build(
             &account(),
             &OrderArgs { order_type: OrderType::Fok, post_only: true, ..args("0.5", "10") },

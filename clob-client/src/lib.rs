@@ -9,7 +9,8 @@
 //!   Rust client's rules) and the opt-in `python` mode (bit for bit with py-clob-client-v2 on
 //!   16 068 generated rows).
 //! - [`build`]: orders from token, side, price, size and tick to the signed `POST /order` body,
-//!   for versions 2 and 3 and the legacy version 1.
+//!   for versions 2 and 3 and the legacy version 1; [`positions`]: which tokens are Protocol V2
+//!   positions (order version 3 on ExchangeV3, balances as `CONDITIONAL-V2`).
 //! - [`http::place`]: an order placed end to end (market prices from the live book, the
 //!   server's order version read once and again after a mismatch, the tick size cached);
 //!   [`http::heartbeat`]: the dead-man's switch kept alive in the background; the server's
@@ -17,6 +18,9 @@
 //! - [`http`]: submission that reconciles by order hash before anything is sent again, cancels,
 //!   order and trade lookups, the heartbeat, API keys, balances and the market-data reads, with
 //!   timeouts and retries.
+//! - [`deposit_wallet`]: a key's deposit wallet (CREATE2, both factory generations, as the
+//!   official SDK derives it) and the checks that name the fix for a deposit-wallet account
+//!   set up as a plain EOA, or for the CLOB's refusal of one.
 //! - [`ws`]: the market and user websocket channels with keepalive, a silence watchdog,
 //!   jittered reconnects with resubscription, gap and lag events (never a silent skip), and
 //!   local books checked against the server's hashes and resynced from REST.
@@ -38,7 +42,9 @@ pub mod auth;
 mod backoff;
 pub mod build;
 pub mod contracts;
+pub mod deposit_wallet;
 pub mod http;
 pub mod orders;
+pub mod positions;
 pub mod rounding;
 pub mod ws;

@@ -141,6 +141,27 @@ async fn live_subcommands_talk_to_the_clob() {
     );
     assert!(ok, "{checked}");
     assert_eq!(checked["address"], "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+    assert_eq!(checked["deposit_wallet"]["current"], "0xBc0fF067b7740Eff76C1ca93c875Ba6B890d6B50");
+    // A deposit-wallet account set up without its wallet cannot trade: named, with the fix.
+    let (ok, err) = clob(
+        "check-credentials",
+        &json!({ "base_url": base, "private_key": KEY, "chain_id": 137, "api_key": "derived-key",
+                 "signature_type": 3 }),
+    );
+    assert!(!ok);
+    let message = err["error"].as_str().expect("message");
+    assert!(
+        message.contains("set funder") && message.contains("0xBc0fF067b7740Eff76C1ca93c875Ba6B890d6B50"),
+        "{message}"
+    );
+    let (ok, checked) = clob(
+        "check-credentials",
+        &json!({ "base_url": base, "private_key": KEY, "chain_id": 137, "api_key": "derived-key",
+                 "signature_type": 3, "funder": "0xBc0fF067b7740Eff76C1ca93c875Ba6B890d6B50" }),
+    );
+    assert!(ok, "{checked}");
+    assert_eq!(checked["maker"], "0xBc0fF067b7740Eff76C1ca93c875Ba6B890d6B50");
+    assert_eq!(checked["warnings"], json!([]));
     let (ok, err) = clob(
         "check-credentials",
         &json!({ "base_url": base, "private_key": KEY, "chain_id": 137, "api_key": "someone-elses" }),

@@ -1,5 +1,6 @@
-//! The heartbeat task against a local mock: it sends back the id it was given, adopts the one
-//! a `400` names, retries failures quickly, and warns before the deadline.
+//! The heartbeat task against a local mock: it sends back the id it was given, reports a `400`
+//! that names another id as a rejection (not a beat) and sends that id at once, retries
+//! failures quickly, and warns before the deadline.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,16 +77,42 @@ async fn next(hb: &mut heartbeat::Heartbeat) -> HeartbeatEvent {
 }
 
 #[tokio::test]
-async fn beats_carry_the_last_id_and_adopt_the_one_a_400_names() {
+async fn beats_carry_the_last_id_and_a_rejected_id_is_replaced_at_once() {
     let mock: Shared = Arc::default();
-    let mut hb = heartbeat::spawn(serve(mock.clone()).await, config());
-    let mut ids = Vec::new();
-    while ids.len() < 4 {
-        if let HeartbeatEvent::Beat { id } = next(&mut hb).await {
-            ids.push(id);
+    // Beats a second apart: the adopted id must go out long before the next regular beat.
+    let slow = HeartbeatConfig {
+        every: Duration::from_secs(1),
+        at_risk_after: Duration::from_millis(1_500),
+        deadline: Duration::from_secs(3),
+        ..config()
+    };
+    let mut hb = heartbeat::spawn(serve(mock.clone()).await, slow);
+    let mut events = Vec::new();
+    let mut rejected_at = None;
+    let mut adopted_after = None;
+    while events.len() < 4 {
+        let event = next(&mut hb).await;
+        match &event {
+            HeartbeatEvent::Rejected { .. } => rejected_at = Some(std::time::Instant::now()),
+            HeartbeatEvent::Beat { .. } if rejected_at.is_some() && adopted_after.is_none() => {
+                adopted_after = rejected_at.map(|t| t.elapsed());
+            }
+            _ => {}
         }
+        events.push(event);
     }
-    assert_eq!(ids, ["hb-1", "hb-2", "hb-adopted", "hb-3"]);
+    assert_eq!(
+        events,
+        [
+            HeartbeatEvent::Beat { id: "hb-1".into() },
+            HeartbeatEvent::Beat { id: "hb-2".into() },
+            HeartbeatEvent::Rejected { expected: "hb-adopted".into() },
+            HeartbeatEvent::Beat { id: "hb-3".into() },
+        ],
+        "a rejection is not a beat"
+    );
+    let after = adopted_after.expect("a beat followed the rejection");
+    assert!(after < Duration::from_millis(500), "the expected id went out at once, not a beat later: {after:?}");
     let received = mock.lock().expect("lock").received.clone();
     assert_eq!(&received[..4], ["", "hb-1", "hb-2", "hb-adopted"]);
 }
@@ -110,6 +137,7 @@ async fn failed_beats_are_retried_quickly_and_the_risk_is_reported() {
                 warned = Some(failures);
             }
             HeartbeatEvent::Beat { .. } => break,
+            HeartbeatEvent::Rejected { expected } => panic!("nothing was rejected here: {expected}"),
         }
     }
     assert_eq!(failures, 8);

@@ -15,7 +15,9 @@ use axum::routing::{get, post};
 use kairos_clob_client::auth::l2::{Credentials, signature};
 use kairos_clob_client::auth::signer::Signer;
 use kairos_clob_client::http::envelope::{OrderType, v2_body};
-use kairos_clob_client::http::{ClientConfig, ClobClient, ClobError, Submitted};
+use kairos_clob_client::http::{
+    ClientConfig, ClobClient, ClobError, HeartbeatReply, MAX_CANCEL_BATCH, MAX_POST_BATCH, Submitted,
+};
 use kairos_clob_client::orders::{Version, domain, sign_v2, v2};
 
 const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -77,6 +79,9 @@ struct Mock {
     /// Statuses GET /book answers before succeeding.
     book_failures: Vec<StatusCode>,
     bad_signatures: usize,
+    /// Legs of each `POST /orders` and ids of each `DELETE /orders`, in arrival order.
+    batch_sizes: Vec<usize>,
+    cancel_sizes: Vec<usize>,
 }
 
 type Shared = Arc<Mutex<Mock>>;
@@ -153,10 +158,57 @@ async fn heartbeat(State(mock): State<Shared>, headers: HeaderMap, body: String)
     }
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     if v["heartbeat_id"] == "stale" {
-        return (StatusCode::BAD_REQUEST, r#"{"heartbeat_id":"fresh-1","error_msg":"invalid heartbeat id"}"#)
+        return (StatusCode::BAD_REQUEST, r#"{"heartbeat_id":"fresh-1","error_msg":"Invalid Heartbeat ID"}"#)
             .into_response();
     }
+    if v["heartbeat_id"] == "after-legacy" {
+        // The shape polymarket-client 0.14.0 documents after a legacy heartbeat: an empty id.
+        return (StatusCode::BAD_REQUEST, r#"{"error_msg":"Invalid Heartbeat ID","heartbeat_id":""}"#).into_response();
+    }
     (StatusCode::OK, r#"{"heartbeat_id":"next-1"}"#).into_response()
+}
+
+/// `POST /orders`: refuses more than 15 legs as the CLOB does; the legs of the third batch
+/// answer in the asynchronous-execution shape (`tradeIDs`, no hashes).
+async fn post_orders(State(mock): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    if !check_l2(&headers, "POST", "/orders", Some(&body), &mock) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let legs: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap_or_default();
+    if legs.len() > 15 {
+        return (StatusCode::BAD_REQUEST, r#"{"error":"too many orders"}"#).into_response();
+    }
+    let batch = {
+        let mut m = mock.lock().expect("lock");
+        m.batch_sizes.push(legs.len());
+        m.batch_sizes.len()
+    };
+    let answers: Vec<serde_json::Value> = legs
+        .iter()
+        .map(|l| {
+            let salt = l["order"]["salt"].to_string();
+            if batch == 3 {
+                serde_json::json!({ "success": true, "orderID": salt, "status": "matched", "makingAmount": "",
+                    "takingAmount": "", "tradeIDs": [format!("t-{salt}")], "errorMsg": "" })
+            } else {
+                serde_json::json!({ "success": true, "orderID": salt, "status": "matched", "makingAmount": "1",
+                    "takingAmount": "2", "transactionsHashes": ["0xabc"], "tradeIDs": null, "errorMsg": "" })
+            }
+        })
+        .collect();
+    (StatusCode::OK, serde_json::Value::Array(answers).to_string()).into_response()
+}
+
+async fn cancel_orders(State(mock): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    if !check_l2(&headers, "DELETE", "/orders", Some(&body), &mock) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let ids: Vec<String> = serde_json::from_str(&body).unwrap_or_default();
+    if ids.len() > 3000 {
+        return (StatusCode::BAD_REQUEST, r#"{"error":"too many ids"}"#).into_response();
+    }
+    mock.lock().expect("lock").cancel_sizes.push(ids.len());
+    (StatusCode::OK, serde_json::json!({ "canceled": ids, "not_canceled": {} }).to_string()).into_response()
 }
 
 async fn books(body: String) -> Response {
@@ -210,6 +262,7 @@ async fn balance_allowance(
 async fn mock_clob(mock: Shared) -> String {
     let app = Router::new()
         .route("/order", post(post_order))
+        .route("/orders", post(post_orders).delete(cancel_orders))
         .route("/data/order/{id}", get(get_order))
         .route("/book", get(book))
         .route("/v1/heartbeats", post(heartbeat))
@@ -295,8 +348,13 @@ async fn the_heartbeat_adopts_the_id_the_clob_returns() {
     let mock: Shared = Arc::default();
     let base = mock_clob(mock.clone()).await;
     let c = client(&base, Duration::from_secs(2));
-    assert_eq!(c.heartbeat("").await.expect("first"), "next-1");
-    assert_eq!(c.heartbeat("stale").await.expect("adopted"), "fresh-1");
+    assert_eq!(c.heartbeat("").await.expect("first"), HeartbeatReply::Accepted { next: "next-1".into() });
+    // A rejection names the id to send at once; it is not a beat (the deadline did not move).
+    assert_eq!(c.heartbeat("stale").await.expect("rejected"), HeartbeatReply::Rejected { expected: "fresh-1".into() });
+    assert_eq!(
+        c.heartbeat("after-legacy").await.expect("rejected"),
+        HeartbeatReply::Rejected { expected: String::new() }
+    );
     let dead = ClobClient::new(ClientConfig {
         base_url: "http://127.0.0.1:9".into(),
         timeout: Duration::from_millis(300),
@@ -330,4 +388,32 @@ async fn batch_reads_pages_keys_and_balances() {
     let balance = c.balance_allowance("COLLATERAL", None, 0).await.expect("balance");
     assert_eq!(balance["balance"], "1000000");
     assert_eq!(mock.lock().expect("lock").bad_signatures, 0, "L2 signs the path without its query");
+}
+
+#[tokio::test]
+async fn batches_are_split_at_the_clobs_limits_and_each_leg_answers() {
+    let mock: Shared = Arc::default();
+    let base = mock_clob(mock.clone()).await;
+    let c = client(&base, Duration::from_secs(2));
+    let bodies: Vec<String> = (0..40).map(|i| format!(r#"{{"order":{{"salt":{i}}}}}"#)).collect();
+    let results = c.post_orders(&bodies).await;
+    assert_eq!(results.len(), 40);
+    assert_eq!(mock.lock().expect("lock").batch_sizes, [MAX_POST_BATCH, MAX_POST_BATCH, 10]);
+    for (i, r) in results.iter().enumerate() {
+        let r = r.as_ref().expect("leg accepted");
+        assert_eq!(r.order_id, i.to_string(), "legs answer in the order given");
+        if i < 30 {
+            // The earlier shape: hashes at once, tradeIDs null.
+            assert_eq!((r.transactions_hashes.len(), r.trade_ids.len()), (1, 0));
+        } else {
+            // Asynchronous execution: trade ids, no hashes.
+            assert_eq!((r.transactions_hashes.len(), r.trade_ids.clone()), (0, vec![format!("t-{i}")]));
+        }
+    }
+    let ids: Vec<String> = (0..7000).map(|i| format!("0x{i:x}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let cancelled = c.cancel_orders(&refs).await.expect("cancel");
+    assert_eq!(cancelled.canceled.len(), 7000);
+    assert_eq!(mock.lock().expect("lock").cancel_sizes, [MAX_CANCEL_BATCH, MAX_CANCEL_BATCH, 1000]);
+    assert_eq!(mock.lock().expect("lock").bad_signatures, 0);
 }

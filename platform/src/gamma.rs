@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::domain::{MarketStatus, NewMarket, Outcome, Venue, parse_micros, parse_rfc3339_us};
+use crate::domain::{MarketProtocol, MarketStatus, NewMarket, Outcome, Venue, parse_micros, parse_rfc3339_us};
 
 /// One market as Gamma serves it; only the fields Kairos uses.
 #[derive(Debug, Deserialize)]
@@ -20,6 +20,10 @@ struct GammaMarket {
     /// A JSON-encoded string array (`"[\"Yes\", \"No\"]"`), or an array.
     outcomes: Option<Box<RawValue>>,
     clob_token_ids: Option<Box<RawValue>>,
+    /// `"v1"` (CTF, ids in `clobTokenIds`) or `"v2"` (Protocol V2, ids in `positionIds`);
+    /// absent in exports from before Protocol V2, which were all CTF markets.
+    version: Option<String>,
+    position_ids: Option<Box<RawValue>>,
     active: Option<bool>,
     closed: Option<bool>,
     archived: Option<bool>,
@@ -58,11 +62,27 @@ fn convert(m: GammaMarket, venue: Venue) -> Result<NewMarket, String> {
     let external_id = m.condition_id.filter(|c| !c.is_empty()).or(id);
     let slug = m.slug.filter(|s| !s.is_empty()).or_else(|| external_id.clone()).ok_or("has no slug or id")?;
     let labels = string_list(m.outcomes.as_deref(), "outcomes")?.ok_or("has no outcomes")?;
-    let tokens = string_list(m.clob_token_ids.as_deref(), "clobTokenIds")?;
+    // The id field follows `version`, even when both are present (Polymarket's "V2 API
+    // integrations" page): the other list names other assets.
+    let protocol = match m.version.as_deref() {
+        None => MarketProtocol::CtfV1,
+        Some(v) => v.parse::<MarketProtocol>().map_err(|e| format!("{slug}: {e}"))?,
+    };
+    let id_field = match protocol {
+        MarketProtocol::CtfV1 => "clobTokenIds",
+        MarketProtocol::PositionsV2 => "positionIds",
+    };
+    let tokens = match protocol {
+        MarketProtocol::CtfV1 => string_list(m.clob_token_ids.as_deref(), id_field)?,
+        MarketProtocol::PositionsV2 => Some(
+            string_list(m.position_ids.as_deref(), id_field)?
+                .ok_or(format!("{slug}: a v2 market has no positionIds"))?,
+        ),
+    };
     if let Some(tokens) = &tokens
         && tokens.len() != labels.len()
     {
-        return Err(format!("{slug}: {} outcomes but {} clobTokenIds", labels.len(), tokens.len()));
+        return Err(format!("{slug}: {} outcomes but {} {id_field}", labels.len(), tokens.len()));
     }
     let outcomes = labels
         .into_iter()
@@ -99,6 +119,7 @@ fn convert(m: GammaMarket, venue: Venue) -> Result<NewMarket, String> {
         tick_size_micros,
         min_size_micros,
         end_time_us,
+        protocol: (venue == Venue::Polymarket).then_some(protocol),
         is_sample: false,
         outcomes,
     };
@@ -176,6 +197,28 @@ mod tests {
         assert_eq!(m.outcomes[1].label, "No");
         assert_eq!(m.outcomes[1].external_id.as_deref(), Some("222"));
         assert_eq!(m.end_time_us, parse_rfc3339_us("2026-12-01T12:00:00Z"));
+    }
+
+    #[test]
+    fn a_protocol_v2_market_keeps_its_version_and_position_ids() {
+        let v2 = SAMPLE.replace(
+            "\"clobTokenIds\": \"[\\\"111\\\", \\\"222\\\"]\",",
+            "\"clobTokenIds\": \"[\\\"111\\\", \\\"222\\\"]\", \"version\": \"v2\", \"positionIds\": [\"333\", \"444\"],",
+        );
+        assert_ne!(v2, SAMPLE);
+        let m = &parse_markets(&v2, Venue::Polymarket).expect("v2")[0];
+        assert_eq!(m.protocol, Some(MarketProtocol::PositionsV2));
+        assert_eq!(m.outcomes[0].external_id.as_deref(), Some("333"), "positionIds, not clobTokenIds");
+        assert_eq!(m.outcomes[1].external_id.as_deref(), Some("444"));
+        let v1 = &parse_markets(SAMPLE, Venue::Polymarket).expect("v1")[0];
+        assert_eq!(v1.protocol, Some(MarketProtocol::CtfV1), "no version: an export from before V2");
+        assert_eq!(parse_markets(SAMPLE, Venue::Paper).expect("paper")[0].protocol, None);
+        let missing = v2.replace("\"positionIds\": [\"333\", \"444\"],", "");
+        let err = parse_markets(&missing, Venue::Polymarket).expect_err("no position ids");
+        assert!(err.contains("positionIds"), "{err}");
+        let unknown = v2.replace("\"v2\"", "\"v9\"");
+        let err = parse_markets(&unknown, Venue::Polymarket).expect_err("unknown version");
+        assert!(err.contains("v9"), "{err}");
     }
 
     #[test]

@@ -265,6 +265,7 @@ mod tests {
             tick_size_micros: 10_000,
             min_size_micros: 1_000_000,
             end_time_us: None,
+            protocol: None,
             resolved_outcome: None,
             is_sample: false,
             outcomes: vec![

@@ -92,7 +92,7 @@ pub fn placed_response(order: &Order, replay: bool) -> Placed {
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, description = "client_order_id reused with other parameters; venue disabled", body = ErrorBody),
         (status = 422, description = "A market or risk rule refuses it", body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 503, description = "Trading disabled or cancel-only; venue unavailable", body = ErrorBody)))]
+        (status = 503, description = "Trading disabled or cancel-only; venue unavailable; `venue_heartbeat_lost`: the Polymarket CLOB heartbeat is not confirmed", body = ErrorBody)))]
 pub async fn place(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -216,7 +216,7 @@ pub fn refusal_status(r: &Refusal) -> u16 {
     match r {
         Refusal::NotFound => 404,
         Refusal::ClientOrderIdReused(_) | Refusal::MarketResolved | Refusal::MarketMoved { .. } => 409,
-        Refusal::UnknownMarket => 503,
+        Refusal::UnknownMarket | Refusal::HeartbeatLost => 503,
         _ => 422,
     }
 }

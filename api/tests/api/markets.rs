@@ -14,6 +14,7 @@ fn market(slug: &str, venue: Venue, status: MarketStatus) -> NewMarket {
         tick_size_micros: 10_000,
         min_size_micros: 1_000_000,
         end_time_us: Some(1_795_975_200_000_000),
+        protocol: None,
         is_sample: false,
         outcomes: vec![
             Outcome { index: 0, label: "YES".into(), external_id: Some("1".into()) },

@@ -1,7 +1,10 @@
 //! A local stand-in for the Polymarket CLOB: the endpoints the venue calls, an order id that
-//! is the order's EIP-712 hash (computed from the posted body, as the CLOB does), trades the
-//! test reports (pushed on the user channel or left for the poller), and faults scripted per
-//! `POST /order`.
+//! is the order's EIP-712 hash (computed from the posted body, as the CLOB does, under the
+//! domain the token calls for: ExchangeV3 for a Protocol V2 position id), a signature that
+//! must recover to the order's signer under that domain (else 400, as the CLOB refuses it),
+//! trades the test reports (pushed on the user channel or left for the poller), faults
+//! scripted per `POST /order`, and a heartbeat that can be made to stop answering or to
+//! reject its id.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,8 +18,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use kairos_clob_client::contracts;
-use kairos_clob_client::orders::{Version, domain, v2};
+use kairos_clob_client::orders::v2;
 use kairos_platform::domain::{format_micros, parse_micros};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -32,6 +34,22 @@ pub(crate) enum Fault {
     SlowAccept(Duration),
     /// Keeps the order, then answers 500: the answer is lost, the order is not.
     AcceptThen500,
+    /// Matches the whole order at once as taker against someone else's order in trade
+    /// `trade_id`, and answers `matched` in the CLOB's asynchronous-execution shape
+    /// (`tradeIDs`; the order's record does not list the trade yet) or in the shape from
+    /// before (`transactionsHashes` only; the record lists it).
+    MatchOnPost { trade_id: &'static str, price: &'static str, async_shape: bool },
+}
+
+/// How `POST /v1/heartbeats` behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Heartbeats {
+    #[default]
+    Answer,
+    /// Never answers (the client's timeout ends each beat).
+    Silent,
+    /// 400 "Invalid Heartbeat ID" naming another id, every time.
+    Reject,
 }
 
 #[derive(Debug, Clone)]
@@ -48,7 +66,10 @@ pub(crate) struct Clob {
     trades: Mutex<BTreeMap<String, Value>>,
     pub(crate) posts: AtomicUsize,
     pub(crate) heartbeats: AtomicUsize,
+    heartbeat_mode: Mutex<Heartbeats>,
     faults: Mutex<VecDeque<Fault>>,
+    /// The EIP-712 domain version of each order taken, by hash.
+    pub(crate) domains: Mutex<BTreeMap<String, &'static str>>,
     user: Mutex<Option<broadcast::Sender<String>>>,
 }
 
@@ -58,8 +79,17 @@ pub(crate) struct MockClob {
     pub(crate) clob: Arc<Clob>,
 }
 
-/// The order id the CLOB gives a posted body: the V2 order's EIP-712 hash on Polygon.
-fn order_hash(body: &Value) -> Option<String> {
+/// A Protocol V2 position id: bits 40 to 103 zero (Polymarket's rule, written here apart from
+/// the client's own).
+fn is_position(token: U256) -> bool {
+    let window = (U256::from(1u8) << 104usize) - (U256::from(1u8) << 40usize);
+    (token & window) == U256::ZERO
+}
+
+/// The order id the CLOB gives a posted body, the EIP-712 hash of the order on Polygon under
+/// the domain its token calls for, and that domain's version; `Err` names what the CLOB
+/// would refuse (an unreadable order, or a signature that is not the signer's).
+fn order_hash(body: &Value) -> Result<(String, &'static str), &'static str> {
     let o = &body["order"];
     let u = |k: &str| -> Option<U256> {
         match &o[k] {
@@ -70,21 +100,51 @@ fn order_hash(body: &Value) -> Option<String> {
     };
     let a = |k: &str| -> Option<Address> { o[k].as_str()?.parse().ok() };
     let b = |k: &str| -> Option<B256> { o[k].as_str()?.parse().ok() };
-    let order = v2::Order {
-        salt: u("salt")?,
-        maker: a("maker")?,
-        signer: a("signer")?,
-        tokenId: u("tokenId")?,
-        makerAmount: u("makerAmount")?,
-        takerAmount: u("takerAmount")?,
-        side: if o["side"] == "BUY" { 0 } else { 1 },
-        signatureType: u8::try_from(o["signatureType"].as_u64()?).ok()?,
-        timestamp: u("timestamp")?,
-        metadata: b("metadata")?,
-        builder: b("builder")?,
+    let read = || -> Option<v2::Order> {
+        Some(v2::Order {
+            salt: u("salt")?,
+            maker: a("maker")?,
+            signer: a("signer")?,
+            tokenId: u("tokenId")?,
+            makerAmount: u("makerAmount")?,
+            takerAmount: u("takerAmount")?,
+            side: if o["side"] == "BUY" { 0 } else { 1 },
+            signatureType: u8::try_from(o["signatureType"].as_u64()?).ok()?,
+            timestamp: u("timestamp")?,
+            metadata: b("metadata")?,
+            builder: b("builder")?,
+        })
     };
-    let exchange = contracts::exchange(137, Version::V2, false)?;
-    Some(format!("{:#x}", order.eip712_signing_hash(&domain(Version::V2, 137, exchange))))
+    let order = read().ok_or("bad order")?;
+    // ExchangeV3 (Polygon) for a V2 position; the CTF exchange for anything else.
+    let (version, exchange): (&'static str, Address) = if is_position(order.tokenId) {
+        ("3", "0xe3333700cA9d93003F00f0F71f8515005F6c00Aa".parse().map_err(|_| "address")?)
+    } else {
+        ("2", "0xE111180000d2663C0091e4f400237545B87B996B".parse().map_err(|_| "address")?)
+    };
+    let domain = alloy_sol_types::eip712_domain! {
+        name: "Polymarket CTF Exchange",
+        version: version,
+        chain_id: 137,
+        verifying_contract: exchange,
+    };
+    let hash = order.eip712_signing_hash(&domain);
+    let signature = o["signature"].as_str().and_then(|s| hex::decode(s.trim_start_matches("0x")).ok());
+    if recover(hash, signature.as_deref()) != Some(order.signer) {
+        return Err("invalid signature");
+    }
+    Ok((format!("{hash:#x}"), version))
+}
+
+/// The address that signed `hash` (`r ‖ s ‖ v`, v = 27 or 28), with secp256k1 directly.
+fn recover(hash: B256, signature: Option<&[u8]>) -> Option<Address> {
+    use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
+    let sig = signature.filter(|s| s.len() == 65)?;
+    let id = RecoveryId::try_from(i32::from(sig[64]) - 27).ok()?;
+    let recoverable = RecoverableSignature::from_compact(&sig[..64], id).ok()?;
+    let key = secp256k1::SECP256K1.recover_ecdsa(secp256k1::Message::from_digest(hash.0), &recoverable).ok()?;
+    let public = key.serialize_uncompressed();
+    Some(Address::from_slice(&alloy_primitives::keccak256(&public[1..])[12..]))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -94,7 +154,11 @@ fn error(status: StatusCode, message: &str) -> Response {
 async fn post_order(State(clob): State<Arc<Clob>>, body: String) -> Response {
     clob.posts.fetch_add(1, Ordering::SeqCst);
     let Ok(value) = serde_json::from_str::<Value>(&body) else { return error(StatusCode::BAD_REQUEST, "bad json") };
-    let Some(hash) = order_hash(&value) else { return error(StatusCode::BAD_REQUEST, "bad order") };
+    let (hash, domain_version) = match order_hash(&value) {
+        Ok(found) => found,
+        Err(why) => return error(StatusCode::BAD_REQUEST, why),
+    };
+    clob.domains.lock().expect("domains").insert(hash.clone(), domain_version);
     let fault = clob.faults.lock().expect("faults").pop_front();
     let keep = |clob: &Clob| {
         let mut orders = clob.orders.lock().expect("orders");
@@ -134,6 +198,34 @@ async fn post_order(State(clob): State<Arc<Clob>>, body: String) -> Response {
         Some(Fault::AcceptThen500) => {
             keep(&clob);
             return error(StatusCode::INTERNAL_SERVER_ERROR, "upstream timeout");
+        }
+        Some(Fault::MatchOnPost { trade_id, price, async_shape }) => {
+            keep(&clob);
+            let size =
+                clob.orders.lock().expect("orders").get(&hash).map(|o| o.original_size.clone()).unwrap_or_default();
+            let trade = json!({
+                "id": trade_id, "taker_order_id": hash, "market": "0xcondition", "asset_id": "1111", "side": "BUY",
+                "size": size, "price": price, "status": "MATCHED", "trader_side": "TAKER",
+                "maker_orders": [{ "order_id": "0xsomeone-else", "matched_amount": size, "price": price, "asset_id": "1111" }],
+            });
+            clob.trades.lock().expect("trades").insert(trade_id.to_string(), trade);
+            {
+                let mut orders = clob.orders.lock().expect("orders");
+                let o = orders.get_mut(&hash).expect("kept");
+                o.size_matched = size.clone();
+                o.status = "ORDER_STATUS_MATCHED".into();
+                if !async_shape {
+                    o.trades.push(trade_id.to_string());
+                }
+            }
+            let answer = if async_shape {
+                json!({ "success": true, "orderID": hash, "status": "matched", "makingAmount": "", "takingAmount": "",
+                        "tradeIDs": [trade_id], "errorMsg": "" })
+            } else {
+                json!({ "success": true, "orderID": hash, "status": "matched", "makingAmount": "1", "takingAmount": "1",
+                        "transactionsHashes": ["0x5ee"], "errorMsg": "" })
+            };
+            return axum::Json(answer).into_response();
         }
         None => {
             if !keep(&clob) {
@@ -197,7 +289,19 @@ async fn cancel_many(State(clob): State<Arc<Clob>>, body: String) -> Response {
 
 async fn heartbeat(State(clob): State<Arc<Clob>>) -> Response {
     let n = clob.heartbeats.fetch_add(1, Ordering::SeqCst);
-    axum::Json(json!({ "heartbeat_id": format!("hb-{n}") })).into_response()
+    let mode = *clob.heartbeat_mode.lock().expect("mode");
+    match mode {
+        Heartbeats::Answer => axum::Json(json!({ "heartbeat_id": format!("hb-{n}") })).into_response(),
+        Heartbeats::Silent => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Heartbeats::Reject => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "error_msg": "Invalid Heartbeat ID", "heartbeat_id": format!("other-{n}") })),
+        )
+            .into_response(),
+    }
 }
 
 async fn user_channel(State(clob): State<Arc<Clob>>, upgrade: WebSocketUpgrade) -> Response {
@@ -249,6 +353,15 @@ pub(crate) async fn start() -> MockClob {
 impl MockClob {
     pub(crate) fn fault(&self, fault: Fault) {
         self.clob.faults.lock().expect("faults").push_back(fault);
+    }
+
+    pub(crate) fn heartbeats(&self, mode: Heartbeats) {
+        *self.clob.heartbeat_mode.lock().expect("mode") = mode;
+    }
+
+    /// The EIP-712 domain version the CLOB saw the order signed under ("2" or "3").
+    pub(crate) fn domain_of(&self, hash: &str) -> Option<&'static str> {
+        self.clob.domains.lock().expect("domains").get(hash).copied()
     }
 
     pub(crate) fn order_count(&self) -> usize {

@@ -128,6 +128,7 @@ async fn operators_manage_users_keys_markets_and_flags_and_admins_set_roles() {
                 tick_size_micros: 10_000,
                 min_size_micros: 1_000_000,
                 end_time_us: None,
+                protocol: None,
                 is_sample: false,
                 outcomes: vec![
                     Outcome { index: 0, label: "YES".into(), external_id: None },

@@ -16,6 +16,17 @@ pub(crate) async fn market(app: &TestApp, venue: Venue, slug: &str) -> String {
 
 /// A binary market whose outcomes carry these venue token ids.
 pub(crate) async fn market_with_tokens(app: &TestApp, venue: Venue, slug: &str, tokens: [Option<&str>; 2]) -> String {
+    market_with_protocol(app, venue, slug, tokens, None).await
+}
+
+/// [`market_with_tokens`] with the venue's settlement protocol.
+pub(crate) async fn market_with_protocol(
+    app: &TestApp,
+    venue: Venue,
+    slug: &str,
+    tokens: [Option<&str>; 2],
+    protocol: Option<kairos_platform::domain::MarketProtocol>,
+) -> String {
     let new = NewMarket {
         venue,
         external_id: Some(format!("test:{slug}")),
@@ -26,6 +37,7 @@ pub(crate) async fn market_with_tokens(app: &TestApp, venue: Venue, slug: &str, 
         tick_size_micros: 10_000,
         min_size_micros: 1_000_000,
         end_time_us: None,
+        protocol,
         is_sample: false,
         outcomes: vec![
             Outcome { index: 0, label: "YES".into(), external_id: tokens[0].map(str::to_string) },

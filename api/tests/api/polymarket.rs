@@ -3,21 +3,21 @@
 //! acknowledgements), fills that count only once confirmed, a match that later fails undone,
 //! and the websocket and the poller each enough on their own.
 
-use kairos_platform::domain::{Role, Venue};
+use kairos_platform::domain::{MarketProtocol, Role, Venue};
 use kairos_platform::storage::ledger;
 use kairos_platform::storage::scratch::{self, ScratchDb};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::mock_clob::{self, Fault, MockClob};
-use crate::orders::{funded, market_with_tokens};
+use crate::mock_clob::{self, Fault, Heartbeats, MockClob};
+use crate::orders::{funded, market_with_protocol, market_with_tokens};
 use crate::support::{TestApp, error_code, eventually, spawn};
 
 /// Hardhat's first test key: a well-known throwaway, never funded anywhere that matters.
 const TEST_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 async fn app_on(db: &ScratchDb, clob: &MockClob, ws: &str, poll_ms: &str) -> TestApp {
-    spawn(
+    let app = spawn(
         db,
         &[
             ("KAIROS_POLYMARKET__API_KEY", "00000000-0000-0000-0000-000000000001"),
@@ -30,11 +30,27 @@ async fn app_on(db: &ScratchDb, clob: &MockClob, ws: &str, poll_ms: &str) -> Tes
             ("KAIROS_POLYMARKET__TIMEOUT_MS", "400"),
         ],
     )
-    .await
+    .await;
+    // New orders wait for the first accepted CLOB heartbeat.
+    heartbeat_is(&app, "up").await;
+    app
 }
 
+/// Waits until `/ready` reports the CLOB heartbeat `up` or `down`.
+async fn heartbeat_is(app: &TestApp, status: &str) {
+    eventually(15, &format!("the CLOB heartbeat is {status} in /ready"), || async {
+        let (_, ready) = app.get_json("/ready").await;
+        ready["checks"]["polymarket_heartbeat"]["status"] == status
+    })
+    .await;
+}
+
+/// CTF token ids as the CLOB has them (keccak hashes, so not V2 position ids).
+const CTF_YES: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+const CTF_NO: &str = "52114319501245915516055106046884209969926127482827954674443846427813813222426";
+
 async fn pm_market(app: &TestApp, slug: &str) -> String {
-    market_with_tokens(app, Venue::Polymarket, slug, [Some("1111"), Some("2222")]).await
+    market_with_tokens(app, Venue::Polymarket, slug, [Some(CTF_YES), Some(CTF_NO)]).await
 }
 
 fn buy(market: &str, price: &str, size: &str, client_order_id: &str) -> Value {
@@ -233,4 +249,148 @@ async fn lost_answers_errors_and_rate_limits_never_double_or_lose_an_order() {
         ledger_ok(&app, db.label).await;
         app.stop().await;
     }
+}
+
+/// Protocol V2 position ids (module 1, outcomes 0 and 1): bits 40 to 103 zero.
+const POSITION_YES: &str = "452312848583266388373324160190187140051835979012206471537483307267167092736";
+const POSITION_NO: &str = "452312848583266388373324160190187140051835979012206471537483307267167092737";
+
+async fn market_on(app: &TestApp, slug: &str, protocol: Option<MarketProtocol>, tokens: [&str; 2]) -> String {
+    market_with_protocol(app, Venue::Polymarket, slug, [Some(tokens[0]), Some(tokens[1])], protocol).await
+}
+
+#[tokio::test]
+async fn v2_markets_sign_for_exchange_v3_and_placement_trades_are_followed_from_either_answer() {
+    for db in scratch::all().await {
+        let clob = mock_clob::start().await;
+        // Neither the poller (a minute away) nor the websocket (unreachable) helps here: what
+        // the order's own answer says is all there is.
+        let app = app_on(&db, &clob, "ws://127.0.0.1:9/ws/user", "60000").await;
+        let (_, op) = app.user(Role::Operator).await;
+        let (_, user) = funded(&app, &op, "100").await;
+        let v2 = market_on(&app, "pm-v2", Some(MarketProtocol::PositionsV2), [POSITION_YES, POSITION_NO]).await;
+        let v1 = market_on(&app, "pm-v1", Some(MarketProtocol::CtfV1), [CTF_YES, CTF_NO]).await;
+        // Imported before the protocol was recorded: the id's shape decides.
+        let unknown = market_on(&app, "pm-unknown", None, [POSITION_YES, POSITION_NO]).await;
+
+        let cases = [
+            (&v2, "v2-async", "t-async", true, "3"),
+            (&v1, "v1-hashes", "t-hashes", false, "2"),
+            (&unknown, "v2-by-shape", "t-shape", true, "3"),
+        ];
+        for (i, (market, client_id, trade_id, async_shape, domain)) in cases.into_iter().enumerate() {
+            clob.fault(Fault::MatchOnPost { trade_id, price: "0.40", async_shape });
+            let (status, placed) = place(&app, &user, buy(market, "0.40", "5", client_id)).await;
+            assert_eq!(status, 201, "{}: {client_id}: {placed}", db.label);
+            let hash = placed["venue_order_id"].as_str().expect("hash");
+            assert_eq!(clob.domain_of(hash), Some(domain), "{client_id}: signed for the right exchange");
+            // The trade was picked up from the placement's answer, before this call returned.
+            let (_, fills) = app.send(Method::GET, "/v1/fills", Some(&user), None).await;
+            let fills = fills["data"].as_array().expect("fills").clone();
+            assert_eq!(fills.len(), i + 1, "{}: {client_id}: {fills:?}", db.label);
+            assert!(
+                fills.iter().any(|f| f["trade_id"] == trade_id && f["finality"] == "matched" && f["size"] == "5"),
+                "{client_id}: {fills:?}"
+            );
+        }
+        assert_eq!(clob.order_count(), 3);
+        ledger_ok(&app, db.label).await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_lost_heartbeat_refuses_new_orders_until_a_beat_is_accepted_and_cancels_still_pass() {
+    // The gate is in memory: one database is enough.
+    let db = scratch::sqlite();
+    let clob = mock_clob::start().await;
+    let app = app_on(&db, &clob, "ws://127.0.0.1:9/ws/user", "60000").await;
+    let (_, op) = app.user(Role::Operator).await;
+    let m = pm_market(&app, "pm-heartbeat").await;
+    let (_, user) = funded(&app, &op, "100").await;
+    let (status, first) = place(&app, &user, buy(&m, "0.10", "1", "hb-before")).await;
+    assert_eq!(status, 201, "{first}");
+    let (_, ready) = app.get_json("/ready").await;
+    let serving = ready["status"].clone();
+
+    // The CLOB rejects the heartbeat id: at once, no new orders; a cancel still goes through.
+    clob.heartbeats(Heartbeats::Reject);
+    heartbeat_is(&app, "down").await;
+    let (_, ready) = app.get_json("/ready").await;
+    assert_eq!(ready["status"], serving, "paper trading and cancels go on: the instance stays as ready as it was");
+    let (status, refused) = place(&app, &user, buy(&m, "0.11", "1", "hb-rejected")).await;
+    assert_eq!((status, error_code(&refused)), (503, "venue_heartbeat_lost".to_string()), "{refused}");
+    let id = first["id"].as_str().expect("id");
+    let (status, cancelled) = app.send(Method::DELETE, &format!("/v1/orders/{id}"), Some(&user), None).await;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+
+    // A beat accepted again: orders go again.
+    clob.heartbeats(Heartbeats::Answer);
+    heartbeat_is(&app, "up").await;
+    let (status, placed) = place(&app, &user, buy(&m, "0.11", "1", "hb-back")).await;
+    assert_eq!((status, placed["status"].as_str()), (201, Some("open")), "{placed}");
+
+    // The CLOB stops answering: once the deadline is at risk, no new orders.
+    clob.heartbeats(Heartbeats::Silent);
+    heartbeat_is(&app, "down").await;
+    let (status, refused) = place(&app, &user, buy(&m, "0.12", "1", "hb-silent")).await;
+    assert_eq!((status, error_code(&refused)), (503, "venue_heartbeat_lost".to_string()), "{refused}");
+    let (status, all) = app.send(Method::DELETE, "/v1/orders", Some(&user), None).await;
+    assert_eq!((status, all["cancelled"].as_array().map(Vec::len)), (200, Some(1)), "{all}");
+    clob.heartbeats(Heartbeats::Answer);
+    heartbeat_is(&app, "up").await;
+    let (status, _) = place(&app, &user, buy(&m, "0.12", "1", "hb-recovered")).await;
+    assert_eq!(status, 201);
+    let metrics = app.metrics_text().await;
+    // The recorder is shared by every test in this binary: the metric is there, its value is theirs too.
+    assert!(metrics.contains("kairos_polymarket_heartbeat_lost_total"), "losses are counted");
+    assert!(metrics.contains("kairos_dependency_up{dependency=\"polymarket_heartbeat\"}"), "and gauged");
+    ledger_ok(&app, db.label).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_deposit_wallet_account_set_up_without_its_wallet_does_not_start() {
+    let db = scratch::sqlite();
+    let clob = mock_clob::start().await;
+    let error = crate::support::try_spawn(
+        &db,
+        &[
+            ("KAIROS_POLYMARKET__API_KEY", "00000000-0000-0000-0000-000000000001"),
+            ("KAIROS_POLYMARKET__API_SECRET", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="),
+            ("KAIROS_POLYMARKET__API_PASSPHRASE", "passphrase"),
+            ("KAIROS_POLYMARKET__PRIVATE_KEY", TEST_KEY),
+            ("KAIROS_POLYMARKET__SIGNATURE_TYPE", "3"),
+            ("KAIROS_POLYMARKET__CLOB_BASE_URL", &clob.base),
+        ],
+    )
+    .await
+    .err()
+    .expect("refused at start-up")
+    .to_string();
+    assert!(
+        error.contains("KAIROS_POLYMARKET__FUNDER") && error.contains("0xBc0fF067b7740Eff76C1ca93c875Ba6B890d6B50"),
+        "names the setting and the wallet: {error}"
+    );
+}
+
+#[tokio::test]
+async fn the_clobs_deposit_wallet_refusal_is_recorded_with_its_fix() {
+    let db = scratch::sqlite();
+    let clob = mock_clob::start().await;
+    let app = app_on(&db, &clob, "ws://127.0.0.1:9/ws/user", "60000").await;
+    let (_, op) = app.user(Role::Operator).await;
+    let m = pm_market(&app, "pm-deposit-wallet").await;
+    let (_, user) = funded(&app, &op, "100").await;
+    clob.fault(Fault::Status(400, "maker address not allowed, please use the deposit wallet flow"));
+    let (status, o) = place(&app, &user, buy(&m, "0.10", "1", "eoa-maker")).await;
+    assert_eq!((status, o["status"].as_str()), (201, Some("rejected")), "{o}");
+    let reason = o["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("KAIROS_POLYMARKET__SIGNATURE_TYPE")
+            && reason.contains("0xBc0fF067b7740Eff76C1ca93c875Ba6B890d6B50"),
+        "{reason}"
+    );
+    assert_eq!(collateral(&app, &user).await, ("100".into(), "0".into(), "0".into()), "nothing held");
+    app.stop().await;
 }

@@ -52,6 +52,13 @@ struct Shared {
 /// How often the clock offset is measured again.
 pub const CLOCK_REFRESH: Duration = Duration::from_secs(600);
 
+/// Orders per `POST /orders` ("Maximum 15 orders per request", the CLOB's API reference;
+/// polymarket-client 0.14.0 `_MAX_BATCH`).
+pub const MAX_POST_BATCH: usize = 15;
+/// Ids per `DELETE /orders` ("Maximum 3000 orders per request", the CLOB's API reference;
+/// polymarket-client 0.14.0 `_MAX_CANCEL_BATCH`). Not 1,000: that is its rate limit per 10 s.
+pub const MAX_CANCEL_BATCH: usize = 3000;
+
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
@@ -379,10 +386,28 @@ impl ClobClient {
         }
     }
 
-    /// `POST /orders`: up to 15 bodies from [`super::envelope`], one answer per leg.
-    pub async fn post_orders(&self, bodies: &[String]) -> Result<Vec<PostOrderResponse>, ClobError> {
-        let body = format!("[{}]", bodies.join(","));
-        Self::decode(&self.send(Method::POST, "/orders", Some(&body), Auth::L2).await?)
+    /// `POST /orders` with bodies from [`super::envelope`]: sent [`MAX_POST_BATCH`] at a time
+    /// (the CLOB's limit), one result per leg in the order given. A batch the CLOB refused as a
+    /// whole, or whose answer was lost, gives its error to each of its legs (look lost ones up
+    /// by hash before sending them again); the batches after it are still sent.
+    pub async fn post_orders(&self, bodies: &[String]) -> Vec<Result<PostOrderResponse, ClobError>> {
+        let mut results = Vec::with_capacity(bodies.len());
+        for chunk in bodies.chunks(MAX_POST_BATCH) {
+            let body = format!("[{}]", chunk.join(","));
+            let answer = match self.send(Method::POST, "/orders", Some(&body), Auth::L2).await {
+                Ok(text) => Self::decode::<Vec<PostOrderResponse>>(&text),
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(legs) if legs.len() == chunk.len() => results.extend(legs.into_iter().map(Ok)),
+                Ok(legs) => {
+                    let e = ClobError::Decode(format!("{} answers for a batch of {}", legs.len(), chunk.len()));
+                    results.extend(chunk.iter().map(|_| Err(e.clone())));
+                }
+                Err(e) => results.extend(chunk.iter().map(|_| Err(e.clone()))),
+            }
+        }
+        results
     }
 
     /// `POST /books` and its kin take `[{"token_id"}]` and answer per token; `path` is one of
@@ -509,9 +534,31 @@ impl ClobClient {
         Self::decode(&self.idempotent(Method::DELETE, "/order", Some(&body), Auth::L2).await?)
     }
 
+    /// `DELETE /orders`, [`MAX_CANCEL_BATCH`] ids at a time (the CLOB's limit); the answers
+    /// are merged. Every batch is tried; the first error is returned after the rest were sent.
     pub async fn cancel_orders(&self, order_ids: &[&str]) -> Result<CancelResponse, ClobError> {
-        let body = serde_json::to_string(order_ids).map_err(|e| ClobError::Decode(e.to_string()))?;
-        Self::decode(&self.idempotent(Method::DELETE, "/orders", Some(&body), Auth::L2).await?)
+        let mut merged = CancelResponse::default();
+        let mut first_error = None;
+        for chunk in order_ids.chunks(MAX_CANCEL_BATCH) {
+            let body = serde_json::to_string(chunk).map_err(|e| ClobError::Decode(e.to_string()))?;
+            let answer = match self.idempotent(Method::DELETE, "/orders", Some(&body), Auth::L2).await {
+                Ok(text) => Self::decode::<CancelResponse>(&text),
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(r) => {
+                    merged.canceled.extend(r.canceled);
+                    merged.not_canceled.extend(r.not_canceled);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(merged),
+        }
     }
 
     pub async fn cancel_all(&self) -> Result<CancelResponse, ClobError> {
@@ -534,22 +581,39 @@ impl ClobClient {
         Self::decode(&self.idempotent(Method::DELETE, "/cancel-market-orders", Some(&body), Auth::L2).await?)
     }
 
-    /// One heartbeat (`POST /v1/heartbeats`); returns the id to send next. A 400 that carries
-    /// the correct id (the previous one expired) is adopted, as the CLOB asks.
-    pub async fn heartbeat(&self, heartbeat_id: &str) -> Result<String, ClobError> {
+    /// One heartbeat (`POST /v1/heartbeats`). A 400 naming the id the CLOB expected is a
+    /// [`HeartbeatReply::Rejected`]: the deadline did not move, and the next beat must go at
+    /// once with that id (which may be empty, after a legacy heartbeat or an expiry).
+    pub async fn heartbeat(&self, heartbeat_id: &str) -> Result<HeartbeatReply, ClobError> {
         let body = serde_json::json!({ "heartbeat_id": heartbeat_id }).to_string();
         match self.send(Method::POST, "/v1/heartbeats", Some(&body), Auth::L2).await {
-            Ok(text) => Ok(Self::decode::<HeartbeatResponse>(&text)?.heartbeat_id),
+            Ok(text) => {
+                let next = Self::decode::<HeartbeatResponse>(&text)?.heartbeat_id;
+                if next.is_empty() {
+                    return Err(ClobError::Decode(format!("a heartbeat answer without an id: {text}")));
+                }
+                Ok(HeartbeatReply::Accepted { next })
+            }
             Err(ClobError::Status { status: 400, message, code, retry_after }) => {
                 let v: serde_json::Value = serde_json::from_str(&message).unwrap_or_default();
                 match v["heartbeat_id"].as_str() {
-                    Some(id) if !id.is_empty() => Ok(id.to_string()),
-                    _ => Err(ClobError::Status { status: 400, message, code, retry_after }),
+                    Some(expected) => Ok(HeartbeatReply::Rejected { expected: expected.to_string() }),
+                    None => Err(ClobError::Status { status: 400, message, code, retry_after }),
                 }
             }
             Err(e) => Err(e),
         }
     }
+}
+
+/// How the CLOB took one heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeartbeatReply {
+    /// Taken: the deadline moved; `next` goes with the next beat.
+    Accepted { next: String },
+    /// Not the id the CLOB expected ("Invalid Heartbeat ID"): the deadline did not move (and
+    /// if it had passed, the CLOB cancelled every open order and dropped the registration).
+    Rejected { expected: String },
 }
 
 fn is_duplicate(e: &ClobError) -> bool {

@@ -1,15 +1,17 @@
 //! The CLOB's dead-man's switch kept alive: the server cancels every open order when no valid
 //! heartbeat arrives for 10 s (5 s of grace). A background task beats every `every`, sends the
-//! id the server last returned (adopting the one a `400` names), retries a failed beat with
-//! jittered backoff instead of waiting for the next tick, and says when the deadline is at
-//! risk, so the owner can stop quoting before the exchange cancels for it.
+//! id the server last returned, retries a failed beat with jittered backoff instead of waiting
+//! for the next tick, and says when the deadline is at risk, so the owner can stop quoting
+//! before the exchange cancels for it. A beat the CLOB rejects ("Invalid Heartbeat ID", with
+//! the id it expected) did not move the deadline: it is reported, and the expected id goes out
+//! at once rather than after `every`.
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{ClobClient, ClobError};
+use super::{ClobClient, ClobError, HeartbeatReply};
 
 #[derive(Debug, Clone)]
 pub struct HeartbeatConfig {
@@ -39,6 +41,9 @@ impl Default for HeartbeatConfig {
 pub enum HeartbeatEvent {
     /// The server took the beat and returned the id to send next.
     Beat { id: String },
+    /// The server refused the id sent and named the one it expects (possibly empty). The
+    /// deadline did not move; if it had already passed, the server cancelled every open order.
+    Rejected { expected: String },
     /// A beat failed; the next try comes after `retry_in`.
     Failed { error: String, retry_in: Duration },
     /// No beat has succeeded for `since`: the server may cancel every open order at
@@ -80,7 +85,7 @@ async fn run(
     let mut warned = false;
     loop {
         let wait = match client.heartbeat(&id).await {
-            Ok(next) => {
+            Ok(HeartbeatReply::Accepted { next }) => {
                 id = next;
                 last_ok = Instant::now();
                 failures = 0;
@@ -89,18 +94,28 @@ async fn run(
                 let _ = tx.try_send(HeartbeatEvent::Beat { id: id.clone() });
                 config.every
             }
+            Ok(HeartbeatReply::Rejected { expected }) => {
+                id = expected.clone();
+                if tx.send(HeartbeatEvent::Rejected { expected }).await.is_err() {
+                    return;
+                }
+                // The first rejection in a stretch is answered at once; a server that keeps
+                // rejecting is not hammered.
+                let wait = if failures == 0 { Duration::ZERO } else { retry_delay(None, failures, &config) };
+                failures = failures.saturating_add(1);
+                if !warn_if_at_risk(&tx, last_ok, &mut warned, &config).await {
+                    return;
+                }
+                wait
+            }
             Err(e) => {
-                let retry_in = retry_delay(&e, failures, &config);
+                let retry_in = retry_delay(Some(&e), failures, &config);
                 failures = failures.saturating_add(1);
                 if tx.send(HeartbeatEvent::Failed { error: e.to_string(), retry_in }).await.is_err() {
                     return;
                 }
-                let since = last_ok.elapsed();
-                if since >= config.at_risk_after && !warned {
-                    warned = true;
-                    if tx.send(HeartbeatEvent::AtRisk { since, deadline: config.deadline }).await.is_err() {
-                        return;
-                    }
+                if !warn_if_at_risk(&tx, last_ok, &mut warned, &config).await {
+                    return;
                 }
                 retry_in
             }
@@ -112,10 +127,25 @@ async fn run(
     }
 }
 
+/// Sends `AtRisk` once per failing stretch; `false` when nobody listens any more.
+async fn warn_if_at_risk(
+    tx: &mpsc::Sender<HeartbeatEvent>,
+    last_ok: Instant,
+    warned: &mut bool,
+    config: &HeartbeatConfig,
+) -> bool {
+    let since = last_ok.elapsed();
+    if since >= config.at_risk_after && !*warned {
+        *warned = true;
+        return tx.send(HeartbeatEvent::AtRisk { since, deadline: config.deadline }).await.is_ok();
+    }
+    true
+}
+
 /// The server's `Retry-After` when it gave one, else `retry_min · 2^failures` with jitter,
 /// both capped at `retry_max`: a beat must be retried well inside the deadline.
-fn retry_delay(e: &ClobError, failures: u32, config: &HeartbeatConfig) -> Duration {
-    if let ClobError::Status { retry_after: Some(d), .. } = e {
+fn retry_delay(e: Option<&ClobError>, failures: u32, config: &HeartbeatConfig) -> Duration {
+    if let Some(ClobError::Status { retry_after: Some(d), .. }) = e {
         return (*d).min(config.retry_max);
     }
     crate::backoff::jittered(failures, config.retry_min, config.retry_max)

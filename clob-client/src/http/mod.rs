@@ -12,5 +12,7 @@ pub mod place;
 pub mod types;
 
 pub use account::ApiKeys;
-pub use client::{CLOCK_REFRESH, ClientConfig, ClobClient, Submitted};
+pub use client::{
+    CLOCK_REFRESH, ClientConfig, ClobClient, HeartbeatReply, MAX_CANCEL_BATCH, MAX_POST_BATCH, Submitted,
+};
 pub use error::ClobError;

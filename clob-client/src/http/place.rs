@@ -1,6 +1,6 @@
 //! Placing an order end to end: the price of a market order from the live book, then build
-//! for the server's order version and the token's tick, sign, and post with reconciliation
-//! by hash. An `order_version_mismatch` makes the client read the version again and rebuild
+//! for the token's order version (3 for a Protocol V2 position, else the server's) and tick,
+//! sign, and post with reconciliation by hash. An `order_version_mismatch` makes the client read the version again and rebuild
 //! once, as the official clients do.
 
 use super::client::ClobClient;
@@ -76,7 +76,12 @@ impl ClobClient {
         }
         let mut retried = false;
         loop {
-            let version = self.order_version().await?;
+            // A Protocol V2 position always signs for ExchangeV3; a CTF token for the server's version.
+            let version = if crate::positions::is_position_id(args.token_id) {
+                crate::orders::Version::V3
+            } else {
+                self.order_version().await?
+            };
             let now_ms = self.now_s().saturating_mul(1_000);
             let built = build::build(account, &args, version, self.rounding, build::fresh_salt(), now_ms)?;
             match self.post_order_reconciled(&built.body, &built.order_hash).await {

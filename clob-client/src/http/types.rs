@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /order` answer.
+/// `POST /order` answer (and each leg of `POST /orders`). Since the CLOB's asynchronous
+/// execution (py-clob-client-v2 1.1.0 release notes, polymarket_client_sdk_v2 0.7.0 changelog)
+/// a matched order's answer names its trades in `tradeIDs` and may leave `transactionsHashes`
+/// empty; answers from before carried the hashes and no trade ids. Either may be missing.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct PostOrderResponse {
     #[serde(default)]
@@ -18,6 +21,17 @@ pub struct PostOrderResponse {
     pub taking_amount: String,
     #[serde(rename = "errorMsg", default)]
     pub error_msg: String,
+    /// The trades this order made when it was placed; later fills of a resting order are not
+    /// listed here.
+    #[serde(rename = "tradeIDs", default, deserialize_with = "null_as_empty")]
+    pub trade_ids: Vec<String>,
+    #[serde(rename = "transactionsHashes", default, deserialize_with = "null_as_empty")]
+    pub transactions_hashes: Vec<String>,
+}
+
+/// A list the CLOB may send as `null`.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Answer of every cancel endpoint.

@@ -72,3 +72,43 @@ mod micros_tests {
         }
     }
 }
+
+/// The two ticks the CLOB added in 2026 (py-clob-client-v2 1.0.2, "support for CLOB tick sizes
+/// 0.005 and 0.0025"): both modes take them, and both official-client fixture sets cover them.
+#[cfg(test)]
+mod new_tick_tests {
+    use super::{AmountSide, OrderKind, exact, python};
+
+    #[test]
+    fn the_half_cent_and_quarter_cent_ticks_work_in_both_modes() {
+        let cases = [
+            ("0.005", "0.555", "21.04", (11_677_200, 21_040_000)),
+            ("0.005", "0.005", "10", (50_000, 10_000_000)),
+            ("0.0025", "0.5525", "10", (5_525_000, 10_000_000)),
+            ("0.0025", "0.9975", "3", (2_992_500, 3_000_000)),
+        ];
+        for (tick, price, size, (maker, taker)) in cases {
+            for (mode, result) in [
+                ("exact", exact::amounts(OrderKind::Limit, AmountSide::Buy, tick, price, size)),
+                ("python", python::amounts(OrderKind::Limit, AmountSide::Buy, tick, price, size)),
+            ] {
+                assert_eq!(result, Ok((maker, taker)), "{mode} BUY {size} @ {price} on {tick}");
+            }
+            let sell = exact::amounts(OrderKind::Limit, AmountSide::Sell, tick, price, size);
+            assert_eq!(sell, Ok((taker, maker)), "SELL {size} @ {price} on {tick}");
+        }
+        // Off the grid: the exact mode refuses and names the neighbours.
+        let off = exact::amounts(OrderKind::Limit, AmountSide::Buy, "0.0025", "0.5510", "1").expect_err("off grid");
+        assert_eq!(off.to_string(), "price 0.551 is not on the 0.0025 grid; nearest valid: 0.55 or 0.5525");
+        // The generated rows from both official clients include both ticks.
+        for (name, text) in [
+            ("python_amounts.json", include_str!("../../test_data/python_amounts.json")),
+            ("rust_amounts.json", include_str!("../../test_data/rust_amounts.json")),
+        ] {
+            for tick in ["\"0.005\"", "\"0.0025\""] {
+                let rows = text.lines().filter(|l| l.contains(&format!(",{tick},"))).count();
+                assert!(rows > 1000, "{name} has {rows} rows on tick {tick}");
+            }
+        }
+    }
+}

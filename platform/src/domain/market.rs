@@ -78,12 +78,42 @@ impl FromStr for MarketStatus {
     }
 }
 
+/// The settlement protocol of a Polymarket market, as Gamma's `version` field names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MarketProtocol {
+    /// `"v1"`: CTF token ids (`clobTokenIds`), order version 2.
+    CtfV1,
+    /// `"v2"`: PositionManager position ids (`positionIds`), ExchangeV3, order version 3.
+    PositionsV2,
+}
+
+impl MarketProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarketProtocol::CtfV1 => "v1",
+            MarketProtocol::PositionsV2 => "v2",
+        }
+    }
+}
+
+impl FromStr for MarketProtocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "v1" => Ok(MarketProtocol::CtfV1),
+            "v2" => Ok(MarketProtocol::PositionsV2),
+            other => Err(format!("unknown market protocol version {other:?}; expected v1 or v2")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// 0-based position in the market's outcome list; what orders refer to.
     pub index: u32,
     pub label: String,
-    /// The venue's token id, when the venue has one.
+    /// The venue's token id, when the venue has one (a Polymarket CTF token id, or a
+    /// position id on a Protocol V2 market).
     pub external_id: Option<String>,
 }
 
@@ -102,6 +132,8 @@ pub struct Market {
     /// Smallest order size in micro-shares.
     pub min_size_micros: i64,
     pub end_time_us: Option<i64>,
+    /// How the venue settles it (Polymarket only; `None` when not known).
+    pub protocol: Option<MarketProtocol>,
     pub resolved_outcome: Option<u32>,
     /// Seeded by `dev` for newcomers; not a real market.
     pub is_sample: bool,
@@ -122,6 +154,7 @@ pub struct NewMarket {
     pub tick_size_micros: i64,
     pub min_size_micros: i64,
     pub end_time_us: Option<i64>,
+    pub protocol: Option<MarketProtocol>,
     pub is_sample: bool,
     pub outcomes: Vec<Outcome>,
 }

@@ -8,7 +8,7 @@ pub mod time;
 pub mod trading_state;
 
 pub use access::{Role, Scope};
-pub use market::{Market, MarketStatus, NewMarket, Outcome, Venue};
+pub use market::{Market, MarketProtocol, MarketStatus, NewMarket, Outcome, Venue};
 pub use money::{MoneyError, format_micros, parse_micros};
 pub use order::{Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Side, Stp, TimeInForce};
 pub use time::{format_rfc3339_us, now_us, parse_rfc3339_us};

@@ -6,10 +6,11 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row as _, Transaction};
 
 use super::{Db, StorageError, parse_column};
-use crate::domain::{Market, NewMarket, Outcome, new_id, now_us};
+use crate::domain::{Market, MarketProtocol, NewMarket, Outcome, new_id, now_us};
 
 const MARKET_COLUMNS: &str = "id, venue, external_id, slug, question, description, status, \
-     tick_size_micros, min_size_micros, end_time_us, resolved_outcome, is_sample, created_at_us, updated_at_us";
+     tick_size_micros, min_size_micros, end_time_us, venue_protocol, resolved_outcome, is_sample, created_at_us, \
+     updated_at_us";
 
 /// What an import did with one market.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +55,8 @@ pub async fn upsert(db: &Db, new: &NewMarket) -> Result<(Market, Upserted), Stor
 async fn insert(tx: &mut Transaction<'_, Any>, id: &str, m: &NewMarket, now: i64) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO markets (id, venue, external_id, slug, question, description, status, \
-         tick_size_micros, min_size_micros, end_time_us, resolved_outcome, is_sample, created_at_us, updated_at_us) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $12)",
+         tick_size_micros, min_size_micros, end_time_us, venue_protocol, resolved_outcome, is_sample, created_at_us, \
+         updated_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $13)",
     )
     .bind(id)
     .bind(m.venue.as_str())
@@ -67,6 +68,7 @@ async fn insert(tx: &mut Transaction<'_, Any>, id: &str, m: &NewMarket, now: i64
     .bind(m.tick_size_micros)
     .bind(m.min_size_micros)
     .bind(m.end_time_us)
+    .bind(m.protocol.map(MarketProtocol::as_str))
     .bind(i64::from(m.is_sample))
     .bind(now)
     .execute(&mut **tx)
@@ -99,7 +101,7 @@ async fn update(tx: &mut Transaction<'_, Any>, id: &str, m: &NewMarket, now: i64
     }
     sqlx::query(
         "UPDATE markets SET slug = $2, question = $3, description = $4, status = $5, tick_size_micros = $6, \
-         min_size_micros = $7, end_time_us = $8, updated_at_us = $9 WHERE id = $1",
+         min_size_micros = $7, end_time_us = $8, venue_protocol = $9, updated_at_us = $10 WHERE id = $1",
     )
     .bind(id)
     .bind(m.slug.as_str())
@@ -109,6 +111,7 @@ async fn update(tx: &mut Transaction<'_, Any>, id: &str, m: &NewMarket, now: i64
     .bind(m.tick_size_micros)
     .bind(m.min_size_micros)
     .bind(m.end_time_us)
+    .bind(m.protocol.map(MarketProtocol::as_str))
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -187,6 +190,10 @@ fn market_from_row(r: &AnyRow) -> Result<Market, StorageError> {
         tick_size_micros: r.try_get("tick_size_micros")?,
         min_size_micros: r.try_get("min_size_micros")?,
         end_time_us: r.try_get("end_time_us")?,
+        protocol: r
+            .try_get::<Option<String>, _>("venue_protocol")?
+            .map(|p| parse_column(&p, "markets.venue_protocol"))
+            .transpose()?,
         resolved_outcome: resolved
             .map(u32::try_from)
             .transpose()

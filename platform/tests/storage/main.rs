@@ -1,7 +1,7 @@
 //! The storage layer on every backend: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is
 //! set (CI always sets it).
 
-use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, Venue};
+use kairos_platform::domain::{MarketProtocol, MarketStatus, NewMarket, Outcome, Venue};
 use kairos_platform::storage::markets::{self, Upserted};
 use kairos_platform::storage::{Db, MIGRATOR, StorageError, scratch, settings};
 use sqlx::Row as _;
@@ -17,6 +17,7 @@ fn market(ext: &str) -> NewMarket {
         tick_size_micros: 10_000,
         min_size_micros: 5_000_000,
         end_time_us: None,
+        protocol: None,
         is_sample: true,
         outcomes: vec![
             Outcome { index: 0, label: "Yes".into(), external_id: Some("11".into()) },
@@ -84,6 +85,12 @@ async fn markets_round_trip_and_upsert_by_external_id() {
         assert_eq!(updated.question, "Will it, really?");
         assert_eq!(updated.status, MarketStatus::Closed);
         assert!(updated.updated_at_us >= created.updated_at_us);
+        assert_eq!(updated.protocol, None);
+        // A re-import that learns the market's protocol keeps it.
+        changed.protocol = Some(MarketProtocol::PositionsV2);
+        let (v2, _) = markets::upsert(&db, &changed).await.expect("protocol");
+        assert_eq!(v2.protocol, Some(MarketProtocol::PositionsV2), "{}", scratch.label);
+        assert_eq!(markets::get(&db, &v2.id).await.expect("get").map(|m| m.protocol), Some(v2.protocol));
 
         let mut three = market("0xa");
         three.outcomes.push(Outcome { index: 2, label: "Maybe".into(), external_id: None });

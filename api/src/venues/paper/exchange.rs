@@ -89,6 +89,10 @@ pub enum Refusal {
     /// Another instance matches this market now (`address` is where it takes requests).
     #[error("another instance matches this market now; retry")]
     MarketMoved { address: String },
+    /// The CLOB heartbeat is not known to be alive, so the CLOB may cancel open orders at any
+    /// moment: no new ones until it is (cancels still go).
+    #[error("the Polymarket CLOB heartbeat is not confirmed; new orders wait until it is (cancels still pass)")]
+    HeartbeatLost,
 }
 
 impl Refusal {
@@ -107,6 +111,7 @@ impl Refusal {
             Refusal::NotTradable(_) => "market_not_tradable",
             Refusal::AmendNotSupported => "amend_not_supported",
             Refusal::MarketMoved { .. } => "market_moved",
+            Refusal::HeartbeatLost => "venue_heartbeat_lost",
         }
     }
 }

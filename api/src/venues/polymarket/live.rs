@@ -17,19 +17,23 @@ use alloy_primitives::{Address, U256};
 use kairos_clob_client::auth::l2::Credentials;
 use kairos_clob_client::auth::signer::Signer;
 use kairos_clob_client::build::{self, Account, Built, OrderArgs};
+use kairos_clob_client::deposit_wallet::{self, Severity};
 use kairos_clob_client::http::envelope::OrderType;
-use kairos_clob_client::http::types::{ApiKeyCredentials, OpenOrder, Trade};
+use kairos_clob_client::http::types::{ApiKeyCredentials, OpenOrder, PostOrderResponse, Trade};
 use kairos_clob_client::http::{ClientConfig, ClobClient, ClobError, Submitted};
 use kairos_clob_client::orders::Version;
+use kairos_clob_client::positions;
 use kairos_clob_client::rounding::{AmountSide, OrderKind};
 use kairos_platform::config::PolymarketCredentials;
 use kairos_platform::domain::{
-    Fill, Finality, Market, Order, OrderStatus, Side, TimeInForce, Venue as VenueName, format_micros, now_us,
+    Fill, Finality, Market, MarketProtocol, Order, OrderStatus, Side, TimeInForce, Venue as VenueName, format_micros,
+    now_us,
 };
 use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
 use sqlx::Connection as _;
 use tokio::sync::broadcast;
 
+use super::heartbeat_gate::HeartbeatGate;
 use super::reports::{self, VenueOrder};
 use super::tracking::{self, Effects, StateStep};
 use super::{VenueError, money};
@@ -53,6 +57,8 @@ pub struct Live {
     neg_risk: std::sync::Mutex<HashMap<String, bool>>,
     /// One report at a time from this instance: the websocket and the poller never race.
     applying: tokio::sync::Mutex<()>,
+    /// Closed while the CLOB heartbeat is not known to be alive: no new orders then.
+    pub heartbeat: Arc<HeartbeatGate>,
 }
 
 fn storage(e: StorageError) -> VenueError {
@@ -74,6 +80,16 @@ impl Live {
         };
         let credentials = Credentials::new(c.api_key.expose(), c.api_secret.expose(), c.api_passphrase.expose())
             .map_err(|e| format!("KAIROS_POLYMARKET__API_SECRET: {e}"))?;
+        // A deposit-wallet account set up as a plain EOA (or the reverse) cannot trade: the
+        // CLOB refuses every order ("maker address not allowed"). Say so now, with the fix.
+        let funder = c.funder.as_ref().map(|_| maker);
+        for finding in deposit_wallet::check_account(signer.address(), c.signature_type, funder, c.chain_id) {
+            let message = settings_terms(&finding.message);
+            match finding.severity {
+                Severity::Error => return Err(format!("the Polymarket account cannot trade: {message}")),
+                Severity::Warning => tracing::warn!(%message, "check the Polymarket account settings"),
+            }
+        }
         let config = ClientConfig { base_url: c.clob_base_url.clone(), timeout: c.timeout, ..ClientConfig::default() };
         let client = ClobClient::new(config)
             .map_err(|e| format!("the Polymarket client: {e}"))?
@@ -98,6 +114,7 @@ impl Live {
             publisher,
             neg_risk: std::sync::Mutex::default(),
             applying: tokio::sync::Mutex::new(()),
+            heartbeat: Arc::default(),
         })
     }
 
@@ -135,7 +152,7 @@ impl Live {
             TimeInForce::Ioc => OrderType::Fak,
             TimeInForce::Fok => OrderType::Fok,
         };
-        let args = OrderArgs {
+        let mut args = OrderArgs {
             token_id,
             side: match order.side {
                 Side::Buy => AmountSide::Buy,
@@ -145,12 +162,25 @@ impl Live {
             size: format_micros(order.size_micros),
             kind: OrderKind::Limit,
             tick: format_micros(market.tick_size_micros),
-            neg_risk: self.neg_risk(&token).await?,
+            neg_risk: false,
             order_type,
             post_only: order.post_only,
             expiration_s: order.expires_at_us.map_or(0, |t| u64::try_from(t / 1_000_000).unwrap_or(0)),
         };
-        let version = self.client.order_version().await.map_err(clob)?;
+        // A Protocol V2 market signs version 3 for ExchangeV3 (one exchange, neg-risk or not);
+        // a CTF market the server's version, for its neg-risk or plain exchange. A market
+        // imported before its protocol was recorded is told by its id's shape.
+        let v2_position = match market.protocol {
+            Some(MarketProtocol::PositionsV2) => true,
+            Some(MarketProtocol::CtfV1) => false,
+            None => positions::is_position_id(token_id),
+        };
+        let version = if v2_position {
+            Version::V3
+        } else {
+            args.neg_risk = self.neg_risk(&token).await?;
+            self.client.order_version().await.map_err(clob)?
+        };
         if version == Version::V1 {
             return Err(VenueError::Unavailable(
                 "the CLOB asks for legacy version 1 orders, which Kairos does not send".into(),
@@ -205,6 +235,9 @@ impl Live {
     }
 
     pub async fn submit(&self, order: Order) -> Result<Order, VenueError> {
+        if !self.heartbeat.is_alive() {
+            return Err(VenueError::Refused(Refusal::HeartbeatLost));
+        }
         let market = markets::get(&self.db, &order.market_id)
             .await
             .map_err(storage)?
@@ -259,15 +292,12 @@ impl Live {
                 let state =
                     VenueOrder { status: reports::VenueStatus::Live, size_matched_micros: 0, trade_ids: Vec::new() };
                 self.apply_state(&order, Some(state), None).await?;
-                if r.status.eq_ignore_ascii_case("matched") {
-                    // It traded at once: pick its trades up now rather than at the next poll.
-                    if let Err(e) = self.reconcile_order(&self.current(&id).await?).await {
-                        tracing::warn!(order_id = %id, error = %e, "reading a matched order's trades failed; the poller retries");
-                    }
+                if let Err(e) = self.follow_placement(&id, &r).await {
+                    tracing::warn!(order_id = %id, error = %e, "reading a matched order's trades failed; the poller retries");
                 }
             }
             Ok(Submitted::Posted(r)) => {
-                self.reject(&order, &format!("venue_rejected: {}", r.error_msg)).await?;
+                self.reject(&order, &self.rejection_reason(&r.error_msg)).await?;
             }
             Ok(Submitted::Reconciled(found)) => {
                 let state = VenueOrder::from_rest(&found).map_err(|e| VenueError::Unavailable(e.to_string()))?;
@@ -277,7 +307,7 @@ impl Live {
                 let reason = if status == 429 {
                     format!("venue_rate_limited: retry after {}s", retry_after.map_or(1, |d| d.as_secs().max(1)))
                 } else {
-                    format!("venue_rejected: {message}")
+                    self.rejection_reason(&message)
                 };
                 self.reject(&order, &reason).await?;
             }
@@ -288,6 +318,40 @@ impl Live {
             }
         }
         self.current(&id).await
+    }
+
+    /// Picks up at once the trades an order made as it was placed, from either shape of the
+    /// CLOB's answer: `tradeIDs` (asynchronous execution: the trades are named, and the
+    /// order's own record may not list them yet), or only `status: "matched"` (the answer from
+    /// before, with transaction hashes): then the order's record names them. A trade not
+    /// readable yet is left to the poller.
+    async fn follow_placement(&self, id: &str, answer: &PostOrderResponse) -> Result<(), VenueError> {
+        if !answer.trade_ids.is_empty() {
+            for trade_id in &answer.trade_ids {
+                if let Some(trade) = self.client.trade(trade_id).await.map_err(clob)? {
+                    self.apply_trade(&trade).await?;
+                }
+            }
+            return Ok(());
+        }
+        if answer.status.eq_ignore_ascii_case("matched") {
+            self.reconcile_order(&self.current(id).await?).await?;
+        }
+        Ok(())
+    }
+
+    /// What a rejected order carries as its reason: the CLOB's message, with the fix when it
+    /// is a setup mistake the operator must correct (a deposit-wallet account).
+    fn rejection_reason(&self, message: &str) -> String {
+        match deposit_wallet::refusal_hint(message, self.account.signer.address(), self.account.chain_id) {
+            Some(hint) => {
+                let hint = settings_terms(&hint);
+                metrics::counter!("kairos_polymarket_account_misconfigured_total").increment(1);
+                tracing::error!(clob_message = %message, fix = %hint, "the CLOB refuses this account's orders");
+                format!("venue_rejected: {message} ({hint})")
+            }
+            None => format!("venue_rejected: {message}"),
+        }
     }
 
     async fn current(&self, id: &str) -> Result<Order, VenueError> {
@@ -543,8 +607,9 @@ impl Live {
             }
         }
         let hashes: Vec<&str> = targets.iter().filter_map(|o| o.venue_order_id.as_deref()).collect();
-        for chunk in hashes.chunks(100) {
-            self.client.cancel_orders(chunk).await.map_err(clob)?;
+        if !hashes.is_empty() {
+            // The client splits at the CLOB's 3,000 ids per request.
+            self.client.cancel_orders(&hashes).await.map_err(clob)?;
         }
         let mut cancelled = Vec::new();
         let mut first_error = None;
@@ -590,4 +655,11 @@ async fn write_in(tx: &mut sqlx::AnyConnection, order: &Order, effects: &Effects
         orders::save_in(tx, &[order]).await?;
     }
     Ok(())
+}
+
+/// A clob-client account message in the Kairos settings' names.
+fn settings_terms(message: &str) -> String {
+    message
+        .replace("signature_type", "KAIROS_POLYMARKET__SIGNATURE_TYPE")
+        .replace("funder", "KAIROS_POLYMARKET__FUNDER")
 }

@@ -5,8 +5,11 @@
 //! When on ([`live`]), orders are signed with `clob-client` and sent to the CLOB, followed over
 //! the user websocket and a REST poll ([`sync`]), and their trades booked with their finality
 //! ([`tracking`], [`money`]): nothing counts as filled before the chain confirms it.
-//! The CLOB has no amend: an amend is refused with `amend_not_supported`.
+//! The CLOB has no amend: an amend is refused with `amend_not_supported`. New orders wait for
+//! the CLOB heartbeat ([`heartbeat_gate`]): without it they are refused with 503
+//! `venue_heartbeat_lost`, while cancels still go.
 
+pub mod heartbeat_gate;
 pub mod live;
 pub mod money;
 pub mod reports;
@@ -41,6 +44,11 @@ impl PolymarketVenue {
 
     pub fn is_enabled(&self) -> bool {
         self.live.is_some()
+    }
+
+    /// The heartbeat's gate on new orders, when the venue is on (for `/ready`).
+    pub fn heartbeat(&self) -> Option<Arc<heartbeat_gate::HeartbeatGate>> {
+        self.live.as_ref().map(|l| l.heartbeat.clone())
     }
 
     /// The running venue, for its background tasks.

@@ -1,5 +1,6 @@
 //! The Polymarket venue's background work while it is on: the CLOB heartbeat (without it the
-//! CLOB cancels every open order of the account within 10 s), the user websocket applied as
+//! CLOB cancels every open order of the account within 10 s; its state gates new orders,
+//! [`super::heartbeat_gate`]), the user websocket applied as
 //! events arrive, and a REST poll of every unsettled order, which also covers whatever the
 //! websocket missed (after a reconnect it asks for a poll at once). The user channel is keyed
 //! by condition id: it follows the Polymarket markets known at start; later ones are polled.
@@ -29,11 +30,16 @@ pub async fn run(live: Arc<Live>, shutdown: CancellationToken) {
             () = shutdown.cancelled() => break,
             _ = poll.tick() => reconcile(&live).await,
             Some(beat) = beats.events.recv() => match beat {
-                HeartbeatEvent::Beat { .. } => {}
+                HeartbeatEvent::Beat { .. } => live.heartbeat.accepted(),
+                HeartbeatEvent::Rejected { expected } => {
+                    live.heartbeat.lost("the CLOB rejected the heartbeat id");
+                    tracing::warn!(%expected, "the CLOB rejected a heartbeat id; sending the one it expects");
+                }
                 HeartbeatEvent::Failed { error, retry_in } => {
                     tracing::warn!(%error, ?retry_in, "a CLOB heartbeat failed");
                 }
                 HeartbeatEvent::AtRisk { since, deadline } => {
+                    live.heartbeat.lost("no heartbeat accepted before the deadline's margin");
                     metrics::counter!("kairos_polymarket_heartbeat_at_risk_total").increment(1);
                     tracing::error!(?since, ?deadline, "no CLOB heartbeat got through: the CLOB may cancel every open order");
                 }
