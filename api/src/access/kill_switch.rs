@@ -6,7 +6,7 @@
 use kairos_platform::domain::{Role, TradingState, format_rfc3339_us, new_id, now_us};
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::kill_switch::{self as store, Proposal};
-use kairos_platform::storage::{settings, users};
+use kairos_platform::storage::{StorageError, settings, users};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -96,15 +96,35 @@ async fn audit(
     Ok(())
 }
 
-/// Writes the state and its audit entry in one transaction. Turning trading off also expires
-/// every open proposal, so an older "enable" cannot restart trading later.
-async fn apply(state: &AppState, p: &Proposal, operator: &str, request_id: &str) -> Result<(), ApiError> {
+/// What [`apply`] met in the database.
+const NO_LONGER_OPEN: &str = "the proposal is no longer open";
+
+/// Writes the state and its audit entry in one transaction, and in that same transaction
+/// closes the proposal when it was approved (only if still open: a stop committed first wins)
+/// or, when it turns trading off, expires every open proposal (so an older "enable" cannot
+/// restart trading later). Returns false when the approved proposal was no longer open.
+async fn apply(
+    state: &AppState,
+    p: &Proposal,
+    operator: &str,
+    request_id: &str,
+    approved_at_us: Option<i64>,
+) -> Result<bool, ApiError> {
     let (new_state, operator, request_id, proposal) =
         (p.state.clone(), format!("user:{operator}"), request_id.to_string(), p.id.clone());
-    audit_log::with_audit(state.db(), |conn| {
+    let stops = p.state == TradingState::Disabled.as_str();
+    let result = audit_log::with_audit(state.db(), |conn| {
         let (new_state, operator, request_id, proposal) =
             (new_state.clone(), operator.clone(), request_id.clone(), proposal.clone());
         Box::pin(async move {
+            if let Some(at) = approved_at_us
+                && !store::close_in(&mut *conn, &proposal, "applied", Some(at)).await?
+            {
+                return Err(StorageError::Conflict(NO_LONGER_OPEN.to_string()));
+            }
+            if stops {
+                store::expire_all_open_in(&mut *conn).await?;
+            }
             let before = settings::get_in(&mut *conn, TradingState::SETTINGS_KEY).await?;
             settings::put_in(conn, TradingState::SETTINGS_KEY, &new_state).await?;
             let entry = AuditEntry {
@@ -118,12 +138,14 @@ async fn apply(state: &AppState, p: &Proposal, operator: &str, request_id: &str)
             Ok(((), entry))
         })
     })
-    .await?;
-    crate::runtime_settings::announce_change(state).await?;
-    if p.state == TradingState::Disabled.as_str() {
-        store::expire_all_open(state.db()).await?;
+    .await;
+    match result {
+        Ok(_) => {}
+        Err(StorageError::Conflict(m)) if m == NO_LONGER_OPEN => return Ok(false),
+        Err(e) => return Err(e.into()),
     }
-    Ok(())
+    crate::runtime_settings::announce_change(state).await?;
+    Ok(true)
 }
 
 pub async fn propose(
@@ -161,7 +183,7 @@ pub async fn propose(
     )
     .await?;
     if immediate {
-        apply(state, &p, operator, request_id).await?;
+        apply(state, &p, operator, request_id, None).await?;
     } else {
         let operators = users::count_with_roles(state.db(), &[Role::Operator, Role::Admin]).await?;
         if operators < i64::from(state.settings().kill_switch_approvals) {
@@ -211,13 +233,12 @@ pub async fn approve(
     let mut p = store::get(state.db(), &p.id).await?.ok_or_else(|| ApiError::not_found("no such proposal"))?;
     let required = usize::try_from(state.settings().kill_switch_approvals).unwrap_or(usize::MAX);
     if p.approvals.len() >= required {
-        // Re-read: a stop since this proposal was made expired it, and then it must not apply.
-        let still_open = store::get(state.db(), &p.id).await?.is_some_and(|q| q.status == "open");
-        if still_open {
-            apply(state, &p, operator, request_id).await?;
-            store::close(state.db(), &p.id, "applied", Some(now)).await?;
+        // Applies only while still open: a stop committed since expired it, and wins.
+        if apply(state, &p, operator, request_id, Some(now)).await? {
             p.status = "applied".to_string();
             p.applied_at_us = Some(now);
+        } else if let Some(closed) = store::get(state.db(), &p.id).await? {
+            p = closed;
         }
     }
     body(&p)

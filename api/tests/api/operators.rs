@@ -8,6 +8,39 @@ use serde_json::json;
 use crate::support::{error_code, eventually, spawn};
 
 #[tokio::test]
+async fn a_stop_racing_the_last_approval_of_a_restart_always_wins() {
+    for db in scratch::all().await {
+        let a = spawn(&db, &[("KAIROS_KILL_SWITCH__APPROVALS", "2")]).await;
+        let (_, op1) = a.user(Role::Operator).await;
+        let (_, op2) = a.user(Role::Operator).await;
+        let (_, op3) = a.user(Role::Operator).await;
+        let propose = |token: String, state: &'static str| {
+            let a = &a;
+            async move {
+                a.send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&token), Some(json!({ "state": state })))
+                    .await
+            }
+        };
+        for round in 0..8 {
+            let (status, _) = propose(op1.clone(), "disabled").await;
+            assert_eq!(status, 201);
+            let (_, restart) = propose(op1.clone(), "enabled").await;
+            let approve = format!("/v1/admin/kill-switch/proposals/{}/approve", restart["id"].as_str().expect("id"));
+            // The restart's last approval and an emergency stop, interleaved.
+            let ((approved, _), (stopped, _)) =
+                tokio::join!(a.send(Method::POST, &approve, Some(&op2), None), propose(op3.clone(), "disabled"));
+            assert!(approved == 200 || approved == 409, "{approved}");
+            assert_eq!(stopped, 201);
+            // Whichever landed first, the stop is the last word.
+            let (_, state) = a.send(Method::GET, "/v1/admin/kill-switch", Some(&op1), None).await;
+            assert_eq!(state["state"], "disabled", "{}: round {round}: {state}", db.label);
+            assert_eq!(state["proposals"], json!([]), "nothing left open to restart trading: {state}");
+        }
+        a.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn the_kill_switch_needs_m_operators_to_restart_and_one_to_stop() {
     for db in scratch::all().await {
         let a = spawn(&db, &[("KAIROS_KILL_SWITCH__APPROVALS", "2")]).await;

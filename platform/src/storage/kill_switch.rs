@@ -1,7 +1,7 @@
 //! SQL for the kill-switch proposals and their approvals.
 
-use sqlx::Row as _;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
 
 use super::{Db, StorageError};
 
@@ -97,13 +97,24 @@ pub async fn approve(db: &Db, id: &str, operator_id: &str, now_us: i64) -> Resul
 /// Moves an open proposal to `status`; false when it was no longer open (someone else
 /// applied or expired it first).
 pub async fn close(db: &Db, id: &str, status: &str, applied_at_us: Option<i64>) -> Result<bool, StorageError> {
+    close_in(&mut *db.pool().acquire().await?, id, status, applied_at_us).await
+}
+
+/// [`close`] on the caller's transaction: applying a proposal closes it in the transaction
+/// that writes the setting, so a stop committed first leaves nothing to apply.
+pub async fn close_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: &str,
+    applied_at_us: Option<i64>,
+) -> Result<bool, StorageError> {
     let done = sqlx::query(
         "UPDATE kill_switch_proposals SET status = $2, applied_at_us = $3 WHERE id = $1 AND status = 'open'",
     )
     .bind(id)
     .bind(status)
     .bind(applied_at_us)
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -127,11 +138,11 @@ pub async fn open(db: &Db) -> Result<Vec<Proposal>, StorageError> {
     Ok(out)
 }
 
-/// Expires every open proposal (when trading is turned off, so an old "enable" proposal cannot
-/// restart it later).
-pub async fn expire_all_open(db: &Db) -> Result<u64, StorageError> {
+/// Expires every open proposal on the caller's transaction (the one that turns trading off,
+/// so an old "enable" proposal cannot restart it later).
+pub async fn expire_all_open_in(conn: &mut AnyConnection) -> Result<u64, StorageError> {
     Ok(sqlx::query("UPDATE kill_switch_proposals SET status = 'expired' WHERE status = 'open'")
-        .execute(db.pool())
+        .execute(conn)
         .await?
         .rows_affected())
 }

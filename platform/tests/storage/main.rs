@@ -167,3 +167,56 @@ async fn an_audited_change_and_its_entry_commit_together_or_not_at_all() {
         db.close().await;
     }
 }
+
+/// The kill-switch race, at the level where it is decided: a stop (expire every open proposal)
+/// and the application of a restart (close that proposal as applied) are each one conditional
+/// update in their own transaction, so whichever commits first wins and the other sees it.
+#[tokio::test]
+async fn a_stop_and_a_restart_interleaved_never_both_win() {
+    use kairos_platform::domain::{Role, new_id};
+    use kairos_platform::storage::kill_switch::{self, Proposal};
+    use kairos_platform::storage::users;
+
+    for scratch in scratch::all().await {
+        let db = fresh(&scratch.url).await;
+        let (operator, _) = users::get_or_create_by_wallet(&db, "race-operator", Role::Operator).await.expect("user");
+        for stop_first in [true, false] {
+            let p = Proposal {
+                id: new_id(),
+                state: "enabled".into(),
+                proposed_by: operator.id.clone(),
+                status: "open".into(),
+                created_at_us: 1,
+                expires_at_us: i64::MAX,
+                applied_at_us: None,
+                approvals: Vec::new(),
+            };
+            kill_switch::insert(&db, &p).await.expect("proposal");
+            let mut first = db.pool().begin().await.expect("first");
+            let first_won = if stop_first {
+                kill_switch::expire_all_open_in(&mut first).await.expect("stop") == 1
+            } else {
+                kill_switch::close_in(&mut first, &p.id, "applied", Some(2)).await.expect("restart")
+            };
+            assert!(first_won, "{}", scratch.label);
+            // The second task starts while the first is uncommitted, and waits for it.
+            let second = {
+                let (db, id) = (db.clone(), p.id.clone());
+                tokio::spawn(async move {
+                    let mut conn = db.pool().acquire().await.expect("conn");
+                    if stop_first {
+                        kill_switch::close_in(&mut conn, &id, "applied", Some(3)).await.expect("restart")
+                    } else {
+                        kill_switch::expire_all_open_in(&mut conn).await.expect("stop") == 1
+                    }
+                })
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            first.commit().await.expect("commit");
+            assert!(!second.await.expect("task"), "{}: stop_first={stop_first}: both won", scratch.label);
+            let stored = kill_switch::get(&db, &p.id).await.expect("get").expect("stored");
+            assert_eq!(stored.status, if stop_first { "expired" } else { "applied" }, "{}", scratch.label);
+        }
+        db.close().await;
+    }
+}

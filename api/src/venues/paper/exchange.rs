@@ -384,6 +384,44 @@ impl Exchange {
         }
     }
 
+    /// The account limits every order passes as it would stand after the request: open orders
+    /// per account, the price band around the book's reference, and the collateral its
+    /// market's open buys would hold. `resting` is the order as it rests now when the request
+    /// is an amend: it is already counted, and what it holds is replaced by `hold`.
+    fn account_checks(&self, order: &Order, hold: i64, resting: Option<&Order>) -> Result<(), Refusal> {
+        let m = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?;
+        if resting.is_none()
+            && self.limits.max_open_orders > 0
+            && self.open_per_user.get(&order.user_id).copied().unwrap_or(0) >= self.limits.max_open_orders
+        {
+            return Err(Refusal::TooManyOpenOrders(self.limits.max_open_orders));
+        }
+        if self.limits.price_band_micros > 0
+            && order.order_type == OrderType::Limit
+            && let Some(reference) = self.reference_price(m, m.rules.book_of(order.outcome))
+        {
+            let reference = m.rules.own_price(order.outcome, reference);
+            if (order.price_micros - reference).abs() > self.limits.price_band_micros {
+                return Err(Refusal::OutsidePriceBand {
+                    band: kairos_platform::domain::format_micros(self.limits.price_band_micros),
+                    reference: kairos_platform::domain::format_micros(reference),
+                });
+            }
+        }
+        if order.side == Side::Buy && self.limits.max_market_exposure_micros > 0 {
+            let held = self.exposure.get(&(order.user_id.clone(), order.market_id.clone())).copied().unwrap_or(0);
+            let replaced = resting.map_or(0, |r| r.reserved_micros);
+            let would = held - replaced + hold;
+            if would > self.limits.max_market_exposure_micros {
+                return Err(Refusal::ExposureLimit {
+                    would: kairos_platform::domain::format_micros(would),
+                    limit: kairos_platform::domain::format_micros(self.limits.max_market_exposure_micros),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Places a new order (status `pending`, id and client order id set, priority unset). Book
     /// rejections (post-only crossing, unfillable FOK, expired GTD) are orders with status
     /// `rejected`, not refusals: they are recorded, so a retry is answered the same way.
@@ -400,41 +438,15 @@ impl Exchange {
         if self.closed.contains(&order.market_id) {
             return Err(Refusal::MarketResolved);
         }
-        let m = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?;
-        let rules = m.rules.clone();
+        let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
         let book_index = rules.book_of(order.outcome);
-        if self.limits.max_open_orders > 0
-            && self.open_per_user.get(&order.user_id).copied().unwrap_or(0) >= self.limits.max_open_orders
-        {
-            return Err(Refusal::TooManyOpenOrders(self.limits.max_open_orders));
-        }
-        if self.limits.price_band_micros > 0
-            && order.order_type == OrderType::Limit
-            && let Some(reference) = self.reference_price(m, book_index)
-        {
-            let reference = rules.own_price(order.outcome, reference);
-            if (order.price_micros - reference).abs() > self.limits.price_band_micros {
-                return Err(Refusal::OutsidePriceBand {
-                    band: kairos_platform::domain::format_micros(self.limits.price_band_micros),
-                    reference: kairos_platform::domain::format_micros(reference),
-                });
-            }
-        }
         let (asset, hold) = match order.side {
             Side::Buy => {
                 (COLLATERAL.to_string(), settlement::buy_reservation(order.price_micros, order.size_micros, self.fees))
             }
             Side::Sell => (share_asset(&order.market_id, order.outcome), order.size_micros),
         };
-        if order.side == Side::Buy && self.limits.max_market_exposure_micros > 0 {
-            let held = self.exposure.get(&(order.user_id.clone(), order.market_id.clone())).copied().unwrap_or(0);
-            if held + hold > self.limits.max_market_exposure_micros {
-                return Err(Refusal::ExposureLimit {
-                    would: kairos_platform::domain::format_micros(held + hold),
-                    limit: kairos_platform::domain::format_micros(self.limits.max_market_exposure_micros),
-                });
-            }
-        }
+        self.account_checks(&order, hold, None)?;
         let transfers_before = batch.transfers.len();
         batch.reserve(&order, &asset, hold)?;
         order.reserved_micros = hold;
@@ -600,7 +612,11 @@ impl Exchange {
             batch.mark(order_id);
             return self.current(order_id, batch).ok_or(Refusal::NotFound);
         }
-        // Re-enter: check the money first, so a refused amend leaves the order as it was.
+        // Re-enter: the order as it would stand passes the same limits as a new one (a pure
+        // size decrease, above, only lowers risk and is never refused); then the money. Both
+        // come first, so a refused amend leaves the order as it was.
+        let amended = Order { price_micros: new_price, size_micros: new_size, ..order.clone() };
+        self.account_checks(&amended, need, Some(&order))?;
         let have = batch.balance(user_id, &asset) + order.reserved_micros;
         if need > have {
             return Err(Refusal::Insufficient { asset: asset_label(&asset), needed: need, available: have });

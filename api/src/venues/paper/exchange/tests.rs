@@ -177,6 +177,34 @@ fn limits_refuse_with_their_own_codes() {
 }
 
 #[test]
+fn an_amend_passes_the_limits_a_new_order_would() {
+    // The review's case: 20 units of exposure; 10 @ 0.50 fits, amending it to 1000 must not.
+    let limits = Limits { max_open_orders: 2, price_band_micros: 100_000, max_market_exposure_micros: 20_000_000 };
+    let mut ex = exchange(Fees::default(), limits);
+    let mut b = funded(&[("a", 1_000_000_000), ("b", 1_000_000_000)]);
+    ex.place(order("o1", "a", 0, Side::Buy, 500_000, 10_000_000), &mut b).expect("within limits");
+    let bigger = ex.amend("a", "o1", None, Some(1_000_000_000), &mut b).expect_err("exposure");
+    assert_eq!(bigger.code(), "exposure_limit");
+    let o1 = ex.live_order("o1").expect("still live").clone();
+    assert_eq!((o1.size_micros, o1.reserved_micros), (10_000_000, 5_000_000), "a refused amend changes nothing");
+    // Up to the limit is fine: its own reservation is replaced, not counted twice.
+    ex.amend("a", "o1", None, Some(40_000_000), &mut b).expect("exactly the limit");
+    ex.amend("a", "o1", None, Some(10_000_000), &mut b).expect("a size decrease");
+    // The band: a reference from b's ask at 0.55 (mid 0.525); o1 may not move to 0.30.
+    ex.place(order("o2", "b", 1, Side::Buy, 450_000, 1_000_000), &mut b).expect("ask 0.55");
+    let far = ex.amend("a", "o1", Some(300_000), None, &mut b).expect_err("band");
+    assert_eq!(far.code(), "price_outside_band");
+    ex.amend("a", "o1", Some(480_000), None, &mut b).expect("inside the band");
+    // Open orders: an amend is not a new order.
+    ex.place(order("o3", "a", 0, Side::Buy, 470_000, 1_000_000), &mut b).expect("second open order");
+    ex.amend("a", "o3", Some(460_000), None, &mut b).expect("the count does not grow on amend");
+    assert_eq!(
+        ex.place(order("o4", "a", 0, Side::Buy, 460_000, 1_000_000), &mut b).expect_err("open orders").code(),
+        "too_many_open_orders"
+    );
+}
+
+#[test]
 fn restored_books_equal_the_books_they_were_built_from() {
     let mut ex = exchange(Fees::default(), Limits::default());
     let mut b = funded(&[("a", 100_000_000), ("b", 100_000_000)]);
