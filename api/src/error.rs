@@ -36,6 +36,11 @@ pub enum ApiError {
     /// A dependency the request needs is not available.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// A venue could not do what it was asked for a reason of its own (storage, the CLOB, an
+    /// instance). The reason may name internals (SQL, addresses, other accounts in a shared
+    /// batch): it is logged, and the client gets the code and the request id.
+    #[error("the venue cannot take this request right now; retry, and quote the request id if it persists")]
+    VenueUnavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -75,7 +80,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::VenueUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,7 +96,17 @@ impl ApiError {
             ApiError::NotFound { .. } => "not_found",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::VenueUnavailable(_) => "venue_unavailable",
             ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The cause that is logged and never sent, when there is one.
+    pub fn internal_cause(&self) -> Option<String> {
+        match self {
+            ApiError::Internal(e) => Some(format!("{e:?}")),
+            ApiError::VenueUnavailable(detail) => Some(detail.clone()),
+            _ => None,
         }
     }
 
@@ -142,6 +157,7 @@ impl IntoResponse for ApiError {
             message: self.public_message(),
             internal: match self {
                 ApiError::Internal(e) => Some(Arc::new(e)),
+                ApiError::VenueUnavailable(detail) => Some(Arc::new(anyhow::anyhow!("venue unavailable: {detail}"))),
                 _ => None,
             },
         };

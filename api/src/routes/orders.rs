@@ -33,7 +33,7 @@ pub fn venue_error(e: VenueError) -> ApiError {
                 _ => ApiError::Unprocessable { code, message },
             }
         }
-        VenueError::Unavailable(message) => ApiError::Unavailable { code: "venue_unavailable", message },
+        VenueError::Unavailable(detail) => ApiError::VenueUnavailable(detail),
         VenueError::Disabled(message) => ApiError::Conflict { code: "venue_disabled", message },
     }
 }
@@ -132,15 +132,21 @@ pub const MAX_BATCH: usize = 50;
 fn leg(result: Result<(Order, u16), ApiError>, request_id: &str) -> BatchLeg {
     match result {
         Ok((order, status)) => BatchLeg { status, order: Some(OrderBody::from(&order)), error: None },
-        Err(e) => BatchLeg {
-            status: e.status().as_u16(),
-            order: None,
-            error: Some(ErrorDetail {
-                code: e.code().to_string(),
-                message: e.public_message(),
-                request_id: request_id.to_string(),
-            }),
-        },
+        Err(e) => {
+            // A leg's error never passes the envelope middleware: its cause is logged here.
+            if let Some(cause) = e.internal_cause() {
+                tracing::error!(request_id, error = %cause, "a batch leg failed");
+            }
+            BatchLeg {
+                status: e.status().as_u16(),
+                order: None,
+                error: Some(ErrorDetail {
+                    code: e.code().to_string(),
+                    message: e.public_message(),
+                    request_id: request_id.to_string(),
+                }),
+            }
+        }
     }
 }
 
@@ -457,4 +463,21 @@ pub async fn positions(
     Caller(caller): Caller,
 ) -> Result<axum::Json<PositionsBody>, ApiError> {
     Ok(axum::Json(positions_of(&state, caller.user_id()).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_venue_failure_tells_the_client_the_code_and_not_the_cause() {
+        let cause = "storage: error returned from database: relation \"ledger_entries\" (user:0191-other:available) at http://10.0.0.7:8080/internal/v1/paper";
+        let e = venue_error(VenueError::Unavailable(cause.into()));
+        assert_eq!((e.status().as_u16(), e.code()), (503, "venue_unavailable"));
+        let public = e.public_message();
+        for secret in ["storage", "ledger_entries", "user:", "10.0.0.7", "internal/v1"] {
+            assert!(!public.contains(secret), "{public}");
+        }
+        assert_eq!(e.internal_cause().as_deref(), Some(cause), "kept for the log");
+    }
 }

@@ -67,6 +67,8 @@ pub(crate) struct Clob {
     pub(crate) posts: AtomicUsize,
     pub(crate) heartbeats: AtomicUsize,
     heartbeat_mode: Mutex<Heartbeats>,
+    /// Cancels are refused (400) while set.
+    pub(crate) refuse_cancels: std::sync::atomic::AtomicBool,
     faults: Mutex<VecDeque<Fault>>,
     /// The EIP-712 domain version of each order taken, by hash.
     pub(crate) domains: Mutex<BTreeMap<String, &'static str>>,
@@ -277,12 +279,18 @@ fn cancel_ids(clob: &Clob, ids: &[String]) -> Value {
 }
 
 async fn cancel_one(State(clob): State<Arc<Clob>>, body: String) -> Response {
+    if clob.refuse_cancels.load(Ordering::SeqCst) {
+        return error(StatusCode::BAD_REQUEST, "cancel refused");
+    }
     let v: Value = serde_json::from_str(&body).unwrap_or_default();
     let id = v["orderID"].as_str().unwrap_or_default().to_string();
     axum::Json(cancel_ids(&clob, &[id])).into_response()
 }
 
 async fn cancel_many(State(clob): State<Arc<Clob>>, body: String) -> Response {
+    if clob.refuse_cancels.load(Ordering::SeqCst) {
+        return error(StatusCode::BAD_REQUEST, "cancel refused");
+    }
     let ids: Vec<String> = serde_json::from_str(&body).unwrap_or_default();
     axum::Json(cancel_ids(&clob, &ids)).into_response()
 }

@@ -4,8 +4,8 @@
 //! and the websocket and the poller each enough on their own.
 
 use kairos_platform::domain::{MarketProtocol, Role, Venue};
-use kairos_platform::storage::ledger;
 use kairos_platform::storage::scratch::{self, ScratchDb};
+use kairos_platform::storage::{audit_log, dead_man, ledger};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -393,4 +393,51 @@ async fn the_clobs_deposit_wallet_refusal_is_recorded_with_its_fix() {
     );
     assert_eq!(collateral(&app, &user).await, ("100".into(), "0".into(), "0".into()), "nothing held");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_man_switch_stays_armed_and_retries_until_its_cancels_succeed() {
+    for db in scratch::all().await {
+        let clob = mock_clob::start().await;
+        let app = app_on(&db, &clob, "ws://127.0.0.1:9/ws/user", "60000").await;
+        let (_, op) = app.user(Role::Operator).await;
+        let m = pm_market(&app, "pm-dead-man").await;
+        let (user_id, user) = funded(&app, &op, "100").await;
+        let (_, placed) = place(&app, &user, buy(&m, "0.10", "1", "dms-1")).await;
+        let id = placed["id"].as_str().expect("id").to_string();
+
+        // The CLOB refuses cancels when the heartbeat lapses: the switch fires and stays.
+        clob.clob.refuse_cancels.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (status, _) =
+            app.send(Method::POST, "/v1/heartbeat", Some(&user), Some(json!({ "timeout_ms": 1000 }))).await;
+        assert_eq!(status, 200);
+        eventually(10, "the switch fired and failed", || async {
+            dead_man::get(app.state().db(), &user_id).await.expect("get").is_some_and(|d| d.attempts >= 1)
+        })
+        .await;
+        let switch = dead_man::get(app.state().db(), &user_id).await.expect("get").expect("still armed");
+        assert!(switch.fired_at_us.is_some(), "{}: {switch:?}", db.label);
+        assert_eq!(order_of(&app, &user, &id).await["status"], "open", "the order is still live");
+
+        // The CLOB takes cancels again: the next retry cancels, and only then the switch goes.
+        clob.clob.refuse_cancels.store(false, std::sync::atomic::Ordering::SeqCst);
+        eventually(15, "a retry cancels the order", || async {
+            let o = order_of(&app, &user, &id).await;
+            o["status"] == "cancelled" && o["reason"] == "dead_man_switch"
+        })
+        .await;
+        eventually(5, "the switch is off once its cancels succeeded", || async {
+            dead_man::get(app.state().db(), &user_id).await.expect("get").is_none()
+        })
+        .await;
+        let actions: Vec<String> = audit_log::list(app.state().db(), Some("system:dead_man_switch"), None, 0, 100)
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|r| r.entry.action)
+            .collect();
+        assert_eq!(actions, ["dead_man_switch.fired", "dead_man_switch.completed"], "{}", db.label);
+        ledger_ok(&app, db.label).await;
+        app.stop().await;
+    }
 }
