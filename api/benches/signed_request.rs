@@ -3,7 +3,7 @@
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use kairos_api::access::jwt::Keys;
-use kairos_api::access::signed_request::{sign, verify};
+use kairos_api::access::signed_request::{Form, sign, verify};
 use kairos_platform::config::Secret;
 use kairos_platform::domain::Role;
 
@@ -13,7 +13,17 @@ fn bench(c: &mut Criterion) {
     let ts = "1795975200000";
     let sig = sign(&secret, ts, "POST", "/v1/orders", body);
     c.bench_function("signed_request_verify", |b| {
-        b.iter(|| verify(black_box(&secret), black_box(ts), "POST", "/v1/orders", black_box(body), black_box(&sig)))
+        b.iter(|| {
+            verify(
+                black_box(&secret),
+                &[Form::Separated],
+                black_box(ts),
+                "POST",
+                "/v1/orders",
+                black_box(body),
+                black_box(&sig),
+            )
+        })
     });
     let keys = Keys::new(&Secret::new("q8Vt2pX7mR4kLw9ZsB3nY6cH1dF5gJ0aE8uTiOoPzQ"), None);
     let now = kairos_platform::domain::now_us() / 1_000_000;

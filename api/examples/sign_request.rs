@@ -5,8 +5,8 @@
 //! ```
 //!
 //! The signature is url-safe base64 (with padding) of HMAC-SHA256, keyed with the decoded
-//! secret, over `timestamp + METHOD + path-with-query + body`, where the timestamp is Unix
-//! milliseconds sent as `KAIROS-TIMESTAMP`. The example corrects for clock skew with
+//! secret, over `timestamp "\n" METHOD "\n" path-with-query "\n" body`, where the timestamp
+//! is Unix milliseconds sent as `KAIROS-TIMESTAMP`. The example corrects for clock skew with
 //! `GET /v1/time` first, as a client should.
 
 use base64::Engine as _;
@@ -22,9 +22,7 @@ fn sign(
 ) -> Result<String, String> {
     let secret = base64::engine::general_purpose::URL_SAFE.decode(secret_b64).map_err(|e| format!("secret: {e}"))?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&secret).map_err(|e| e.to_string())?;
-    mac.update(timestamp_ms.to_string().as_bytes());
-    mac.update(method.as_bytes());
-    mac.update(path_and_query.as_bytes());
+    mac.update(format!("{timestamp_ms}\n{method}\n{path_and_query}\n").as_bytes());
     mac.update(body);
     Ok(base64::engine::general_purpose::URL_SAFE.encode(mac.finalize().into_bytes()))
 }

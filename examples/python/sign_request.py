@@ -4,8 +4,8 @@
     python3 examples/python/sign_request.py http://127.0.0.1:8080 KEY_ID SECRET [PATH]
 
 KAIROS-SIGNATURE is url-safe base64 (with padding) of HMAC-SHA256, keyed with the decoded
-secret, over timestamp + METHOD + path-with-query + body; KAIROS-TIMESTAMP is Unix
-milliseconds. The clock skew is measured with GET /v1/time first, as a client should.
+secret, over timestamp "\\n" METHOD "\\n" path-with-query "\\n" body; KAIROS-TIMESTAMP is
+Unix milliseconds. The clock skew is measured with GET /v1/time first, as a client should.
 """
 import base64
 import hashlib
@@ -19,7 +19,7 @@ import urllib.request
 
 def sign(secret_b64: str, timestamp_ms: int, method: str, path_and_query: str, body: bytes) -> str:
     secret = base64.urlsafe_b64decode(secret_b64)
-    message = str(timestamp_ms).encode() + method.encode() + path_and_query.encode() + body
+    message = f"{timestamp_ms}\n{method}\n{path_and_query}\n".encode() + body
     return base64.urlsafe_b64encode(hmac.new(secret, message, hashlib.sha256).digest()).decode()
 
 

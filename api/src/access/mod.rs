@@ -352,7 +352,8 @@ async fn verify_signed(
     let path = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
     // The signature is checked before the key's state is told, so nobody without the secret
     // learns whether a key was revoked.
-    if !signed_request::verify(&key.secret, timestamp, parts.method.as_str(), path, body, signature) {
+    let forms = signed_request::accepted_forms(state.settings().signature_legacy_form);
+    if !signed_request::verify(&key.secret, forms, timestamp, parts.method.as_str(), path, body, signature) {
         if !key.revoked {
             // Audited for live keys; failures also count against the caller's auth budget.
             let entry = kairos_platform::storage::audit_log::AuditEntry {
@@ -367,7 +368,7 @@ async fn verify_signed(
         }
         return Err(ApiError::unauthorized(
             "invalid_signature",
-            "KAIROS-SIGNATURE does not match timestamp + method + path + body for this key",
+            "KAIROS-SIGNATURE does not match timestamp \\n METHOD \\n path-with-query \\n body for this key",
         ));
     }
     if key.revoked {

@@ -1,6 +1,12 @@
 //! Signed requests of market makers: `KAIROS-KEY`, `KAIROS-TIMESTAMP` (Unix ms) and
 //! `KAIROS-SIGNATURE` = url-safe base64 (padded) of HMAC-SHA256, keyed with the decoded secret,
-//! over `timestamp + METHOD + path-with-query + body` (the exact bytes sent).
+//! over `timestamp "\n" METHOD "\n" path-with-query "\n" body` (the exact bytes sent).
+//!
+//! The separators make the message unambiguous: none of the first three fields can hold a
+//! newline, and the body is the rest. The old form without them (`timestamp + METHOD +
+//! path-with-query + body`) let a signature for `DELETE /v1/orders?market_id=M` also fit
+//! `DELETE /v1/orders` with the body `?market_id=M` (a cancel-all); it is accepted only with
+//! `KAIROS_SIGNATURE_LEGACY_FORM=true`, for one release.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,14 +22,47 @@ pub const SIGNATURE_HEADER: &str = "kairos-signature";
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The signature a client computes; also what the examples do.
-pub fn sign(secret: &[u8], timestamp_ms: &str, method: &str, path_and_query: &str, body: &[u8]) -> String {
+/// Which message a signature covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `timestamp \n METHOD \n path-with-query \n body`: what clients sign.
+    Separated,
+    /// `timestamp METHOD path-with-query body`, unseparated: only behind the legacy setting.
+    Legacy,
+}
+
+fn mac(secret: &[u8], form: Form, timestamp_ms: &str, method: &str, path_and_query: &str, body: &[u8]) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable_hmac());
+    let separator: &[u8] = match form {
+        Form::Separated => b"\n",
+        Form::Legacy => b"",
+    };
     mac.update(timestamp_ms.as_bytes());
+    mac.update(separator);
     mac.update(method.as_bytes());
+    mac.update(separator);
     mac.update(path_and_query.as_bytes());
+    mac.update(separator);
     mac.update(body);
-    base64::engine::general_purpose::URL_SAFE.encode(mac.finalize().into_bytes())
+    mac
+}
+
+/// The signature a client computes (the separated form); also what the examples do.
+pub fn sign(secret: &[u8], timestamp_ms: &str, method: &str, path_and_query: &str, body: &[u8]) -> String {
+    sign_form(secret, Form::Separated, timestamp_ms, method, path_and_query, body)
+}
+
+/// A signature over `form` (the legacy one for clients not yet moved, and tests).
+pub fn sign_form(
+    secret: &[u8],
+    form: Form,
+    timestamp_ms: &str,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+) -> String {
+    let tag = mac(secret, form, timestamp_ms, method, path_and_query, body).finalize().into_bytes();
+    base64::engine::general_purpose::URL_SAFE.encode(tag)
 }
 
 /// HMAC accepts keys of any length; this cannot happen.
@@ -31,9 +70,10 @@ fn unreachable_hmac() -> HmacSha256 {
     unreachable!("HMAC-SHA256 takes keys of any length")
 }
 
-/// Checks a signature in constant time.
+/// Checks a signature in constant time against each form in `forms`.
 pub fn verify(
     secret: &[u8],
+    forms: &[Form],
     timestamp_ms: &str,
     method: &str,
     path_and_query: &str,
@@ -41,12 +81,12 @@ pub fn verify(
     signature: &str,
 ) -> bool {
     let Ok(given) = base64::engine::general_purpose::URL_SAFE.decode(signature) else { return false };
-    let mut mac = HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable_hmac());
-    mac.update(timestamp_ms.as_bytes());
-    mac.update(method.as_bytes());
-    mac.update(path_and_query.as_bytes());
-    mac.update(body);
-    mac.verify_slice(&given).is_ok()
+    forms.iter().any(|form| mac(secret, *form, timestamp_ms, method, path_and_query, body).verify_slice(&given).is_ok())
+}
+
+/// The forms a server accepts: the separated one, and the legacy one when it is switched on.
+pub fn accepted_forms(legacy: bool) -> &'static [Form] {
+    if legacy { &[Form::Separated, Form::Legacy] } else { &[Form::Separated] }
 }
 
 /// Whether `timestamp_ms` is within `window` of `now_ms`.
@@ -86,13 +126,35 @@ mod tests {
     #[test]
     fn signs_and_verifies_the_exact_bytes() {
         let secret = [9u8; 32];
+        let new = [Form::Separated];
         let sig = sign(&secret, "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":1}");
         assert_eq!(sig.len(), 44);
-        assert!(verify(&secret, "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":1}", &sig));
-        assert!(!verify(&secret, "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":2}", &sig));
-        assert!(!verify(&secret, "1700000000001", "POST", "/v1/orders?x=1", b"{\"a\":1}", &sig));
-        assert!(!verify(&[8u8; 32], "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":1}", &sig));
-        assert!(!verify(&secret, "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":1}", "%%%"));
+        assert!(verify(&secret, &new, "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":1}", &sig));
+        assert!(!verify(&secret, &new, "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":2}", &sig));
+        assert!(!verify(&secret, &new, "1700000000001", "POST", "/v1/orders?x=1", b"{\"a\":1}", &sig));
+        assert!(!verify(&[8u8; 32], &new, "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":1}", &sig));
+        assert!(!verify(&secret, &new, "1700000000000", "POST", "/v1/orders?x=1", b"{\"a\":1}", "%%%"));
+    }
+
+    #[test]
+    fn a_query_cannot_move_into_the_body() {
+        let secret = [9u8; 32];
+        let ts = "1700000000000";
+        // The review's case: a cancel in one market, replayed as a cancel-all.
+        let scoped = sign(&secret, ts, "DELETE", "/v1/orders?market_id=M", b"");
+        assert!(!verify(&secret, &[Form::Separated], ts, "DELETE", "/v1/orders", b"?market_id=M", &scoped));
+        // The old form could not tell them apart, which is why it is off by default.
+        let old = sign_form(&secret, Form::Legacy, ts, "DELETE", "/v1/orders?market_id=M", b"");
+        assert!(verify(&secret, &[Form::Legacy], ts, "DELETE", "/v1/orders", b"?market_id=M", &old));
+        assert!(!verify(&secret, accepted_forms(false), ts, "DELETE", "/v1/orders?market_id=M", b"", &old));
+        assert!(verify(&secret, accepted_forms(true), ts, "DELETE", "/v1/orders?market_id=M", b"", &old));
+        // The separated form, written out: what the examples compute.
+        let by_hand = {
+            let mut mac = HmacSha256::new_from_slice(&secret).expect("key");
+            mac.update(b"1700000000000\nDELETE\n/v1/orders?market_id=M\n");
+            base64::engine::general_purpose::URL_SAFE.encode(mac.finalize().into_bytes())
+        };
+        assert_eq!(scoped, by_hand);
     }
 
     #[test]

@@ -378,3 +378,35 @@ async fn failed_credentials_count_against_the_auth_budget() {
     assert_eq!(statuses, [401, 401, 429, 429]);
     app.stop().await;
 }
+
+/// The signed form is `timestamp \n METHOD \n path-with-query \n body`; the old unseparated
+/// form is refused unless `KAIROS_SIGNATURE_LEGACY_FORM` turns it back on (one release).
+#[tokio::test]
+async fn the_unseparated_signature_form_needs_the_legacy_setting() {
+    use base64::Engine as _;
+    use kairos_api::access::signed_request::{Form, sign_form};
+
+    let db = scratch::sqlite();
+    for (legacy, expected) in [("false", 401), ("true", 200)] {
+        let app = spawn(&db, &[("KAIROS_SIGNATURE_LEGACY_FORM", legacy)]).await;
+        let (_, mm_token) = app.user(Role::MarketMaker).await;
+        let create = json!({ "label": "old-client", "scopes": ["read"] });
+        let (_, key) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(create)).await;
+        let (key_id, secret) = (key["key_id"].as_str().expect("id"), key["secret"].as_str().expect("secret"));
+        let raw = base64::engine::general_purpose::URL_SAFE.decode(secret).expect("secret");
+        let path = "/v1/account/limits";
+        let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+        let res = reqwest::Client::new()
+            .get(format!("{}{path}", app.base))
+            .header("KAIROS-KEY", key_id)
+            .header("KAIROS-TIMESTAMP", &ts)
+            .header("KAIROS-SIGNATURE", sign_form(&raw, Form::Legacy, &ts, "GET", path, b""))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status().as_u16(), expected, "legacy form with the setting {legacy}");
+        // The separated form always works.
+        assert_eq!(signed(&app, Method::GET, path, key_id, secret, "", None).await.0, 200);
+        app.stop().await;
+    }
+}

@@ -121,6 +121,9 @@ pub struct Settings {
     pub master_key: Option<Secret>,
     /// How far a signed request's timestamp may be from the server clock.
     pub signature_window: Duration,
+    /// Also accept signatures over the old, unseparated form `timestamp + METHOD + path + body`
+    /// (ambiguous: a query can be moved into the body). Off by default; kept for one release.
+    pub signature_legacy_form: bool,
     /// M of the M-of-N kill switch.
     pub kill_switch_approvals: u32,
     /// How long a kill-switch proposal collects approvals.
@@ -137,8 +140,6 @@ pub struct Settings {
     /// Allowed CORS origins; `*` allows any.
     pub cors_origins: Vec<String>,
     pub shutdown_grace: Duration,
-    /// Development-only switch reserved for local tooling; refused outside `dev`/`test`.
-    pub dev_auth_bypass: bool,
     pub otlp_endpoint: Option<String>,
     pub trading: Trading,
     pub polymarket: Option<PolymarketCredentials>,
@@ -181,9 +182,9 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_BODY_LIMIT_BYTES",
     "KAIROS_CORS_ORIGINS",
     "KAIROS_SHUTDOWN_GRACE_MS",
-    "KAIROS_DEV_AUTH_BYPASS",
     "KAIROS_JWT_SECRET_PREVIOUS",
     "KAIROS_SIGNATURE_WINDOW_MS",
+    "KAIROS_SIGNATURE_LEGACY_FORM",
     "KAIROS_KILL_SWITCH__APPROVALS",
     "KAIROS_KILL_SWITCH__WINDOW_SECS",
     "KAIROS_PAPER__MAKER_FEE_BPS",
@@ -339,8 +340,10 @@ impl RateLimits {
     }
 }
 
-/// Variable names that other systems (and the platform Kairos replaces) used to switch
-/// authentication off. Set to a true value outside `dev`/`test`, any of them stops start-up.
+/// Variable names that other systems (and the platform Kairos replaces, and Kairos itself
+/// before it dropped its unused `KAIROS_DEV_AUTH_BYPASS`) used to switch authentication off.
+/// Kairos reads none of them; set to a true value outside `dev`/`test`, any of them stops
+/// start-up, so a deployment that believes it turned auth off learns that it did not.
 const AUTH_BYPASS_VARIABLES: &[&str] = &[
     "KAIROS_DEV_AUTH_BYPASS",
     "KAIROS_AUTH_BYPASS",
@@ -454,6 +457,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         check_jwt_secret(&mut p, "KAIROS_JWT_SECRET_PREVIOUS", jwt_secret_previous.as_ref(), local);
     }
     let signature_window = Duration::from_millis(p.parse("KAIROS_SIGNATURE_WINDOW_MS", || 5_000u64));
+    let signature_legacy_form = p.parse_bool("KAIROS_SIGNATURE_LEGACY_FORM");
     let kill_switch_approvals = p.parse("KAIROS_KILL_SWITCH__APPROVALS", || 2u32);
     if kill_switch_approvals == 0 {
         p.problem("KAIROS_KILL_SWITCH__APPROVALS", "must be at least 1");
@@ -496,7 +500,6 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         .map(str::to_string)
         .collect();
     let shutdown_grace = Duration::from_millis(p.parse("KAIROS_SHUTDOWN_GRACE_MS", || 30_000u64));
-    let dev_auth_bypass = p.parse_bool("KAIROS_DEV_AUTH_BYPASS");
     if !local {
         for name in AUTH_BYPASS_VARIABLES {
             if let Some((value, _)) = raw.get(name)
@@ -553,6 +556,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         jwt_secret_previous,
         master_key,
         signature_window,
+        signature_legacy_form,
         kill_switch_approvals,
         kill_switch_window,
         rate_limits,
@@ -563,7 +567,6 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         body_limit_bytes,
         cors_origins,
         shutdown_grace,
-        dev_auth_bypass,
         otlp_endpoint,
         trading,
         polymarket,
@@ -805,9 +808,9 @@ impl Settings {
             ("KAIROS_BODY_LIMIT_BYTES", self.body_limit_bytes.to_string()),
             ("KAIROS_CORS_ORIGINS", self.cors_origins.join(",")),
             ("KAIROS_SHUTDOWN_GRACE_MS", self.shutdown_grace.as_millis().to_string()),
-            ("KAIROS_DEV_AUTH_BYPASS", self.dev_auth_bypass.to_string()),
             ("KAIROS_JWT_SECRET_PREVIOUS", secret(&self.jwt_secret_previous).to_string()),
             ("KAIROS_SIGNATURE_WINDOW_MS", self.signature_window.as_millis().to_string()),
+            ("KAIROS_SIGNATURE_LEGACY_FORM", self.signature_legacy_form.to_string()),
             ("KAIROS_KILL_SWITCH__APPROVALS", self.kill_switch_approvals.to_string()),
             ("KAIROS_KILL_SWITCH__WINDOW_SECS", self.kill_switch_window.as_secs().to_string()),
             ("KAIROS_PAPER__MAKER_FEE_BPS", self.trading.maker_fee_bps.to_string()),

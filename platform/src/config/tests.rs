@@ -85,12 +85,14 @@ fn prod_refuses_every_auth_bypass_toggle() {
 }
 
 #[test]
-fn dev_accepts_the_auth_bypass_toggle() {
+fn no_auth_bypass_exists_and_dev_only_tolerates_the_old_names() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().display().to_string();
     let (s, problems) = load_vars(&[("KAIROS_DATA_DIR", &data), ("KAIROS_DEV_AUTH_BYPASS", "1")]);
     assert!(problems.is_empty(), "{problems:?}");
-    assert!(s.dev_auth_bypass);
+    // Nothing in the settings can turn authentication off.
+    assert!(!s.describe().iter().any(|line| line.contains("BYPASS")), "{:?}", s.describe());
+    assert!(!s.signature_legacy_form, "the ambiguous signature form is off by default");
 }
 
 #[test]
