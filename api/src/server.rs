@@ -235,6 +235,12 @@ async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
         }
         state.readiness().refresh().await;
         state.limiter().prune();
+        let minute = kairos_platform::domain::now_us() / 60_000_000;
+        if let Err(e) =
+            crate::access::failed_signatures::audit_finished(state.db(), state.failed_signatures(), minute).await
+        {
+            tracing::warn!(error = %e, "auditing the failed signatures of the last minute failed; retrying");
+        }
         if let Err(e) = state.catalog().refresh(state.db()).await {
             tracing::warn!(error = %e, "market catalog refresh failed; serving the last one");
         }

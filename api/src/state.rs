@@ -7,6 +7,7 @@ use kairos_platform::cache::Redis;
 use kairos_platform::config::Settings;
 use kairos_platform::storage::Db;
 
+use crate::access::failed_signatures::FailedSignatures;
 use crate::access::jwt::Keys;
 use crate::access::key_secrets::MasterKey;
 use crate::access::rate_limit::RateLimiterSet;
@@ -39,6 +40,7 @@ struct Inner {
     limiter: RateLimiterSet,
     replay: LocalReplayGuard,
     key_cache: KeyCache,
+    failed_signatures: FailedSignatures,
     user_cache: UserCache,
     venues: Venues,
     /// The OpenAPI document, rendered once (it is what `openapi/v1.json` holds).
@@ -82,6 +84,7 @@ impl AppState {
                 limiter,
                 replay: LocalReplayGuard::default(),
                 key_cache: KeyCache::default(),
+                failed_signatures: FailedSignatures::default(),
                 user_cache: UserCache::default(),
                 venues,
                 openapi_json: crate::openapi::spec_json(),
@@ -123,6 +126,11 @@ impl AppState {
 
     pub fn limiter(&self) -> &RateLimiterSet {
         &self.inner.limiter
+    }
+
+    /// Failed signatures per key and minute, for the audit log.
+    pub fn failed_signatures(&self) -> &FailedSignatures {
+        &self.inner.failed_signatures
     }
 
     pub fn key_cache(&self) -> &KeyCache {

@@ -3,6 +3,7 @@
 //! closed: a route without a rule does not start, a matched route missing from the table
 //! answers 500, never opens.
 
+pub mod failed_signatures;
 pub mod jwt;
 pub mod key_secrets;
 pub mod kill_switch;
@@ -241,6 +242,14 @@ enum Authenticated {
     Anonymous,
 }
 
+/// Whether the request offers a token or any signed-request header.
+fn carries_credentials(headers: &HeaderMap) -> bool {
+    headers.contains_key(axum::http::header::AUTHORIZATION)
+        || [signed_request::KEY_HEADER, signed_request::TIMESTAMP_HEADER, signed_request::SIGNATURE_HEADER]
+            .iter()
+            .any(|h| headers.contains_key(*h))
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
@@ -355,16 +364,14 @@ async fn verify_signed(
     let forms = signed_request::accepted_forms(state.settings().signature_legacy_form);
     if !signed_request::verify(&key.secret, forms, timestamp, parts.method.as_str(), path, body, signature) {
         if !key.revoked {
-            // Audited for live keys; failures also count against the caller's auth budget.
-            let entry = kairos_platform::storage::audit_log::AuditEntry {
-                actor: format!("key:{key_id}"),
-                action: "auth.failed_key_signature".to_string(),
-                target: Some(format!("{} {}", parts.method, parts.uri.path())),
-                request_id: parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone()),
-                before: None,
-                after: None,
-            };
-            kairos_platform::storage::audit_log::append(state.db(), &entry).await?;
+            // Audited for live keys, counted per key and minute (see `failed_signatures`);
+            // failures also count against the caller's auth budget.
+            let target = format!("{} {}", parts.method, parts.uri.path());
+            let request_id = parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone());
+            let minute = now_us() / 60_000_000;
+            if let Some(entry) = state.failed_signatures().record(key_id, minute, &target, request_id) {
+                kairos_platform::storage::audit_log::append(state.db(), &entry).await?;
+            }
         }
         return Err(ApiError::unauthorized(
             "invalid_signature",
@@ -436,6 +443,15 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
     }
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client_key = || client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    // An address that spent its failed-credential budget is refused before its credentials
+    // cost a key lookup, a signature check or an audit row.
+    if carries_credentials(req.headers())
+        && let Some(d) = state.limiter().exhausted(RateClass::Auth, PrincipalKind::Anonymous, &client_key()).await
+    {
+        let mut res = ApiError::RateLimited { retry_after_secs: d.reset_secs }.into_response();
+        rate_headers(res.headers_mut(), d);
+        return res;
+    }
     let (auth, mut req) = authenticate(&state, req, client).await;
     let access = rule.map_or(Access::Public, |r| r.access);
     let failure = match &auth {

@@ -28,6 +28,9 @@ type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultC
 struct Local {
     limits: RateLimits,
     limiters: Vec<KeyedLimiter>,
+    /// (class, kind, principal) refused until then: what [`RateLimiterSet::exhausted`] reads,
+    /// since governor cannot look at a budget without spending it.
+    refused_until: std::sync::Mutex<std::collections::HashMap<(usize, String), std::time::Instant>>,
 }
 
 impl Local {
@@ -39,11 +42,15 @@ impl Local {
                 limiters.push(RateLimiter::keyed(Quota::per_second(n)).with_middleware::<StateInformationMiddleware>());
             }
         }
-        Local { limits, limiters }
+        Local { limits, limiters, refused_until: std::sync::Mutex::default() }
+    }
+
+    fn index(class: RateClass, kind: PrincipalKind) -> usize {
+        class as usize * PrincipalKind::ALL.len() + kind as usize
     }
 
     fn limiter(&self, class: RateClass, kind: PrincipalKind) -> &KeyedLimiter {
-        &self.limiters[class as usize * PrincipalKind::ALL.len() + kind as usize]
+        &self.limiters[Local::index(class, kind)]
     }
 }
 
@@ -98,9 +105,38 @@ impl RateLimiterSet {
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
+                if let Ok(mut refused) = local.refused_until.lock() {
+                    if refused.len() > 100_000 {
+                        let now = std::time::Instant::now();
+                        refused.retain(|_, until| *until > now);
+                    }
+                    refused
+                        .insert((Local::index(class, kind), principal.to_string()), std::time::Instant::now() + wait);
+                }
                 Decision { allowed: false, limit, remaining: 0, reset_secs: wait.as_secs().max(1) }
             }
         }
+    }
+
+    /// The refusal `principal` would get in `class` now, without spending any of its budget;
+    /// `None` while it has budget left.
+    pub async fn exhausted(&self, class: RateClass, kind: PrincipalKind, principal: &str) -> Option<Decision> {
+        let local = self.local();
+        let limit = local.limits.get(class, kind);
+        if let Some(redis) = &self.redis
+            && let Ok(count) = shared_count(redis, class, kind, principal).await
+        {
+            return (count >= u64::from(limit)).then_some(Decision {
+                allowed: false,
+                limit,
+                remaining: 0,
+                reset_secs: 1,
+            });
+        }
+        let refused = local.refused_until.lock().ok()?;
+        let until = *refused.get(&(Local::index(class, kind), principal.to_string()))?;
+        let wait = until.checked_duration_since(std::time::Instant::now())?;
+        Some(Decision { allowed: false, limit, remaining: 0, reset_secs: wait.as_secs().max(1) })
     }
 
     /// Drops idle keys so the local maps do not grow without bound.
@@ -111,6 +147,22 @@ impl RateLimiterSet {
     }
 }
 
+fn shared_key(class: RateClass, kind: PrincipalKind, principal: &str) -> String {
+    let second = kairos_platform::domain::now_us() / 1_000_000;
+    format!("kairos:rl:{}:{}:{principal}:{second}", class.as_str(), kind.as_str())
+}
+
+/// This second's count, without adding to it.
+async fn shared_count(redis: &Redis, class: RateClass, kind: PrincipalKind, principal: &str) -> Result<u64, String> {
+    let mut conn = redis.connection().await?;
+    let count: Option<u64> = redis::cmd("GET")
+        .arg(shared_key(class, kind, principal))
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(count.unwrap_or(0))
+}
+
 async fn shared_check(
     redis: &Redis,
     class: RateClass,
@@ -119,8 +171,7 @@ async fn shared_check(
     limit: u32,
 ) -> Result<Decision, String> {
     let mut conn = redis.connection().await?;
-    let second = kairos_platform::domain::now_us() / 1_000_000;
-    let key = format!("kairos:rl:{}:{}:{principal}:{second}", class.as_str(), kind.as_str());
+    let key = shared_key(class, kind, principal);
     let (count,): (u64,) = redis::pipe()
         .atomic()
         .incr(&key, 1u64)
@@ -155,5 +206,25 @@ mod tests {
         assert!(refused.reset_secs >= 1);
         assert!(set.check(RateClass::Trade, PrincipalKind::Key, "k2").await.allowed, "per principal");
         assert!(set.check(RateClass::Cancel, PrincipalKind::Key, "k1").await.allowed, "cancels are budgeted apart");
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_budget_is_seen_without_spending_any() {
+        let mut limits = RateLimits::DEFAULT;
+        limits.set(RateClass::Auth, PrincipalKind::Anonymous, 2);
+        let set = RateLimiterSet::new(limits, None);
+        for _ in 0..5 {
+            assert_eq!(
+                set.exhausted(RateClass::Auth, PrincipalKind::Anonymous, "1.2.3.4").await,
+                None,
+                "looking is free"
+            );
+        }
+        assert!(set.check(RateClass::Auth, PrincipalKind::Anonymous, "1.2.3.4").await.allowed);
+        assert!(set.check(RateClass::Auth, PrincipalKind::Anonymous, "1.2.3.4").await.allowed);
+        assert!(!set.check(RateClass::Auth, PrincipalKind::Anonymous, "1.2.3.4").await.allowed);
+        let refused = set.exhausted(RateClass::Auth, PrincipalKind::Anonymous, "1.2.3.4").await.expect("exhausted");
+        assert!(!refused.allowed && refused.reset_secs >= 1);
+        assert_eq!(set.exhausted(RateClass::Auth, PrincipalKind::Anonymous, "5.6.7.8").await, None, "per address");
     }
 }

@@ -410,3 +410,54 @@ async fn the_unseparated_signature_form_needs_the_legacy_setting() {
         app.stop().await;
     }
 }
+
+/// The review's flood: a known key id, a fresh timestamp and garbage signatures. The address's
+/// failed-credential budget is checked before the key is looked up, and the audit log gets at
+/// most one row per key and minute at once, plus the minute's total once it is over.
+#[tokio::test]
+async fn garbage_signatures_under_a_known_key_cannot_flood_the_audit_log() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[("KAIROS_RATE_LIMITS__AUTH__ANONYMOUS", "5")]).await;
+        let (_, mm_token) = app.user(Role::MarketMaker).await;
+        let create = json!({ "label": "desk", "scopes": ["read"] });
+        let (_, key) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(create)).await;
+        let key_id = key["key_id"].as_str().expect("id").to_string();
+        let garbage = "A".repeat(43) + "=";
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        for _ in 0..300 {
+            let (status, _, _) = signed(&app, Method::GET, "/v1/account/limits", &key_id, &garbage, "", None).await;
+            *statuses.entry(status).or_default() += 1;
+        }
+        let failures = statuses.get(&401).copied().unwrap_or(0);
+        assert!(failures <= 30, "{}: the budget bounds the failures that are checked: {statuses:?}", db.label);
+        assert_eq!(failures + statuses.get(&429).copied().unwrap_or(0), 300, "{statuses:?}");
+        let rows = |db: kairos_platform::storage::Db| async move {
+            kairos_platform::storage::audit_log::list(&db, None, Some("auth.failed_key_signature"), 0, 1_000)
+                .await
+                .expect("audit")
+        };
+        let written = rows(app.state().db().clone()).await;
+        assert!(written.len() <= 2, "{}: {} rows for {failures} failures", db.label, written.len());
+        // When the minute is over, one more row carries its total.
+        let later = kairos_platform::domain::now_us() / 60_000_000 + 2;
+        let state = app.state();
+        kairos_api::access::failed_signatures::audit_finished(state.db(), state.failed_signatures(), later)
+            .await
+            .expect("audit");
+        // Per minute: its total row when it saw more than one failure, else its first row's 1.
+        let mut per_minute = std::collections::BTreeMap::<i64, u64>::new();
+        for row in rows(app.state().db().clone()).await {
+            let after: serde_json::Value =
+                serde_json::from_str(row.entry.after.as_deref().unwrap_or("{}")).expect("after");
+            let (minute, n) = (after["minute"].as_i64().expect("minute"), after["failures"].as_u64().expect("n"));
+            let seen = per_minute.entry(minute).or_default();
+            *seen = (*seen).max(n);
+        }
+        // Every 401 is a counted failure; a failure whose address ran out of budget at that
+        // very request is counted too, and answered 429.
+        let counted: u64 = per_minute.values().sum();
+        assert!(counted >= u64::try_from(failures).expect("n"), "{}: {counted} counted, {failures} refused", db.label);
+        assert!(counted <= 2 * u64::try_from(failures).expect("n"), "{}: {counted} counted", db.label);
+        app.stop().await;
+    }
+}
