@@ -250,6 +250,11 @@ fn carries_credentials(headers: &HeaderMap) -> bool {
             .any(|h| headers.contains_key(*h))
 }
 
+/// Whether a user with `role` may hold API keys (the role that creates them, or above it).
+pub fn may_hold_keys(role: Role) -> bool {
+    role.satisfies(Role::MarketMaker)
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
@@ -383,6 +388,14 @@ async fn verify_signed(
     }
     if !key.user_active {
         return Err(ApiError::unauthorized("suspended_user", "the key's owner is suspended"));
+    }
+    // A role change revokes the keys the new role may not hold; this is the same rule, read
+    // at every request, for a key that outlived its owner's role by any other path.
+    if !may_hold_keys(key.role) {
+        return Err(ApiError::unauthorized(
+            "key_owner_role",
+            "the key's owner no longer holds a role that may use API keys",
+        ));
     }
     // Remembered past twice the freshness window with a margin for clock steps, so a
     // signature cannot be replayed at the window's edge.

@@ -48,8 +48,10 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/v1/auth/logout", Public, Some(Auth)),
     rule("GET", "/v1/account/limits", K(Role::User, Scope::Read), Some(Read)),
     rule("POST", "/v1/api-keys", R(Role::MarketMaker), Some(Auth)),
-    rule("GET", "/v1/api-keys", R(Role::MarketMaker), Some(Read)),
-    rule("DELETE", "/v1/api-keys/{id}", R(Role::MarketMaker), Some(Auth)),
+    // Creating keys is for market makers; listing and revoking one's own keys is for every
+    // user, so a demoted market maker can still see and end them.
+    rule("GET", "/v1/api-keys", R(Role::User), Some(Read)),
+    rule("DELETE", "/v1/api-keys/{id}", R(Role::User), Some(Auth)),
     rule("GET", "/v1/ws", SelfAuthenticated, Some(Read)),
     rule("GET", "/v1/balances", K(Role::User, Scope::Read), Some(Read)),
     rule("GET", "/v1/ledger", K(Role::User, Scope::Read), Some(Read)),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use kairos_platform::domain::now_us;
 use kairos_platform::domain::{MarketStatus, Role, format_rfc3339_us, parse_id};
 use kairos_platform::storage::audit_log::{self, AuditEntry, AuditRecord};
-use kairos_platform::storage::{StorageError, markets, refresh_tokens, settings, users};
+use kairos_platform::storage::{StorageError, api_keys, markets, refresh_tokens, settings, users};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -117,7 +117,9 @@ pub struct SetRoleRequest {
     pub role: RoleParam,
 }
 
-/// Sets a user's role (admins only). Takes effect at the user's next token.
+/// Sets a user's role (admins only). Takes effect at the user's next request: their sessions
+/// end, and a role that may not hold API keys revokes the keys they have (audited with the
+/// change).
 #[utoipa::path(put, path = "/v1/admin/users/{id}/role", tag = "admin", request_body = SetRoleRequest,
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -134,22 +136,29 @@ pub async fn set_role(
     // The role change, the end of the user's sessions and the audit entry are one
     // transaction; the new role applies to the user's next request on every instance (roles
     // are read from the database, cached a second).
-    let (after, _) = audit_log::with_audit(state.db(), |conn| {
+    let ((after, revoked_keys), _) = audit_log::with_audit(state.db(), |conn| {
         let (id, actor, request_id) = (id.clone(), actor.clone(), request_id.0.clone());
         Box::pin(async move {
             let (before, after) = users::set_role(&mut *conn, &id, role)
                 .await?
                 .ok_or_else(|| StorageError::Invalid(format!("no user {id}")))?;
-            refresh_tokens::revoke_all_for_user(conn, &id, now_us()).await?;
+            refresh_tokens::revoke_all_for_user(&mut *conn, &id, now_us()).await?;
+            let revoked_keys = if crate::access::may_hold_keys(after.role) {
+                Vec::new()
+            } else {
+                api_keys::revoke_all_for_user(conn, &id, now_us()).await?
+            };
             let entry = AuditEntry {
                 actor,
                 action: "user.set_role".to_string(),
                 target: Some(format!("user:{id}")),
                 request_id: Some(request_id),
                 before: Some(serde_json::json!({ "role": before.role.as_str() }).to_string()),
-                after: Some(serde_json::json!({ "role": after.role.as_str() }).to_string()),
+                after: Some(
+                    serde_json::json!({ "role": after.role.as_str(), "revoked_api_keys": revoked_keys }).to_string(),
+                ),
             };
-            Ok((after, entry))
+            Ok(((after, revoked_keys), entry))
         })
     })
     .await
@@ -158,6 +167,9 @@ pub async fn set_role(
         other => other.into(),
     })?;
     state.user_cache().forget(&id);
+    for key in &revoked_keys {
+        state.key_cache().forget(key);
+    }
     Ok(axum::Json(user_body(&after)))
 }
 

@@ -461,3 +461,50 @@ async fn garbage_signatures_under_a_known_key_cannot_flood_the_audit_log() {
         app.stop().await;
     }
 }
+
+/// A market maker demoted to `user` loses its keys at once (revoked and audited with the role
+/// change), and can still list and revoke its own keys.
+#[tokio::test]
+async fn a_demotion_revokes_the_keys_the_new_role_may_not_hold() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let (_, admin) = app.user(Role::Admin).await;
+        let (mm_id, mm) = app.user(Role::MarketMaker).await;
+        let create = json!({ "label": "desk", "scopes": ["read", "trade"] });
+        let (_, key) = app.send(Method::POST, "/v1/api-keys", Some(&mm), Some(create.clone())).await;
+        let (_, second) = app.send(Method::POST, "/v1/api-keys", Some(&mm), Some(create)).await;
+        let (key_id, secret) = (key["key_id"].as_str().expect("id"), key["secret"].as_str().expect("secret"));
+        let path = "/v1/account/limits";
+        assert_eq!(signed(&app, Method::GET, path, key_id, secret, "", None).await.0, 200);
+
+        let (status, _) = app
+            .send(Method::PUT, &format!("/v1/admin/users/{mm_id}/role"), Some(&admin), Some(json!({ "role": "user" })))
+            .await;
+        assert_eq!(status, 200);
+        let (status, body, _) = signed(&app, Method::GET, path, key_id, secret, "", None).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "revoked_key"), "{}: {body}", db.label);
+        let audit = kairos_platform::storage::audit_log::list(app.state().db(), None, Some("user.set_role"), 0, 10)
+            .await
+            .expect("audit");
+        let after = audit.last().and_then(|r| r.entry.after.clone()).expect("after");
+        assert!(after.contains(key_id) && after.contains(second["key_id"].as_str().expect("id")), "{after}");
+
+        // The demoted user (a fresh token: sessions ended) still sees its keys, and may revoke.
+        let user = app.token_for(&mm_id, Role::User);
+        let (status, listed) = app.send(Method::GET, "/v1/api-keys", Some(&user), None).await;
+        assert_eq!(status, 200, "{listed}");
+        let keys = listed["data"].as_array().expect("keys");
+        assert!(keys.len() == 2 && keys.iter().all(|k| k["revoked_at"].is_string()), "{listed}");
+        let (status, _) = app.send(Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&user), None).await;
+        assert!(status == 204 || status == 409, "revoking an already revoked key is answered, not forbidden: {status}");
+        let (status, body) = app
+            .send(Method::POST, "/v1/api-keys", Some(&user), Some(json!({ "label": "x", "scopes": ["read"] })))
+            .await;
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (403, "insufficient_role"),
+            "creating stays for market makers"
+        );
+        app.stop().await;
+    }
+}

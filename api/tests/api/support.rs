@@ -72,6 +72,12 @@ impl TestApp {
         self.running.as_ref().expect("running").state.clone()
     }
 
+    /// A fresh access token for an existing user, as if they signed in again.
+    pub(crate) fn token_for(&self, user_id: &str, role: kairos_platform::domain::Role) -> String {
+        let now = kairos_platform::domain::now_us() / 1_000_000;
+        self.state().jwt().issue(user_id, role, now).expect("token").0
+    }
+
     /// A user with `role` (created directly in storage) and an access token for it.
     pub(crate) async fn user(&self, role: kairos_platform::domain::Role) -> (String, String) {
         let wallet = new_wallet();

@@ -75,3 +75,23 @@ pub async fn revoke(conn: &mut AnyConnection, id: &str, now_us: i64) -> Result<b
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Revokes every live key of a user on the caller's connection (a transaction, with its audit
+/// entry); returns the ids it revoked.
+pub async fn revoke_all_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now_us: i64,
+) -> Result<Vec<String>, StorageError> {
+    let rows = sqlx::query("SELECT id FROM api_keys WHERE user_id = $1 AND revoked_at_us IS NULL ORDER BY id")
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+    sqlx::query("UPDATE api_keys SET revoked_at_us = $2 WHERE user_id = $1 AND revoked_at_us IS NULL")
+        .bind(user_id)
+        .bind(now_us)
+        .execute(conn)
+        .await?;
+    Ok(ids)
+}
