@@ -7,7 +7,6 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use kairos_platform::config::Secret;
 use rand::RngCore as _;
-use sha2::{Digest as _, Sha256};
 
 #[derive(Clone)]
 pub struct MasterKey(Aes256Gcm);
@@ -58,11 +57,6 @@ pub fn new_secret() -> (Vec<u8>, String) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     (bytes.to_vec(), base64::engine::general_purpose::URL_SAFE.encode(bytes))
-}
-
-/// SHA-256 of the secret, hex: what the `secret_hash` column holds.
-pub fn secret_hash(secret: &[u8]) -> String {
-    hex::encode(Sha256::digest(secret))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use kairos_platform::storage::audit_log::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::key_secrets::{new_secret, secret_hash};
+use crate::access::key_secrets::new_secret;
 use crate::access::{Caller, IpRule};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path};
@@ -138,11 +138,10 @@ pub async fn create_key(
         before: None,
         after: Some(after.to_string()),
     };
-    let hash = secret_hash(&raw);
     audit_log::with_audit(state.db(), |conn| {
-        let (key, hash, entry) = (key.clone(), hash.clone(), entry.clone());
+        let (key, entry) = (key.clone(), entry.clone());
         Box::pin(async move {
-            api_keys::insert(conn, &key, &hash).await?;
+            api_keys::insert(conn, &key).await?;
             Ok(((), entry))
         })
     })

@@ -454,7 +454,10 @@ pub async fn positions_of(state: &AppState, user_id: &str) -> Result<PositionsBo
     Ok(PositionsBody { positions: data })
 }
 
-/// The caller's positions.
+/// The caller's positions. Paper positions settle when an operator resolves the market.
+/// Polymarket positions are shares the omnibus account holds on the CLOB for the user; Kairos
+/// does not yet redeem a resolved Polymarket market on-chain or pay it out: those positions
+/// stay here, unsettled, until an operator settles them (see the README, "Polymarket").
 #[utoipa::path(get, operation_id = "list_positions", path = "/v1/positions", tag = "orders",
     responses((status = 200, body = PositionsBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 429, body = ErrorBody)))]

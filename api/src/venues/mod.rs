@@ -39,9 +39,6 @@ pub trait Venue {
     ) -> Result<Order, VenueError>;
     async fn cancel(&self, order: &Order) -> Result<Order, VenueError>;
     async fn cancel_all(&self, user_id: &str, market_id: Option<&str>) -> Result<Vec<Order>, VenueError>;
-    /// Brings the venue's view and the database back in line (after a restart or a timeout);
-    /// returns how many orders it corrected.
-    async fn reconcile(&self) -> Result<usize, VenueError>;
 }
 
 fn amend_request(order: &Order, price_micros: Option<i64>, size_micros: Option<i64>) -> Request {
@@ -95,12 +92,6 @@ impl Venue for PaperVenue {
             Reply::Orders(orders) => Ok(orders),
             other => Err(VenueError::Unavailable(format!("unexpected reply {other:?}"))),
         }
-    }
-
-    /// The paper venue's books are rebuilt from the database at start and after any failed
-    /// commit, so there is nothing to correct.
-    async fn reconcile(&self) -> Result<usize, VenueError> {
-        Ok(0)
     }
 }
 

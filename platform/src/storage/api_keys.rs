@@ -1,5 +1,5 @@
-//! SQL for `api_keys`. The secret is stored encrypted (the server must recompute signatures)
-//! and as a hash (to recognise it without decrypting); never in the clear.
+//! SQL for `api_keys`. The secret is stored encrypted (the server must recompute signatures);
+//! never in the clear.
 
 use sqlx::AnyConnection;
 use sqlx::Row as _;
@@ -37,15 +37,14 @@ fn from_row(r: &AnyRow) -> Result<ApiKey, StorageError> {
 }
 
 /// On the caller's connection (a transaction, with its audit entry).
-pub async fn insert(conn: &mut AnyConnection, key: &ApiKey, secret_hash: &str) -> Result<(), StorageError> {
+pub async fn insert(conn: &mut AnyConnection, key: &ApiKey) -> Result<(), StorageError> {
     sqlx::query(
-        "INSERT INTO api_keys (id, user_id, label, secret_hash, scopes, ip_allowlist, created_at_us, revoked_at_us, secret_ciphertext) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+        "INSERT INTO api_keys (id, user_id, label, scopes, ip_allowlist, created_at_us, revoked_at_us, secret_ciphertext) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
     )
     .bind(&key.id)
     .bind(&key.user_id)
     .bind(&key.label)
-    .bind(secret_hash)
     .bind(&key.scopes)
     .bind(key.ip_allowlist.as_deref())
     .bind(key.created_at_us)

@@ -63,6 +63,9 @@ async fn migrations_apply_from_empty_and_are_idempotent() {
                 .get(0);
             assert_eq!(n, 0);
         }
+        // An API key's secret is kept encrypted only: no hash of it (never read) remains.
+        let hash = sqlx::query("SELECT secret_hash FROM api_keys").fetch_all(db.pool()).await;
+        assert!(hash.is_err(), "{}: api_keys.secret_hash is gone", scratch.label);
         db.close().await;
     }
 }

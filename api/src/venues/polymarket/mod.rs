@@ -93,8 +93,4 @@ impl Venue for PolymarketVenue {
     async fn cancel_all(&self, user_id: &str, market_id: Option<&str>) -> Result<Vec<Order>, VenueError> {
         self.cancel_all_because(user_id, market_id, "cancelled").await
     }
-
-    async fn reconcile(&self) -> Result<usize, VenueError> {
-        self.on()?.reconcile().await
-    }
 }
