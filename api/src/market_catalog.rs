@@ -137,6 +137,15 @@ impl MarketCatalog {
         markets::get(db, id).await
     }
 
+    /// A market from the last snapshot only, never the database: for callers an outsider can
+    /// make ask for anything (a stream subscription), so a made-up id costs no query. A market
+    /// created since the last refresh (every 500 ms) is not there yet.
+    pub fn cached(&self, id: &str) -> Option<Market> {
+        let snapshot = self.current();
+        let i = snapshot.entries.binary_search_by(|e| e.id.as_str().cmp(id)).ok()?;
+        Some(snapshot.entries[i].market.clone())
+    }
+
     pub fn len(&self) -> usize {
         self.current().entries.len()
     }

@@ -41,6 +41,10 @@ struct Inner {
     replay: LocalReplayGuard,
     key_cache: KeyCache,
     failed_signatures: FailedSignatures,
+    ws_connections: Arc<crate::streams::limits::Connections>,
+    /// User ids whose credentials just changed (a key revoked, a role changed): open streams
+    /// check theirs again at once.
+    credential_changes: tokio::sync::broadcast::Sender<String>,
     user_cache: UserCache,
     venues: Venues,
     /// The OpenAPI document, rendered once (it is what `openapi/v1.json` holds).
@@ -85,6 +89,8 @@ impl AppState {
                 replay: LocalReplayGuard::default(),
                 key_cache: KeyCache::default(),
                 failed_signatures: FailedSignatures::default(),
+                ws_connections: Arc::default(),
+                credential_changes: tokio::sync::broadcast::channel(256).0,
                 user_cache: UserCache::default(),
                 venues,
                 openapi_json: crate::openapi::spec_json(),
@@ -126,6 +132,19 @@ impl AppState {
 
     pub fn limiter(&self) -> &RateLimiterSet {
         &self.inner.limiter
+    }
+
+    pub fn ws_connections(&self) -> &Arc<crate::streams::limits::Connections> {
+        &self.inner.ws_connections
+    }
+
+    /// Says that `user_id`'s credentials changed, so open streams check theirs again now.
+    pub fn credentials_changed(&self, user_id: &str) {
+        let _ = self.inner.credential_changes.send(user_id.to_string());
+    }
+
+    pub fn credential_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.inner.credential_changes.subscribe()
     }
 
     /// Failed signatures per key and minute, for the audit log.

@@ -70,7 +70,8 @@ impl Principal {
         }
     }
 
-    fn rate_key(&self) -> String {
+    /// The key its rate budgets are counted under.
+    pub fn rate_key(&self) -> String {
         match self {
             Principal::User { user_id, .. } => user_id.clone(),
             Principal::Key { key_id, .. } => key_id.clone(),
@@ -240,6 +241,44 @@ enum Authenticated {
     /// The request cannot go on whatever the route: its body was too large or unreadable.
     Rejected(ApiError),
     Anonymous,
+}
+
+/// Whether a principal authenticated earlier is still what it was: the key live, its owner
+/// active and allowed keys; the user active and in the same role. Long-lived connections (the
+/// websocket) ask this on an interval and whenever the user's credentials change.
+pub async fn recheck(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    match principal {
+        Principal::Key { key_id, .. } => {
+            let key = state
+                .key_cache()
+                .get(state, key_id)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("unknown_key", "no such API key"))?;
+            if key.revoked {
+                return Err(ApiError::unauthorized("revoked_key", "this API key was revoked"));
+            }
+            if !key.user_active {
+                return Err(ApiError::unauthorized("suspended_user", "the key's owner is suspended"));
+            }
+            if !may_hold_keys(key.role) {
+                return Err(ApiError::unauthorized("key_owner_role", "the key's owner may no longer use API keys"));
+            }
+        }
+        Principal::User { user_id, role, .. } => {
+            let (current, status) = state
+                .user_cache()
+                .get(state, user_id)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("unknown_user", "the token's user does not exist"))?;
+            if status != "active" {
+                return Err(ApiError::unauthorized("suspended_user", "this account is suspended"));
+            }
+            if current != *role {
+                return Err(ApiError::unauthorized("role_changed", "this account's role changed; sign in again"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether the request offers a token or any signed-request header.

@@ -170,6 +170,7 @@ pub async fn set_role(
     for key in &revoked_keys {
         state.key_cache().forget(key);
     }
+    state.credentials_changed(&id);
     Ok(axum::Json(user_body(&after)))
 }
 

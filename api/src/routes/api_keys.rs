@@ -184,6 +184,7 @@ pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id:
         other => other.into(),
     })?;
     state.key_cache().forget(&key.id);
+    state.credentials_changed(&key.user_id);
     Ok(())
 }
 

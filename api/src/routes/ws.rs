@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::access::{AuthFailure, Principal, authenticate_token};
 use crate::state::AppState;
+use crate::streams::limits;
 use crate::streams::session::CLOSE_UNAUTHORIZED;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -21,8 +22,9 @@ pub struct WsQuery {
 
 /// Upgrades to a websocket (authenticated; see the description of close code 4401).
 #[utoipa::path(get, path = "/v1/ws", tag = "streams", params(WsQuery),
-    responses((status = 101, description = "Switching protocols. Closes with 4401 when unauthenticated or when the token expires, 4408 when the client cannot keep up"),
-        (status = 400, description = "Not a websocket upgrade", body = crate::error::ErrorBody)))]
+    responses((status = 101, description = "Switching protocols. Closes with 4401 when unauthenticated, when the token expires, or when the credentials are revoked or the role changes (checked every 2 s and at once on this instance); 4408 when the client cannot keep up; 1009 for a message over 64 KiB. Each message spends the caller's read budget; the orders and fills channels need the read scope"),
+        (status = 400, description = "Not a websocket upgrade", body = crate::error::ErrorBody),
+        (status = 429, description = "Already 8 connections open for this user or key", body = crate::error::ErrorBody)))]
 pub async fn ws(
     State(state): State<AppState>,
     Query(q): Query<WsQuery>,
@@ -37,9 +39,22 @@ pub async fn ws(
         (None, Some(token)) => authenticate_token(&state, &token).await.map_err(|e| e.code()),
         (None, None) => Err(failure.map_or("missing_credentials", |f| f.0.0)),
     };
+    let slot = match &auth {
+        Ok(p) => Some(
+            state
+                .ws_connections()
+                .open(&p.rate_key())
+                .ok_or_else(|| crate::error::ApiError::RateLimited { retry_after_secs: 1 })?,
+        ),
+        Err(_) => None,
+    };
+    let upgrade = upgrade.max_message_size(limits::MAX_MESSAGE_BYTES).max_frame_size(limits::MAX_MESSAGE_BYTES);
     Ok(upgrade.on_upgrade(move |mut socket| async move {
         match auth {
-            Ok(principal) => crate::streams::session::run(socket, state, principal).await,
+            Ok(principal) => {
+                crate::streams::session::run(socket, state, principal).await;
+                drop(slot);
+            }
             Err(code) => crate::streams::session::close(&mut socket, CLOSE_UNAUTHORIZED, code).await,
         }
     }))

@@ -9,6 +9,9 @@ use kairos_platform::domain::{Role, Scope, Venue};
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
+use kairos_platform::config::RateClass;
+
+use super::limits::RECHECK_EVERY;
 use super::protocol::{self, Channel, ClientMessage};
 use crate::access::route_rules::Access;
 use crate::access::{Principal, authorize};
@@ -40,8 +43,15 @@ struct Session {
 }
 
 impl Session {
-    /// Handles one client message; returns the replies.
+    /// Handles one client message; returns the replies. Every message spends the caller's
+    /// read budget, as a REST read would.
     async fn handle(&mut self, text: &str) -> Vec<Value> {
+        let decision =
+            self.state.limiter().check(RateClass::Read, self.principal.kind(), &self.principal.rate_key()).await;
+        if !decision.allowed {
+            return vec![serde_json::json!({ "type": "error", "code": "rate_limited",
+                "message": "too many messages; slow down", "retry_after": decision.reset_secs })];
+        }
         let message = match protocol::parse(text) {
             Ok(m) => m,
             Err(e) => return vec![e],
@@ -71,9 +81,26 @@ impl Session {
             Channel::Book { market_id, .. } | Channel::Trades { market_id } => Some(market_id.clone()),
             Channel::Orders | Channel::Fills => None,
         };
+        if matches!(channel, Channel::Orders | Channel::Fills)
+            && authorize(Access::RoleOrKey(Role::User, Scope::Read), &self.principal).is_err()
+        {
+            return vec![protocol::error("insufficient_scope", "the orders and fills channels need the read scope")];
+        }
         if let Some(id) = &market_id {
-            match self.state.catalog().market(self.state.db(), id).await {
-                Ok(Some(m)) if m.venue == Venue::Paper => {
+            // The catalog's snapshot first; only a well-formed id it does not hold yet (a market
+            // made in the last second) is looked up, within the read budget spent above.
+            let market = match self.state.catalog().cached(id) {
+                Some(m) => Some(m),
+                None if kairos_platform::domain::parse_id(id).is_some() => {
+                    match self.state.catalog().market(self.state.db(), id).await {
+                        Ok(m) => m,
+                        Err(_) => return vec![protocol::error("unavailable", "the market could not be read; retry")],
+                    }
+                }
+                None => None,
+            };
+            match market {
+                Some(m) if m.venue == Venue::Paper => {
                     let books = if m.outcomes.len() == 2 { 1 } else { m.outcomes.len() };
                     if let Channel::Book { book, .. } = &channel
                         && *book >= books
@@ -81,9 +108,13 @@ impl Session {
                         return vec![protocol::error("invalid_book", &format!("book must be below {books}"))];
                     }
                 }
-                Ok(Some(_)) => return vec![protocol::error("not_a_paper_market", "streams serve paper markets")],
-                Ok(None) => return vec![protocol::error("unknown_market", "there is no such market")],
-                Err(_) => return vec![protocol::error("unavailable", "the market could not be read; retry")],
+                Some(_) => return vec![protocol::error("not_a_paper_market", "streams serve paper markets")],
+                None => {
+                    return vec![protocol::error(
+                        "unknown_market",
+                        "there is no such market (a new one: retry in a second)",
+                    )];
+                }
             }
         }
         let mut replies = vec![serde_json::json!({ "type": "subscribed", "channel": channel_name(&channel) })];
@@ -95,6 +126,16 @@ impl Session {
         }
         self.subscribed.insert(channel);
         replies
+    }
+}
+
+/// The connection's credentials checked again: the close code's reason when they no longer
+/// hold. A store that cannot be read keeps the connection (the next check tries again).
+async fn still_valid(session: &Session) -> Result<(), &'static str> {
+    match crate::access::recheck(&session.state, &session.principal).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.status().as_u16() == 401 => Err(e.code()),
+        Err(_) => Ok(()),
     }
 }
 
@@ -124,6 +165,9 @@ pub async fn run(mut socket: WebSocket, state: AppState, principal: Principal) {
     };
     tokio::pin!(expiry);
     let mut events = state.venues().paper.subscribe();
+    let mut changes = state.credential_changes();
+    let mut recheck = tokio::time::interval(RECHECK_EVERY);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heartbeat = tokio::time::interval(BOOK_HEARTBEAT_EVERY);
     let user_id = principal.user_id().to_string();
@@ -134,6 +178,24 @@ pub async fn run(mut socket: WebSocket, state: AppState, principal: Principal) {
             () = &mut expiry => {
                 close(&mut socket, CLOSE_UNAUTHORIZED, "token_expired").await;
                 break;
+            }
+            _ = recheck.tick() => {
+                if let Err(code) = still_valid(&session).await {
+                    close(&mut socket, CLOSE_UNAUTHORIZED, code).await;
+                    break;
+                }
+            }
+            changed = changes.recv() => {
+                let ours = match &changed {
+                    Ok(who) => *who == user_id,
+                    // Missed some: check, to be safe.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => false,
+                };
+                if ours && let Err(code) = still_valid(&session).await {
+                    close(&mut socket, CLOSE_UNAUTHORIZED, code).await;
+                    break;
+                }
             }
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break; }

@@ -157,3 +157,113 @@ async fn books_trades_orders_and_fills_stream_in_sequence() {
     assert_eq!(all["data"][0]["reason"], "cancel_on_disconnect");
     app.stop().await;
 }
+
+/// A stream opened with a signed request (`GET /v1/ws`, empty body).
+async fn connect_key(app: &crate::support::TestApp, key_id: &str, secret: &str) -> Result<Ws, u16> {
+    use base64::Engine as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let raw = base64::engine::general_purpose::URL_SAFE.decode(secret).expect("secret");
+    let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+    let sig = kairos_api::access::signed_request::sign(&raw, &ts, "GET", "/v1/ws", b"");
+    let mut request = format!("{}/v1/ws", app.base.replace("http://", "ws://")).into_client_request().expect("request");
+    let headers = request.headers_mut();
+    headers.insert("KAIROS-KEY", key_id.parse().expect("header"));
+    headers.insert("KAIROS-TIMESTAMP", ts.parse().expect("header"));
+    headers.insert("KAIROS-SIGNATURE", sig.parse().expect("header"));
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("connect: {e}"),
+    }
+}
+
+async fn say(ws: &mut Ws, message: Value) -> Value {
+    ws.send(Message::Text(message.to_string().into())).await.expect("send");
+    next_of(ws, &["subscribed", "error", "book_snapshot"]).await
+}
+
+#[tokio::test]
+async fn streams_check_scopes_budgets_sizes_connections_and_revocations() {
+    let db = scratch::sqlite();
+    let app = spawn(&db, &[("KAIROS_RATE_LIMITS__READ__KEY", "10")]).await;
+    let (_, mm) = app.user(Role::MarketMaker).await;
+    let key = |scopes: Value| {
+        let (app, mm) = (&app, &mm);
+        async move {
+            let (_, k) =
+                app.send(Method::POST, "/v1/api-keys", Some(mm), Some(json!({ "label": "s", "scopes": scopes }))).await;
+            (k["key_id"].as_str().expect("id").to_string(), k["secret"].as_str().expect("secret").to_string())
+        }
+    };
+    let (trade_id, trade_secret) = key(json!(["trade"])).await;
+    let (read_id, read_secret) = key(json!(["read"])).await;
+
+    // (c) A trade-only key may not read orders or fills.
+    let mut trade_only = connect_key(&app, &trade_id, &trade_secret).await.expect("connect");
+    for channel in ["orders", "fills"] {
+        let reply = say(&mut trade_only, json!({ "op": "subscribe", "channel": channel })).await;
+        assert_eq!(reply["code"], "insufficient_scope", "{channel}: {reply}");
+    }
+
+    // (a) A made-up market is refused; messages spend the read budget.
+    let mut reader = connect_key(&app, &read_id, &read_secret).await.expect("connect");
+    let reply = say(
+        &mut reader,
+        json!({ "op": "subscribe", "channel": "book", "market_id": "0192f0e4-0000-7000-8000-000000000000" }),
+    )
+    .await;
+    assert_eq!(reply["code"], "unknown_market", "{reply}");
+    let mut limited = 0;
+    for _ in 0..40 {
+        if say(&mut reader, json!({ "op": "subscribe", "channel": "orders" })).await["code"] == "rate_limited" {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 20, "a burst of 40 messages against a budget of 10/s: {limited} refused");
+    // The stream and REST share the key's read budget: let it refill before connecting again.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+
+    // A message over 64 KiB ends the connection.
+    let mut big = connect_key(&app, &read_id, &read_secret).await.expect("connect");
+    let _ = big.send(Message::Text("x".repeat(100 * 1024).into())).await;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match big.next().await {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => break None,
+            }
+        }
+    })
+    .await
+    .expect("closed in time");
+    assert!(ended.is_none_or(|code| code == 1009), "{ended:?}");
+
+    // At most 8 connections per key.
+    let mut open = Vec::new();
+    let status = loop {
+        match connect_key(&app, &trade_id, &trade_secret).await {
+            Ok(ws) => open.push(ws),
+            Err(status) => break status,
+        }
+        assert!(open.len() <= 8, "more than 8 connections for one key");
+    };
+    assert_eq!((status, open.len()), (429, 7), "the trade-only key already had one open");
+
+    // (b) Revoking the key closes its open stream with 4401.
+    let (status, _) = app.send(Method::DELETE, &format!("/v1/api-keys/{read_id}"), Some(&mm), None).await;
+    assert_eq!(status, 204);
+    let code = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match reader.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => break (u16::from(frame.code), frame.reason.to_string()),
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(code, (4401, "revoked_key".to_string()));
+    app.stop().await;
+}
