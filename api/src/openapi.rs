@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::access::route_rules::{Access, ROUTES};
 use crate::error::ErrorBody;
 use crate::routes::{
-    account, admin, api_keys, auth, balances, books, health, heartbeat, internal, legacy, market_resolution, markets,
+    account, admin, api_keys, auth, balances, books, health, heartbeat, legacy, market_resolution, markets,
     openapi_json, orders, ws,
 };
 use crate::state::AppState;
@@ -32,7 +32,6 @@ use crate::state::AppState;
         (name = "admin", description = "Operator routes; every change is audited"),
         (name = "orders", description = "Orders, fills, positions and the dead-man's switch"),
         (name = "streams", description = "Websocket streams"),
-        (name = "internal", description = "Between API instances of one deployment; signed with its forwarding key"),
         (name = "legacy", description = "The old platform's order routes: deprecated aliases of /v1/orders"),
     ),
     components(schemas(ErrorBody))
@@ -66,15 +65,7 @@ impl Modify for Security {
                 "KAIROS-KEY",
                 "API key id. Also send KAIROS-TIMESTAMP (Unix ms, within 5 s of GET /v1/time) and KAIROS-SIGNATURE: \
                  url-safe base64 (padded) of HMAC-SHA256 keyed with the decoded secret over \
-                 timestamp + METHOD + path-with-query + body.",
-            ))),
-        );
-        components.add_security_scheme(
-            "instance",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "kairos-instance-signature",
-                "Hex HMAC-SHA256, with the key every instance derives from the shared JWT secret, over \
-                 kairos-instance-timestamp (Unix ms) + newline + body.",
+                 timestamp, METHOD, path-with-query and body, each of the first three followed by a newline.",
             ))),
         );
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -91,7 +82,6 @@ impl Modify for Security {
                 };
                 op.security = match rule.access {
                     Access::Public => None,
-                    Access::Instance => Some(vec![SecurityRequirement::new("instance", Vec::<String>::new())]),
                     Access::Role(role) => Some(vec![SecurityRequirement::new("bearer", [role.as_str()])]),
                     Access::RoleOrKey(role, scope) => Some(vec![
                         SecurityRequirement::new("bearer", [role.as_str()]),
@@ -185,7 +175,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(heartbeat::heartbeat))
         .routes(routes!(market_resolution::resolve))
         .routes(routes!(books::book))
-        .routes(routes!(internal::forwarded))
         .merge(legacy_routes())
 }
 

@@ -58,6 +58,8 @@ pub enum StartError {
 pub struct Running {
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// Where other instances forward paper requests (never the public listener).
+    pub internal_addr: SocketAddr,
     pub state: AppState,
     /// The id this instance holds market leases under.
     pub instance_id: String,
@@ -108,10 +110,14 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
 
     let listener = bind(settings.bind, "KAIROS_BIND").await?;
     let metrics_listener = bind(settings.metrics_bind, "KAIROS_METRICS_BIND").await?;
+    let internal_listener = bind(settings.internal_bind, "KAIROS_INTERNAL_BIND").await?;
     let addr = local_addr(&listener, settings.bind, "KAIROS_BIND")?;
     let metrics_addr = local_addr(&metrics_listener, settings.metrics_bind, "KAIROS_METRICS_BIND")?;
+    let internal_addr = local_addr(&internal_listener, settings.internal_bind, "KAIROS_INTERNAL_BIND")?;
 
-    let instance = instance(&settings, addr);
+    // Other instances reach this one on its internal listener: that is the address its leases
+    // advertise. Its id stays named by the public address, which restarts keep.
+    let instance = instance(&settings, addr, internal_addr);
     let instance_id = instance.id.clone();
     state.venues().forwarder.set_own_address(instance.address.clone());
     tracing::info!(instance = %instance.id, address = %instance.address, "matching the paper markets this instance leases");
@@ -144,6 +150,14 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             axum::serve(metrics_listener, metrics_app).with_graceful_shutdown(token.cancelled_owned()).await,
         )
     });
+    let internal_app = crate::routes::internal::router(state.clone());
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "internal listener",
+            axum::serve(internal_listener, internal_app).with_graceful_shutdown(token.cancelled_owned()).await,
+        )
+    });
     let token = shutdown.clone();
     let loop_state = state.clone();
     tasks.spawn(async move {
@@ -162,19 +176,24 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         crate::runtime_settings::follow_announcements(follow_state, token).await;
         ("runtime-settings announcements", Ok(()))
     });
-    tracing::info!(%addr, %metrics_addr, profile = settings.profile.as_str(), "kairos-api listening");
-    Ok(Running { addr, metrics_addr, state, instance_id, shutdown, tasks })
+    tracing::info!(%addr, %metrics_addr, %internal_addr, profile = settings.profile.as_str(), "kairos-api listening");
+    Ok(Running { addr, metrics_addr, internal_addr, state, instance_id, shutdown, tasks })
 }
 
-/// This instance as market leases name it: configured, or `<hostname>/<bound address>` (stable
-/// across restarts, so a restarted instance takes its leases back at once).
-fn instance(settings: &Settings, addr: SocketAddr) -> crate::venues::paper::sequencer::Instance {
+/// This instance as market leases name it: configured, or `<hostname>/<public address>` (stable
+/// across restarts, so a restarted instance takes its leases back at once), reached by the
+/// others at its internal listener.
+fn instance(
+    settings: &Settings,
+    addr: SocketAddr,
+    internal_addr: SocketAddr,
+) -> crate::venues::paper::sequencer::Instance {
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".to_string());
     crate::venues::paper::sequencer::Instance {
         id: settings.cluster.instance_id.clone().unwrap_or_else(|| format!("{hostname}/{addr}")),
-        address: settings.cluster.advertise_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+        address: settings.cluster.advertise_url.clone().unwrap_or_else(|| format!("http://{internal_addr}")),
         lease: settings.cluster.lease,
     }
 }

@@ -453,7 +453,7 @@ async fn verify_signed(
 /// Whether `principal` meets `access`; the error says why not.
 pub fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> {
     let (role, key_scope) = match access {
-        Access::Public | Access::SelfAuthenticated | Access::Instance => return Ok(()),
+        Access::Public | Access::SelfAuthenticated => return Ok(()),
         Access::Role(role) => (role, None),
         Access::RoleOrKey(role, scope) => (role, Some(scope)),
     };

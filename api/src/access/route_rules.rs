@@ -11,8 +11,6 @@ pub enum Access {
     Public,
     /// The handler authenticates itself (the websocket answers with close code 4401).
     SelfAuthenticated,
-    /// Another API instance of the deployment; the handler checks the instance signature.
-    Instance,
     /// A signed-in user (JWT) holding the role; API keys are refused.
     Role(Role),
     /// A signed-in user holding the role, or an API key of such a user with the scope.
@@ -87,7 +85,6 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/api/orders/{id}/status", K(Role::User, Scope::Read), Some(Read)),
     rule("POST", "/api/orders/{id}/cancel", K(Role::User, Scope::Trade), Some(Cancel)),
     rule("GET", "/api/orders", K(Role::User, Scope::Read), Some(Read)),
-    rule("POST", "/internal/v1/paper", Access::Instance, None),
 ];
 
 pub fn rule_for(method: &str, path: &str) -> Option<&'static RouteRule> {

@@ -1,27 +1,22 @@
 //! `POST /internal/v1/paper`: a paper-venue request forwarded by another instance of the
-//! deployment (see [`crate::venues::forwarding`]). Signed with the deployment's forwarding key;
-//! run here and never forwarded again.
+//! deployment (see [`crate::venues::forwarding`]), on the internal listener only. Signed with
+//! the deployment's forwarding key, each signature accepted once; the answer is signed for the
+//! request it answers. Run here and never forwarded again.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 
-use crate::error::{ApiError, ErrorBody};
+use axum::response::{IntoResponse as _, Response};
+
+use crate::error::ApiError;
 use crate::state::AppState;
-use crate::venues::forwarding::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::venues::forwarding::{self, REPLY_SIGNATURE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::venues::paper::sequencer::Request;
 
 /// Runs a paper-venue request forwarded by another API instance. Not for clients: it needs the
 /// `kairos-instance-timestamp` and `kairos-instance-signature` headers only instances make.
-#[utoipa::path(post, operation_id = "forwarded_paper_request", path = "/internal/v1/paper", tag = "internal",
-    request_body(content = String, description = "A paper-venue request, JSON", content_type = "application/json"),
-    responses((status = 200, description = "The venue's answer, JSON"), (status = 400, body = ErrorBody),
-        (status = 401, description = "Not signed by an instance of this deployment", body = ErrorBody)))]
-pub async fn forwarded(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+pub async fn forwarded(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
     let now_ms = kairos_platform::domain::now_us() / 1_000;
     let key = state.venues().forwarder.key();
@@ -38,8 +33,36 @@ pub async fn forwarded(
             "not a request from an instance of this deployment",
         ));
     }
+    let signature = header(SIGNATURE_HEADER);
+    let window = state.settings().signature_window;
+    if !state.first_use_of_signature(&format!("instance:{signature}"), window * 2 + REPLAY_MARGIN).await {
+        return Err(ApiError::unauthorized("replayed_instance_signature", "this request was already run"));
+    }
     let request: Request = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("not a venue request: {e}")))?;
     let result = state.venues().paper.call(request).await;
-    serde_json::to_value(result).map(axum::Json).map_err(ApiError::internal)
+    let answer = serde_json::to_vec(&result).map_err(ApiError::internal)?;
+    let reply_signature = forwarding::sign_reply(key, signature, &answer);
+    let mut response = answer.into_response();
+    let headers = response.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    if let Ok(value) = axum::http::HeaderValue::from_str(&reply_signature) {
+        headers.insert(REPLY_SIGNATURE_HEADER, value);
+    }
+    Ok(response)
+}
+
+/// Remembered past twice the freshness window, with a margin for clock steps.
+const REPLAY_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The internal listener's app: this one route, the body limit, and the request id and error
+/// envelope every Kairos answer carries.
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(forwarding::PATH, axum::routing::post(forwarded))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::extract::DefaultBodyLimit::max(state.settings().body_limit_bytes))
+        .with_state(state)
+        .layer(axum::middleware::from_fn(crate::middleware::error_envelope))
+        .layer(axum::middleware::from_fn(crate::middleware::request_id))
 }

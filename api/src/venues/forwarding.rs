@@ -1,7 +1,10 @@
 //! Requests between API instances. A paper market is matched by the instance holding its
 //! lease; another instance that receives a request for it sends the request there
-//! (`POST /internal/v1/paper`), signed with a key derived from the shared JWT secret so only
-//! instances of the deployment can send it. A forwarded request is never forwarded again.
+//! (`POST /internal/v1/paper` on the holder's internal listener, `KAIROS_INTERNAL_BIND`, never
+//! the public one), signed with a key derived from the shared JWT secret so only instances of
+//! the deployment can send it. Each signature is accepted once (replays are refused), and the
+//! answer is signed too, bound to the request's signature, so a forged or replayed answer is
+//! not believed. A forwarded request is never forwarded again.
 
 use std::time::Duration;
 
@@ -14,6 +17,8 @@ use super::paper::sequencer::{Reply, Request};
 
 pub const TIMESTAMP_HEADER: &str = "kairos-instance-timestamp";
 pub const SIGNATURE_HEADER: &str = "kairos-instance-signature";
+/// On the answer: the holder's signature over the request's signature and the answer's body.
+pub const REPLY_SIGNATURE_HEADER: &str = "kairos-instance-reply-signature";
 pub const PATH: &str = "/internal/v1/paper";
 
 #[derive(Clone)]
@@ -60,6 +65,20 @@ pub fn verify(key: &[u8; 32], timestamp_ms: &str, body: &[u8], signature: &str, 
     mac.verify_slice(&given).is_ok()
 }
 
+/// The holder's signature on its answer, bound to the request it answers.
+pub fn sign_reply(key: &[u8; 32], request_signature: &str, body: &[u8]) -> String {
+    sign(key, &format!("reply {request_signature}"), body)
+}
+
+fn verify_reply(key: &[u8; 32], request_signature: &str, body: &[u8], signature: &str) -> bool {
+    let Ok(given) = hex::decode(signature) else { return false };
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(format!("reply {request_signature}").as_bytes());
+    mac.update(b"\n");
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
 impl Forwarder {
     pub fn new(jwt_secret: &[u8]) -> Forwarder {
         Forwarder {
@@ -92,7 +111,7 @@ impl Forwarder {
             .post(format!("{}{PATH}", address.trim_end_matches('/')))
             .header("content-type", "application/json")
             .header(TIMESTAMP_HEADER, &ts)
-            .header(SIGNATURE_HEADER, signature)
+            .header(SIGNATURE_HEADER, &signature)
             .body(body)
             .send()
             .await
@@ -100,8 +119,15 @@ impl Forwarder {
         if !res.status().is_success() {
             return Err(VenueError::Unavailable(format!("instance {address} answered {}", res.status())));
         }
-        res.json::<Result<Reply, VenueError>>()
-            .await
+        let reply_signature =
+            res.headers().get(REPLY_SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let reply = res.bytes().await.map_err(|e| VenueError::Unavailable(format!("instance {address}: {e}")))?;
+        if !verify_reply(&self.key, &signature, &reply, &reply_signature) {
+            return Err(VenueError::Unavailable(format!(
+                "instance {address}: the answer is not signed for this request"
+            )));
+        }
+        serde_json::from_slice::<Result<Reply, VenueError>>(&reply)
             .map_err(|e| VenueError::Unavailable(format!("instance {address}: {e}")))
     }
 
@@ -144,5 +170,16 @@ mod tests {
         assert!(!verify(&key, &now.to_string(), b"{ }", &sig, now, window), "another body");
         assert!(!verify(&key, &now.to_string(), b"{}", &sig, now + 10_000, window), "stale");
         assert!(!verify(&derive_key(b"other"), &now.to_string(), b"{}", &sig, now, window), "another deployment");
+    }
+
+    #[test]
+    fn an_answer_is_believed_only_for_the_request_it_answers() {
+        let key = derive_key(b"a-jwt-secret-of-enough-length-000000");
+        let reply = sign_reply(&key, "request-1", b"{\"Ok\":1}");
+        assert!(verify_reply(&key, "request-1", b"{\"Ok\":1}", &reply));
+        assert!(!verify_reply(&key, "request-2", b"{\"Ok\":1}", &reply), "replayed for another request");
+        assert!(!verify_reply(&key, "request-1", b"{\"Ok\":2}", &reply), "another answer");
+        assert!(!verify_reply(&derive_key(b"other"), "request-1", b"{\"Ok\":1}", &reply), "another deployment");
+        assert!(!verify_reply(&key, "request-1", b"{\"Ok\":1}", ""), "unsigned");
     }
 }

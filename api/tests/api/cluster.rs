@@ -46,13 +46,45 @@ async fn one_instance_matches_a_market_and_the_others_forward_to_it() {
 }
 
 #[tokio::test]
-async fn the_forwarding_route_refuses_anything_not_signed_by_an_instance() {
+async fn the_forwarding_route_is_internal_signed_once_and_answers_signed() {
+    use kairos_api::venues::forwarding::{self, REPLY_SIGNATURE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+
     let db = scratch::sqlite();
     let app = spawn(&db, &[]).await;
-    let (status, body) = app.send(Method::POST, "/internal/v1/paper", None, Some(json!({ "Cancel": {} }))).await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "invalid_instance_signature"));
-    let (_, token) = app.user(Role::Admin).await;
-    let (status, _) = app.send(Method::POST, "/internal/v1/paper", Some(&token), Some(json!({}))).await;
-    assert_eq!(status, 401, "a user's token is not an instance signature");
+    // Not on the public listener at all.
+    let (status, _) = app.send(Method::POST, forwarding::PATH, None, Some(json!({ "Cancel": {} }))).await;
+    assert_eq!(status, 404);
+    let internal = format!("http://{}{}", app.running.as_ref().expect("running").internal_addr, forwarding::PATH);
+    let client = reqwest::Client::new();
+    let unsigned = client.post(&internal).json(&json!({ "Cancel": {} })).send().await.expect("send");
+    assert_eq!(unsigned.status().as_u16(), 401);
+    let body: serde_json::Value = unsigned.json().await.expect("json");
+    assert_eq!(error_code(&body), "invalid_instance_signature");
+
+    // Signed by an instance: run once, answered with a signature bound to the request.
+    let key = *app.state().venues().forwarder.key();
+    let request =
+        serde_json::to_vec(&json!({ "CancelAll": { "user_id": "nobody", "market_id": null, "cause": "Requested" } }))
+            .expect("json");
+    let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+    let signature = forwarding::sign(&key, &ts, &request);
+    let send = || {
+        client
+            .post(&internal)
+            .header("content-type", "application/json")
+            .header(TIMESTAMP_HEADER, &ts)
+            .header(SIGNATURE_HEADER, &signature)
+            .body(request.clone())
+            .send()
+    };
+    let first = send().await.expect("send");
+    assert_eq!(first.status().as_u16(), 200);
+    let reply_signature = first.headers()[REPLY_SIGNATURE_HEADER].to_str().expect("header").to_string();
+    let answer = first.bytes().await.expect("body");
+    assert_eq!(reply_signature, forwarding::sign_reply(&key, &signature, &answer));
+    let again = send().await.expect("send");
+    assert_eq!(again.status().as_u16(), 401, "a replayed forwarding request is refused");
+    let body: serde_json::Value = again.json().await.expect("json");
+    assert_eq!(error_code(&body), "replayed_instance_signature");
     app.stop().await;
 }

@@ -110,6 +110,9 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Host and port of the Prometheus listener; localhost unless set.
     pub metrics_bind: SocketAddr,
+    /// Host and port of the listener other API instances forward paper requests to; never the
+    /// public one. Loopback on a free port unless set (enough for instances on one host).
+    pub internal_bind: SocketAddr,
     /// `sqlite:` or `postgres:` URL (a secret: it may hold a password).
     pub database_url: Secret,
     pub database_max_connections: u32,
@@ -169,6 +172,7 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_CONFIG",
     "KAIROS_BIND",
     "KAIROS_METRICS_BIND",
+    "KAIROS_INTERNAL_BIND",
     "KAIROS_DATABASE_URL",
     "KAIROS_DATABASE_MAX_CONNECTIONS",
     "KAIROS_REDIS_URL",
@@ -404,6 +408,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         );
     }
     let metrics_bind = p.parse("KAIROS_METRICS_BIND", || SocketAddr::from(([127, 0, 0, 1], 9090)));
+    let internal_bind = p.parse("KAIROS_INTERNAL_BIND", || SocketAddr::from(([127, 0, 0, 1], 0)));
     let data_dir = PathBuf::from(p.string("KAIROS_DATA_DIR", || "data".to_string()));
 
     let database_url = p.string("KAIROS_DATABASE_URL", || {
@@ -548,6 +553,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         profile,
         bind,
         metrics_bind,
+        internal_bind,
         database_url: Secret::new(database_url),
         database_max_connections,
         redis_url: redis_url.map(Secret::new),
@@ -789,6 +795,7 @@ impl Settings {
             ("KAIROS_PROFILE", self.profile.as_str().to_string()),
             ("KAIROS_BIND", self.bind.to_string()),
             ("KAIROS_METRICS_BIND", self.metrics_bind.to_string()),
+            ("KAIROS_INTERNAL_BIND", self.internal_bind.to_string()),
             ("KAIROS_DATABASE_URL", redact_url(self.database_url.expose())),
             ("KAIROS_DATABASE_MAX_CONNECTIONS", self.database_max_connections.to_string()),
             ("KAIROS_REDIS_URL", self.redis_url.as_ref().map_or("(unset)".to_string(), |u| redact_url(u.expose()))),
