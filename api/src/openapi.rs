@@ -165,6 +165,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::kill_switch_state))
         .routes(routes!(admin::propose))
         .routes(routes!(admin::approve))
+        .routes(routes!(admin::list_approvals))
+        .routes(routes!(admin::approve_request))
         .routes(routes!(orders::place, orders::list, orders::cancel_all))
         .routes(routes!(orders::place_batch))
         .routes(routes!(orders::get, orders::amend, orders::cancel))

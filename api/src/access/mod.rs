@@ -3,6 +3,7 @@
 //! closed: a route without a rule does not start, a matched route missing from the table
 //! answers 500, never opens.
 
+pub mod approvals;
 pub mod failed_signatures;
 pub mod jwt;
 pub mod key_secrets;

@@ -58,6 +58,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/users", R(Role::Operator), Some(Read)),
     rule("GET", "/v1/admin/users/{id}", R(Role::Operator), Some(Read)),
     rule("PUT", "/v1/admin/users/{id}/role", R(Role::Admin), Some(Auth)),
+    rule("GET", "/v1/admin/approvals", R(Role::Operator), Some(Read)),
+    rule("POST", "/v1/admin/approvals/{id}/approve", R(Role::Operator), Some(Auth)),
     rule("DELETE", "/v1/admin/api-keys/{id}", R(Role::Operator), Some(Auth)),
     rule("POST", "/v1/admin/markets/{id}/suspend", R(Role::Operator), Some(Auth)),
     rule("POST", "/v1/admin/markets/{id}/resume", R(Role::Operator), Some(Auth)),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::Caller;
+use crate::access::approvals::{self, ApprovalBody};
 use crate::access::kill_switch::{self, KillSwitchBody, ProposalBody, TradingStateParam};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path, Query};
@@ -117,37 +118,38 @@ pub struct SetRoleRequest {
     pub role: RoleParam,
 }
 
-/// Sets a user's role (admins only). Takes effect at the user's next request: their sessions
-/// end, and a role that may not hold API keys revokes the keys they have (audited with the
-/// change).
+/// Sets a user's role (admins only). A demotion applies at once; a promotion to operator or
+/// admin waits for a second admin (202 with the approval request; `POST
+/// /v1/admin/approvals/{id}/approve`). When applied, the user's sessions end, and a role that
+/// may not hold API keys revokes their keys, audited with the change; it takes effect at the
+/// user's next request.
 #[utoipa::path(put, path = "/v1/admin/users/{id}/role", tag = "admin", request_body = SetRoleRequest,
     params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "Applied", body = UserBody),
+        (status = 202, description = "A promotion: waits for a second admin", body = ApprovalBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_role(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Extension(request_id): Extension<RequestId>,
     Path(id): Path<String>,
     Json(req): Json<SetRoleRequest>,
-) -> Result<axum::Json<UserBody>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "user id must be a UUID"))?;
     let role: Role = req.role.into();
+    users::get(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    if approvals::role_needs_approval(role) {
+        let action = approvals::Action::SetRole { user_id: id, role: role.as_str().to_string() };
+        let pending = approvals::propose(&state, caller.user_id(), action, &request_id.0).await?;
+        return Ok((StatusCode::ACCEPTED, axum::Json(pending)).into_response());
+    }
     let actor = caller.actor();
-    // The role change, the end of the user's sessions and the audit entry are one
-    // transaction; the new role applies to the user's next request on every instance (roles
-    // are read from the database, cached a second).
+    // The role change, the end of the user's sessions, the keys it may not keep and the audit
+    // entry are one transaction.
     let ((after, revoked_keys), _) = audit_log::with_audit(state.db(), |conn| {
         let (id, actor, request_id) = (id.clone(), actor.clone(), request_id.0.clone());
         Box::pin(async move {
-            let (before, after) = users::set_role(&mut *conn, &id, role)
-                .await?
-                .ok_or_else(|| StorageError::Invalid(format!("no user {id}")))?;
-            refresh_tokens::revoke_all_for_user(&mut *conn, &id, now_us()).await?;
-            let revoked_keys = if crate::access::may_hold_keys(after.role) {
-                Vec::new()
-            } else {
-                api_keys::revoke_all_for_user(conn, &id, now_us()).await?
-            };
+            let (before, after, revoked_keys) = set_role_in(conn, &id, role).await?;
             let entry = AuditEntry {
                 actor,
                 action: "user.set_role".to_string(),
@@ -171,7 +173,25 @@ pub async fn set_role(
         state.key_cache().forget(key);
     }
     state.credentials_changed(&id);
-    Ok(axum::Json(user_body(&after)))
+    Ok(axum::Json(user_body(&after)).into_response())
+}
+
+/// A role change on the caller's transaction: the role, the end of the user's sessions, and
+/// the API keys the new role may not hold (their ids returned).
+pub async fn set_role_in(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    role: Role,
+) -> Result<(users::User, users::User, Vec<String>), StorageError> {
+    let (before, after) =
+        users::set_role(&mut *conn, id, role).await?.ok_or_else(|| StorageError::Invalid(format!("no user {id}")))?;
+    refresh_tokens::revoke_all_for_user(&mut *conn, id, now_us()).await?;
+    let revoked_keys = if crate::access::may_hold_keys(after.role) {
+        Vec::new()
+    } else {
+        api_keys::revoke_all_for_user(conn, id, now_us()).await?
+    };
+    Ok((before, after, revoked_keys))
 }
 
 /// Revokes any user's API key.
@@ -493,21 +513,59 @@ pub struct CreditRequest {
     pub amount: String,
 }
 
-/// Credits a user's collateral (a deposit into the paper venue), audited.
+/// Credits a user's collateral (a deposit into the paper venue), audited. A credit above
+/// `KAIROS_CREDIT__APPROVAL_ABOVE`, or to the caller's own account, waits for
+/// `KAIROS_KILL_SWITCH__APPROVALS` operators in all (202 with the approval request).
 #[utoipa::path(post, path = "/v1/admin/credit", tag = "admin", request_body = CreditRequest,
-    responses((status = 200, body = crate::routes::balances::BalancesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, description = "Credited", body = crate::routes::balances::BalancesBody),
+        (status = 202, description = "Waits for other operators' approval", body = ApprovalBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn credit(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Extension(request_id): Extension<RequestId>,
     Json(req): Json<CreditRequest>,
-) -> Result<axum::Json<crate::routes::balances::BalancesBody>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     use crate::routes::balances;
     let user_id =
         parse_id(&req.user_id).ok_or_else(|| ApiError::bad_request("invalid_id", "user_id must be a UUID"))?;
     users::get(state.db(), &user_id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
     let micros = balances::amount(&req.amount, 1_000_000_000 * 1_000_000)?;
+    if approvals::credit_needs_approval(&state, caller.user_id(), &user_id, micros) {
+        let action = approvals::Action::Credit { user_id, amount_micros: micros };
+        let pending = approvals::propose(&state, caller.user_id(), action, &request_id.0).await?;
+        return Ok((StatusCode::ACCEPTED, axum::Json(pending)).into_response());
+    }
     balances::credit(&state, &user_id, micros, "credit", &caller.actor(), &request_id.0).await?;
-    Ok(axum::Json(balances::balances_of(&state, &user_id).await?))
+    Ok(axum::Json(balances::balances_of(&state, &user_id).await?).into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalList {
+    pub data: Vec<ApprovalBody>,
+}
+
+/// Requests waiting for approval (credits, promotions).
+#[utoipa::path(get, path = "/v1/admin/approvals", tag = "admin",
+    responses((status = 200, body = ApprovalList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_approvals(State(state): State<AppState>) -> Result<axum::Json<ApprovalList>, ApiError> {
+    Ok(axum::Json(ApprovalList { data: approvals::open(&state).await? }))
+}
+
+/// Approves a waiting request; the last approval needed applies it. Credits need operators,
+/// promotions admins; nobody approves their own request twice or an action for themselves.
+#[utoipa::path(post, path = "/v1/admin/approvals/{id}/approve", tag = "admin",
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = ApprovalBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn approve_request(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ApprovalBody>, ApiError> {
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "approval id must be a UUID"))?;
+    Ok(axum::Json(approvals::approve(&state, &id, caller.user_id(), caller.role(), &request_id.0).await?))
 }

@@ -150,13 +150,6 @@ pub async fn credit(
     actor: &str,
     request_id: &str,
 ) -> Result<(), ApiError> {
-    let transfer = Transfer::between(
-        DEPOSITS_ACCOUNT,
-        &ledger::available(user_id),
-        amount_micros,
-        kind,
-        Some(request_id.to_string()),
-    );
     let entry = AuditEntry {
         actor: actor.to_string(),
         action: format!("ledger.{kind}"),
@@ -166,9 +159,10 @@ pub async fn credit(
         after: Some(serde_json::json!({ "amount": format_micros(amount_micros), "asset": COLLATERAL }).to_string()),
     };
     audit_log::with_audit(state.db(), |conn| {
-        let (transfer, entry) = (transfer.clone(), entry.clone());
+        let (user_id, kind, request_id, entry) =
+            (user_id.to_string(), kind.to_string(), request_id.to_string(), entry.clone());
         Box::pin(async move {
-            ledger::append_in(conn, &transfer).await?;
+            credit_in(conn, &user_id, amount_micros, &kind, &request_id).await?;
             Ok(((), entry))
         })
     })
@@ -180,6 +174,25 @@ pub async fn credit(
         other => other.into(),
     })?;
     Ok(())
+}
+
+/// The credit itself (deposits account to the user's available balance), on the caller's
+/// transaction, which also holds its audit entry.
+pub async fn credit_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    amount_micros: i64,
+    kind: &str,
+    request_id: &str,
+) -> Result<(), StorageError> {
+    let transfer = Transfer::between(
+        DEPOSITS_ACCOUNT,
+        &ledger::available(user_id),
+        amount_micros,
+        kind,
+        Some(request_id.to_string()),
+    );
+    ledger::append_in(conn, &transfer).await.map(|_| ())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

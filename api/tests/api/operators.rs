@@ -147,7 +147,7 @@ async fn operators_manage_users_keys_markets_and_flags_and_admins_set_roles() {
         assert_eq!((status, u["role"].as_str()), (200, Some("market_maker")), "{}: {u}", db.label);
         let rows = audit_log::list(app.state().db(), None, Some("user.set_role"), 0, 10).await.expect("audit");
         assert_eq!(rows[0].entry.before.as_deref(), Some(r#"{"role":"user"}"#));
-        assert_eq!(rows[0].entry.after.as_deref(), Some(r#"{"role":"market_maker"}"#));
+        assert_eq!(rows[0].entry.after.as_deref(), Some(r#"{"revoked_api_keys":[],"role":"market_maker"}"#));
 
         let (m, _) = markets::upsert(
             app.state().db(),
@@ -361,4 +361,96 @@ async fn a_change_is_announced_to_other_instances_through_redis() {
     .await;
     a.stop().await;
     b.stop().await;
+}
+
+/// One operator cannot mint collateral alone, nor one admin make a second operator or admin:
+/// large credits, credits to oneself and promotions wait for another approver, who may not be
+/// the beneficiary.
+#[tokio::test]
+async fn large_and_self_credits_and_promotions_need_a_second_approver() {
+    for db in scratch::all().await {
+        let app =
+            spawn(&db, &[("KAIROS_KILL_SWITCH__APPROVALS", "2"), ("KAIROS_CREDIT__APPROVAL_ABOVE", "1000")]).await;
+        let (op1_id, op1) = app.user(Role::Operator).await;
+        let (op2_id, op2) = app.user(Role::Operator).await;
+        let (_, admin1) = app.user(Role::Admin).await;
+        let (_, admin2) = app.user(Role::Admin).await;
+        let (user_id, user) = app.user(Role::User).await;
+        let credit = |token: String, to: String, amount: &'static str| {
+            let app = &app;
+            async move {
+                app.send(
+                    Method::POST,
+                    "/v1/admin/credit",
+                    Some(&token),
+                    Some(json!({ "user_id": to, "amount": amount })),
+                )
+                .await
+            }
+        };
+        let available = |token: String| {
+            let app = &app;
+            async move {
+                let (_, b) = app.send(Method::GET, "/v1/balances", Some(&token), None).await;
+                b["balances"][0]["available"].as_str().unwrap_or("0").to_string()
+            }
+        };
+        let approve = |token: String, id: String| {
+            let app = &app;
+            async move { app.send(Method::POST, &format!("/v1/admin/approvals/{id}/approve"), Some(&token), None).await }
+        };
+
+        // Small, to someone else: at once.
+        assert_eq!(credit(op1.clone(), user_id.clone(), "10").await.0, 200);
+        // Large: waits; nothing is credited until a second operator approves.
+        let (status, pending) = credit(op1.clone(), user_id.clone(), "5000").await;
+        assert_eq!(
+            (status, pending["status"].as_str(), pending["required"].as_u64()),
+            (202, Some("open"), Some(2)),
+            "{}: {pending}",
+            db.label
+        );
+        let id = pending["id"].as_str().expect("id").to_string();
+        assert_eq!(available(user.clone()).await, "10");
+        let (status, body) = approve(op1.clone(), id.clone()).await;
+        assert_eq!((status, error_code(&body).as_str()), (409, "already_approved"));
+        let (status, body) = approve(user.clone(), id.clone()).await;
+        assert_eq!((status, error_code(&body).as_str()), (403, "insufficient_role"));
+        let (status, applied) = approve(op2.clone(), id.clone()).await;
+        assert_eq!((status, applied["status"].as_str()), (200, Some("applied")), "{applied}");
+        assert_eq!(available(user.clone()).await, "5010");
+        let (status, _) = approve(op2.clone(), id).await;
+        assert_eq!(status, 409, "applied once");
+
+        // To oneself, however small: waits, and the beneficiary may not approve it.
+        let (status, own) = credit(op1.clone(), op1_id.clone(), "1").await;
+        assert_eq!(status, 202, "{own}");
+        let (status, for_op2) = credit(op1.clone(), op2_id.clone(), "2000").await;
+        assert_eq!(status, 202);
+        let (status, body) = approve(op2.clone(), for_op2["id"].as_str().expect("id").to_string()).await;
+        assert_eq!((status, error_code(&body).as_str()), (403, "own_request"));
+        let (_, open) = app.send(Method::GET, "/v1/admin/approvals", Some(&op2), None).await;
+        assert_eq!(open["data"].as_array().map(Vec::len), Some(2), "{open}");
+
+        // A promotion to operator waits for a second admin; an operator cannot approve it.
+        let role_path = format!("/v1/admin/users/{user_id}/role");
+        let (status, promotion) =
+            app.send(Method::PUT, &role_path, Some(&admin1), Some(json!({ "role": "operator" }))).await;
+        assert_eq!(status, 202, "{promotion}");
+        let promotion = promotion["id"].as_str().expect("id").to_string();
+        let (_, u) = app.send(Method::GET, &format!("/v1/admin/users/{user_id}"), Some(&admin1), None).await;
+        assert_eq!(u["role"], "user", "not yet");
+        let (status, body) = approve(op2.clone(), promotion.clone()).await;
+        assert_eq!((status, error_code(&body).as_str()), (403, "insufficient_role"));
+        let (status, applied) = approve(admin2.clone(), promotion).await;
+        assert_eq!((status, applied["status"].as_str()), (200, Some("applied")), "{applied}");
+        let (_, u) = app.send(Method::GET, &format!("/v1/admin/users/{user_id}"), Some(&admin1), None).await;
+        assert_eq!(u["role"], "operator");
+        // A demotion needs nobody else.
+        let (status, u) = app.send(Method::PUT, &role_path, Some(&admin1), Some(json!({ "role": "user" }))).await;
+        assert_eq!((status, u["role"].as_str()), (200, Some("user")));
+        let verified = kairos_platform::storage::ledger::verify(app.state().db()).await.expect("verify");
+        assert!(verified.is_ok(), "{verified:?}");
+        app.stop().await;
+    }
 }

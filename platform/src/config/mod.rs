@@ -131,6 +131,9 @@ pub struct Settings {
     pub kill_switch_approvals: u32,
     /// How long a kill-switch proposal collects approvals.
     pub kill_switch_window: Duration,
+    /// A credit above this (micro-units), or any credit to oneself, needs the kill switch's M
+    /// operators.
+    pub credit_approval_above_micros: i64,
     /// Requests per second by class and principal kind.
     pub rate_limits: RateLimits,
     /// `tracing` filter directives (`info`, `kairos_api=debug,info`).
@@ -191,6 +194,7 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_SIGNATURE_LEGACY_FORM",
     "KAIROS_KILL_SWITCH__APPROVALS",
     "KAIROS_KILL_SWITCH__WINDOW_SECS",
+    "KAIROS_CREDIT__APPROVAL_ABOVE",
     "KAIROS_PAPER__MAKER_FEE_BPS",
     "KAIROS_PAPER__TAKER_FEE_BPS",
     "KAIROS_RISK__MAX_ORDER_NOTIONAL",
@@ -468,6 +472,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         p.problem("KAIROS_KILL_SWITCH__APPROVALS", "must be at least 1");
     }
     let kill_switch_window = Duration::from_secs(p.parse("KAIROS_KILL_SWITCH__WINDOW_SECS", || 900u64));
+    let credit_approval_above_micros = p.amount("KAIROS_CREDIT__APPROVAL_ABOVE", 10_000 * 1_000_000);
     let mut rate_limits = RateLimits::DEFAULT;
     let mut limit_names = Vec::new();
     for class in RateClass::ALL {
@@ -565,6 +570,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         signature_legacy_form,
         kill_switch_approvals,
         kill_switch_window,
+        credit_approval_above_micros,
         rate_limits,
         log,
         log_format,
@@ -820,6 +826,7 @@ impl Settings {
             ("KAIROS_SIGNATURE_LEGACY_FORM", self.signature_legacy_form.to_string()),
             ("KAIROS_KILL_SWITCH__APPROVALS", self.kill_switch_approvals.to_string()),
             ("KAIROS_KILL_SWITCH__WINDOW_SECS", self.kill_switch_window.as_secs().to_string()),
+            ("KAIROS_CREDIT__APPROVAL_ABOVE", crate::domain::format_micros(self.credit_approval_above_micros)),
             ("KAIROS_PAPER__MAKER_FEE_BPS", self.trading.maker_fee_bps.to_string()),
             ("KAIROS_PAPER__TAKER_FEE_BPS", self.trading.taker_fee_bps.to_string()),
             ("KAIROS_RISK__MAX_ORDER_NOTIONAL", crate::domain::format_micros(self.trading.max_order_notional_micros)),

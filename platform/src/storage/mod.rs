@@ -5,6 +5,7 @@
 //! money and time as i64.
 
 pub mod api_keys;
+pub mod approvals;
 pub mod audit_log;
 pub mod auth_challenges;
 pub mod chain;
