@@ -282,6 +282,18 @@ pub async fn recheck(state: &AppState, principal: &Principal) -> Result<(), ApiE
     Ok(())
 }
 
+/// Spends one request of `class` from the principal's own budget and from its account's (all of
+/// one user's tokens and keys together, so keys never multiply a user's budget); the answer
+/// is the tighter of the two.
+pub async fn spend(state: &AppState, principal: &Principal, class: RateClass) -> rate_limit::Decision {
+    let own = state.limiter().check(class, principal.kind(), &principal.rate_key()).await;
+    if !own.allowed {
+        return own;
+    }
+    let account = state.limiter().check(class, PrincipalKind::Account, principal.user_id()).await;
+    if !account.allowed || account.remaining < own.remaining { account } else { own }
+}
+
 /// Whether the request offers a token or any signed-request header.
 fn carries_credentials(headers: &HeaderMap) -> bool {
     headers.contains_key(axum::http::header::AUTHORIZATION)
@@ -543,13 +555,10 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         return e.into_response();
     }
     let decision = match rule.and_then(|r| r.class) {
-        Some(class) => {
-            let (kind, key) = match &principal {
-                Some(p) => (p.kind(), p.rate_key()),
-                None => (PrincipalKind::Anonymous, client_key()),
-            };
-            Some(state.limiter().check(class, kind, &key).await)
-        }
+        Some(class) => Some(match &principal {
+            Some(p) => spend(&state, p, class).await,
+            None => state.limiter().check(class, PrincipalKind::Anonymous, &client_key()).await,
+        }),
         None => None,
     };
     if let Some(d) = decision

@@ -138,16 +138,30 @@ pub async fn create_key(
         before: None,
         after: Some(after.to_string()),
     };
+    let max = i64::from(state.settings().max_api_keys_per_user);
     audit_log::with_audit(state.db(), |conn| {
         let (key, entry) = (key.clone(), entry.clone());
         Box::pin(async move {
+            // Counted in the transaction that adds the key (the audit append serialises writers).
+            if api_keys::count_live_for_user(&mut *conn, &key.user_id).await? >= max {
+                return Err(StorageError::Conflict(TOO_MANY_KEYS.to_string()));
+            }
             api_keys::insert(conn, &key).await?;
             Ok(((), entry))
         })
     })
-    .await?;
+    .await
+    .map_err(|e| match e {
+        StorageError::Conflict(m) if m == TOO_MANY_KEYS => ApiError::conflict(
+            "too_many_keys",
+            format!("a user holds at most {max} live API keys (KAIROS_API_KEYS__MAX_PER_USER); revoke one first"),
+        ),
+        other => other.into(),
+    })?;
     Ok((key, shown))
 }
+
+const TOO_MANY_KEYS: &str = "too many live keys";
 
 /// The key with this id (a path parameter), limited to `owner`'s keys when given: another
 /// user's key is as unknown as a missing one.
@@ -191,7 +205,8 @@ pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id:
 /// Creates an API key for the signed-in market maker.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = CreateKeyRequest,
     responses((status = 201, body = CreatedKeyBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 409, description = "`too_many_keys`: at KAIROS_API_KEYS__MAX_PER_USER live keys", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -172,7 +172,17 @@ pub async fn place_batch(
         ));
     }
     let user = caller.user_id();
-    let results = futures_util::future::join_all(req.orders.iter().map(|o| place_one(&state, user, o))).await;
+    // A batch spends one trade request per order: the access layer took the first; each
+    // further leg takes its own, and a leg past the budget is refused (429) and not placed.
+    let mut allowed = vec![true];
+    for _ in 1..req.orders.len() {
+        allowed.push(crate::access::spend(&state, &caller, kairos_platform::config::RateClass::Trade).await.allowed);
+    }
+    let state = &state;
+    let results = futures_util::future::join_all(req.orders.iter().zip(&allowed).map(|(o, ok)| async move {
+        if *ok { place_one(state, user, o).await } else { Err(ApiError::RateLimited { retry_after_secs: 1 }) }
+    }))
+    .await;
     let legs =
         results.into_iter().map(|r| leg(r.map(|(o, replay)| (o, if replay { 200 } else { 201 })), &request_id.0));
     Ok(axum::Json(BatchBody { results: legs.collect() }))

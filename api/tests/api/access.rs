@@ -508,3 +508,55 @@ async fn a_demotion_revokes_the_keys_the_new_role_may_not_hold() {
         app.stop().await;
     }
 }
+
+/// Budgets that cannot be multiplied: keys per user are capped, a user's keys share one account
+/// budget on top of their own, and a batch spends one trade request per order.
+#[tokio::test]
+async fn more_keys_or_bigger_batches_never_multiply_a_budget() {
+    let db = scratch::sqlite();
+    let app = spawn(
+        &db,
+        &[
+            ("KAIROS_API_KEYS__MAX_PER_USER", "2"),
+            ("KAIROS_RATE_LIMITS__READ__ACCOUNT", "6"),
+            ("KAIROS_RATE_LIMITS__TRADE__USER", "5"),
+        ],
+    )
+    .await;
+    let (_, mm) = app.user(Role::MarketMaker).await;
+    let create = json!({ "label": "k", "scopes": ["read", "trade"] });
+    let (_, first) = app.send(Method::POST, "/v1/api-keys", Some(&mm), Some(create.clone())).await;
+    let (_, second) = app.send(Method::POST, "/v1/api-keys", Some(&mm), Some(create.clone())).await;
+    let (status, body) = app.send(Method::POST, "/v1/api-keys", Some(&mm), Some(create.clone())).await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "too_many_keys"));
+
+    // Two keys of one user, each far under its own read budget (100/s): together, 6 per second.
+    let mut ok = 0;
+    for key in [&first, &second] {
+        let (id, secret) = (key["key_id"].as_str().expect("id"), key["secret"].as_str().expect("secret"));
+        for _ in 0..5 {
+            if signed(&app, Method::GET, "/v1/account/limits", id, secret, "", None).await.0 == 200 {
+                ok += 1;
+            }
+        }
+    }
+    assert_eq!(ok, 6, "the account budget holds across keys");
+
+    // A batch of 10 against a trade budget of 5: five legs are refused, unplaced.
+    let (_, user) = app.user(Role::User).await;
+    let leg = json!({ "market_id": "0192f0e4-0000-7000-8000-000000000000", "outcome": 0, "side": "buy", "price": "0.5", "size": "1" });
+    let (status, batch) =
+        app.send(Method::POST, "/v1/orders/batch", Some(&user), Some(json!({ "orders": vec![leg; 10] }))).await;
+    assert_eq!(status, 200, "{batch}");
+    let refused = batch["results"].as_array().expect("results").iter().filter(|l| l["status"] == 429).count();
+    assert_eq!(refused, 5, "{batch}");
+
+    // Revoking a key makes room for another.
+    let (status, _) = app
+        .send(Method::DELETE, &format!("/v1/api-keys/{}", first["key_id"].as_str().expect("id")), Some(&mm), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app.send(Method::POST, "/v1/api-keys", Some(&mm), Some(create)).await;
+    assert_eq!(status, 201);
+    app.stop().await;
+}

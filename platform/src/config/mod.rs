@@ -136,6 +136,8 @@ pub struct Settings {
     pub credit_approval_above_micros: i64,
     /// Requests per second by class and principal kind.
     pub rate_limits: RateLimits,
+    /// Live API keys one user may hold (more keys must not mean more budget).
+    pub max_api_keys_per_user: u32,
     /// `tracing` filter directives (`info`, `kairos_api=debug,info`).
     pub log: String,
     pub log_format: LogFormat,
@@ -195,6 +197,7 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_KILL_SWITCH__APPROVALS",
     "KAIROS_KILL_SWITCH__WINDOW_SECS",
     "KAIROS_CREDIT__APPROVAL_ABOVE",
+    "KAIROS_API_KEYS__MAX_PER_USER",
     "KAIROS_PAPER__MAKER_FEE_BPS",
     "KAIROS_PAPER__TAKER_FEE_BPS",
     "KAIROS_RISK__MAX_ORDER_NOTIONAL",
@@ -302,16 +305,21 @@ pub enum PrincipalKind {
     User,
     /// An API key.
     Key,
+    /// One user's whole account: their token and every key of theirs together. Spent on top of
+    /// the user's or key's own budget, so more keys never multiply what an account may send.
+    Account,
 }
 
 impl PrincipalKind {
-    pub const ALL: [PrincipalKind; 3] = [PrincipalKind::Anonymous, PrincipalKind::User, PrincipalKind::Key];
+    pub const ALL: [PrincipalKind; 4] =
+        [PrincipalKind::Anonymous, PrincipalKind::User, PrincipalKind::Key, PrincipalKind::Account];
 
     pub fn as_str(self) -> &'static str {
         match self {
             PrincipalKind::Anonymous => "anonymous",
             PrincipalKind::User => "user",
             PrincipalKind::Key => "key",
+            PrincipalKind::Account => "account",
         }
     }
 }
@@ -320,18 +328,18 @@ impl PrincipalKind {
 /// (`KAIROS_RATE_LIMITS__<CLASS>__<KIND>`). Reloaded on SIGHUP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
-    per_second: [[u32; 3]; 4],
+    per_second: [[u32; 4]; 4],
 }
 
 impl RateLimits {
     /// Defaults: cancels are the cheapest for keys so quotes can always be pulled.
     pub const DEFAULT: RateLimits = RateLimits {
         per_second: [
-            // anonymous, user, key
-            [20, 50, 100], // read
-            [1, 10, 50],   // trade
-            [1, 50, 200],  // cancel
-            [5, 10, 10],   // auth
+            // anonymous, user, key, account (every key and token of one user together)
+            [20, 50, 100, 200], // read
+            [1, 10, 50, 100],   // trade
+            [1, 50, 200, 400],  // cancel
+            [5, 10, 10, 20],    // auth
         ],
     };
 
@@ -473,6 +481,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
     }
     let kill_switch_window = Duration::from_secs(p.parse("KAIROS_KILL_SWITCH__WINDOW_SECS", || 900u64));
     let credit_approval_above_micros = p.amount("KAIROS_CREDIT__APPROVAL_ABOVE", 10_000 * 1_000_000);
+    let max_api_keys_per_user = p.parse("KAIROS_API_KEYS__MAX_PER_USER", || 10u32);
     let mut rate_limits = RateLimits::DEFAULT;
     let mut limit_names = Vec::new();
     for class in RateClass::ALL {
@@ -571,6 +580,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         kill_switch_approvals,
         kill_switch_window,
         credit_approval_above_micros,
+        max_api_keys_per_user,
         rate_limits,
         log,
         log_format,
@@ -827,6 +837,7 @@ impl Settings {
             ("KAIROS_KILL_SWITCH__APPROVALS", self.kill_switch_approvals.to_string()),
             ("KAIROS_KILL_SWITCH__WINDOW_SECS", self.kill_switch_window.as_secs().to_string()),
             ("KAIROS_CREDIT__APPROVAL_ABOVE", crate::domain::format_micros(self.credit_approval_above_micros)),
+            ("KAIROS_API_KEYS__MAX_PER_USER", self.max_api_keys_per_user.to_string()),
             ("KAIROS_PAPER__MAKER_FEE_BPS", self.trading.maker_fee_bps.to_string()),
             ("KAIROS_PAPER__TAKER_FEE_BPS", self.trading.taker_fee_bps.to_string()),
             ("KAIROS_RISK__MAX_ORDER_NOTIONAL", crate::domain::format_micros(self.trading.max_order_notional_micros)),

@@ -94,3 +94,12 @@ pub async fn revoke_all_for_user(
         .await?;
     Ok(ids)
 }
+
+/// A user's keys that are not revoked, on the caller's connection.
+pub async fn count_live_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<i64, StorageError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND revoked_at_us IS NULL")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await?
+        .try_get(0)?)
+}
