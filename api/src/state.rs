@@ -60,15 +60,13 @@ impl AppState {
         let master_key = MasterKey::from_config(settings.master_key.as_ref().ok_or("KAIROS_MASTER_KEY is not set")?)?;
         let limiter = RateLimiterSet::new(settings.rate_limits, redis.clone());
         let t = settings.trading;
-        let paper = PaperVenue::new(
-            Fees { maker_bps: t.maker_fee_bps, taker_bps: t.taker_fee_bps },
-            Limits {
-                max_open_orders: t.max_open_orders,
-                price_band_micros: t.price_band_micros,
-                max_market_exposure_micros: t.max_market_exposure_micros,
-            },
-        );
-        let polymarket = PolymarketVenue::new(settings.polymarket.as_ref(), db.clone(), paper.publisher())?;
+        let limits = Limits {
+            max_open_orders: t.max_open_orders,
+            price_band_micros: t.price_band_micros,
+            max_market_exposure_micros: t.max_market_exposure_micros,
+        };
+        let paper = PaperVenue::new(Fees { maker_bps: t.maker_fee_bps, taker_bps: t.taker_fee_bps }, limits);
+        let polymarket = PolymarketVenue::new(settings.polymarket.as_ref(), limits, db.clone(), paper.publisher())?;
         let readiness = Readiness::new(settings.storage_mode, db.clone(), redis.clone(), polymarket.heartbeat());
         let venues = Venues {
             paper,

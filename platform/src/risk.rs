@@ -1,8 +1,10 @@
-//! Pre-trade checks that need no account state: the kill switch, the market's status, and the
-//! order's price and size against the market's tick and minimum. Pure functions, so the order
-//! API and the tick-to-order hot path call the same code. Each refusal has its own code. The
-//! checks that need account state (balances, exposure, open-order counts, the price band) are
-//! the paper exchange's, in `kairos_api::venues::paper::exchange`.
+//! Pre-trade checks: the kill switch, the market's status, and the order's price and size
+//! against the market's tick and minimum (no account state); and the account limits (open
+//! orders, the price band, collateral held in one market's open buys), which take the account's
+//! state as each venue knows it ([`check_account`]: the paper exchange from its books, the
+//! Polymarket venue from the database and the CLOB's midpoint). Pure functions, so the order
+//! API, both venues and the tick-to-order hot path call the same code. Each refusal has its own
+//! code. Balances are the ledger's.
 //! Cancels are never refused here: nothing but authentication may block pulling quotes.
 
 use crate::domain::{MarketStatus, TradingState, parse_micros};
@@ -249,5 +251,113 @@ mod tests {
             let off = crate::domain::format_micros(i64::from(t) * tick + 1);
             prop_assert!(price_ticks(&off, tick).is_err());
         }
+    }
+}
+
+/// Limits that need the account's state; zero turns one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AccountLimits {
+    pub max_open_orders: u32,
+    /// How far from the reference price a limit order may be, in micro-units.
+    pub price_band_micros: i64,
+    /// Collateral a user may hold in open buys of one market, in micro-units.
+    pub max_market_exposure_micros: i64,
+}
+
+/// What the account holds now, as the venue knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AccountState {
+    /// The account's live orders on this venue.
+    pub open_orders: u32,
+    /// What its open buys in the order's market hold, in micro-units.
+    pub market_buys_held_micros: i64,
+    /// The market's reference price for the order's outcome (mid, else last trade), when known.
+    pub reference_price_micros: Option<i64>,
+}
+
+/// The order as it would stand after the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountOrder {
+    pub is_buy: bool,
+    pub is_limit: bool,
+    pub price_micros: i64,
+    /// What it would hold.
+    pub hold_micros: i64,
+    /// For an amend: what the resting order holds now (already counted, and replaced).
+    pub replaces_hold_micros: Option<i64>,
+}
+
+/// Why the account limits refuse an order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitBreach {
+    #[error("at most {0} open orders per account")]
+    TooManyOpenOrders(u32),
+    #[error("price is more than {band} from the reference price {reference}")]
+    OutsidePriceBand { band: String, reference: String },
+    #[error("open buys in this market would hold {would} collateral; the limit is {limit}")]
+    ExposureLimit { would: String, limit: String },
+}
+
+/// The account limits, applied alike to a new order and to an amend (the order as it would
+/// stand; an amend is not a new open order, and its own hold is replaced, not added).
+pub fn check_account(limits: &AccountLimits, order: &AccountOrder, state: &AccountState) -> Result<(), LimitBreach> {
+    let amend = order.replaces_hold_micros.is_some();
+    if !amend && limits.max_open_orders > 0 && state.open_orders >= limits.max_open_orders {
+        return Err(LimitBreach::TooManyOpenOrders(limits.max_open_orders));
+    }
+    if limits.price_band_micros > 0
+        && order.is_limit
+        && let Some(reference) = state.reference_price_micros
+        && (order.price_micros - reference).abs() > limits.price_band_micros
+    {
+        return Err(LimitBreach::OutsidePriceBand {
+            band: crate::domain::format_micros(limits.price_band_micros),
+            reference: crate::domain::format_micros(reference),
+        });
+    }
+    if order.is_buy && limits.max_market_exposure_micros > 0 {
+        let would = state.market_buys_held_micros - order.replaces_hold_micros.unwrap_or(0) + order.hold_micros;
+        if would > limits.max_market_exposure_micros {
+            return Err(LimitBreach::ExposureLimit {
+                would: crate::domain::format_micros(would),
+                limit: crate::domain::format_micros(limits.max_market_exposure_micros),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    #[test]
+    fn account_limits_treat_an_amend_as_the_order_it_would_become() {
+        let limits =
+            AccountLimits { max_open_orders: 2, price_band_micros: 100_000, max_market_exposure_micros: 20_000_000 };
+        let state =
+            AccountState { open_orders: 2, market_buys_held_micros: 5_000_000, reference_price_micros: Some(500_000) };
+        let new = AccountOrder {
+            is_buy: true,
+            is_limit: true,
+            price_micros: 500_000,
+            hold_micros: 1,
+            replaces_hold_micros: None,
+        };
+        assert_eq!(check_account(&limits, &new, &state), Err(LimitBreach::TooManyOpenOrders(2)));
+        let amend = AccountOrder { replaces_hold_micros: Some(5_000_000), ..new };
+        assert_eq!(check_account(&limits, &AccountOrder { hold_micros: 20_000_000, ..amend }, &state), Ok(()));
+        assert!(matches!(
+            check_account(&limits, &AccountOrder { hold_micros: 20_000_001, ..amend }, &state),
+            Err(LimitBreach::ExposureLimit { .. })
+        ));
+        assert!(matches!(
+            check_account(&limits, &AccountOrder { price_micros: 300_000, ..amend }, &state),
+            Err(LimitBreach::OutsidePriceBand { .. })
+        ));
+        let no_reference = AccountState { reference_price_micros: None, ..state };
+        assert_eq!(check_account(&limits, &AccountOrder { price_micros: 10_000, ..amend }, &no_reference), Ok(()));
+        let sell = AccountOrder { is_buy: false, hold_micros: 1_000_000_000, ..amend };
+        assert_eq!(check_account(&limits, &sell, &state), Ok(()), "a sell holds shares, not collateral");
     }
 }

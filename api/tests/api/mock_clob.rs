@@ -67,6 +67,8 @@ pub(crate) struct Clob {
     pub(crate) posts: AtomicUsize,
     pub(crate) heartbeats: AtomicUsize,
     heartbeat_mode: Mutex<Heartbeats>,
+    /// What `GET /midpoint` answers (404 while unset).
+    pub(crate) mid: Mutex<Option<String>>,
     /// Cancels are refused (400) while set.
     pub(crate) refuse_cancels: std::sync::atomic::AtomicBool,
     faults: Mutex<VecDeque<Fault>>,
@@ -345,6 +347,15 @@ pub(crate) async fn start() -> MockClob {
         )
         .route("/version", get(|| async { axum::Json(json!({ "version": 2 })) }))
         .route("/neg-risk", get(|| async { axum::Json(json!({ "neg_risk": false })) }))
+        .route(
+            "/midpoint",
+            get(|State(clob): State<Arc<Clob>>| async move {
+                match clob.mid.lock().expect("mid").clone() {
+                    Some(mid) => axum::Json(json!({ "mid": mid })).into_response(),
+                    None => error(StatusCode::NOT_FOUND, "No orderbook exists for the requested token id"),
+                }
+            }),
+        )
         .route("/order", post(post_order).delete(cancel_one))
         .route("/orders", delete(cancel_many))
         .route("/data/order/{id}", get(get_order))

@@ -17,20 +17,22 @@ use crate::support::{TestApp, error_code, eventually, spawn};
 const TEST_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 async fn app_on(db: &ScratchDb, clob: &MockClob, ws: &str, poll_ms: &str) -> TestApp {
-    let app = spawn(
-        db,
-        &[
-            ("KAIROS_POLYMARKET__API_KEY", "00000000-0000-0000-0000-000000000001"),
-            ("KAIROS_POLYMARKET__API_SECRET", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="),
-            ("KAIROS_POLYMARKET__API_PASSPHRASE", "passphrase"),
-            ("KAIROS_POLYMARKET__PRIVATE_KEY", TEST_KEY),
-            ("KAIROS_POLYMARKET__CLOB_BASE_URL", &clob.base),
-            ("KAIROS_POLYMARKET__WS_URL", ws),
-            ("KAIROS_POLYMARKET__POLL_MS", poll_ms),
-            ("KAIROS_POLYMARKET__TIMEOUT_MS", "400"),
-        ],
-    )
-    .await;
+    app_with(db, clob, ws, poll_ms, &[]).await
+}
+
+async fn app_with(db: &ScratchDb, clob: &MockClob, ws: &str, poll_ms: &str, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![
+        ("KAIROS_POLYMARKET__API_KEY", "00000000-0000-0000-0000-000000000001"),
+        ("KAIROS_POLYMARKET__API_SECRET", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="),
+        ("KAIROS_POLYMARKET__API_PASSPHRASE", "passphrase"),
+        ("KAIROS_POLYMARKET__PRIVATE_KEY", TEST_KEY),
+        ("KAIROS_POLYMARKET__CLOB_BASE_URL", &clob.base),
+        ("KAIROS_POLYMARKET__WS_URL", ws),
+        ("KAIROS_POLYMARKET__POLL_MS", poll_ms),
+        ("KAIROS_POLYMARKET__TIMEOUT_MS", "400"),
+    ];
+    vars.extend_from_slice(extra);
+    let app = spawn(db, &vars).await;
     // New orders wait for the first accepted CLOB heartbeat.
     heartbeat_is(&app, "up").await;
     app
@@ -437,6 +439,37 @@ async fn a_dead_man_switch_stays_armed_and_retries_until_its_cancels_succeed() {
             .map(|r| r.entry.action)
             .collect();
         assert_eq!(actions, ["dead_man_switch.fired", "dead_man_switch.completed"], "{}", db.label);
+        ledger_ok(&app, db.label).await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn polymarket_orders_pass_the_same_account_limits_as_paper_orders() {
+    for db in scratch::all().await {
+        let clob = mock_clob::start().await;
+        *clob.clob.mid.lock().expect("mid") = Some("0.50".into());
+        let limits = [
+            ("KAIROS_RISK__MAX_OPEN_ORDERS", "2"),
+            ("KAIROS_RISK__MAX_MARKET_EXPOSURE", "3"),
+            ("KAIROS_RISK__PRICE_BAND", "0.1"),
+        ];
+        let app = app_with(&db, &clob, "ws://127.0.0.1:9/ws/user", "60000", &limits).await;
+        let (_, op) = app.user(Role::Operator).await;
+        let m = pm_market(&app, "pm-limits").await;
+        let (_, user) = funded(&app, &op, "100").await;
+        let refused = |body: Value| error_code(&body);
+        let (status, _) = place(&app, &user, buy(&m, "0.45", "4", "l-1")).await;
+        assert_eq!(status, 201, "{}", db.label);
+        let (status, body) = place(&app, &user, buy(&m, "0.45", "4", "l-2")).await;
+        assert_eq!((status, refused(body)), (422, "exposure_limit".to_string()), "1.8 + 1.8 > 3");
+        let (status, body) = place(&app, &user, buy(&m, "0.30", "1", "l-3")).await;
+        assert_eq!((status, refused(body)), (422, "price_outside_band".to_string()), "0.30 is 0.20 from the mid 0.50");
+        let (status, _) = place(&app, &user, buy(&m, "0.45", "2", "l-4")).await;
+        assert_eq!(status, 201);
+        let (status, body) = place(&app, &user, buy(&m, "0.45", "1", "l-5")).await;
+        assert_eq!((status, refused(body)), (422, "too_many_open_orders".to_string()));
+        assert_eq!(clob.order_count(), 2, "nothing refused reached the CLOB");
         ledger_ok(&app, db.label).await;
         app.stop().await;
     }

@@ -369,3 +369,25 @@ pub async fn unsettled_on_venue(db: &Db, venue: &str) -> Result<Vec<Order>, Stor
     );
     sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
 }
+
+/// A user's live orders on `venue` and what their open buys in `market_id` hold, on the
+/// caller's transaction: the account state the limits of `crate::risk::check_account` read.
+/// (PostgreSQL sums BIGINT into NUMERIC: cast back.)
+pub async fn account_state_in(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    venue: &str,
+    market_id: &str,
+) -> Result<(i64, i64), StorageError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*), \
+         CAST(COALESCE(SUM(CASE WHEN side = 'buy' AND market_id = $3 THEN reserved_micros ELSE 0 END), 0) AS BIGINT) \
+         FROM orders WHERE user_id = $1 AND venue = $2 AND status IN ('pending', 'open', 'partially_filled')",
+    )
+    .bind(user_id)
+    .bind(venue)
+    .bind(market_id)
+    .fetch_one(conn)
+    .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}

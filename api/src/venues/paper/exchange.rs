@@ -48,15 +48,9 @@ impl MarketRules {
     }
 }
 
-/// Limits the exchange enforces with its own state; zero turns one off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Limits {
-    pub max_open_orders: u32,
-    /// How far from the reference price (mid, else last trade) a limit may be, in micro-units.
-    pub price_band_micros: i64,
-    /// Collateral a user may hold in open buys of one market, in micro-units.
-    pub max_market_exposure_micros: i64,
-}
+/// The account limits (open orders, price band, exposure); zero turns one off. The checks are
+/// `kairos_platform::risk::check_account`, shared with the Polymarket venue.
+pub type Limits = kairos_platform::risk::AccountLimits;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Refusal {
@@ -93,6 +87,17 @@ pub enum Refusal {
     /// moment: no new ones until it is (cancels still go).
     #[error("the Polymarket CLOB heartbeat is not confirmed; new orders wait until it is (cancels still pass)")]
     HeartbeatLost,
+}
+
+impl From<kairos_platform::risk::LimitBreach> for Refusal {
+    fn from(b: kairos_platform::risk::LimitBreach) -> Refusal {
+        use kairos_platform::risk::LimitBreach as B;
+        match b {
+            B::TooManyOpenOrders(n) => Refusal::TooManyOpenOrders(n),
+            B::OutsidePriceBand { band, reference } => Refusal::OutsidePriceBand { band, reference },
+            B::ExposureLimit { would, limit } => Refusal::ExposureLimit { would, limit },
+        }
+    }
 }
 
 impl Refusal {
@@ -390,36 +395,25 @@ impl Exchange {
     /// is an amend: it is already counted, and what it holds is replaced by `hold`.
     fn account_checks(&self, order: &Order, hold: i64, resting: Option<&Order>) -> Result<(), Refusal> {
         let m = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?;
-        if resting.is_none()
-            && self.limits.max_open_orders > 0
-            && self.open_per_user.get(&order.user_id).copied().unwrap_or(0) >= self.limits.max_open_orders
-        {
-            return Err(Refusal::TooManyOpenOrders(self.limits.max_open_orders));
-        }
-        if self.limits.price_band_micros > 0
-            && order.order_type == OrderType::Limit
-            && let Some(reference) = self.reference_price(m, m.rules.book_of(order.outcome))
-        {
-            let reference = m.rules.own_price(order.outcome, reference);
-            if (order.price_micros - reference).abs() > self.limits.price_band_micros {
-                return Err(Refusal::OutsidePriceBand {
-                    band: kairos_platform::domain::format_micros(self.limits.price_band_micros),
-                    reference: kairos_platform::domain::format_micros(reference),
-                });
-            }
-        }
-        if order.side == Side::Buy && self.limits.max_market_exposure_micros > 0 {
-            let held = self.exposure.get(&(order.user_id.clone(), order.market_id.clone())).copied().unwrap_or(0);
-            let replaced = resting.map_or(0, |r| r.reserved_micros);
-            let would = held - replaced + hold;
-            if would > self.limits.max_market_exposure_micros {
-                return Err(Refusal::ExposureLimit {
-                    would: kairos_platform::domain::format_micros(would),
-                    limit: kairos_platform::domain::format_micros(self.limits.max_market_exposure_micros),
-                });
-            }
-        }
-        Ok(())
+        let state = kairos_platform::risk::AccountState {
+            open_orders: self.open_per_user.get(&order.user_id).copied().unwrap_or(0),
+            market_buys_held_micros: self
+                .exposure
+                .get(&(order.user_id.clone(), order.market_id.clone()))
+                .copied()
+                .unwrap_or(0),
+            reference_price_micros: self
+                .reference_price(m, m.rules.book_of(order.outcome))
+                .map(|r| m.rules.own_price(order.outcome, r)),
+        };
+        let candidate = kairos_platform::risk::AccountOrder {
+            is_buy: order.side == Side::Buy,
+            is_limit: order.order_type == OrderType::Limit,
+            price_micros: order.price_micros,
+            hold_micros: hold,
+            replaces_hold_micros: resting.map(|r| if r.side == Side::Buy { r.reserved_micros } else { 0 }),
+        };
+        Ok(kairos_platform::risk::check_account(&self.limits, &candidate, &state)?)
     }
 
     /// Places a new order (status `pending`, id and client order id set, priority unset). Book

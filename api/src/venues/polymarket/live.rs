@@ -26,9 +26,10 @@ use kairos_clob_client::positions;
 use kairos_clob_client::rounding::{AmountSide, OrderKind};
 use kairos_platform::config::PolymarketCredentials;
 use kairos_platform::domain::{
-    Fill, Finality, Market, MarketProtocol, Order, OrderStatus, Side, TimeInForce, Venue as VenueName, format_micros,
-    now_us,
+    Fill, Finality, Market, MarketProtocol, Order, OrderStatus, OrderType as KairosOrderType, Side, TimeInForce,
+    Venue as VenueName, format_micros, now_us,
 };
+use kairos_platform::risk::{AccountLimits, AccountOrder, AccountState, check_account};
 use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
 use sqlx::Connection as _;
 use tokio::sync::broadcast;
@@ -59,6 +60,8 @@ pub struct Live {
     applying: tokio::sync::Mutex<()>,
     /// Closed while the CLOB heartbeat is not known to be alive: no new orders then.
     pub heartbeat: Arc<HeartbeatGate>,
+    /// The account limits, the same as the paper exchange's (`KAIROS_RISK__*`).
+    limits: AccountLimits,
 }
 
 fn storage(e: StorageError) -> VenueError {
@@ -71,7 +74,7 @@ fn clob(e: ClobError) -> VenueError {
 
 impl Live {
     /// Checks the credentials (a bad key or secret is a start-up error, not a failed order).
-    pub fn new(c: &PolymarketCredentials, db: Db, publisher: Publisher) -> Result<Live, String> {
+    pub fn new(c: &PolymarketCredentials, limits: AccountLimits, db: Db, publisher: Publisher) -> Result<Live, String> {
         let signer =
             Signer::from_hex(c.private_key.expose()).map_err(|e| format!("KAIROS_POLYMARKET__PRIVATE_KEY: {e}"))?;
         let maker = match &c.funder {
@@ -115,6 +118,7 @@ impl Live {
             neg_risk: std::sync::Mutex::default(),
             applying: tokio::sync::Mutex::new(()),
             heartbeat: Arc::default(),
+            limits,
         })
     }
 
@@ -191,9 +195,26 @@ impl Live {
             .map_err(|e| VenueError::Refused(Refusal::NotTradable(e.to_string())))
     }
 
+    /// The CLOB's midpoint for the order's token, the price band's reference; `None` when the
+    /// band is off, the order is not a limit, or the book has no mid.
+    async fn reference_price(&self, order: &Order, market: &Market) -> Result<Option<i64>, VenueError> {
+        if self.limits.price_band_micros == 0 || order.order_type != KairosOrderType::Limit {
+            return Ok(None);
+        }
+        let Some(token) = market.outcomes.get(order.outcome as usize).and_then(|o| o.external_id.as_deref()) else {
+            return Ok(None);
+        };
+        match self.client.midpoint(token).await {
+            Ok(mid) => Ok(kairos_platform::domain::parse_micros(&mid).ok()),
+            Err(ClobError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(clob(e)),
+        }
+    }
+
     /// Records the order (pending, reserved, with its hash) in one transaction; returns the
-    /// stored order, which is an earlier one when this is a replay.
-    async fn record(&self, mut order: Order) -> Result<(Order, bool), VenueError> {
+    /// stored order, which is an earlier one when this is a replay. The account limits are
+    /// checked in that transaction, against the orders it can see.
+    async fn record(&self, mut order: Order, reference_price_micros: Option<i64>) -> Result<(Order, bool), VenueError> {
         let mut conn = self.db.pool().acquire().await.map_err(|e| storage(e.into()))?;
         let mut tx = conn.begin().await.map_err(|e| storage(e.into()))?;
         ledger::lock_in(&mut tx).await.map_err(storage)?;
@@ -207,6 +228,21 @@ impl Live {
             };
         }
         let (asset, amount) = money::reservation(&order);
+        let (open_orders, market_buys_held_micros) =
+            orders::account_state_in(&mut tx, &order.user_id, VENUE, &order.market_id).await.map_err(storage)?;
+        let state = AccountState {
+            open_orders: u32::try_from(open_orders).unwrap_or(u32::MAX),
+            market_buys_held_micros,
+            reference_price_micros,
+        };
+        let candidate = AccountOrder {
+            is_buy: order.side == Side::Buy,
+            is_limit: order.order_type == KairosOrderType::Limit,
+            price_micros: order.price_micros,
+            hold_micros: amount,
+            replaces_hold_micros: None,
+        };
+        check_account(&self.limits, &candidate, &state).map_err(|b| VenueError::Refused(b.into()))?;
         let account = ledger::available(&order.user_id);
         let have = ledger::balances_in(&mut tx, std::slice::from_ref(&account))
             .await
@@ -242,10 +278,11 @@ impl Live {
             .await
             .map_err(storage)?
             .ok_or(VenueError::Refused(Refusal::UnknownMarket))?;
+        let reference = self.reference_price(&order, &market).await?;
         let mut built = self.sign(&order, &market).await?;
         let mut order = order;
         order.venue_order_id = Some(built.order_hash.clone());
-        let (mut order, replay) = self.record(order).await?;
+        let (mut order, replay) = self.record(order, reference).await?;
         if replay {
             return Ok(order);
         }

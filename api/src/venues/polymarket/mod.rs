@@ -35,10 +35,11 @@ impl PolymarketVenue {
     /// Off without credentials; with them, fails when they are malformed.
     pub fn new(
         credentials: Option<&PolymarketCredentials>,
+        limits: kairos_platform::risk::AccountLimits,
         db: Db,
         publisher: Publisher,
     ) -> Result<PolymarketVenue, String> {
-        let live = credentials.map(|c| Live::new(c, db, publisher)).transpose()?.map(Arc::new);
+        let live = credentials.map(|c| Live::new(c, limits, db, publisher)).transpose()?.map(Arc::new);
         Ok(PolymarketVenue { live })
     }
 
