@@ -254,6 +254,9 @@ async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
         }
         state.readiness().refresh().await;
         state.limiter().prune();
+        if let Some(live) = state.venues().polymarket.live() {
+            live.budget.prune();
+        }
         let minute = kairos_platform::domain::now_us() / 60_000_000;
         if let Err(e) =
             crate::access::failed_signatures::audit_finished(state.db(), state.failed_signatures(), minute).await

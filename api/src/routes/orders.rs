@@ -28,6 +28,7 @@ pub fn venue_error(e: VenueError) -> ApiError {
             let (code, message) = (r.code(), r.to_string());
             match refusal_status(&r) {
                 404 => ApiError::NotFound { message },
+                429 => ApiError::RateLimited { retry_after_secs: 1 },
                 409 => ApiError::Conflict { code, message },
                 503 => ApiError::Unavailable { code, message },
                 _ => ApiError::Unprocessable { code, message },

@@ -208,6 +208,7 @@ pub fn refusal_status(r: &Refusal) -> u16 {
         Refusal::NotFound => 404,
         Refusal::ClientOrderIdReused(_) | Refusal::MarketResolved | Refusal::MarketMoved { .. } => 409,
         Refusal::UnknownMarket | Refusal::HeartbeatLost => 503,
+        Refusal::VenueBusy => 429,
         _ => 422,
     }
 }

@@ -16,8 +16,12 @@ use crate::support::{TestApp, error_code, eventually, spawn};
 /// Hardhat's first test key: a well-known throwaway, never funded anywhere that matters.
 const TEST_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
+/// The venue with a budget no test here reaches (the budget's own test sets its own).
+const UNTHROTTLED: [(&str, &str); 2] =
+    [("KAIROS_POLYMARKET__ORDERS_PER_SECOND", "1000"), ("KAIROS_POLYMARKET__USER_SHARE_PERCENT", "100")];
+
 async fn app_on(db: &ScratchDb, clob: &MockClob, ws: &str, poll_ms: &str) -> TestApp {
-    app_with(db, clob, ws, poll_ms, &[]).await
+    app_with(db, clob, ws, poll_ms, &UNTHROTTLED).await
 }
 
 async fn app_with(db: &ScratchDb, clob: &MockClob, ws: &str, poll_ms: &str, extra: &[(&str, &str)]) -> TestApp {
@@ -453,6 +457,8 @@ async fn polymarket_orders_pass_the_same_account_limits_as_paper_orders() {
             ("KAIROS_RISK__MAX_OPEN_ORDERS", "2"),
             ("KAIROS_RISK__MAX_MARKET_EXPOSURE", "3"),
             ("KAIROS_RISK__PRICE_BAND", "0.1"),
+            UNTHROTTLED[0],
+            UNTHROTTLED[1],
         ];
         let app = app_with(&db, &clob, "ws://127.0.0.1:9/ws/user", "60000", &limits).await;
         let (_, op) = app.user(Role::Operator).await;
@@ -473,4 +479,28 @@ async fn polymarket_orders_pass_the_same_account_limits_as_paper_orders() {
         ledger_ok(&app, db.label).await;
         app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn one_user_cannot_spend_the_omnibus_accounts_order_budget_and_cancels_always_pass() {
+    let db = scratch::sqlite();
+    let clob = mock_clob::start().await;
+    let share = [("KAIROS_POLYMARKET__ORDERS_PER_SECOND", "10"), ("KAIROS_POLYMARKET__USER_SHARE_PERCENT", "10")];
+    let app = app_with(&db, &clob, "ws://127.0.0.1:9/ws/user", "60000", &share).await;
+    let (_, op) = app.user(Role::Operator).await;
+    let m = pm_market(&app, "pm-budget").await;
+    let (_, greedy) = funded(&app, &op, "100").await;
+    let (_, other) = funded(&app, &op, "100").await;
+    let (status, first) = place(&app, &greedy, buy(&m, "0.10", "1", "g-1")).await;
+    assert_eq!(status, 201, "{first}");
+    // One order a second is this user's share (10% of 10): the next is refused, unsent.
+    let (status, _) = place(&app, &greedy, buy(&m, "0.10", "1", "g-2")).await;
+    assert_eq!(status, 429);
+    assert_eq!(clob.order_count(), 1);
+    let (status, _) = place(&app, &other, buy(&m, "0.10", "1", "o-1")).await;
+    assert_eq!(status, 201, "another user's share is untouched");
+    let id = first["id"].as_str().expect("id");
+    let (status, cancelled) = app.send(Method::DELETE, &format!("/v1/orders/{id}"), Some(&greedy), None).await;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "cancels are never counted");
+    app.stop().await;
 }

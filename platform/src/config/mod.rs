@@ -218,6 +218,8 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_POLYMARKET__CHAIN_ID",
     "KAIROS_POLYMARKET__POLL_MS",
     "KAIROS_POLYMARKET__TIMEOUT_MS",
+    "KAIROS_POLYMARKET__ORDERS_PER_SECOND",
+    "KAIROS_POLYMARKET__USER_SHARE_PERCENT",
 ];
 
 /// The settings that turn the Polymarket venue on; all four secrets or none.
@@ -258,6 +260,11 @@ pub struct PolymarketCredentials {
     pub poll: Duration,
     /// How long one CLOB request may take before its outcome counts as unknown.
     pub timeout: Duration,
+    /// Orders this instance places on the CLOB per second, all users together (a share of the
+    /// omnibus account's order bucket; cancels have their own and are never counted here).
+    pub orders_per_second: u32,
+    /// The part of `orders_per_second` one user may take, in percent.
+    pub user_share_percent: u32,
 }
 
 /// How this instance takes part in matching paper markets when several share a database.
@@ -626,6 +633,14 @@ fn polymarket_credentials(p: &mut Parser<'_>) -> Option<PolymarketCredentials> {
     if timeout < Duration::from_millis(100) {
         p.problem("KAIROS_POLYMARKET__TIMEOUT_MS", "must be at least 100");
     }
+    let orders_per_second = p.parse("KAIROS_POLYMARKET__ORDERS_PER_SECOND", || 20u32);
+    if orders_per_second == 0 {
+        p.problem("KAIROS_POLYMARKET__ORDERS_PER_SECOND", "must be at least 1");
+    }
+    let user_share_percent = p.parse("KAIROS_POLYMARKET__USER_SHARE_PERCENT", || 25u32);
+    if !(1..=100).contains(&user_share_percent) {
+        p.problem("KAIROS_POLYMARKET__USER_SHARE_PERCENT", "must be between 1 and 100");
+    }
     let set = values.iter().filter(|v| v.is_some()).count();
     if set == 0 {
         return None;
@@ -651,6 +666,8 @@ fn polymarket_credentials(p: &mut Parser<'_>) -> Option<PolymarketCredentials> {
         chain_id,
         poll,
         timeout,
+        orders_per_second,
+        user_share_percent,
     })
 }
 

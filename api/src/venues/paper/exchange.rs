@@ -87,6 +87,9 @@ pub enum Refusal {
     /// moment: no new ones until it is (cancels still go).
     #[error("the Polymarket CLOB heartbeat is not confirmed; new orders wait until it is (cancels still pass)")]
     HeartbeatLost,
+    /// The user's share of the venue's order budget is spent for this second (cancels pass).
+    #[error("you are placing orders on this venue faster than your share of its budget; retry in a second")]
+    VenueBusy,
 }
 
 impl From<kairos_platform::risk::LimitBreach> for Refusal {
@@ -117,6 +120,7 @@ impl Refusal {
             Refusal::AmendNotSupported => "amend_not_supported",
             Refusal::MarketMoved { .. } => "market_moved",
             Refusal::HeartbeatLost => "venue_heartbeat_lost",
+            Refusal::VenueBusy => "venue_rate_limited",
         }
     }
 }

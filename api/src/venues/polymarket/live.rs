@@ -34,6 +34,7 @@ use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
 use sqlx::Connection as _;
 use tokio::sync::broadcast;
 
+use super::budget::OrderBudget;
 use super::heartbeat_gate::HeartbeatGate;
 use super::reports::{self, VenueOrder};
 use super::tracking::{self, Effects, StateStep};
@@ -62,6 +63,8 @@ pub struct Live {
     pub heartbeat: Arc<HeartbeatGate>,
     /// The account limits, the same as the paper exchange's (`KAIROS_RISK__*`).
     limits: AccountLimits,
+    /// Each user's share of the omnibus account's order bucket.
+    pub budget: OrderBudget,
 }
 
 fn storage(e: StorageError) -> VenueError {
@@ -119,6 +122,7 @@ impl Live {
             applying: tokio::sync::Mutex::new(()),
             heartbeat: Arc::default(),
             limits,
+            budget: OrderBudget::new(c.orders_per_second, c.user_share_percent),
         })
     }
 
@@ -273,6 +277,9 @@ impl Live {
     pub async fn submit(&self, order: Order) -> Result<Order, VenueError> {
         if !self.heartbeat.is_alive() {
             return Err(VenueError::Refused(Refusal::HeartbeatLost));
+        }
+        if !self.budget.take(&order.user_id) {
+            return Err(VenueError::Refused(Refusal::VenueBusy));
         }
         let market = markets::get(&self.db, &order.market_id)
             .await

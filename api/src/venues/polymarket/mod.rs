@@ -9,6 +9,7 @@
 //! the CLOB heartbeat ([`heartbeat_gate`]): without it they are refused with 503
 //! `venue_heartbeat_lost`, while cancels still go.
 
+pub mod budget;
 pub mod heartbeat_gate;
 pub mod live;
 pub mod money;
