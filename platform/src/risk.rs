@@ -288,7 +288,7 @@ pub struct AccountOrder {
 }
 
 /// Why the account limits refuse an order.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum LimitBreach {
     #[error("at most {0} open orders per account")]
     TooManyOpenOrders(u32),
@@ -296,6 +296,16 @@ pub enum LimitBreach {
     OutsidePriceBand { band: String, reference: String },
     #[error("open buys in this market would hold {would} collateral; the limit is {limit}")]
     ExposureLimit { would: String, limit: String },
+}
+
+impl LimitBreach {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LimitBreach::TooManyOpenOrders(_) => "too_many_open_orders",
+            LimitBreach::OutsidePriceBand { .. } => "price_outside_band",
+            LimitBreach::ExposureLimit { .. } => "exposure_limit",
+        }
+    }
 }
 
 /// The account limits, applied alike to a new order and to an amend (the order as it would

@@ -60,12 +60,9 @@ pub enum Refusal {
     ClientOrderIdReused(String),
     #[error("insufficient {asset}: {needed} needed, {available} available")]
     Insufficient { asset: String, needed: i64, available: i64 },
-    #[error("at most {0} open orders per account")]
-    TooManyOpenOrders(u32),
-    #[error("price is more than {band} from the reference price {reference}")]
-    OutsidePriceBand { band: String, reference: String },
-    #[error("open buys in this market would hold {would} collateral; the limit is {limit}")]
-    ExposureLimit { would: String, limit: String },
+    /// An account limit (open orders, price band, exposure): `kairos_platform::risk`.
+    #[error(transparent)]
+    Limit(#[from] kairos_platform::risk::LimitBreach),
     #[error("the new size is not above what has already filled")]
     SizeBelowFilled,
     #[error("the market is not matched here")]
@@ -92,26 +89,13 @@ pub enum Refusal {
     VenueBusy,
 }
 
-impl From<kairos_platform::risk::LimitBreach> for Refusal {
-    fn from(b: kairos_platform::risk::LimitBreach) -> Refusal {
-        use kairos_platform::risk::LimitBreach as B;
-        match b {
-            B::TooManyOpenOrders(n) => Refusal::TooManyOpenOrders(n),
-            B::OutsidePriceBand { band, reference } => Refusal::OutsidePriceBand { band, reference },
-            B::ExposureLimit { would, limit } => Refusal::ExposureLimit { would, limit },
-        }
-    }
-}
-
 impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
             Refusal::NotFound => "order_not_found",
             Refusal::ClientOrderIdReused(_) => "client_order_id_reused",
             Refusal::Insufficient { .. } => "insufficient_balance",
-            Refusal::TooManyOpenOrders(_) => "too_many_open_orders",
-            Refusal::OutsidePriceBand { .. } => "price_outside_band",
-            Refusal::ExposureLimit { .. } => "exposure_limit",
+            Refusal::Limit(breach) => breach.code(),
             Refusal::SizeBelowFilled => "size_below_filled",
             Refusal::UnknownMarket => "market_not_matched_here",
             Refusal::MarketResolved => "market_resolved",
