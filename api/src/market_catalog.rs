@@ -1,13 +1,17 @@
 //! An in-memory read model of every market, so listing and looking up markets (the hottest
 //! public reads) never touch the database. Each market is serialised once, when the catalog
-//! is built; a page is a concatenation of ready JSON.
+//! is built; a page is rendered once per snapshot and query (then served as the same bytes),
+//! with an ETag that names the snapshot and the query, so `If-None-Match` costs no rendering.
 //!
 //! Freshness: the catalog compares the table's fingerprint (count, latest update) every second
 //! and rebuilds when it changed, so a market written by any instance or by `kairos-api markets
 //! import` shows within about a second. A lookup by id that misses falls through to the
 //! database, so a market never 404s because the catalog has not caught up.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::body::Bytes;
 
 use base64::Engine as _;
 use kairos_platform::domain::{Market, MarketStatus, Venue, parse_id};
@@ -34,6 +38,29 @@ pub struct Snapshot {
     entries: Vec<Arc<Entry>>,
     /// The table's fingerprint when this snapshot was built; `None` before the first build.
     fingerprint: Option<(i64, i64)>,
+    /// Pages rendered from this snapshot, by query; a new snapshot starts empty.
+    pages: Mutex<HashMap<PageKey, Arc<RenderedPage>>>,
+}
+
+/// Pages kept per snapshot at most: the common queries; a flood of distinct `q` values is
+/// rendered per request instead of growing the map.
+const MAX_CACHED_PAGES: usize = 4_096;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    status: Option<MarketStatus>,
+    venue: Option<Venue>,
+    text: Option<String>,
+    after: Option<String>,
+    limit: usize,
+}
+
+/// A page's response body and its ETag.
+#[derive(Debug)]
+pub struct RenderedPage {
+    pub body: Bytes,
+    /// Strong: the same snapshot and query always render the same bytes.
+    pub etag: String,
 }
 
 /// Filters of `GET /v1/markets`.
@@ -92,9 +119,34 @@ impl MarketCatalog {
         Ok(true)
     }
 
+    /// The `GET /v1/markets` body for this query, rendered once per snapshot.
+    pub fn rendered_page(&self, filter: &Filter, after: Option<&str>, limit: usize) -> Arc<RenderedPage> {
+        let snapshot = self.current();
+        let key = PageKey {
+            status: filter.status,
+            venue: filter.venue,
+            text: filter.text.as_ref().map(|t| t.to_lowercase()),
+            after: after.map(str::to_string),
+            limit,
+        };
+        if let Some(page) = snapshot.pages.lock().ok().and_then(|p| p.get(&key).cloned()) {
+            return page;
+        }
+        let page = Arc::new(render(&snapshot, &key, Self::page_of(&snapshot, filter, after, limit)));
+        if let Ok(mut pages) = snapshot.pages.lock()
+            && pages.len() < MAX_CACHED_PAGES
+        {
+            pages.insert(key, page.clone());
+        }
+        page
+    }
+
     /// Markets after `after` (an id) that pass `filter`, at most `limit` of them.
     pub fn page(&self, filter: &Filter, after: Option<&str>, limit: usize) -> Page {
-        let snapshot = self.current();
+        Self::page_of(&self.current(), filter, after, limit)
+    }
+
+    fn page_of(snapshot: &Snapshot, filter: &Filter, after: Option<&str>, limit: usize) -> Page {
         let start = match after {
             Some(id) => snapshot.entries.partition_point(|e| e.id.as_str() <= id),
             None => 0,
@@ -176,7 +228,40 @@ fn build(all: &[Market], fingerprint: (i64, i64)) -> Result<Snapshot, StorageErr
         })
         .collect::<Result<Vec<_>, StorageError>>()?;
     entries.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Snapshot { entries, fingerprint: Some(fingerprint) })
+    Ok(Snapshot { entries, fingerprint: Some(fingerprint), pages: Mutex::default() })
+}
+
+/// `{"data":[…],"next_cursor":…}` from the entries' ready JSON, and its ETag: the snapshot's
+/// fingerprint and a hash of the query, so it changes exactly when the body can.
+fn render(snapshot: &Snapshot, key: &PageKey, page: Page) -> RenderedPage {
+    let mut body = String::with_capacity(64 + page.entries.iter().map(|e| e.json.len() + 1).sum::<usize>());
+    body.push_str("{\"data\":[");
+    for (i, entry) in page.entries.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&entry.json);
+    }
+    body.push_str("],\"next_cursor\":");
+    match &page.next_cursor {
+        // Cursors are base64url: nothing in them needs escaping.
+        Some(c) => {
+            body.push('"');
+            body.push_str(c);
+            body.push('"');
+        }
+        None => body.push_str("null"),
+    }
+    body.push('}');
+    let (count, updated) = snapshot.fingerprint.unwrap_or((0, 0));
+    let query = {
+        use std::hash::{Hash as _, Hasher as _};
+        // Fixed keys: the same query hashes alike on every instance and restart.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        h.finish()
+    };
+    RenderedPage { body: Bytes::from(body), etag: format!("\"m{count}-{updated}-{query:016x}\"") }
 }
 
 #[cfg(test)]

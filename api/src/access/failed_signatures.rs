@@ -23,28 +23,42 @@ pub struct FailedSignatures {
 struct Tally {
     count: u64,
     target: String,
+    /// The first failure's client address (see `client_address`).
+    client: Option<String>,
 }
 
-fn entry(key_id: &str, minute: i64, count: u64, target: &str, request_id: Option<String>, total: bool) -> AuditEntry {
+fn entry(key_id: &str, minute: i64, count: u64, tally: &Tally, request_id: Option<String>, total: bool) -> AuditEntry {
     AuditEntry {
         actor: format!("key:{key_id}"),
         action: "auth.failed_key_signature".to_string(),
-        target: Some(target.to_string()),
+        target: Some(tally.target.clone()),
         request_id,
         before: None,
-        after: Some(serde_json::json!({ "minute": minute, "failures": count, "minute_total": total }).to_string()),
+        after: Some(
+            serde_json::json!({ "minute": minute, "failures": count, "minute_total": total, "client": tally.client })
+                .to_string(),
+        ),
     }
 }
 
 impl FailedSignatures {
     /// Counts one failure; returns the row to write now when it is the key's first this minute.
-    pub fn record(&self, key_id: &str, minute: i64, target: &str, request_id: Option<String>) -> Option<AuditEntry> {
+    pub fn record(
+        &self,
+        key_id: &str,
+        minute: i64,
+        target: &str,
+        client: Option<std::net::IpAddr>,
+        request_id: Option<String>,
+    ) -> Option<AuditEntry> {
         let mut tallies = self.tallies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tally = tallies
-            .entry((key_id.to_string(), minute))
-            .or_insert_with(|| Tally { count: 0, target: target.to_string() });
+        let tally = tallies.entry((key_id.to_string(), minute)).or_insert_with(|| Tally {
+            count: 0,
+            target: target.to_string(),
+            client: client.map(|ip| ip.to_string()),
+        });
         tally.count += 1;
-        (tally.count == 1).then(|| entry(key_id, minute, 1, target, request_id, false))
+        (tally.count == 1).then(|| entry(key_id, minute, 1, tally, request_id, false))
     }
 
     /// The rows for minutes before `now_minute` that saw more than their first failure, one per
@@ -57,7 +71,7 @@ impl FailedSignatures {
             if let Some(t) = tallies.remove(&key)
                 && t.count > 1
             {
-                rows.push(entry(&key.0, key.1, t.count, &t.target, None, true));
+                rows.push(entry(&key.0, key.1, t.count, &t, None, true));
             }
         }
         rows
@@ -80,10 +94,10 @@ mod tests {
     #[test]
     fn a_flood_makes_two_rows_per_key_and_minute() {
         let log = FailedSignatures::default();
-        let first: Vec<_> = (0..300).filter_map(|_| log.record("k1", 100, "GET /v1/orders", None)).collect();
+        let first: Vec<_> = (0..300).filter_map(|_| log.record("k1", 100, "GET /v1/orders", None, None)).collect();
         assert_eq!(first.len(), 1, "only the first failure of the minute is written at once");
-        assert!(log.record("k2", 100, "GET /v1/orders", None).is_some(), "per key");
-        assert!(log.record("k1", 101, "GET /v1/orders", None).is_some(), "per minute");
+        assert!(log.record("k2", 100, "GET /v1/orders", None, None).is_some(), "per key");
+        assert!(log.record("k1", 101, "GET /v1/orders", None, None).is_some(), "per minute");
         assert!(log.take_finished(100).is_empty(), "minute 100 is not over yet");
         let totals = log.take_finished(101);
         assert_eq!(totals.len(), 1, "k2 failed once: its first row says it all");

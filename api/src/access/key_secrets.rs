@@ -20,9 +20,8 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// From the config value (32 bytes, base64; checked by the config loader).
     pub fn from_config(secret: &Secret) -> Result<MasterKey, String> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(secret.expose().trim())
-            .map_err(|_| "KAIROS_MASTER_KEY is not base64".to_string())?;
+        let bytes = kairos_platform::config::decode_master_key(secret.expose())
+            .map_err(|message| format!("KAIROS_MASTER_KEY {message}"))?;
         let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| "KAIROS_MASTER_KEY must be 32 bytes".to_string())?;
         Ok(MasterKey(cipher))
     }

@@ -4,6 +4,7 @@
 //! answers 500, never opens.
 
 pub mod approvals;
+pub mod client_address;
 pub mod failed_signatures;
 pub mod jwt;
 pub mod key_secrets;
@@ -33,6 +34,8 @@ use kairos_platform::storage::{api_keys, users};
 use crate::error::ApiError;
 use crate::state::AppState;
 use route_rules::Access;
+
+pub use kairos_platform::domain::IpRule;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,50 +191,6 @@ async fn load_key(state: &AppState, key_id: &str) -> Result<Option<CachedKey>, A
         secret,
         revoked: key.revoked_at_us.is_some(),
     }))
-}
-
-/// One allowlist entry: an address or a CIDR block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpRule {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpRule {
-    pub fn parse(s: &str) -> Result<IpRule, String> {
-        let s = s.trim();
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| format!("{s:?} is not an IP address or CIDR block"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => {
-                p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{s:?} has a bad prefix length"))?
-            }
-            None => max,
-        };
-        Ok(IpRule { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
 }
 
 /// What authentication found: a principal, an error to answer if the route needs one, or
@@ -426,7 +385,7 @@ async fn verify_signed(
             let target = format!("{} {}", parts.method, parts.uri.path());
             let request_id = parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone());
             let minute = now_us() / 60_000_000;
-            if let Some(entry) = state.failed_signatures().record(key_id, minute, &target, request_id) {
+            if let Some(entry) = state.failed_signatures().record(key_id, minute, &target, client, request_id) {
                 kairos_platform::storage::audit_log::append(state.db(), &entry).await?;
             }
         }
@@ -506,7 +465,10 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
             return ApiError::internal(anyhow::anyhow!("route {method} {path} has no access rule")).into_response();
         }
     }
-    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| client_address::client_address(c.0.ip(), req.headers(), &state.settings().trusted_proxies));
     let client_key = || client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
     // An address that spent its failed-credential budget is refused before its credentials
     // cost a key lookup, a signature check or an audit row.

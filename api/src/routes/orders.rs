@@ -50,7 +50,7 @@ async fn market_of(state: &AppState, market_id: &str) -> Result<Market, ApiError
         .catalog()
         .market(state.db(), &id)
         .await?
-        .ok_or_else(|| ApiError::Unprocessable { code: "unknown_market", message: format!("there is no market {id}") })
+        .ok_or_else(|| ApiError::not_found(format!("there is no market {id}")))
 }
 
 /// The caller's order, or 404 (another user's order is not found either).
@@ -91,6 +91,7 @@ pub fn placed_response(order: &Order, replay: bool) -> Placed {
         (status = 201, description = "Accepted: the order as the venue left it", body = OrderBody),
         (status = 200, description = "A replay of an order placed with the same client_order_id (header Idempotent-Replayed: true)", body = OrderBody),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such market", body = ErrorBody),
         (status = 409, description = "client_order_id reused with other parameters; venue disabled", body = ErrorBody),
         (status = 422, description = "A market or risk rule refuses it", body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 503, description = "Trading disabled or cancel-only; venue unavailable; `venue_heartbeat_lost`: the Polymarket CLOB heartbeat is not confirmed", body = ErrorBody)))]
@@ -314,13 +315,18 @@ pub struct CancelAllQuery {
 /// Cancels every open order of the caller's, on every venue (optionally in one market).
 #[utoipa::path(delete, operation_id = "cancel_all_orders", path = "/v1/orders", tag = "orders", params(CancelAllQuery),
     responses((status = 200, body = CancelledBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, description = "No such market", body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn cancel_all(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(q): Query<CancelAllQuery>,
 ) -> Result<axum::Json<CancelledBody>, ApiError> {
     let market = id_filter("market_id", q.market_id.as_deref())?;
+    if let Some(id) = &market {
+        // Naming a market that does not exist is a 404, as everywhere a request names one.
+        market_of(&state, id).await?;
+    }
     let cancelled =
         state.venues().cancel_everywhere(state.db(), caller.user_id(), market.as_deref()).await.map_err(venue_error)?;
     Ok(axum::Json(CancelledBody { cancelled: cancelled.iter().map(OrderBody::from).collect() }))

@@ -560,3 +560,34 @@ async fn more_keys_or_bigger_batches_never_multiply_a_budget() {
     assert_eq!(status, 201);
     app.stop().await;
 }
+
+/// Behind a load balancer every client shares its address: `KAIROS_TRUSTED_PROXIES` lets the
+/// balancer name the client. A header from anyone else is ignored, so it cannot dodge limits.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let db = scratch::sqlite();
+    for (trusted, other_client) in [("", 429), ("127.0.0.1/32", 200)] {
+        let app =
+            spawn(&db, &[("KAIROS_TRUSTED_PROXIES", trusted), ("KAIROS_RATE_LIMITS__READ__ANONYMOUS", "2")]).await;
+        let from = |client: &'static str| {
+            let app = &app;
+            async move {
+                let res = app
+                    .client
+                    .get(format!("{}/v1/markets", app.base))
+                    .header("x-forwarded-for", format!("6.6.6.6, {client}"))
+                    .send()
+                    .await
+                    .expect("send");
+                res.status().as_u16()
+            }
+        };
+        assert_eq!(from("203.0.113.7").await, 200);
+        assert_eq!(from("203.0.113.7").await, 200);
+        assert_eq!(from("203.0.113.7").await, 429, "trusted {trusted:?}: the budget is spent");
+        // Another client behind the proxy has its own budget, but only when the proxy is trusted:
+        // otherwise the header is a client's claim and the peer's budget is the one spent.
+        assert_eq!(from("203.0.113.8").await, other_client, "trusted {trusted:?}");
+        app.stop().await;
+    }
+}

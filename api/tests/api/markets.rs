@@ -129,3 +129,39 @@ async fn malformed_queries_ids_and_cursors_get_400_and_unknown_ids_404() {
     assert_eq!(status, 404, "upper-case UUIDs are ids too");
     app.stop().await;
 }
+
+/// A page carries an ETag: asking again with it is 304 and no body, until the catalog changes;
+/// clients that accept gzip get gzip.
+#[tokio::test]
+async fn pages_carry_etags_answer_304_and_compress() {
+    let db = scratch::sqlite();
+    let store = seed(&db.url).await;
+    let app = spawn(&db, &[]).await;
+    let raw = reqwest::Client::builder().no_gzip().build().expect("client");
+    let url = format!("{}/v1/markets?limit=2", app.base);
+    let first = raw.get(&url).send().await.expect("send");
+    assert_eq!(first.status().as_u16(), 200);
+    let etag = first.headers()["etag"].to_str().expect("etag").to_string();
+    let body = first.text().await.expect("body");
+    let again = raw.get(&url).send().await.expect("send");
+    assert_eq!(again.headers()["etag"].to_str().expect("etag"), etag, "the same page, the same tag");
+    assert_eq!(again.text().await.expect("body"), body);
+
+    let cached = raw.get(&url).header("if-none-match", &etag).send().await.expect("send");
+    assert_eq!(cached.status().as_u16(), 304);
+    assert!(cached.text().await.expect("body").is_empty());
+    let other_query = raw.get(format!("{url}&status=open")).header("if-none-match", &etag).send().await.expect("send");
+    assert_eq!(other_query.status().as_u16(), 200, "another query has another tag");
+
+    let gzipped = raw.get(&url).header("accept-encoding", "gzip").send().await.expect("send");
+    assert_eq!(gzipped.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+
+    // The catalog changes: the old tag no longer matches.
+    markets::upsert(&store, &market("foxtrot", Venue::Paper, MarketStatus::Open)).await.expect("insert");
+    eventually(5, "the catalog picks the new market up", || async {
+        let res = raw.get(&url).header("if-none-match", &etag).send().await.expect("send");
+        res.status().as_u16() == 200
+    })
+    .await;
+    app.stop().await;
+}

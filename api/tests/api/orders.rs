@@ -404,3 +404,22 @@ async fn books_are_rebuilt_from_the_database_after_a_restart() {
         app.stop().await;
     }
 }
+
+/// A request that names a market that does not exist gets 404, like any unknown resource; 422
+/// stays for rules.
+#[tokio::test]
+async fn an_unknown_market_is_not_found() {
+    let db = scratch::sqlite();
+    let app = spawn(&db, &[]).await;
+    let (_, op) = app.user(Role::Operator).await;
+    let (_, user) = funded(&app, &op, "10").await;
+    let nowhere = "0192f0e4-0000-7000-8000-000000000000";
+    let order = json!({ "market_id": nowhere, "outcome": 0, "side": "buy", "price": "0.5", "size": "1" });
+    let (status, body) = app.send(Method::POST, "/v1/orders", Some(&user), Some(order.clone())).await;
+    assert_eq!((status, error_code(&body).as_str()), (404, "not_found"), "{body}");
+    let (_, batch) = app.send(Method::POST, "/v1/orders/batch", Some(&user), Some(json!({ "orders": [order] }))).await;
+    assert_eq!(batch["results"][0]["status"], 404, "{batch}");
+    let (status, _) = app.send(Method::DELETE, &format!("/v1/orders?market_id={nowhere}"), Some(&user), None).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}

@@ -159,11 +159,13 @@ async fn books_trades_orders_and_fills_stream_in_sequence() {
 }
 
 /// A stream opened with a signed request (`GET /v1/ws`, empty body).
-async fn connect_key(app: &crate::support::TestApp, key_id: &str, secret: &str) -> Result<Ws, u16> {
+/// `skew_ms` makes each connection's timestamp, and so its signature, its own: a signature is
+/// accepted once.
+async fn connect_key(app: &crate::support::TestApp, key_id: &str, secret: &str, skew_ms: i64) -> Result<Ws, u16> {
     use base64::Engine as _;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let raw = base64::engine::general_purpose::URL_SAFE.decode(secret).expect("secret");
-    let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+    let ts = (kairos_platform::domain::now_us() / 1_000 + skew_ms).to_string();
     let sig = kairos_api::access::signed_request::sign(&raw, &ts, "GET", "/v1/ws", b"");
     let mut request = format!("{}/v1/ws", app.base.replace("http://", "ws://")).into_client_request().expect("request");
     let headers = request.headers_mut();
@@ -199,14 +201,14 @@ async fn streams_check_scopes_budgets_sizes_connections_and_revocations() {
     let (read_id, read_secret) = key(json!(["read"])).await;
 
     // (c) A trade-only key may not read orders or fills.
-    let mut trade_only = connect_key(&app, &trade_id, &trade_secret).await.expect("connect");
+    let mut trade_only = connect_key(&app, &trade_id, &trade_secret, 0).await.expect("connect");
     for channel in ["orders", "fills"] {
         let reply = say(&mut trade_only, json!({ "op": "subscribe", "channel": channel })).await;
         assert_eq!(reply["code"], "insufficient_scope", "{channel}: {reply}");
     }
 
     // (a) A made-up market is refused; messages spend the read budget.
-    let mut reader = connect_key(&app, &read_id, &read_secret).await.expect("connect");
+    let mut reader = connect_key(&app, &read_id, &read_secret, 0).await.expect("connect");
     let reply = say(
         &mut reader,
         json!({ "op": "subscribe", "channel": "book", "market_id": "0192f0e4-0000-7000-8000-000000000000" }),
@@ -224,7 +226,7 @@ async fn streams_check_scopes_budgets_sizes_connections_and_revocations() {
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
 
     // A message over 64 KiB ends the connection.
-    let mut big = connect_key(&app, &read_id, &read_secret).await.expect("connect");
+    let mut big = connect_key(&app, &read_id, &read_secret, 1).await.expect("connect");
     let _ = big.send(Message::Text("x".repeat(100 * 1024).into())).await;
     let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         loop {
@@ -242,7 +244,8 @@ async fn streams_check_scopes_budgets_sizes_connections_and_revocations() {
     // At most 8 connections per key.
     let mut open = Vec::new();
     let status = loop {
-        match connect_key(&app, &trade_id, &trade_secret).await {
+        let skew = i64::try_from(open.len()).expect("small") + 1;
+        match connect_key(&app, &trade_id, &trade_secret, skew).await {
             Ok(ws) => open.push(ws),
             Err(status) => break status,
         }

@@ -15,7 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use local_secrets::LOCAL_SECRETS_FILE_PREFIX;
-pub use secret::{Secret, redact_url};
+pub use secret::{Secret, decode_master_key, redact_url};
 pub use sources::{Origin, RawSources};
 
 /// Deployment profile. `dev` and `test` are "local": they get defaults and generated secrets;
@@ -138,6 +138,9 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// Live API keys one user may hold (more keys must not mean more budget).
     pub max_api_keys_per_user: u32,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` name the client (the load balancers in
+    /// front of the instances); from anyone else those headers are ignored. Empty by default.
+    pub trusted_proxies: Vec<crate::domain::IpRule>,
     /// `tracing` filter directives (`info`, `kairos_api=debug,info`).
     pub log: String,
     pub log_format: LogFormat,
@@ -198,6 +201,7 @@ pub const VARIABLES: &[&str] = &[
     "KAIROS_KILL_SWITCH__WINDOW_SECS",
     "KAIROS_CREDIT__APPROVAL_ABOVE",
     "KAIROS_API_KEYS__MAX_PER_USER",
+    "KAIROS_TRUSTED_PROXIES",
     "KAIROS_PAPER__MAKER_FEE_BPS",
     "KAIROS_PAPER__TAKER_FEE_BPS",
     "KAIROS_RISK__MAX_ORDER_NOTIONAL",
@@ -489,6 +493,13 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
     let kill_switch_window = Duration::from_secs(p.parse("KAIROS_KILL_SWITCH__WINDOW_SECS", || 900u64));
     let credit_approval_above_micros = p.amount("KAIROS_CREDIT__APPROVAL_ABOVE", 10_000 * 1_000_000);
     let max_api_keys_per_user = p.parse("KAIROS_API_KEYS__MAX_PER_USER", || 10u32);
+    let mut trusted_proxies = Vec::new();
+    for entry in p.optional("KAIROS_TRUSTED_PROXIES").unwrap_or_default().split(',').filter(|e| !e.trim().is_empty()) {
+        match crate::domain::IpRule::parse(entry) {
+            Ok(rule) => trusted_proxies.push(rule),
+            Err(e) => p.problem("KAIROS_TRUSTED_PROXIES", &e),
+        }
+    }
     let mut rate_limits = RateLimits::DEFAULT;
     let mut limit_names = Vec::new();
     for class in RateClass::ALL {
@@ -588,6 +599,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
         kill_switch_window,
         credit_approval_above_micros,
         max_api_keys_per_user,
+        trusted_proxies,
         rate_limits,
         log,
         log_format,
@@ -689,19 +701,14 @@ fn check_jwt_secret(p: &mut Parser<'_>, variable: &'static str, secret: Option<&
 }
 
 fn check_master_key(p: &mut Parser<'_>, key: Option<&Secret>, local: bool) {
-    use base64::Engine as _;
     let Some(key) = key else {
         if !local {
             p.problem("KAIROS_MASTER_KEY", "is missing; set 32 random bytes, base64 (e.g. `openssl rand -base64 32`)");
         }
         return;
     };
-    match base64::engine::general_purpose::STANDARD.decode(key.expose().trim()) {
-        Ok(bytes) if bytes.len() == 32 => {}
-        Ok(bytes) => {
-            p.problem("KAIROS_MASTER_KEY", &format!("decodes to {} bytes; exactly 32 are required", bytes.len()))
-        }
-        Err(_) => p.problem("KAIROS_MASTER_KEY", "is not valid base64 (standard alphabet, padded)"),
+    if let Err(message) = secret::decode_master_key(key.expose()) {
+        p.problem("KAIROS_MASTER_KEY", &message);
     }
 }
 
@@ -855,6 +862,10 @@ impl Settings {
             ("KAIROS_KILL_SWITCH__WINDOW_SECS", self.kill_switch_window.as_secs().to_string()),
             ("KAIROS_CREDIT__APPROVAL_ABOVE", crate::domain::format_micros(self.credit_approval_above_micros)),
             ("KAIROS_API_KEYS__MAX_PER_USER", self.max_api_keys_per_user.to_string()),
+            (
+                "KAIROS_TRUSTED_PROXIES",
+                self.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+            ),
             ("KAIROS_PAPER__MAKER_FEE_BPS", self.trading.maker_fee_bps.to_string()),
             ("KAIROS_PAPER__TAKER_FEE_BPS", self.trading.taker_fee_bps.to_string()),
             ("KAIROS_RISK__MAX_ORDER_NOTIONAL", crate::domain::format_micros(self.trading.max_order_notional_micros)),

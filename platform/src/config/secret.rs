@@ -30,6 +30,25 @@ impl fmt::Display for Secret {
     }
 }
 
+/// `KAIROS_MASTER_KEY`'s 32 bytes, from base64 in either alphabet (standard or URL-safe), with or
+/// without padding: operators paste keys from tools that use either. The error says what was
+/// given (its length), never the value.
+pub fn decode_master_key(text: &str) -> Result<[u8; 32], String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let text = text.trim();
+    let decoded = [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD].iter().find_map(|e| e.decode(text).ok());
+    let Some(bytes) = decoded else {
+        return Err(format!(
+            "is not base64 (standard or URL-safe alphabet, padding optional): {} characters given",
+            text.chars().count()
+        ));
+    };
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        format!("decodes to {} bytes; exactly 32 are required (e.g. `openssl rand -base64 32`)", bytes.len())
+    })
+}
+
 /// A URL with any password replaced, for logs: `postgres://kairos:[redacted]@db/kairos`.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -70,5 +89,29 @@ mod tests {
         assert_eq!(redact_url("redis://:pw@cache:6379"), "redis://:[redacted]@cache:6379");
         assert_eq!(redact_url("redis://cache:6379"), "redis://cache:6379");
         assert_eq!(redact_url("sqlite:data/x.db"), "sqlite:data/x.db");
+    }
+}
+
+#[cfg(test)]
+mod master_key_tests {
+    use super::decode_master_key;
+
+    #[test]
+    fn either_alphabet_with_or_without_padding_and_only_32_bytes() {
+        // Bytes 0xfb 0xff… give '+' and '/' in one alphabet, '-' and '_' in the other.
+        let mut key = [0xfbu8; 32];
+        key[31] = 0xff;
+        for text in [
+            "+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/8=",
+            "-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_8=",
+            "+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/8",
+            "-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_8",
+        ] {
+            assert_eq!(decode_master_key(text), Ok(key), "{text}");
+        }
+        let short = decode_master_key("c2hvcnQ=").expect_err("5 bytes");
+        assert!(short.contains("5 bytes") && !short.contains("c2hvcnQ"), "{short}");
+        let junk = decode_master_key("not base64 at all!").expect_err("junk");
+        assert!(junk.contains("18 characters") && !junk.contains("junk"), "{junk}");
     }
 }

@@ -121,6 +121,16 @@ fn prod_refuses_a_missing_or_malformed_master_key() {
 }
 
 #[test]
+fn a_master_key_in_either_base64_alphabet_is_taken_as_given() {
+    let url_safe = "-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_8";
+    let (s, problems) = load_vars(&with(prod_vars(), "KAIROS_MASTER_KEY", url_safe));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(s.master_key.as_ref().map(Secret::expose), Some(url_safe));
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_MASTER_KEY", "c2hvcnQ="));
+    assert!(problems[0].message.contains("5 bytes") && !problems[0].message.contains("c2hvcnQ"), "{problems:?}");
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let (_, problems) = load_vars(&[("KAIROS_PROFILE", "prod"), ("KAIROS_AUTH_BYPASS", "yes")]);
     let vars = variables(&problems);

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod market;
 pub mod money;
+pub mod network;
 pub mod order;
 pub mod time;
 pub mod trading_state;
@@ -10,6 +11,7 @@ pub mod trading_state;
 pub use access::{Role, Scope};
 pub use market::{Market, MarketProtocol, MarketStatus, NewMarket, Outcome, Venue};
 pub use money::{MoneyError, format_micros, parse_micros};
+pub use network::IpRule;
 pub use order::{Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Side, Stp, TimeInForce};
 pub use time::{format_rfc3339_us, now_us, parse_rfc3339_us};
 pub use trading_state::TradingState;
