@@ -13,7 +13,7 @@ bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d)
 export KAIROS_PROFILE=test KAIROS_DATA_DIR="$work" KAIROS_RISK__MAX_OPEN_ORDERS=0 KAIROS_LOG=warn \
   KAIROS_BIND=127.0.0.1:18080 KAIROS_METRICS_BIND=127.0.0.1:19090
-for class in READ TRADE CANCEL AUTH; do for kind in ANONYMOUS USER KEY; do
+for class in READ TRADE CANCEL AUTH; do for kind in ANONYMOUS USER KEY ACCOUNT; do
   export "KAIROS_RATE_LIMITS__${class}__${kind}=1000000"
 done; done
 if [ "$backend" = postgres ]; then

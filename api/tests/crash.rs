@@ -36,7 +36,7 @@ fn env(db: &ScratchDb, data: &std::path::Path, port: u16) -> Vec<(String, String
     vars.push(("KAIROS_DATA_DIR".into(), data.display().to_string()));
     vars.push(("KAIROS_DATABASE_URL".into(), db.url.clone()));
     for class in ["READ", "TRADE", "CANCEL", "AUTH"] {
-        for kind in ["ANONYMOUS", "USER", "KEY"] {
+        for kind in ["ANONYMOUS", "USER", "KEY", "ACCOUNT"] {
             vars.push((format!("KAIROS_RATE_LIMITS__{class}__{kind}"), "1000000".into()));
         }
     }

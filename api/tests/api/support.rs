@@ -27,7 +27,7 @@ pub(crate) fn settings(db: &ScratchDb, data: &std::path::Path, extra: &[(&str, &
     ];
     // Tests share 127.0.0.1: raise every budget; the rate-limit tests set their own.
     for class in ["READ", "TRADE", "CANCEL", "AUTH"] {
-        for kind in ["ANONYMOUS", "USER", "KEY"] {
+        for kind in ["ANONYMOUS", "USER", "KEY", "ACCOUNT"] {
             vars.push((format!("KAIROS_RATE_LIMITS__{class}__{kind}"), "100000".into()));
         }
     }
