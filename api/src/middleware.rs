@@ -27,13 +27,23 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_acceptable_request_id(v))
         .map(str::to_string);
-    let id = incoming.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id = incoming.unwrap_or_else(new_request_id);
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     req.headers_mut().insert(REQUEST_ID_HEADER, value.clone());
     req.extensions_mut().insert(RequestId(id));
     let mut response = next.run(req).await;
     response.headers_mut().insert(REQUEST_ID_HEADER, value);
     response
+}
+
+/// A UUIDv7 whose random part comes from the thread's generator (seeded from the OS once),
+/// not from a `getrandom` call per request as `Uuid::now_v7` makes. Request ids need no order
+/// within a millisecond, unlike the ids of stored rows (`kairos_platform::domain::new_id`).
+fn new_request_id() -> String {
+    let ms = u64::try_from(kairos_platform::domain::now_us() / 1_000).unwrap_or(0);
+    let mut random = [0u8; 10];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut random);
+    uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid().to_string()
 }
 
 pub fn is_acceptable_request_id(v: &str) -> bool {
@@ -110,6 +120,14 @@ pub async fn record_metrics(req: Request<Body>, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn request_ids_are_v7_and_distinct() {
+        let (a, b) = (super::new_request_id(), super::new_request_id());
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(&a).expect("uuid");
+        assert_eq!(parsed.get_version_num(), 7);
+    }
+
     #[test]
     fn request_ids_from_clients_are_bounded() {
         assert!(super::is_acceptable_request_id("0192f-abc_def.1:2"));
