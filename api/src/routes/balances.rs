@@ -202,10 +202,11 @@ pub struct FaucetRequest {
     pub amount: String,
 }
 
-/// Dev profile only: credits the caller with play collateral.
+/// Dev profile only, and never while the Polymarket venue is on: credits the caller with play
+/// collateral.
 #[utoipa::path(post, path = "/v1/faucet", tag = "account", request_body = FaucetRequest,
     responses((status = 200, body = BalancesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, description = "Not the dev profile", body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 403, description = "Not the dev profile, or the Polymarket venue is on", body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn faucet(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -214,6 +215,14 @@ pub async fn faucet(
 ) -> Result<axum::Json<BalancesBody>, ApiError> {
     if state.settings().profile != Profile::Dev {
         return Err(ApiError::forbidden("faucet_disabled", "the faucet exists only in the dev profile"));
+    }
+    // Play money must never fund real orders: with the Polymarket venue on, collateral enters
+    // the ledger only as operators' credits of real deposits.
+    if state.venues().polymarket.is_enabled() {
+        return Err(ApiError::forbidden(
+            "faucet_disabled",
+            "the faucet is off while the Polymarket venue is on: its collateral is real",
+        ));
     }
     let micros = amount(&req.amount, MAX_FAUCET_MICROS)?;
     credit(&state, caller.user_id(), micros, "faucet", &caller.actor(), &request_id.0).await?;

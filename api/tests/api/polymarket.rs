@@ -504,3 +504,16 @@ async fn one_user_cannot_spend_the_omnibus_accounts_order_budget_and_cancels_alw
     assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "cancels are never counted");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn play_money_never_funds_real_orders() {
+    let db = scratch::sqlite();
+    let clob = mock_clob::start().await;
+    let mut vars = UNTHROTTLED.to_vec();
+    vars.push(("KAIROS_PROFILE", "dev"));
+    let app = app_with(&db, &clob, "ws://127.0.0.1:9/ws/user", "60000", &vars).await;
+    let (_, user) = app.user(Role::User).await;
+    let (status, body) = app.send(Method::POST, "/v1/faucet", Some(&user), Some(json!({ "amount": "100" }))).await;
+    assert_eq!((status, error_code(&body).as_str()), (403, "faucet_disabled"), "{body}");
+    app.stop().await;
+}
