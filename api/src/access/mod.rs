@@ -203,6 +203,25 @@ enum Authenticated {
     Anonymous,
 }
 
+/// Whether a key may be used now: not revoked, its owner active and in a role that may hold
+/// keys (a role change revokes the keys the new role may not hold; this is the same rule, read
+/// at every request, for a key that outlived its owner's role by any other path).
+fn key_usable(key: &CachedKey) -> Result<(), ApiError> {
+    if key.revoked {
+        return Err(ApiError::unauthorized("revoked_key", "this API key was revoked"));
+    }
+    if !key.user_active {
+        return Err(ApiError::unauthorized("suspended_user", "the key's owner is suspended"));
+    }
+    if !may_hold_keys(key.role) {
+        return Err(ApiError::unauthorized(
+            "key_owner_role",
+            "the key's owner no longer holds a role that may use API keys",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a principal authenticated earlier is still what it was: the key live, its owner
 /// active and allowed keys; the user active and in the same role. Long-lived connections (the
 /// websocket) ask this on an interval and whenever the user's credentials change.
@@ -214,15 +233,7 @@ pub async fn recheck(state: &AppState, principal: &Principal) -> Result<(), ApiE
                 .get(state, key_id)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized("unknown_key", "no such API key"))?;
-            if key.revoked {
-                return Err(ApiError::unauthorized("revoked_key", "this API key was revoked"));
-            }
-            if !key.user_active {
-                return Err(ApiError::unauthorized("suspended_user", "the key's owner is suspended"));
-            }
-            if !may_hold_keys(key.role) {
-                return Err(ApiError::unauthorized("key_owner_role", "the key's owner may no longer use API keys"));
-            }
+            key_usable(&key)?;
         }
         Principal::User { user_id, role, .. } => {
             let (current, status) = state
@@ -394,20 +405,7 @@ async fn verify_signed(
             "KAIROS-SIGNATURE does not match timestamp \\n METHOD \\n path-with-query \\n body for this key",
         ));
     }
-    if key.revoked {
-        return Err(ApiError::unauthorized("revoked_key", "this API key was revoked"));
-    }
-    if !key.user_active {
-        return Err(ApiError::unauthorized("suspended_user", "the key's owner is suspended"));
-    }
-    // A role change revokes the keys the new role may not hold; this is the same rule, read
-    // at every request, for a key that outlived its owner's role by any other path.
-    if !may_hold_keys(key.role) {
-        return Err(ApiError::unauthorized(
-            "key_owner_role",
-            "the key's owner no longer holds a role that may use API keys",
-        ));
-    }
+    key_usable(&key)?;
     // Remembered past twice the freshness window with a margin for clock steps, so a
     // signature cannot be replayed at the window's edge.
     if !state.first_use_of_signature(signature, window * 2 + REPLAY_MARGIN).await {
