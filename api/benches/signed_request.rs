@@ -4,8 +4,8 @@
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use kairos_api::access::jwt::Keys;
 use kairos_api::access::signed_request::{Form, sign, verify};
+use kairos_domain::Role;
 use kairos_platform::config::Secret;
-use kairos_platform::domain::Role;
 
 fn bench(c: &mut Criterion) {
     let secret = [7u8; 32];
@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let keys = Keys::new(&Secret::new("q8Vt2pX7mR4kLw9ZsB3nY6cH1dF5gJ0aE8uTiOoPzQ"), None);
-    let now = kairos_platform::domain::now_us() / 1_000_000;
+    let now = kairos_domain::now_us() / 1_000_000;
     let (token, _) = keys.issue("0192f0e4-0000-7000-8000-000000000000", Role::MarketMaker, now).expect("issue");
     c.bench_function("jwt_verify", |b| b.iter(|| keys.verify(black_box(&token))));
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use kairos_domain::{Role, Scope, Venue};
 use kairos_platform::config::{self, Origin, Settings};
-use kairos_platform::domain::{Role, Scope, Venue};
 use kairos_platform::storage::Db;
 use kairos_platform::storage::markets::{self, Upserted};
 use kairos_platform::telemetry::{self, Telemetry};
@@ -350,7 +350,8 @@ async fn migrate(settings: Settings) -> Result<(), String> {
 
 async fn import(settings: Settings, file: PathBuf, venue: Venue) -> Result<(), String> {
     let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let parsed = kairos_platform::gamma::parse_markets(&text, venue).map_err(|e| format!("{}: {e}", file.display()))?;
+    let parsed = kairos_venues::polymarket::gamma::parse_markets(&text, venue)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
     let db = connect(&settings).await?;
     let (mut created, mut updated) = (0u32, 0u32);
     for market in &parsed {
@@ -431,7 +432,7 @@ async fn ledger_verify(settings: Settings) -> Result<(), String> {
 
 async fn orders_verify(settings: Settings) -> Result<(), String> {
     let db = connect(&settings).await?;
-    let result = crate::venues::paper::consistency::check(&db).await.map_err(|e| e.to_string());
+    let result = kairos_venues::paper::consistency::check(&db).await.map_err(|e| e.to_string());
     db.close().await;
     let report = result?;
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
@@ -439,7 +440,7 @@ async fn orders_verify(settings: Settings) -> Result<(), String> {
 }
 
 async fn dev_accounts(settings: Settings, makers: usize, credit: String) -> Result<(), String> {
-    let credit = kairos_platform::domain::parse_micros(&credit).map_err(|e| format!("--credit: {e}"))?;
+    let credit = kairos_domain::parse_micros(&credit).map_err(|e| format!("--credit: {e}"))?;
     let state = cli_state(settings).await?;
     let accounts = crate::load::accounts::create(&state, makers, credit).await;
     state.db().close().await;

@@ -5,13 +5,13 @@
 //! is not consumed by firing: it stays until every cancel is confirmed, retrying with backoff
 //! and alerting (`kairos_dead_man_switch_cancel_failures_total`), unless the user re-arms it.
 
-use kairos_platform::domain::now_us;
+use kairos_domain::now_us;
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::{StorageError, dead_man};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::venues::paper::sequencer::{CancelCause, StreamEvent};
+use kairos_venues::common::{CancelCause, StreamEvent};
 
 /// Shortest and longest timeouts accepted, in milliseconds.
 pub const MIN_TIMEOUT_MS: u64 = 1_000;

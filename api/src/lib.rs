@@ -26,4 +26,3 @@ pub mod seed;
 pub mod server;
 pub mod state;
 pub mod streams;
-pub mod venues;

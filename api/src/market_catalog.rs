@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::body::Bytes;
 
 use base64::Engine as _;
-use kairos_platform::domain::{Market, MarketStatus, Venue, parse_id};
+use kairos_domain::{Market, MarketStatus, Venue, parse_id};
 use kairos_platform::storage::{Db, StorageError, markets};
 
 use crate::market_view::MarketBody;
@@ -267,7 +267,7 @@ fn render(snapshot: &Snapshot, key: &PageKey, page: Page) -> RenderedPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kairos_platform::domain::Outcome;
+    use kairos_domain::Outcome;
 
     fn market(id: &str, status: MarketStatus, venue: Venue, question: &str) -> Market {
         Market {

@@ -1,7 +1,7 @@
 //! The JSON shape of a market, as `/v1/markets` serves it: amounts as exact decimal strings,
 //! times as RFC 3339 UTC.
 
-use kairos_platform::domain::{Market, format_micros, format_rfc3339_us};
+use kairos_domain::{Market, format_micros, format_rfc3339_us};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -66,7 +66,7 @@ pub struct MarketPage {
 
 impl From<&Market> for MarketBody {
     fn from(m: &Market) -> Self {
-        use kairos_platform::domain::{MarketStatus, Venue};
+        use kairos_domain::{MarketStatus, Venue};
         MarketBody {
             id: m.id.clone(),
             venue: match m.venue {

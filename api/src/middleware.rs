@@ -38,9 +38,9 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 
 /// A UUIDv7 whose random part comes from the thread's generator (seeded from the OS once),
 /// not from a `getrandom` call per request as `Uuid::now_v7` makes. Request ids need no order
-/// within a millisecond, unlike the ids of stored rows (`kairos_platform::domain::new_id`).
+/// within a millisecond, unlike the ids of stored rows (`kairos_domain::new_id`).
 fn new_request_id() -> String {
-    let ms = u64::try_from(kairos_platform::domain::now_us() / 1_000).unwrap_or(0);
+    let ms = u64::try_from(kairos_domain::now_us() / 1_000).unwrap_or(0);
     let mut random = [0u8; 10];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut random);
     uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid().to_string()

@@ -14,7 +14,7 @@ use kairos_platform::cache::Redis;
 use kairos_platform::config::StorageMode;
 use kairos_platform::storage::Db;
 
-use crate::venues::polymarket::heartbeat_gate::HeartbeatGate;
+use kairos_venues::polymarket::heartbeat_gate::HeartbeatGate;
 use serde::Serialize;
 use utoipa::ToSchema;
 

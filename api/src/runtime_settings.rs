@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use kairos_platform::domain::TradingState;
+use kairos_domain::TradingState;
 use kairos_platform::storage::{Db, StorageError, settings};
 
 pub const FLAG_PREFIX: &str = "flag.";

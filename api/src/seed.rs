@@ -2,8 +2,8 @@
 //! `staging`/`prod` until operators enable it), and in `dev` a few sample markets on the paper
 //! venue so a newcomer can trade at once. Seeds only ever fill what is empty.
 
+use kairos_domain::{MarketStatus, NewMarket, Outcome, TradingState, Venue};
 use kairos_platform::config::Profile;
-use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, TradingState, Venue};
 use kairos_platform::storage::{Db, StorageError, markets, settings};
 
 pub async fn run(db: &Db, profile: Profile) -> Result<(), StorageError> {

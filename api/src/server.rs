@@ -133,7 +133,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         tracing::info!("the Polymarket venue is on: heartbeat, user channel and polling start");
         let token = shutdown.clone();
         tasks.spawn(async move {
-            crate::venues::polymarket::sync::run(live, token).await;
+            kairos_venues::polymarket::sync::run(live, token).await;
             ("polymarket venue", Ok(()))
         });
     }
@@ -187,11 +187,11 @@ fn instance(
     settings: &Settings,
     addr: SocketAddr,
     internal_addr: SocketAddr,
-) -> crate::venues::paper::sequencer::Instance {
+) -> kairos_venues::paper::sequencer::Instance {
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".to_string());
-    crate::venues::paper::sequencer::Instance {
+    kairos_venues::paper::sequencer::Instance {
         id: settings.cluster.instance_id.clone().unwrap_or_else(|| format!("{hostname}/{addr}")),
         address: settings.cluster.advertise_url.clone().unwrap_or_else(|| format!("http://{internal_addr}")),
         lease: settings.cluster.lease,
@@ -243,7 +243,7 @@ async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
         ticks += 1;
         if ticks.is_multiple_of(120) {
             // About once a minute: sign-in challenges past their expiry can never be used.
-            let cutoff = kairos_platform::domain::now_us();
+            let cutoff = kairos_domain::now_us();
             if let Err(e) = kairos_platform::storage::auth_challenges::delete_expired(state.db(), cutoff).await {
                 tracing::warn!(error = %e, "deleting expired sign-in challenges failed");
             }
@@ -257,7 +257,7 @@ async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
         if let Some(live) = state.venues().polymarket.live() {
             live.budget.prune();
         }
-        let minute = kairos_platform::domain::now_us() / 60_000_000;
+        let minute = kairos_domain::now_us() / 60_000_000;
         if let Err(e) =
             crate::access::failed_signatures::audit_finished(state.db(), state.failed_signatures(), minute).await
         {

@@ -16,11 +16,11 @@ use crate::access::{KeyCache, UserCache};
 use crate::market_catalog::MarketCatalog;
 use crate::readiness::Readiness;
 use crate::runtime_settings::RuntimeSettings;
-use crate::venues::Venues;
-use crate::venues::paper::exchange::Limits;
-use crate::venues::paper::sequencer::PaperVenue;
-use crate::venues::paper::settlement::Fees;
-use crate::venues::polymarket::PolymarketVenue;
+use kairos_matching::exchange::Limits;
+use kairos_matching::settlement::Fees;
+use kairos_venues::Venues;
+use kairos_venues::paper::sequencer::PaperVenue;
+use kairos_venues::polymarket::PolymarketVenue;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -71,7 +71,7 @@ impl AppState {
         let venues = Venues {
             paper,
             polymarket,
-            forwarder: crate::venues::forwarding::Forwarder::new(jwt_secret.expose().as_bytes()),
+            forwarder: kairos_venues::forwarding::Forwarder::new(jwt_secret.expose().as_bytes()),
         };
         Ok(AppState {
             inner: Arc::new(Inner {

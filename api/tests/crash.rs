@@ -12,9 +12,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use kairos_api::load::{Accounts, Plan, run};
-use kairos_api::venues::paper::consistency;
 use kairos_platform::storage::scratch::{self, ScratchDb};
 use kairos_platform::storage::{Db, ledger, orders};
+use kairos_venues::paper::consistency;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
@@ -146,7 +146,7 @@ async fn signed_post(
     use base64::Engine as _;
     let secret = base64::engine::general_purpose::URL_SAFE.decode(&account.secret).expect("secret");
     let body = body.to_string();
-    let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+    let ts = (kairos_domain::now_us() / 1_000).to_string();
     let signature = kairos_api::access::signed_request::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
     let res = client
         .post(format!("{base}/v1/orders"))

@@ -36,7 +36,7 @@
 //! `gen_python_vectors.py` (signatures, with py-clob-client-v2), `gen_python_amounts.py`
 //! (`python` amounts) and `gen-rust-amounts` (`exact` amounts, with polymarket_client_sdk_v2).
 //! `fixtures/bench-peers` times ours beside the peers. Kairos's Polymarket venue
-//! (`api/src/venues/polymarket/`) places, cancels and follows its orders with it.
+//! (`venues/src/polymarket/`) places, cancels and follows its orders with it.
 
 pub mod auth;
 mod backoff;

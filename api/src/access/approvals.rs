@@ -6,7 +6,7 @@
 //! in the transaction that closes it, only while it is still open, within the kill switch's
 //! window (`KAIROS_KILL_SWITCH__WINDOW_SECS`). The beneficiary of an action never approves it.
 
-use kairos_platform::domain::{Role, format_micros, format_rfc3339_us, new_id, now_us};
+use kairos_domain::{Role, format_micros, format_rfc3339_us, new_id, now_us};
 use kairos_platform::storage::StorageError;
 use kairos_platform::storage::approvals::{self as store, ApprovalRequest};
 use kairos_platform::storage::audit_log::{self, AuditEntry};

@@ -4,8 +4,8 @@
 
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use kairos_domain::Role;
 use kairos_platform::config::Secret;
-use kairos_platform::domain::Role;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -156,7 +156,7 @@ mod tests {
     }
 
     fn now() -> i64 {
-        kairos_platform::domain::now_us() / 1_000_000
+        kairos_domain::now_us() / 1_000_000
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! applies when M distinct operators approved it inside the window. The state lives in the
 //! settings table, which every instance re-reads each second.
 
-use kairos_platform::domain::{Role, TradingState, format_rfc3339_us, new_id, now_us};
+use kairos_domain::{Role, TradingState, format_rfc3339_us, new_id, now_us};
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::kill_switch::{self as store, Proposal};
 use kairos_platform::storage::{StorageError, settings, users};

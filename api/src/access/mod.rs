@@ -27,15 +27,15 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use kairos_domain::{Role, Scope, now_us};
 use kairos_platform::config::{PrincipalKind, RateClass};
-use kairos_platform::domain::{Role, Scope, now_us};
 use kairos_platform::storage::{api_keys, users};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use route_rules::Access;
 
-pub use kairos_platform::domain::IpRule;
+pub use kairos_domain::IpRule;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -377,7 +377,7 @@ async fn verify_signed(
             format!("KAIROS-TIMESTAMP is more than {} ms from the server clock (see GET /v1/time)", window.as_millis()),
         ));
     }
-    if kairos_platform::domain::parse_id(key_id).is_none() {
+    if kairos_domain::parse_id(key_id).is_none() {
         return Err(ApiError::unauthorized("unknown_key", "no such API key"));
     }
     let key = state

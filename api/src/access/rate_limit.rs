@@ -148,7 +148,7 @@ impl RateLimiterSet {
 }
 
 fn shared_key(class: RateClass, kind: PrincipalKind, principal: &str) -> String {
-    let second = kairos_platform::domain::now_us() / 1_000_000;
+    let second = kairos_domain::now_us() / 1_000_000;
     format!("kairos:rl:{}:{}:{principal}:{second}", class.as_str(), kind.as_str())
 }
 

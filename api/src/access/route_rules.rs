@@ -2,8 +2,8 @@
 //! OpenAPI document's `security` is generated from it, and start-up refuses a route that has no
 //! rule (or a rule that has no route): an open route cannot happen by omission.
 
+use kairos_domain::{Role, Scope};
 use kairos_platform::config::RateClass;
-use kairos_platform::domain::{Role, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

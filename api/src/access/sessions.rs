@@ -2,7 +2,7 @@
 //! logout. Plain functions over [`AppState`]; the handlers only parse and answer.
 
 use base64::Engine as _;
-use kairos_platform::domain::{Role, format_rfc3339_us, now_us};
+use kairos_domain::{Role, format_rfc3339_us, now_us};
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::auth_challenges::{self, Challenge};
 use kairos_platform::storage::{refresh_tokens, users};

@@ -89,11 +89,7 @@ pub fn accepted_forms(legacy: bool) -> &'static [Form] {
     if legacy { &[Form::Separated, Form::Legacy] } else { &[Form::Separated] }
 }
 
-/// Whether `timestamp_ms` is within `window` of `now_ms`.
-pub fn fresh(timestamp_ms: i64, now_ms: i64, window: Duration) -> bool {
-    let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-    now_ms.abs_diff(timestamp_ms) <= window
-}
+pub use kairos_domain::time::within_window as fresh;
 
 /// Signatures seen inside the freshness window, per instance (Redis covers several instances).
 #[derive(Debug, Default)]

@@ -2,8 +2,8 @@
 //! market-maker role, API keys with read and trade scopes, collateral, and an open paper
 //! market. Refused outside `dev` and `test`.
 
+use kairos_domain::{Role, Scope};
 use kairos_platform::config::Profile;
-use kairos_platform::domain::{Role, Scope};
 use kairos_platform::storage::{markets, users};
 
 use super::{Account, Accounts};

@@ -2,11 +2,11 @@
 //! and size step, the notional limit, time in force and expiry, and the digest that tells a
 //! replay from a reused client order id.
 
-use kairos_platform::config::Trading;
-use kairos_platform::domain::{
+use kairos_domain::risk::{self, OrderAction, Rejection, RejectionKind};
+use kairos_domain::{
     Market, Order, OrderStatus, OrderType, Side, Stp, TimeInForce, TradingState, new_id, parse_rfc3339_us,
 };
-use kairos_platform::risk::{self, OrderAction, Rejection, RejectionKind};
+use kairos_platform::config::Trading;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
@@ -249,7 +249,7 @@ pub fn request_hash(o: &Order) -> String {
 
 #[cfg(test)]
 mod tests {
-    use kairos_platform::domain::{MarketStatus, Outcome, Venue};
+    use kairos_domain::{MarketStatus, Outcome, Venue};
 
     use super::*;
 

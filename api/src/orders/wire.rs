@@ -1,7 +1,7 @@
 //! Orders, fills and positions as the API serves them: decimal strings for money, RFC 3339
 //! for time, the same words as the requests.
 
-use kairos_platform::domain::{Fill, Order, format_micros, format_rfc3339_us};
+use kairos_domain::{Fill, Order, format_micros, format_rfc3339_us};
 use serde::Serialize;
 use utoipa::ToSchema;
 

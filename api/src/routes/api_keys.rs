@@ -3,7 +3,7 @@
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use kairos_platform::domain::{Scope, format_rfc3339_us, new_id, now_us, parse_id};
+use kairos_domain::{Scope, format_rfc3339_us, new_id, now_us, parse_id};
 use kairos_platform::storage::StorageError;
 use kairos_platform::storage::api_keys::{self, ApiKey};
 use kairos_platform::storage::audit_log::{self, AuditEntry};

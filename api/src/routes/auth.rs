@@ -82,6 +82,6 @@ pub struct TimeBody {
 /// The server clock, so clients can correct their skew before signing.
 #[utoipa::path(get, path = "/v1/time", tag = "auth", responses((status = 200, body = TimeBody), (status = 429, body = ErrorBody)))]
 pub async fn time() -> axum::Json<TimeBody> {
-    let now = kairos_platform::domain::now_us();
-    axum::Json(TimeBody { epoch_ms: now / 1_000, iso: kairos_platform::domain::format_rfc3339_us(now) })
+    let now = kairos_domain::now_us();
+    axum::Json(TimeBody { epoch_ms: now / 1_000, iso: kairos_domain::format_rfc3339_us(now) })
 }

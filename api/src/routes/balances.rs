@@ -1,11 +1,12 @@
 //! Balances, the caller's ledger, and the dev faucet.
 
 use axum::extract::State;
+use kairos_domain::ledger::{Account, COLLATERAL, INSUFFICIENT_FUNDS, Transfer};
+use kairos_domain::{format_micros, format_rfc3339_us, parse_micros};
 use kairos_platform::config::Profile;
-use kairos_platform::domain::{format_micros, format_rfc3339_us, parse_micros};
 use kairos_platform::storage::StorageError;
 use kairos_platform::storage::audit_log::{self, AuditEntry};
-use kairos_platform::storage::ledger::{self, COLLATERAL, DEPOSITS_ACCOUNT, INSUFFICIENT_FUNDS, Transfer};
+use kairos_platform::storage::ledger;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -33,8 +34,9 @@ pub struct BalancesBody {
 
 /// The collateral balance of `user_id` (zero when nothing was ever credited).
 pub async fn balances_of(state: &AppState, user_id: &str) -> Result<BalancesBody, ApiError> {
-    let rows = ledger::balances(state.db(), &format!("user:{user_id}:")).await?;
-    let get = |account: &str| rows.iter().find(|(a, asset, _)| a == account && asset == COLLATERAL).map_or(0, |r| r.2);
+    let rows = ledger::user_balances(state.db(), user_id).await?;
+    let get =
+        |account: &Account| rows.iter().find(|(a, asset, _)| a == account && asset == COLLATERAL).map_or(0, |r| r.2);
     let available = get(&ledger::available(user_id));
     let reserved = get(&ledger::reserved(user_id));
     let pending = get(&ledger::pending(user_id));
@@ -104,8 +106,7 @@ pub async fn ledger_entries(
             })?,
         };
     let user = caller.user_id();
-    let (available, reserved, pending) = (ledger::available(user), ledger::reserved(user), ledger::pending(user));
-    let mut rows = ledger::entries_for(state.db(), [&available, &reserved, &pending], after, limit + 1).await?;
+    let mut rows = ledger::entries_for(state.db(), user, after, limit + 1).await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     rows.truncate(limit);
@@ -186,8 +187,8 @@ pub async fn credit_in(
     request_id: &str,
 ) -> Result<(), StorageError> {
     let transfer = Transfer::between(
-        DEPOSITS_ACCOUNT,
-        &ledger::available(user_id),
+        Account::Deposits,
+        ledger::available(user_id),
         amount_micros,
         kind,
         Some(request_id.to_string()),

@@ -2,7 +2,7 @@
 //! websocket's book channel starts from, with the same `seq`).
 
 use axum::extract::State;
-use kairos_platform::domain::{Venue, format_micros, parse_id};
+use kairos_domain::{Venue, format_micros, parse_id};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

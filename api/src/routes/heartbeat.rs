@@ -1,7 +1,7 @@
 //! `POST /v1/heartbeat`: the dead-man's switch (see [`crate::dead_man`]).
 
 use axum::extract::State;
-use kairos_platform::domain::format_rfc3339_us;
+use kairos_domain::format_rfc3339_us;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

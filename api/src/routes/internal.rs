@@ -1,5 +1,5 @@
 //! `POST /internal/v1/paper`: a paper-venue request forwarded by another instance of the
-//! deployment (see [`crate::venues::forwarding`]), on the internal listener only. Signed with
+//! deployment (see `kairos_venues::forwarding`), on the internal listener only. Signed with
 //! the deployment's forwarding key, each signature accepted once; the answer is signed for the
 //! request it answers. Run here and never forwarded again.
 
@@ -11,14 +11,14 @@ use axum::response::{IntoResponse as _, Response};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::venues::forwarding::{self, REPLY_SIGNATURE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::venues::paper::sequencer::Request;
+use kairos_venues::forwarding::{self, REPLY_SIGNATURE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use kairos_venues::paper::sequencer::Request;
 
 /// Runs a paper-venue request forwarded by another API instance. Not for clients: it needs the
 /// `kairos-instance-timestamp` and `kairos-instance-signature` headers only instances make.
 pub async fn forwarded(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let now_ms = kairos_platform::domain::now_us() / 1_000;
+    let now_ms = kairos_domain::now_us() / 1_000;
     let key = state.venues().forwarder.key();
     if !forwarding::verify(
         key,

@@ -4,7 +4,7 @@
 
 use axum::Extension;
 use axum::extract::State;
-use kairos_platform::domain::{Venue, parse_id};
+use kairos_domain::{Venue, parse_id};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,7 +15,7 @@ use crate::market_view::MarketBody;
 use crate::middleware::RequestId;
 use crate::routes::orders::venue_error;
 use crate::state::AppState;
-use crate::venues::paper::sequencer::{Reply, Request};
+use kairos_venues::paper::sequencer::{Reply, Request};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kairos_platform::domain::{MarketStatus, Venue, parse_id};
+use kairos_domain::{MarketStatus, Venue, parse_id};
 use serde::Deserialize;
 use utoipa::IntoParams;
 

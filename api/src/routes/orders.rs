@@ -1,11 +1,11 @@
 //! The order API: place (one or a batch), amend, cancel (one, some, all), read orders, fills
 //! and positions. Handlers parse, call [`crate::orders`] for the checks and
-//! [`crate::venues::Venues`] for the work, and shape the answer.
+//! [`kairos_venues::Venues`] for the work, and shape the answer.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use kairos_platform::domain::order::parse_share_asset;
-use kairos_platform::domain::{Market, Order, OrderStatus, format_micros, now_us, parse_id};
+use kairos_domain::order::parse_share_asset;
+use kairos_domain::{Market, Order, OrderStatus, format_micros, now_us, parse_id};
 use kairos_platform::storage::{ledger, orders};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -17,7 +17,9 @@ use crate::orders::placement::{self, PlaceOrderRequest};
 use crate::orders::wire::{CancelledBody, FillBody, FillPage, OrderBody, OrderPage, PositionBody, PositionsBody};
 use crate::routes::paging::{id_cursor, id_filter, page_limit};
 use crate::state::AppState;
-use crate::venues::{VenueError, refusal_status};
+use kairos_venues::VenueError;
+
+use crate::error::refusal_status;
 
 /// Header on a response that repeats an order already placed with the same client order id.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -225,7 +227,7 @@ pub async fn amend(
     let reduces_only = price.is_none_or(|p| p == order.price_micros) && size.is_some_and(|s| s < order.size_micros);
     if !reduces_only {
         placement::check_trading(state.runtime().latest().trading)?;
-        kairos_platform::risk::check_market(market.status)
+        kairos_domain::risk::check_market(market.status)
             .map_err(|r| ApiError::Unprocessable { code: r.code(), message: r.to_string() })?;
     }
     placement::check_notional(
@@ -440,7 +442,7 @@ pub async fn fills(
 
 /// The caller's positions: share balances per market outcome, from the ledger.
 pub async fn positions_of(state: &AppState, user_id: &str) -> Result<PositionsBody, ApiError> {
-    let rows = ledger::balances(state.db(), &format!("user:{user_id}:")).await?;
+    let rows = ledger::user_balances(state.db(), user_id).await?;
     let (available, reserved, pending) =
         (ledger::available(user_id), ledger::reserved(user_id), ledger::pending(user_id));
     // (available, reserved, pending) shares per outcome.

@@ -1,7 +1,7 @@
 //! The query words every list shares: `limit` (1 to 200, default 50) and an id `cursor` (the
 //! last id of the previous page).
 
-use kairos_platform::domain::parse_id;
+use kairos_domain::parse_id;
 
 use crate::error::ApiError;
 

@@ -12,13 +12,13 @@
 //! Server messages carry a `type`. Prices and sizes are decimal strings; a delta's level with
 //! size `"0"` is gone.
 
-use kairos_platform::domain::format_micros;
+use kairos_domain::format_micros;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::orders::wire::{FillBody, OrderBody};
-use crate::venues::paper::exchange::Trade;
-use crate::venues::paper::sequencer::StreamEvent;
+use kairos_matching::exchange::Trade;
+use kairos_venues::common::StreamEvent;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(tag = "channel", rename_all = "snake_case", deny_unknown_fields)]

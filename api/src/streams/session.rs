@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use kairos_platform::domain::{Role, Scope, Venue};
+use kairos_domain::{Role, Scope, Venue};
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -16,7 +16,7 @@ use super::protocol::{self, Channel, ClientMessage};
 use crate::access::route_rules::Access;
 use crate::access::{Principal, authorize};
 use crate::state::AppState;
-use crate::venues::paper::sequencer::CancelCause;
+use kairos_venues::common::CancelCause;
 
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 /// The connection fell too far behind the stream: it is closed rather than buffered.
@@ -91,7 +91,7 @@ impl Session {
             // made in the last second) is looked up, within the read budget spent above.
             let market = match self.state.catalog().cached(id) {
                 Some(m) => Some(m),
-                None if kairos_platform::domain::parse_id(id).is_some() => {
+                None if kairos_domain::parse_id(id).is_some() => {
                     match self.state.catalog().market(self.state.db(), id).await {
                         Ok(m) => m,
                         Err(_) => return vec![protocol::error("unavailable", "the market could not be read; retry")],
@@ -152,7 +152,7 @@ fn channel_name(c: &Channel) -> &'static str {
 pub async fn run(mut socket: WebSocket, state: AppState, principal: Principal) {
     let expires_in = match &principal {
         Principal::User { expires_at_s, .. } => {
-            let now_s = kairos_platform::domain::now_us() / 1_000_000;
+            let now_s = kairos_domain::now_us() / 1_000_000;
             Some(Duration::from_secs(u64::try_from(expires_at_s - now_s).unwrap_or(0)))
         }
         Principal::Key { .. } => None,
@@ -215,7 +215,7 @@ pub async fn run(mut socket: WebSocket, state: AppState, principal: Principal) {
             event = events.recv() => match event {
                 Ok(event) => {
                     if let Some(message) = protocol::render(&event, &user_id, &session.subscribed, &session.seen) {
-                        if let crate::venues::paper::sequencer::StreamEvent::Book { market_id, book, seq, .. } = event.as_ref() {
+                        if let kairos_venues::common::StreamEvent::Book { market_id, book, seq, .. } = event.as_ref() {
                             session.seen.insert((market_id.clone(), *book), *seq);
                         }
                         if !send(&mut socket, &message).await { break; }

@@ -1,6 +1,6 @@
 //! Sign-in, sessions, tokens, API keys and signed requests, roles on every route.
 
-use kairos_platform::domain::Role;
+use kairos_domain::Role;
 use kairos_platform::storage::scratch;
 use reqwest::Method;
 use serde_json::json;
@@ -112,7 +112,7 @@ async fn bad_tokens_get_401_with_their_own_code() {
     let app = spawn(&db, &[("KAIROS_JWT_SECRET_PREVIOUS", &previous)]).await;
     let (user_id, good) = app.user(Role::User).await;
     let state = app.state();
-    let now = kairos_platform::domain::now_us() / 1_000_000;
+    let now = kairos_domain::now_us() / 1_000_000;
     let (expired, _) = state.jwt().issue(&user_id, Role::User, now - 3_600).expect("issue");
     let foreign = kairos_api::access::jwt::Keys::new(&kairos_platform::config::Secret::new("f".repeat(48)), None);
     let (unknown_kid, _) = foreign.issue(&user_id, Role::User, now).expect("issue");
@@ -171,7 +171,7 @@ async fn api_keys_sign_requests_and_every_failure_has_its_code() {
         assert!(headers.contains_key("ratelimit-remaining"));
 
         // Replays, stale clocks, a wrong body, a wrong secret, unknown keys.
-        let ts = kairos_platform::domain::now_us() / 1_000;
+        let ts = kairos_domain::now_us() / 1_000;
         assert_eq!(signed(&app, Method::GET, path, &key_id, &secret, "", Some(ts)).await.0, 200);
         let (status, body, _) = signed(&app, Method::GET, path, &key_id, &secret, "", Some(ts)).await;
         assert_eq!((status, error_code(&body).as_str()), (401, "replayed_signature"));
@@ -336,7 +336,7 @@ async fn time_answers_with_the_server_clock() {
     let db = scratch::sqlite();
     let app = spawn(&db, &[]).await;
     let (status, body) = app.send(Method::GET, "/v1/time", None, None).await;
-    let now = kairos_platform::domain::now_us() / 1_000;
+    let now = kairos_domain::now_us() / 1_000;
     assert_eq!(status, 200);
     assert!((body["epoch_ms"].as_i64().expect("ms") - now).abs() < 5_000);
     app.stop().await;
@@ -395,7 +395,7 @@ async fn the_unseparated_signature_form_needs_the_legacy_setting() {
         let (key_id, secret) = (key["key_id"].as_str().expect("id"), key["secret"].as_str().expect("secret"));
         let raw = base64::engine::general_purpose::URL_SAFE.decode(secret).expect("secret");
         let path = "/v1/account/limits";
-        let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+        let ts = (kairos_domain::now_us() / 1_000).to_string();
         let res = reqwest::Client::new()
             .get(format!("{}{path}", app.base))
             .header("KAIROS-KEY", key_id)
@@ -439,7 +439,7 @@ async fn garbage_signatures_under_a_known_key_cannot_flood_the_audit_log() {
         let written = rows(app.state().db().clone()).await;
         assert!(written.len() <= 2, "{}: {} rows for {failures} failures", db.label, written.len());
         // When the minute is over, one more row carries its total.
-        let later = kairos_platform::domain::now_us() / 60_000_000 + 2;
+        let later = kairos_domain::now_us() / 60_000_000 + 2;
         let state = app.state();
         kairos_api::access::failed_signatures::audit_finished(state.db(), state.failed_signatures(), later)
             .await

@@ -148,7 +148,7 @@ async fn migrate_and_markets_import_work_on_both_databases() {
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].tick_size_micros, 1_000);
         assert_eq!(all[0].outcomes[0].external_id.as_deref(), Some("71"));
-        assert_eq!(all[1].status, kairos_platform::domain::MarketStatus::Closed);
+        assert_eq!(all[1].status, kairos_domain::MarketStatus::Closed);
         store.close().await;
 
         std::fs::write(&file, "[{\"question\": \"no outcomes\"}]").expect("write");

@@ -1,7 +1,7 @@
 //! Several instances on one database: exactly one matches a market (the lease holder) and the
 //! others forward to it. Killing the holder is in `api/tests/crash.rs` (real processes).
 
-use kairos_platform::domain::{Role, Venue};
+use kairos_domain::{Role, Venue};
 use kairos_platform::storage::{market_leases, scratch};
 use reqwest::Method;
 use serde_json::json;
@@ -47,7 +47,7 @@ async fn one_instance_matches_a_market_and_the_others_forward_to_it() {
 
 #[tokio::test]
 async fn the_forwarding_route_is_internal_signed_once_and_answers_signed() {
-    use kairos_api::venues::forwarding::{self, REPLY_SIGNATURE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+    use kairos_venues::forwarding::{self, REPLY_SIGNATURE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
     let db = scratch::sqlite();
     let app = spawn(&db, &[]).await;
@@ -66,7 +66,7 @@ async fn the_forwarding_route_is_internal_signed_once_and_answers_signed() {
     let request =
         serde_json::to_vec(&json!({ "CancelAll": { "user_id": "nobody", "market_id": null, "cause": "Requested" } }))
             .expect("json");
-    let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+    let ts = (kairos_domain::now_us() / 1_000).to_string();
     let signature = forwarding::sign(&key, &ts, &request);
     let send = || {
         client

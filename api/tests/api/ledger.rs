@@ -1,6 +1,6 @@
 //! Credits, balances, the faucet, and `kairos-api ledger verify` on both databases.
 
-use kairos_platform::domain::Role;
+use kairos_domain::Role;
 use kairos_platform::storage::ledger::{self, Transfer};
 use kairos_platform::storage::{StorageError, scratch};
 use reqwest::Method;
@@ -81,7 +81,8 @@ async fn credits_move_money_in_balanced_transfers_that_verify() {
         // An overdraft writes nothing.
         let store = app.state().db().clone();
         let mut conn = store.pool().acquire().await.expect("conn");
-        let overdraw = Transfer::between(&ledger::available(&user_id), "system:elsewhere", 1_000_000_000, "test", None);
+        let overdraw =
+            Transfer::between(ledger::available(&user_id), ledger::Account::Fees, 1_000_000_000, "test", None);
         assert!(
             matches!(ledger::append_in(&mut conn, &overdraw).await, Err(StorageError::Invalid(m)) if m.starts_with(ledger::INSUFFICIENT_FUNDS))
         );
@@ -145,8 +146,8 @@ fn unbalanced_transfers_are_refused_before_writing() {
         kind: "test".into(),
         reference: None,
         postings: vec![
-            ledger::Posting { account: "a".into(), amount_micros: 5 },
-            ledger::Posting { account: "b".into(), amount_micros: -4 },
+            ledger::Posting { account: ledger::Account::Fees, amount_micros: 5 },
+            ledger::Posting { account: ledger::Account::Deposits, amount_micros: -4 },
         ],
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");

@@ -1,4 +1,4 @@
-use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, Venue};
+use kairos_domain::{MarketStatus, NewMarket, Outcome, Venue};
 use kairos_platform::storage::{Db, markets, scratch};
 
 use crate::support::{error_code, eventually, spawn};

@@ -13,13 +13,33 @@ use std::time::Duration;
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolStruct as _;
+
+// The order as Polymarket documents it for versions 2 and 3 (`../shared/notes/polymarket-clob.md`,
+// "Order(uint256 salt,address maker,…,bytes32 builder)"), declared here apart from
+// `kairos_clob_client`'s own definition, so that a mistake there makes the mock refuse the order.
+mod documented {
+    alloy_sol_types::sol! {
+        struct Order {
+            uint256 salt;
+            address maker;
+            address signer;
+            uint256 tokenId;
+            uint256 makerAmount;
+            uint256 takerAmount;
+            uint8 side;
+            uint8 signatureType;
+            uint256 timestamp;
+            bytes32 metadata;
+            bytes32 builder;
+        }
+    }
+}
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use kairos_clob_client::orders::v2;
-use kairos_platform::domain::{format_micros, parse_micros};
+use kairos_domain::{format_micros, parse_micros};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -104,8 +124,8 @@ fn order_hash(body: &Value) -> Result<(String, &'static str), &'static str> {
     };
     let a = |k: &str| -> Option<Address> { o[k].as_str()?.parse().ok() };
     let b = |k: &str| -> Option<B256> { o[k].as_str()?.parse().ok() };
-    let read = || -> Option<v2::Order> {
-        Some(v2::Order {
+    let read = || -> Option<documented::Order> {
+        Some(documented::Order {
             salt: u("salt")?,
             maker: a("maker")?,
             signer: a("signer")?,
@@ -138,6 +158,15 @@ fn order_hash(body: &Value) -> Result<(String, &'static str), &'static str> {
         return Err("invalid signature");
     }
     Ok((format!("{hash:#x}"), version))
+}
+
+#[test]
+fn the_mock_signs_the_documented_order_type() {
+    assert_eq!(
+        documented::Order::eip712_encode_type(),
+        "Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,uint256 takerAmount,\
+         uint8 side,uint8 signatureType,uint256 timestamp,bytes32 metadata,bytes32 builder)"
+    );
 }
 
 /// The address that signed `hash` (`r ‖ s ‖ v`, v = 27 or 28), with secp256k1 directly.

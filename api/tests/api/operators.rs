@@ -1,6 +1,6 @@
 //! Operator routes, the M-of-N kill switch, rate limits and the audit chain.
 
-use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, Role, TradingState, Venue};
+use kairos_domain::{MarketStatus, NewMarket, Outcome, Role, TradingState, Venue};
 use kairos_platform::storage::{audit_log, markets, scratch};
 use reqwest::Method;
 use serde_json::json;
@@ -244,7 +244,7 @@ async fn rate_limits_answer_429_with_headers_and_are_shared_through_redis() {
     let a = spawn(&db, &shared).await;
     let b = spawn(&db, &shared).await;
     // Start at the beginning of a second so the one-second window holds every request.
-    let ms = kairos_platform::domain::now_us() / 1_000 % 1_000;
+    let ms = kairos_domain::now_us() / 1_000 % 1_000;
     tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(1_000 - ms).unwrap_or(0) + 10)).await;
     let mut codes = Vec::new();
     for app in [&a, &b, &a, &b, &a, &b] {

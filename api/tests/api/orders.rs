@@ -2,7 +2,7 @@
 //! balances, amend and cancel, the kill switch, resolution, the dead-man's switch, the legacy
 //! aliases, and books rebuilt after a restart.
 
-use kairos_platform::domain::{MarketStatus, NewMarket, Outcome, Role, Venue};
+use kairos_domain::{MarketStatus, NewMarket, Outcome, Role, Venue};
 use kairos_platform::storage::scratch::{self, ScratchDb};
 use kairos_platform::storage::{ledger, markets};
 use reqwest::Method;
@@ -25,7 +25,7 @@ pub(crate) async fn market_with_protocol(
     venue: Venue,
     slug: &str,
     tokens: [Option<&str>; 2],
-    protocol: Option<kairos_platform::domain::MarketProtocol>,
+    protocol: Option<kairos_domain::MarketProtocol>,
 ) -> String {
     let new = NewMarket {
         venue,
@@ -277,7 +277,9 @@ async fn resolution_pays_one_per_winning_share_and_empties_escrow() {
         assert_eq!(balances(&app, &no).await, ("7.9".into(), "0".into()));
         let (_, positions) = app.send(Method::GET, "/v1/positions", Some(&yes), None).await;
         assert_eq!(positions["positions"], json!([]));
-        let escrow = ledger::balances(app.state().db(), &format!("market:{m}:escrow")).await.expect("escrow");
+        let escrow = ledger::balances(app.state().db(), &[ledger::Account::Escrow { market_id: m.clone() }])
+            .await
+            .expect("escrow");
         assert!(escrow.iter().all(|(_, _, b)| *b == 0), "{escrow:?}");
         let (status, body) = app
             .send(

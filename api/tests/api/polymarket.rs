@@ -3,7 +3,7 @@
 //! acknowledgements), fills that count only once confirmed, a match that later fails undone,
 //! and the websocket and the poller each enough on their own.
 
-use kairos_platform::domain::{MarketProtocol, Role, Venue};
+use kairos_domain::{MarketProtocol, Role, Venue};
 use kairos_platform::storage::scratch::{self, ScratchDb};
 use kairos_platform::storage::{audit_log, dead_man, ledger};
 use reqwest::Method;

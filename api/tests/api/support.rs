@@ -73,18 +73,18 @@ impl TestApp {
     }
 
     /// A fresh access token for an existing user, as if they signed in again.
-    pub(crate) fn token_for(&self, user_id: &str, role: kairos_platform::domain::Role) -> String {
-        let now = kairos_platform::domain::now_us() / 1_000_000;
+    pub(crate) fn token_for(&self, user_id: &str, role: kairos_domain::Role) -> String {
+        let now = kairos_domain::now_us() / 1_000_000;
         self.state().jwt().issue(user_id, role, now).expect("token").0
     }
 
     /// A user with `role` (created directly in storage) and an access token for it.
-    pub(crate) async fn user(&self, role: kairos_platform::domain::Role) -> (String, String) {
+    pub(crate) async fn user(&self, role: kairos_domain::Role) -> (String, String) {
         let wallet = new_wallet();
         let state = self.state();
         let (user, _) =
             kairos_platform::storage::users::get_or_create_by_wallet(state.db(), &wallet.1, role).await.expect("user");
-        let now = kairos_platform::domain::now_us() / 1_000_000;
+        let now = kairos_domain::now_us() / 1_000_000;
         let (token, _) = state.jwt().issue(&user.id, role, now).expect("token");
         (user.id, token)
     }
@@ -207,7 +207,7 @@ pub(crate) async fn signed(
     timestamp_ms: Option<i64>,
 ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
     use base64::Engine as _;
-    let ts = timestamp_ms.unwrap_or_else(|| kairos_platform::domain::now_us() / 1_000).to_string();
+    let ts = timestamp_ms.unwrap_or_else(|| kairos_domain::now_us() / 1_000).to_string();
     let raw = base64::engine::general_purpose::URL_SAFE.decode(secret).expect("secret");
     let sig = kairos_api::access::signed_request::sign(&raw, &ts, method.as_str(), path, body.as_bytes());
     let res = app

@@ -2,7 +2,7 @@
 //! and sequenced deltas, trades, private orders and fills, cancel-on-disconnect.
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use kairos_platform::domain::Role;
+use kairos_domain::Role;
 use kairos_platform::storage::scratch;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -50,7 +50,7 @@ async fn the_websocket_refuses_without_credentials_and_drops_expired_tokens() {
     // A token that expires in a second is dropped when it does.
     let state = app.state();
     let (user_id, _) = app.user(Role::User).await;
-    let now = kairos_platform::domain::now_us() / 1_000_000;
+    let now = kairos_domain::now_us() / 1_000_000;
     let (short, _) = state
         .jwt()
         .issue(&user_id, Role::User, now - kairos_api::access::jwt::ACCESS_TOKEN_TTL_SECS + 1)
@@ -85,7 +85,7 @@ async fn books_trades_orders_and_fills_stream_in_sequence() {
     let app = spawn(&db, &[]).await;
     let base = app.base.replace("http://", "ws://");
     let (_, op) = app.user(Role::Operator).await;
-    let m = market(&app, kairos_platform::domain::Venue::Paper, "streams").await;
+    let m = market(&app, kairos_domain::Venue::Paper, "streams").await;
     let (_, maker) = funded(&app, &op, "100").await;
     let (_, taker) = funded(&app, &op, "100").await;
     app.send(
@@ -165,7 +165,7 @@ async fn connect_key(app: &crate::support::TestApp, key_id: &str, secret: &str, 
     use base64::Engine as _;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let raw = base64::engine::general_purpose::URL_SAFE.decode(secret).expect("secret");
-    let ts = (kairos_platform::domain::now_us() / 1_000 + skew_ms).to_string();
+    let ts = (kairos_domain::now_us() / 1_000 + skew_ms).to_string();
     let sig = kairos_api::access::signed_request::sign(&raw, &ts, "GET", "/v1/ws", b"");
     let mut request = format!("{}/v1/ws", app.base.replace("http://", "ws://")).into_client_request().expect("request");
     let headers = request.headers_mut();

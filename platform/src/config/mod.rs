@@ -140,7 +140,7 @@ pub struct Settings {
     pub max_api_keys_per_user: u32,
     /// Peers whose `Forwarded` / `X-Forwarded-For` name the client (the load balancers in
     /// front of the instances); from anyone else those headers are ignored. Empty by default.
-    pub trusted_proxies: Vec<crate::domain::IpRule>,
+    pub trusted_proxies: Vec<kairos_domain::IpRule>,
     /// `tracing` filter directives (`info`, `kairos_api=debug,info`).
     pub log: String,
     pub log_format: LogFormat,
@@ -495,7 +495,7 @@ pub fn load_from(raw: &RawSources) -> (Settings, Vec<Problem>) {
     let max_api_keys_per_user = p.parse("KAIROS_API_KEYS__MAX_PER_USER", || 10u32);
     let mut trusted_proxies = Vec::new();
     for entry in p.optional("KAIROS_TRUSTED_PROXIES").unwrap_or_default().split(',').filter(|e| !e.trim().is_empty()) {
-        match crate::domain::IpRule::parse(entry) {
+        match kairos_domain::IpRule::parse(entry) {
             Ok(rule) => trusted_proxies.push(rule),
             Err(e) => p.problem("KAIROS_TRUSTED_PROXIES", &e),
         }
@@ -759,8 +759,8 @@ impl Parser<'_> {
 
     /// A decimal amount in collateral units (`"100000"`, `"0.25"`), returned in micro-units.
     fn amount(&mut self, variable: &'static str, default: i64) -> i64 {
-        let text = self.string(variable, || crate::domain::format_micros(default));
-        match crate::domain::parse_micros(text.trim()) {
+        let text = self.string(variable, || kairos_domain::format_micros(default));
+        match kairos_domain::parse_micros(text.trim()) {
             Ok(v) if v >= 0 => v,
             _ => {
                 self.problem(variable, &format!("expected a non-negative decimal amount (e.g. 0.25), got {text:?}"));
@@ -860,7 +860,7 @@ impl Settings {
             ("KAIROS_SIGNATURE_LEGACY_FORM", self.signature_legacy_form.to_string()),
             ("KAIROS_KILL_SWITCH__APPROVALS", self.kill_switch_approvals.to_string()),
             ("KAIROS_KILL_SWITCH__WINDOW_SECS", self.kill_switch_window.as_secs().to_string()),
-            ("KAIROS_CREDIT__APPROVAL_ABOVE", crate::domain::format_micros(self.credit_approval_above_micros)),
+            ("KAIROS_CREDIT__APPROVAL_ABOVE", kairos_domain::format_micros(self.credit_approval_above_micros)),
             ("KAIROS_API_KEYS__MAX_PER_USER", self.max_api_keys_per_user.to_string()),
             (
                 "KAIROS_TRUSTED_PROXIES",
@@ -868,10 +868,10 @@ impl Settings {
             ),
             ("KAIROS_PAPER__MAKER_FEE_BPS", self.trading.maker_fee_bps.to_string()),
             ("KAIROS_PAPER__TAKER_FEE_BPS", self.trading.taker_fee_bps.to_string()),
-            ("KAIROS_RISK__MAX_ORDER_NOTIONAL", crate::domain::format_micros(self.trading.max_order_notional_micros)),
+            ("KAIROS_RISK__MAX_ORDER_NOTIONAL", kairos_domain::format_micros(self.trading.max_order_notional_micros)),
             ("KAIROS_RISK__MAX_OPEN_ORDERS", self.trading.max_open_orders.to_string()),
-            ("KAIROS_RISK__PRICE_BAND", crate::domain::format_micros(self.trading.price_band_micros)),
-            ("KAIROS_RISK__MAX_MARKET_EXPOSURE", crate::domain::format_micros(self.trading.max_market_exposure_micros)),
+            ("KAIROS_RISK__PRICE_BAND", kairos_domain::format_micros(self.trading.price_band_micros)),
+            ("KAIROS_RISK__MAX_MARKET_EXPOSURE", kairos_domain::format_micros(self.trading.max_market_exposure_micros)),
             (
                 "KAIROS_INSTANCE_ID",
                 self.cluster.instance_id.clone().unwrap_or_else(|| "(unset: <hostname>/<address>)".into()),

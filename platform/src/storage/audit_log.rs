@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 pub use futures_util::future::BoxFuture;
 
 use super::{Db, StorageError};
-use crate::domain::{new_id, now_us};
+use kairos_domain::{new_id, now_us};
 
 pub use super::chain::GENESIS_HASH;
 

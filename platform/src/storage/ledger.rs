@@ -13,75 +13,14 @@ use sqlx::{Connection as _, Row as _};
 
 use super::chain::{GENESIS_HASH, hash_fields};
 use super::{Db, StorageError};
-use crate::domain::{new_id, now_us};
+use kairos_domain::{new_id, now_us};
 
-/// The collateral asset, in micro-units.
-pub const COLLATERAL: &str = "USDC";
+pub use kairos_domain::ledger::{
+    Account, Bucket, COLLATERAL, INSUFFICIENT_FUNDS, Posting, Transfer, available, pending, reserved,
+};
 
-/// Where deposits come from (credits by operators, the dev faucet): its balance is minus what
-/// was ever deposited, so the ledger as a whole sums to zero.
-pub const DEPOSITS_ACCOUNT: &str = "system:deposits";
-
-/// A user's spendable collateral.
-pub fn available(user_id: &str) -> String {
-    format!("user:{user_id}:available")
-}
-
-/// A user's collateral held for open orders.
-pub fn reserved(user_id: &str) -> String {
-    format!("user:{user_id}:reserved")
-}
-
-/// What a user has coming from trades an external venue matched but has not yet settled:
-/// shares bought, collateral from shares sold. It becomes `available` when the venue confirms
-/// the trade and goes back where it came from when the trade fails.
-pub fn pending(user_id: &str) -> String {
-    format!("user:{user_id}:pending")
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Posting {
-    pub account: String,
-    /// Signed micro-units: positive credits the account.
-    pub amount_micros: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transfer {
-    pub asset: String,
-    /// `credit`, `faucet`, `reserve`, `release`, `trade`, `fee`, `settle`…
-    pub kind: String,
-    pub reference: Option<String>,
-    pub postings: Vec<Posting>,
-}
-
-impl Transfer {
-    /// A transfer of `amount_micros` from one account to another.
-    pub fn between(from: &str, to: &str, amount_micros: i64, kind: &str, reference: Option<String>) -> Transfer {
-        Transfer {
-            asset: COLLATERAL.to_string(),
-            kind: kind.to_string(),
-            reference,
-            postings: vec![
-                Posting { account: from.to_string(), amount_micros: -amount_micros },
-                Posting { account: to.to_string(), amount_micros },
-            ],
-        }
-    }
-
-    fn validate(&self) -> Result<(), StorageError> {
-        if self.postings.len() < 2 {
-            return Err(StorageError::Invalid("a transfer needs at least two postings".into()));
-        }
-        if self.postings.iter().any(|p| p.amount_micros == 0) {
-            return Err(StorageError::Invalid("a posting of zero moves nothing".into()));
-        }
-        let sum = self.postings.iter().try_fold(0i64, |acc, p| acc.checked_add(p.amount_micros));
-        if sum != Some(0) {
-            return Err(StorageError::Invalid("a transfer's postings must sum to zero".into()));
-        }
-        Ok(())
-    }
+fn validate(transfer: &Transfer) -> Result<(), StorageError> {
+    transfer.validate().map_err(|e| StorageError::Invalid(e.to_string()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,9 +53,6 @@ fn entry_hash(e: &Entry) -> String {
     ])
 }
 
-/// Why a transfer was refused.
-pub const INSUFFICIENT_FUNDS: &str = "insufficient funds";
-
 fn overflow() -> StorageError {
     StorageError::Invalid("the transfer would take a balance beyond the representable range".to_string())
 }
@@ -136,7 +72,7 @@ pub async fn append_in(conn: &mut AnyConnection, transfer: &Transfer) -> Result<
 /// nothing, when any user account would go negative at any point of the sequence.
 pub async fn append_many_in(conn: &mut AnyConnection, transfers: &[Transfer]) -> Result<Vec<String>, StorageError> {
     for t in transfers {
-        t.validate()?;
+        validate(t)?;
     }
     if transfers.is_empty() {
         return Ok(Vec::new());
@@ -156,7 +92,7 @@ pub async fn append_many_locked_in(
     transfers: &[Transfer],
 ) -> Result<Vec<String>, StorageError> {
     for t in transfers {
-        t.validate()?;
+        validate(t)?;
     }
     if transfers.is_empty() {
         return Ok(Vec::new());
@@ -184,7 +120,7 @@ async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Re
                 seq,
                 id: new_id(),
                 transfer_id: transfer_id.clone(),
-                account: posting.account.clone(),
+                account: posting.account.to_string(),
                 asset: transfer.asset.clone(),
                 amount_micros: posting.amount_micros,
                 kind: transfer.kind.clone(),
@@ -226,9 +162,9 @@ async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Re
     // can leave i64 (PostgreSQL would refuse it, SQLite would turn it into a float).
     let mut balances = current_balances(conn, transfers).await?;
     for transfer in transfers {
-        let mut net: Vec<(&str, i64)> = Vec::new();
+        let mut net: Vec<(&Account, i64)> = Vec::new();
         for p in &transfer.postings {
-            match net.iter_mut().find(|(a, _)| *a == p.account) {
+            match net.iter_mut().find(|(a, _)| **a == p.account) {
                 Some((_, sum)) => *sum = sum.checked_add(p.amount_micros).ok_or_else(overflow)?,
                 None => net.push((&p.account, p.amount_micros)),
             }
@@ -236,7 +172,7 @@ async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Re
         for (account, change) in net {
             let balance = balances.entry((account.to_string(), transfer.asset.clone())).or_insert(0);
             let next = balance.checked_add(change).ok_or_else(overflow)?;
-            if account.starts_with("user:") && change < 0 && next < 0 {
+            if !account.may_go_negative() && change < 0 && next < 0 {
                 return Err(StorageError::Invalid(format!("{INSUFFICIENT_FUNDS} in {account} ({})", transfer.asset)));
             }
             *balance = next;
@@ -264,10 +200,11 @@ async fn current_balances(
     conn: &mut AnyConnection,
     transfers: &[Transfer],
 ) -> Result<HashMap<(String, String), i64>, StorageError> {
-    let mut wanted: Vec<String> = transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.clone())).collect();
+    let mut wanted: Vec<String> =
+        transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.to_string())).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut balances = balances_in(conn, &wanted).await?;
+    let mut balances = balances_by_name_in(conn, &wanted).await?;
     balances.retain(|(_, asset), _| transfers.iter().any(|t| t.asset == *asset));
     Ok(balances)
 }
@@ -286,7 +223,7 @@ pub async fn share_holders_in(
 ) -> Result<Vec<(String, u32, i64)>, StorageError> {
     let prefix = format!("shares:{market_id}:");
     let rows = sqlx::query(
-        "SELECT account, asset, balance_micros FROM account_balances WHERE asset LIKE $1 AND account LIKE 'user:%:available' \
+        "SELECT account, asset, balance_micros FROM account_balances WHERE asset LIKE $1 \
          AND balance_micros <> 0 ORDER BY account, asset",
     )
     .bind(format!("{prefix}%"))
@@ -295,18 +232,46 @@ pub async fn share_holders_in(
     let mut out = Vec::new();
     for r in rows {
         let (account, asset): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-        let user = account.strip_prefix("user:").and_then(|a| a.strip_suffix(":available"));
+        let account: Account =
+            account.parse().map_err(|e: kairos_domain::ledger::UnknownAccount| StorageError::Invalid(e.to_string()))?;
         let outcome = asset.strip_prefix(&prefix).and_then(|o| o.parse().ok());
-        if let (Some(user), Some(outcome)) = (user, outcome) {
+        if let (Some((user, Bucket::Available)), Some(outcome)) = (account.user(), outcome) {
             out.push((user.to_string(), outcome, r.try_get(2)?));
         }
     }
     Ok(out)
 }
 
-/// Balances of the given accounts on the caller's connection (the engine's pre-checks):
+/// Balances of the given accounts on the caller's connection (the engines' pre-checks):
 /// `(account, asset) → micro-units`, absent ones left out.
 pub async fn balances_in(
+    conn: &mut AnyConnection,
+    accounts: &[Account],
+) -> Result<HashMap<(Account, String), i64>, StorageError> {
+    let names: Vec<String> = accounts.iter().map(ToString::to_string).collect();
+    let by_name = balances_by_name_in(conn, &names).await?;
+    let mut out = HashMap::with_capacity(by_name.len());
+    for ((name, asset), balance) in by_name {
+        let account = name.parse::<Account>().map_err(|e| StorageError::Invalid(e.to_string()))?;
+        out.insert((account, asset), balance);
+    }
+    Ok(out)
+}
+
+/// Users' available balances: `(user id, asset) → micro-units`, absent ones left out.
+pub async fn available_balances_in(
+    conn: &mut AnyConnection,
+    user_ids: &[&str],
+) -> Result<HashMap<(String, String), i64>, StorageError> {
+    let accounts: Vec<Account> = user_ids.iter().map(|u| available(u)).collect();
+    let balances = balances_in(conn, &accounts).await?;
+    Ok(balances
+        .into_iter()
+        .filter_map(|((account, asset), b)| account.user().map(|(user, _)| ((user.to_string(), asset), b)))
+        .collect())
+}
+
+async fn balances_by_name_in(
     conn: &mut AnyConnection,
     accounts: &[String],
 ) -> Result<HashMap<(String, String), i64>, StorageError> {
@@ -327,16 +292,32 @@ pub async fn balances_in(
     Ok(out)
 }
 
-/// Balances of the accounts whose name starts with `prefix` (e.g. `user:<id>:`).
-pub async fn balances(db: &Db, prefix: &str) -> Result<Vec<(String, String, i64)>, StorageError> {
-    let like = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let rows = sqlx::query(
-        "SELECT account, asset, balance_micros FROM account_balances WHERE account LIKE $1 ESCAPE '\\' ORDER BY account, asset",
-    )
-    .bind(like)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+/// Balances of the given accounts: `(account, asset, micro-units)`, by account and asset.
+pub async fn balances(db: &Db, accounts: &[Account]) -> Result<Vec<(Account, String, i64)>, StorageError> {
+    let mut conn = db.pool().acquire().await?;
+    let mut rows: Vec<(Account, String, i64)> =
+        balances_in(&mut conn, accounts).await?.into_iter().map(|((a, s), b)| (a, s, b)).collect();
+    rows.sort();
+    Ok(rows)
+}
+
+/// A user's balances of every asset: available, reserved and pending.
+pub async fn user_balances(db: &Db, user_id: &str) -> Result<Vec<(Account, String, i64)>, StorageError> {
+    balances(db, &[available(user_id), reserved(user_id), pending(user_id)]).await
+}
+
+/// Every kept balance, with its account read back into its type (the consistency check's walk).
+pub async fn all_balances(db: &Db) -> Result<Vec<(Account, String, i64)>, StorageError> {
+    let rows = sqlx::query("SELECT account, asset, balance_micros FROM account_balances ORDER BY account, asset")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let name: String = r.try_get(0)?;
+            let account = name.parse::<Account>().map_err(|e| StorageError::Invalid(e.to_string()))?;
+            Ok((account, r.try_get(1)?, r.try_get(2)?))
+        })
+        .collect()
 }
 
 fn from_row(r: &AnyRow) -> Result<Entry, StorageError> {
@@ -358,13 +339,13 @@ fn from_row(r: &AnyRow) -> Result<Entry, StorageError> {
 const SELECT: &str = "SELECT seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash FROM ledger_entries";
 
 /// Entries of a user's accounts (available, reserved, pending) after `after_seq`, oldest first.
-pub async fn entries_for(db: &Db, accounts: [&str; 3], after_seq: i64, limit: i64) -> Result<Vec<Entry>, StorageError> {
+pub async fn entries_for(db: &Db, user_id: &str, after_seq: i64, limit: i64) -> Result<Vec<Entry>, StorageError> {
     let sql = format!("{SELECT} WHERE seq > $1 AND account IN ($2, $3, $4) ORDER BY seq LIMIT $5");
     let rows = sqlx::query(&sql)
         .bind(after_seq)
-        .bind(accounts[0])
-        .bind(accounts[1])
-        .bind(accounts[2])
+        .bind(available(user_id).to_string())
+        .bind(reserved(user_id).to_string())
+        .bind(pending(user_id).to_string())
         .bind(limit)
         .fetch_all(db.pool())
         .await?;

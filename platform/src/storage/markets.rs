@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row as _, Transaction};
 
 use super::{Db, StorageError, parse_column};
-use crate::domain::{Market, MarketProtocol, NewMarket, Outcome, new_id, now_us};
+use kairos_domain::{Market, MarketProtocol, NewMarket, Outcome, new_id, now_us};
 
 const MARKET_COLUMNS: &str = "id, venue, external_id, slug, question, description, status, \
      tick_size_micros, min_size_micros, end_time_us, venue_protocol, resolved_outcome, is_sample, created_at_us, \
@@ -229,8 +229,8 @@ pub async fn count(db: &Db) -> Result<i64, StorageError> {
 pub async fn set_status(
     conn: &mut AnyConnection,
     id: &str,
-    from: crate::domain::MarketStatus,
-    to: crate::domain::MarketStatus,
+    from: kairos_domain::MarketStatus,
+    to: kairos_domain::MarketStatus,
 ) -> Result<Option<(Market, Market)>, StorageError> {
     let Some(before) = get_in(&mut *conn, id).await? else { return Ok(None) };
     let done = sqlx::query("UPDATE markets SET status = $3, updated_at_us = $4 WHERE id = $1 AND status = $2")

@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{Db, StorageError, placeholders};
-use crate::domain::{Fill, Finality, Order, OrderStatus};
+use kairos_domain::{Fill, Finality, Order, OrderStatus};
 
 const ORDER_COLUMNS: &str = "id, user_id, client_order_id, request_hash, market_id, outcome, side, order_type, \
     time_in_force, post_only, stp, price_micros, size_micros, filled_micros, reserved_micros, fees_micros, status, \
@@ -371,7 +371,7 @@ pub async fn unsettled_on_venue(db: &Db, venue: &str) -> Result<Vec<Order>, Stor
 }
 
 /// A user's live orders on `venue` and what their open buys in `market_id` hold, on the
-/// caller's transaction: the account state the limits of `crate::risk::check_account` read.
+/// caller's transaction: the account state the limits of `kairos_domain::risk::check_account` read.
 /// (PostgreSQL sums BIGINT into NUMERIC: cast back.)
 pub async fn account_state_in(
     conn: &mut AnyConnection,

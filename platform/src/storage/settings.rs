@@ -4,7 +4,7 @@ use sqlx::AnyConnection;
 use sqlx::Row as _;
 
 use super::{Db, StorageError};
-use crate::domain::now_us;
+use kairos_domain::now_us;
 
 pub async fn get(db: &Db, key: &str) -> Result<Option<String>, StorageError> {
     get_in(&mut *db.pool().acquire().await?, key).await

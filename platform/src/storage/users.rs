@@ -5,7 +5,7 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{Db, StorageError, parse_column};
-use crate::domain::{Role, new_id, now_us};
+use kairos_domain::{Role, new_id, now_us};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

@@ -1,7 +1,7 @@
 //! The storage layer on every backend: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is
 //! set (CI always sets it).
 
-use kairos_platform::domain::{MarketProtocol, MarketStatus, NewMarket, Outcome, Venue};
+use kairos_domain::{MarketProtocol, MarketStatus, NewMarket, Outcome, Venue};
 use kairos_platform::storage::markets::{self, Upserted};
 use kairos_platform::storage::{Db, MIGRATOR, StorageError, scratch, settings};
 use sqlx::Row as _;
@@ -176,7 +176,7 @@ async fn an_audited_change_and_its_entry_commit_together_or_not_at_all() {
 /// update in their own transaction, so whichever commits first wins and the other sees it.
 #[tokio::test]
 async fn a_stop_and_a_restart_interleaved_never_both_win() {
-    use kairos_platform::domain::{Role, new_id};
+    use kairos_domain::{Role, new_id};
     use kairos_platform::storage::kill_switch::{self, Proposal};
     use kairos_platform::storage::users;
 

@@ -11,15 +11,17 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use kairos_platform::domain::{Fill, Order, Venue, now_us};
+use kairos_domain::{Order, Venue, now_us};
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::{Db, StorageError, ledger, market_leases, markets, orders};
 use sqlx::Connection as _;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::exchange::{Batch, Exchange, Limits, MarketRules, Refusal, Trade};
-use super::settlement::{self, Fees};
-pub use crate::venues::VenueError;
+use kairos_domain::Refusal;
+use kairos_matching::exchange::{Batch, Exchange, Limits, MarketRules};
+use kairos_matching::settlement::{self, Fees};
+
+use crate::common::{CancelCause, StreamEvent, VenueError};
 
 /// Requests a batch takes at most.
 const MAX_BATCH: usize = 512;
@@ -39,50 +41,11 @@ pub enum Request {
     Resolve { market_id: String, winning_outcome: u32, actor: String, request_id: String },
 }
 
-/// Why every order of a user is being cancelled: the reason their orders carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum CancelCause {
-    Requested,
-    DeadManSwitch,
-    Disconnected,
-}
-
-impl CancelCause {
-    pub fn reason(self) -> &'static str {
-        match self {
-            CancelCause::Requested => "cancelled",
-            CancelCause::DeadManSwitch => "dead_man_switch",
-            CancelCause::Disconnected => "cancel_on_disconnect",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reply {
     Order(Box<Order>),
     Orders(Vec<Order>),
     Resolved { cancelled: usize, holders: usize },
-}
-
-/// What the venue publishes once a batch is committed.
-#[derive(Debug, Clone)]
-pub enum StreamEvent {
-    /// Changed levels of a book (size 0: the level is gone); `seq` grows by one per message.
-    Book {
-        market_id: String,
-        book: usize,
-        seq: u64,
-        bids: Vec<(i64, i64)>,
-        asks: Vec<(i64, i64)>,
-    },
-    Trade(Trade),
-    Order(Box<Order>),
-    Fill(Box<Fill>),
-    /// A user's dead-man's switch fired and cancelled this many orders.
-    DeadManSwitch {
-        user_id: String,
-        cancelled: usize,
-    },
 }
 
 /// A book as last published: what a new subscriber gets as its snapshot.
@@ -275,7 +238,7 @@ async fn load_market(
     let Some(m) = markets::get(db, market_id).await? else {
         return Err(StorageError::Invalid(format!("market {market_id} is gone")));
     };
-    if m.status == kairos_platform::domain::MarketStatus::Resolved {
+    if m.status == kairos_domain::MarketStatus::Resolved {
         exchange.close_market(market_id);
         return Ok(());
     }
@@ -286,7 +249,7 @@ async fn load_market(
     Ok(())
 }
 
-pub fn rules_of(m: &kairos_platform::domain::Market) -> MarketRules {
+pub fn rules_of(m: &kairos_domain::Market) -> MarketRules {
     MarketRules { id: m.id.clone(), tick_micros: m.tick_size_micros, outcomes: m.outcomes.len() as u32 }
 }
 
@@ -408,6 +371,14 @@ impl Sequencer {
         if expire {
             self.exchange.expire(batch);
         }
+        if !batch.faults.is_empty() {
+            // The engine met a broken invariant: nothing of this batch may become durable. The
+            // caller rebuilds from the database and, if it recurs, answers with an error.
+            return Err(StorageError::Invalid(format!(
+                "the matching engine refused the batch: {}",
+                batch.faults.join("; ")
+            )));
+        }
         ledger::append_many_locked_in(&mut tx, &batch.transfers).await?;
         let changed: Vec<&Order> = batch
             .changed
@@ -430,21 +401,21 @@ impl Sequencer {
         batch: &mut Batch,
     ) -> Result<(), StorageError> {
         self.check_leases(tx, requests, expire, batch).await?;
-        let mut users: Vec<String> = Vec::new();
+        let mut users: Vec<&str> = Vec::new();
         let mut client_ids: Vec<(&str, &str)> = Vec::new();
         for request in requests {
             match request {
                 Request::Place(o) => {
-                    users.push(ledger::available(&o.user_id));
+                    users.push(o.user_id.as_str());
                     client_ids.push((&o.user_id, &o.client_order_id));
                 }
-                Request::Amend { user_id, .. } => users.push(ledger::available(user_id)),
+                Request::Amend { user_id, .. } => users.push(user_id.as_str()),
                 _ => {}
             }
         }
         users.sort_unstable();
         users.dedup();
-        batch.balances = ledger::balances_in(tx, &users).await?;
+        batch.balances = ledger::available_balances_in(tx, &users).await?;
         for existing in orders::by_client_ids_in(tx, &client_ids).await? {
             let key = (existing.user_id.clone(), existing.client_order_id.clone());
             batch.client_ids.insert(key, existing.id.clone());
@@ -553,7 +524,7 @@ impl Sequencer {
                     serde_json::json!({
                         "winning_outcome": winning,
                         "cancelled_orders": cancelled,
-                        "paid": kairos_platform::domain::format_micros(paid),
+                        "paid": kairos_domain::format_micros(paid),
                     })
                     .to_string(),
                 ),

@@ -15,6 +15,26 @@ pub enum MoneyError {
     OutOfRange(String),
 }
 
+/// An amount that would leave `i64`: always an error, never a saturated value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the amount is beyond the representable range")]
+pub struct Overflow;
+
+/// Collateral for `size_micros` shares at `price_micros`, rounded down: the one place a
+/// notional is computed. Exact when the size is a multiple of the market's size lot
+/// ([`crate::risk::size_lot_micros`]).
+pub fn notional(price_micros: i64, size_micros: i64) -> Result<i64, Overflow> {
+    let n = i128::from(price_micros) * i128::from(size_micros) / i128::from(MICROS_PER_UNIT);
+    i64::try_from(n).map_err(|_| Overflow)
+}
+
+/// A fee of `bps` basis points of a notional, rounded down: the fees of an order's fills then
+/// never add up to more than the fee reserved for the whole order.
+pub fn fee(notional_micros: i64, bps: i64) -> Result<i64, Overflow> {
+    let f = i128::from(notional_micros) * i128::from(bps) / 10_000;
+    i64::try_from(f).map_err(|_| Overflow)
+}
+
 /// Parses `"12.5"`, `"-0.000001"`, `"3"` into micro-units. Refuses exponents, more than six
 /// decimals, signs other than a leading `-`, and values outside `i64`.
 pub fn parse_micros(input: &str) -> Result<i64, MoneyError> {
@@ -68,6 +88,19 @@ pub fn format_micros(micros: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn notionals_and_fees_round_down_and_refuse_overflow() {
+        use super::{Overflow, fee, notional};
+        assert_eq!(notional(290_000, 10_000_000), Ok(2_900_000));
+        assert_eq!(notional(333_333, 3), Ok(0), "rounded down");
+        assert_eq!(notional(1_000_000, i64::MAX), Ok(i64::MAX));
+        assert_eq!(notional(2_000_000, i64::MAX), Err(Overflow));
+        assert_eq!(notional(-1_000_000, i64::MAX), Ok(-i64::MAX));
+        assert_eq!(fee(2_900_000, 25), Ok(7_250));
+        assert_eq!(fee(399, 25), Ok(0));
+        assert_eq!(fee(i64::MAX, 20_000), Err(Overflow));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::domain::{MarketProtocol, MarketStatus, NewMarket, Outcome, Venue, parse_micros, parse_rfc3339_us};
+use kairos_domain::{MarketProtocol, MarketStatus, NewMarket, Outcome, Venue, parse_micros, parse_rfc3339_us};
 
 /// One market as Gamma serves it; only the fields Kairos uses.
 #[derive(Debug, Deserialize)]

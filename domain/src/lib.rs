@@ -1,10 +1,16 @@
-//! Domain types: parsed at the edge, trusted inside. They know nothing of HTTP, SQL or Solana.
+//! Domain types: parsed at the edge, trusted inside. They know nothing of HTTP, SQL or Solana,
+//! and nothing here does I/O, so the matching engine and the quoter link them without a runtime.
+//! [`ledger`] is the ledger's model (accounts, transfers); [`risk`] the stateless pre-trade checks
+//! that every venue and the quoter share.
 
 pub mod access;
+pub mod ledger;
 pub mod market;
 pub mod money;
 pub mod network;
 pub mod order;
+pub mod refusal;
+pub mod risk;
 pub mod time;
 pub mod trading_state;
 
@@ -13,6 +19,7 @@ pub use market::{Market, MarketProtocol, MarketStatus, NewMarket, Outcome, Venue
 pub use money::{MoneyError, format_micros, parse_micros};
 pub use network::IpRule;
 pub use order::{Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Side, Stp, TimeInForce};
+pub use refusal::Refusal;
 pub use time::{format_rfc3339_us, now_us, parse_rfc3339_us};
 pub use trading_state::TradingState;
 

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use kairos_platform::domain::order::share_asset;
-use kairos_platform::domain::{Side, Venue, format_micros};
+use kairos_domain::order::share_asset;
+use kairos_domain::{Side, Venue, format_micros};
 use kairos_platform::storage::ledger::COLLATERAL;
 use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
 use serde::Serialize;
@@ -41,7 +41,7 @@ pub async fn check(db: &Db) -> Result<ConsistencyReport, StorageError> {
             Side::Buy => COLLATERAL.to_string(),
             Side::Sell => share_asset(&o.market_id, o.outcome),
         };
-        *held.entry((ledger::reserved(&o.user_id), asset)).or_default() += o.reserved_micros;
+        *held.entry((ledger::reserved(&o.user_id).to_string(), asset)).or_default() += o.reserved_micros;
         if !binary.contains_key(&o.market_id) {
             let is_binary = markets::get(db, &o.market_id).await?.is_some_and(|m| m.outcomes.len() == 2);
             binary.insert(o.market_id.clone(), is_binary);
@@ -57,10 +57,11 @@ pub async fn check(db: &Db) -> Result<ConsistencyReport, StorageError> {
         let side = if bid { &mut entry.0 } else { &mut entry.1 };
         *side.entry(price).or_default() += o.remaining_micros();
     }
-    for ((account, asset), balance) in ledger::balances(db, "user:").await?.into_iter().map(|(a, s, b)| ((a, s), b)) {
-        if !account.ends_with(":reserved") {
+    for (account, asset, balance) in ledger::all_balances(db).await? {
+        if !matches!(account.user(), Some((_, ledger::Bucket::Reserved))) {
             continue;
         }
+        let account = account.to_string();
         let expected = held.remove(&(account.clone(), asset.clone())).unwrap_or(0);
         if balance != expected {
             report.problems.push(format!("{account} {asset}: ledger holds {balance}, live orders hold {expected}"));

@@ -6,14 +6,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kairos_platform::domain::order::share_asset;
-use kairos_platform::domain::{
+use kairos_domain::Refusal;
+use kairos_domain::ledger::{COLLATERAL, Transfer};
+use kairos_domain::order::share_asset;
+use kairos_domain::{
     Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Side, Stp, TimeInForce, money::MICROS_PER_UNIT, new_id,
 };
-use kairos_platform::storage::ledger::{COLLATERAL, Transfer, available};
 
-use super::order_book::{self as book, CancelReason, Event, OrderBook, RejectReason};
-use super::settlement::{self, Fees, Party};
+use crate::order_book::{self as book, CancelReason, Event, OrderBook, RejectReason};
+use crate::settlement::{self, Fees, Party};
 
 /// What the exchange needs to know of a market.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,65 +50,8 @@ impl MarketRules {
 }
 
 /// The account limits (open orders, price band, exposure); zero turns one off. The checks are
-/// `kairos_platform::risk::check_account`, shared with the Polymarket venue.
-pub type Limits = kairos_platform::risk::AccountLimits;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-pub enum Refusal {
-    #[error("no such order")]
-    NotFound,
-    #[error("client_order_id {0:?} was used for a different order")]
-    ClientOrderIdReused(String),
-    #[error("insufficient {asset}: {needed} needed, {available} available")]
-    Insufficient { asset: String, needed: i64, available: i64 },
-    /// An account limit (open orders, price band, exposure): `kairos_platform::risk`.
-    #[error(transparent)]
-    Limit(#[from] kairos_platform::risk::LimitBreach),
-    #[error("the new size is not above what has already filled")]
-    SizeBelowFilled,
-    #[error("the market is not matched here")]
-    UnknownMarket,
-    #[error("the market is already resolved")]
-    MarketResolved,
-    #[error("the market has no outcome {0}")]
-    NoSuchOutcome(u32),
-    /// The venue cannot trade this market or outcome (e.g. it has no CLOB token id).
-    #[error("the venue cannot trade this: {0}")]
-    NotTradable(String),
-    /// The venue has no amend (the Polymarket CLOB): cancel and place a new order.
-    #[error("this venue cannot amend orders; cancel the order and place a new one")]
-    AmendNotSupported,
-    /// Another instance matches this market now (`address` is where it takes requests).
-    #[error("another instance matches this market now; retry")]
-    MarketMoved { address: String },
-    /// The CLOB heartbeat is not known to be alive, so the CLOB may cancel open orders at any
-    /// moment: no new ones until it is (cancels still go).
-    #[error("the Polymarket CLOB heartbeat is not confirmed; new orders wait until it is (cancels still pass)")]
-    HeartbeatLost,
-    /// The user's share of the venue's order budget is spent for this second (cancels pass).
-    #[error("you are placing orders on this venue faster than your share of its budget; retry in a second")]
-    VenueBusy,
-}
-
-impl Refusal {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::NotFound => "order_not_found",
-            Refusal::ClientOrderIdReused(_) => "client_order_id_reused",
-            Refusal::Insufficient { .. } => "insufficient_balance",
-            Refusal::Limit(breach) => breach.code(),
-            Refusal::SizeBelowFilled => "size_below_filled",
-            Refusal::UnknownMarket => "market_not_matched_here",
-            Refusal::MarketResolved => "market_resolved",
-            Refusal::NoSuchOutcome(_) => "invalid_outcome",
-            Refusal::NotTradable(_) => "market_not_tradable",
-            Refusal::AmendNotSupported => "amend_not_supported",
-            Refusal::MarketMoved { .. } => "market_moved",
-            Refusal::HeartbeatLost => "venue_heartbeat_lost",
-            Refusal::VenueBusy => "venue_rate_limited",
-        }
-    }
-}
+/// `kairos_domain::risk::check_account`, shared with the Polymarket venue.
+pub type Limits = kairos_domain::risk::AccountLimits;
 
 /// A trade as streamed: the price in outcome 0's terms for binary markets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +69,7 @@ pub struct Trade {
 /// What one batch of requests writes; committed as one transaction.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Available balances of the users of this batch, `(account, asset)`, as read at its start
+    /// Available balances of the users of this batch, `(user id, asset)`, as read at its start
     /// and moved by its reservations.
     pub balances: HashMap<(String, String), i64>,
     pub transfers: Vec<Transfer>,
@@ -146,6 +90,9 @@ pub struct Batch {
     pub moved: HashMap<String, String>,
     /// Markets named by requests that do not exist.
     pub unknown: HashSet<String>,
+    /// Broken invariants met while applying the batch (an amount that overflowed): a batch with
+    /// any must not be committed.
+    pub faults: Vec<String>,
     pub now_us: i64,
 }
 
@@ -161,7 +108,7 @@ impl Batch {
     }
 
     fn balance(&self, user_id: &str, asset: &str) -> i64 {
-        self.balances.get(&(available(user_id), asset.to_string())).copied().unwrap_or(0)
+        self.balances.get(&(user_id.to_string(), asset.to_string())).copied().unwrap_or(0)
     }
 
     /// Holds `amount` (may be negative: a release) of `asset` for an order.
@@ -170,7 +117,7 @@ impl Batch {
         if amount > have {
             return Err(Refusal::Insufficient { asset: asset_label(asset), needed: amount, available: have });
         }
-        *self.balances.entry((available(&order.user_id), asset.to_string())).or_insert(0) -= amount;
+        *self.balances.entry((order.user_id.clone(), asset.to_string())).or_insert(0) -= amount;
         self.transfers.extend(settlement::reservation(&order.user_id, asset, amount, &order.id));
         Ok(())
     }
@@ -383,7 +330,7 @@ impl Exchange {
     /// is an amend: it is already counted, and what it holds is replaced by `hold`.
     fn account_checks(&self, order: &Order, hold: i64, resting: Option<&Order>) -> Result<(), Refusal> {
         let m = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?;
-        let state = kairos_platform::risk::AccountState {
+        let state = kairos_domain::risk::AccountState {
             open_orders: self.open_per_user.get(&order.user_id).copied().unwrap_or(0),
             market_buys_held_micros: self
                 .exposure
@@ -394,14 +341,14 @@ impl Exchange {
                 .reference_price(m, m.rules.book_of(order.outcome))
                 .map(|r| m.rules.own_price(order.outcome, r)),
         };
-        let candidate = kairos_platform::risk::AccountOrder {
+        let candidate = kairos_domain::risk::AccountOrder {
             is_buy: order.side == Side::Buy,
             is_limit: order.order_type == OrderType::Limit,
             price_micros: order.price_micros,
             hold_micros: hold,
             replaces_hold_micros: resting.map(|r| if r.side == Side::Buy { r.reserved_micros } else { 0 }),
         };
-        Ok(kairos_platform::risk::check_account(&self.limits, &candidate, &state)?)
+        Ok(kairos_domain::risk::check_account(&self.limits, &candidate, &state)?)
     }
 
     /// Places a new order (status `pending`, id and client order id set, priority unset). Book
@@ -422,10 +369,13 @@ impl Exchange {
         }
         let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
         let book_index = rules.book_of(order.outcome);
+        settlement::within_range(order.size_micros, self.fees).map_err(|_| Refusal::AmountOutOfRange)?;
         let (asset, hold) = match order.side {
-            Side::Buy => {
-                (COLLATERAL.to_string(), settlement::buy_reservation(order.price_micros, order.size_micros, self.fees))
-            }
+            Side::Buy => (
+                COLLATERAL.to_string(),
+                settlement::buy_reservation(order.price_micros, order.size_micros, self.fees)
+                    .map_err(|_| Refusal::AmountOutOfRange)?,
+            ),
             Side::Sell => (share_asset(&order.market_id, order.outcome), order.size_micros),
         };
         self.account_checks(&order, hold, None)?;
@@ -462,7 +412,7 @@ impl Exchange {
             // Nothing happened on the book: take the reservation back out of the batch.
             let reason = *reason;
             batch.transfers.truncate(transfers_before);
-            *batch.balances.entry((available(&user_id), asset.clone())).or_insert(0) += hold;
+            *batch.balances.entry((user_id.clone(), asset.clone())).or_insert(0) += hold;
             self.set_reserved(book_id, 0);
             let mut o = self.untrack(book_id).expect("tracked above");
             o.status = OrderStatus::Rejected;
@@ -571,8 +521,12 @@ impl Exchange {
             return Err(Refusal::SizeBelowFilled);
         }
         let remaining = new_size - order.filled_micros;
+        settlement::within_range(new_size, self.fees).map_err(|_| Refusal::AmountOutOfRange)?;
         let (asset, need) = match order.side {
-            Side::Buy => (COLLATERAL.to_string(), settlement::buy_reservation(new_price, remaining, self.fees)),
+            Side::Buy => (
+                COLLATERAL.to_string(),
+                settlement::buy_reservation(new_price, remaining, self.fees).map_err(|_| Refusal::AmountOutOfRange)?,
+            ),
             Side::Sell => (share_asset(&order.market_id, order.outcome), remaining),
         };
         let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
@@ -712,7 +666,7 @@ impl Exchange {
         let id = o.id.clone();
         if release > 0 {
             batch.transfers.extend(settlement::reservation(&user, &asset, -release, &id));
-            *batch.balances.entry((available(&user), asset)).or_insert(0) += release;
+            *batch.balances.entry((user, asset)).or_insert(0) += release;
         }
         self.set_reserved(book_id, 0);
         if let Some(mut o) = self.untrack(book_id) {
@@ -736,23 +690,48 @@ impl Exchange {
         batch: &mut Batch,
     ) {
         let (Some(t), Some(m)) = (self.live.get(&taker).cloned(), self.live.get(&maker).cloned()) else { return };
-        fn party<'o>(rules: &MarketRules, o: &'o Order, price_ticks: u32, size: i64, bps: i64) -> Party<'o> {
+        fn party<'o>(
+            rules: &MarketRules,
+            o: &'o Order,
+            price_ticks: u32,
+            size: i64,
+            bps: i64,
+        ) -> Result<Party<'o>, settlement::Overflow> {
             let price = rules.own_price(o.outcome, price_ticks);
-            Party {
+            Ok(Party {
                 user_id: &o.user_id,
                 outcome: o.outcome,
                 side: o.side,
                 price_micros: price,
-                fee_micros: settlement::fee(settlement::notional(price, size), bps),
-            }
+                fee_micros: settlement::fee(settlement::notional(price, size)?, bps)?,
+            })
         }
-        let (tp, mp) = (
-            party(rules, &t, price_ticks, size, self.fees.taker_bps),
-            party(rules, &m, price_ticks, size, self.fees.maker_bps),
-        );
         let trade_id = new_id();
-        batch.transfers.extend(settlement::match_transfers(&rules.id, &trade_id, &tp, &mp, size));
-        for (book_id, o, p, liquidity) in [(taker, &t, &tp, Liquidity::Taker), (maker, &m, &mp, Liquidity::Maker)] {
+        // Every amount is computed before anything changes. Orders were admitted only when their
+        // amounts fit (`settlement::within_range`), so an overflow here is a broken invariant:
+        // the batch is marked and the sequencer refuses to commit it.
+        let computed = (|| {
+            let tp = party(rules, &t, price_ticks, size, self.fees.taker_bps)?;
+            let mp = party(rules, &m, price_ticks, size, self.fees.maker_bps)?;
+            let transfers = settlement::match_transfers(&rules.id, &trade_id, &tp, &mp, size)?;
+            let used = |p: &Party<'_>, o: &Order| match o.side {
+                Side::Buy => p.cost(size),
+                Side::Sell => Ok(size),
+            };
+            let costs = [used(&tp, &t)?, used(&mp, &m)?];
+            Ok::<_, settlement::Overflow>((tp, mp, transfers, costs))
+        })();
+        let (tp, mp, transfers, costs) = match computed {
+            Ok(computed) => computed,
+            Err(_) => {
+                batch.faults.push(format!("amounts of a match of orders {} and {} overflow", t.id, m.id));
+                return;
+            }
+        };
+        batch.transfers.extend(transfers);
+        for ((book_id, o, p, liquidity), used) in
+            [(taker, &t, &tp, Liquidity::Taker), (maker, &m, &mp, Liquidity::Maker)].into_iter().zip(costs)
+        {
             batch.fills.push(Fill {
                 id: new_id(),
                 trade_id: trade_id.clone(),
@@ -768,10 +747,6 @@ impl Exchange {
                 finality: Finality::Confirmed,
                 created_at_us: batch.now_us,
             });
-            let used = match o.side {
-                Side::Buy => p.cost(size),
-                Side::Sell => size,
-            };
             self.set_reserved(book_id, o.reserved_micros - used);
             if let Some(live) = self.live.get_mut(&book_id) {
                 live.filled_micros += size;

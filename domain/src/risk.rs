@@ -7,7 +7,7 @@
 //! code. Balances are the ledger's.
 //! Cancels are never refused here: nothing but authentication may block pulling quotes.
 
-use crate::domain::{MarketStatus, TradingState, parse_micros};
+use crate::{MarketStatus, TradingState, parse_micros};
 
 /// What a request does, for the kill switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +98,9 @@ pub fn check_market(status: MarketStatus) -> Result<(), Rejection> {
 /// Parses a price and returns it in ticks: exact decimal, on the tick grid, within
 /// [tick, 1 − tick]. `tick_micros` is the market's tick in micro-units (10 000 = 0.01).
 pub fn price_ticks(text: &str, tick_micros: i64) -> Result<u32, Rejection> {
-    use crate::domain::format_micros as f;
+    use crate::format_micros as f;
     let micros = parse_micros(text).map_err(|_| Rejection::InvalidPrice(text.to_string()))?;
-    let one = crate::domain::money::MICROS_PER_UNIT;
+    let one = crate::money::MICROS_PER_UNIT;
     if tick_micros <= 0 || one % tick_micros != 0 {
         return Err(Rejection::PriceOutOfRange { price: f(micros), min: f(tick_micros), max: f(one - tick_micros) });
     }
@@ -132,8 +132,8 @@ pub fn size_micros(text: &str, min_size_micros: i64) -> Result<i64, Rejection> {
     }
     if micros < min_size_micros {
         return Err(Rejection::SizeBelowMinimum {
-            size: crate::domain::format_micros(micros),
-            min: crate::domain::format_micros(min_size_micros),
+            size: crate::format_micros(micros),
+            min: crate::format_micros(min_size_micros),
         });
     }
     Ok(micros)
@@ -146,29 +146,26 @@ pub fn size_lot_micros(tick_micros: i64) -> i64 {
     fn gcd(a: i64, b: i64) -> i64 {
         if b == 0 { a } else { gcd(b, a % b) }
     }
-    let one = crate::domain::money::MICROS_PER_UNIT;
+    let one = crate::money::MICROS_PER_UNIT;
     if tick_micros <= 0 { one } else { one / gcd(one, tick_micros) }
 }
 
 pub fn check_lot(size_micros: i64, tick_micros: i64) -> Result<(), Rejection> {
     let lot = size_lot_micros(tick_micros);
     if size_micros % lot != 0 {
-        return Err(Rejection::SizeOffLot {
-            size: crate::domain::format_micros(size_micros),
-            lot: crate::domain::format_micros(lot),
-        });
+        return Err(Rejection::SizeOffLot { size: crate::format_micros(size_micros), lot: crate::format_micros(lot) });
     }
     Ok(())
 }
 
 /// The order's notional (price × size) against the limit; 0 means no limit.
 pub fn check_notional(price_micros: i64, size_micros: i64, max_micros: i64) -> Result<(), Rejection> {
-    let notional =
-        i128::from(price_micros) * i128::from(size_micros) / i128::from(crate::domain::money::MICROS_PER_UNIT);
-    if max_micros > 0 && notional > i128::from(max_micros) {
+    let notional = crate::money::notional(price_micros, size_micros)
+        .map_err(|_| Rejection::InvalidSize(crate::format_micros(size_micros)))?;
+    if max_micros > 0 && notional > max_micros {
         return Err(Rejection::NotionalTooLarge {
-            notional: crate::domain::format_micros(i64::try_from(notional).unwrap_or(i64::MAX)),
-            max: crate::domain::format_micros(max_micros),
+            notional: crate::format_micros(notional),
+            max: crate::format_micros(max_micros),
         });
     }
     Ok(())
@@ -246,9 +243,9 @@ mod tests {
             let tick = [100_000i64, 10_000, 1_000, 100][tick_index];
             let max = u32::try_from(1_000_000 / tick).expect("ticks") - 1;
             let t = ticks.min(max).max(1);
-            let text = crate::domain::format_micros(i64::from(t) * tick);
+            let text = crate::format_micros(i64::from(t) * tick);
             prop_assert_eq!(price_ticks(&text, tick), Ok(t));
-            let off = crate::domain::format_micros(i64::from(t) * tick + 1);
+            let off = crate::format_micros(i64::from(t) * tick + 1);
             prop_assert!(price_ticks(&off, tick).is_err());
         }
     }
@@ -321,16 +318,21 @@ pub fn check_account(limits: &AccountLimits, order: &AccountOrder, state: &Accou
         && (order.price_micros - reference).abs() > limits.price_band_micros
     {
         return Err(LimitBreach::OutsidePriceBand {
-            band: crate::domain::format_micros(limits.price_band_micros),
-            reference: crate::domain::format_micros(reference),
+            band: crate::format_micros(limits.price_band_micros),
+            reference: crate::format_micros(reference),
         });
     }
     if order.is_buy && limits.max_market_exposure_micros > 0 {
-        let would = state.market_buys_held_micros - order.replaces_hold_micros.unwrap_or(0) + order.hold_micros;
+        // Beyond i64 is beyond any limit: the breach then names the largest amount.
+        let would = state
+            .market_buys_held_micros
+            .checked_sub(order.replaces_hold_micros.unwrap_or(0))
+            .and_then(|held| held.checked_add(order.hold_micros))
+            .unwrap_or(i64::MAX);
         if would > limits.max_market_exposure_micros {
             return Err(LimitBreach::ExposureLimit {
-                would: crate::domain::format_micros(would),
-                limit: crate::domain::format_micros(limits.max_market_exposure_micros),
+                would: crate::format_micros(would),
+                limit: crate::format_micros(limits.max_market_exposure_micros),
             });
         }
     }

@@ -12,8 +12,8 @@ use hmac::{Hmac, Mac as _};
 use kairos_platform::storage::{Db, market_leases, orders};
 use sha2::{Digest as _, Sha256};
 
-use super::VenueError;
-use super::paper::sequencer::{Reply, Request};
+use crate::common::VenueError;
+use crate::paper::sequencer::{Reply, Request};
 
 pub const TIMESTAMP_HEADER: &str = "kairos-instance-timestamp";
 pub const SIGNATURE_HEADER: &str = "kairos-instance-signature";
@@ -54,7 +54,7 @@ pub fn sign(key: &[u8; 32], timestamp_ms: &str, body: &[u8]) -> String {
 /// Checks a forwarded request's signature and freshness.
 pub fn verify(key: &[u8; 32], timestamp_ms: &str, body: &[u8], signature: &str, now_ms: i64, window: Duration) -> bool {
     let Ok(ts) = timestamp_ms.parse::<i64>() else { return false };
-    if !crate::access::signed_request::fresh(ts, now_ms, window) {
+    if !kairos_domain::time::within_window(ts, now_ms, window) {
         return false;
     }
     let Ok(given) = hex::decode(signature) else { return false };
@@ -104,7 +104,7 @@ impl Forwarder {
     /// Sends a request to the instance at `address`; its answer, or why it could not be had.
     pub async fn forward(&self, address: &str, request: &Request) -> Result<Result<Reply, VenueError>, VenueError> {
         let body = serde_json::to_vec(request).map_err(|e| VenueError::Unavailable(e.to_string()))?;
-        let ts = (kairos_platform::domain::now_us() / 1_000).to_string();
+        let ts = (kairos_domain::now_us() / 1_000).to_string();
         let signature = sign(&self.key, &ts, &body);
         let res = self
             .client
@@ -141,7 +141,7 @@ impl Forwarder {
             }
         };
         let mut addresses = Vec::new();
-        let now = kairos_platform::domain::now_us();
+        let now = kairos_domain::now_us();
         for m in markets.iter().filter(|m| market_id.is_none_or(|only| only == m.as_str())) {
             if let Ok(Some(lease)) = market_leases::get(db, m).await
                 && lease.expires_at_us > now

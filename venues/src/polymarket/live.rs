@@ -24,28 +24,27 @@ use kairos_clob_client::http::{ClientConfig, ClobClient, ClobError, Submitted};
 use kairos_clob_client::orders::Version;
 use kairos_clob_client::positions;
 use kairos_clob_client::rounding::{AmountSide, OrderKind};
-use kairos_platform::config::PolymarketCredentials;
-use kairos_platform::domain::{
+use kairos_domain::risk::{AccountLimits, AccountOrder, AccountState, check_account};
+use kairos_domain::{
     Fill, Finality, Market, MarketProtocol, Order, OrderStatus, OrderType as KairosOrderType, Side, TimeInForce,
     Venue as VenueName, format_micros, now_us,
 };
-use kairos_platform::risk::{AccountLimits, AccountOrder, AccountState, check_account};
+use kairos_platform::config::PolymarketCredentials;
 use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
 use sqlx::Connection as _;
-use tokio::sync::broadcast;
 
 use super::budget::OrderBudget;
 use super::heartbeat_gate::HeartbeatGate;
 use super::reports::{self, VenueOrder};
 use super::tracking::{self, Effects, StateStep};
-use super::{VenueError, money};
-use crate::venues::paper::exchange::Refusal;
-use crate::venues::paper::sequencer::StreamEvent;
+use kairos_domain::Refusal;
+
+use super::money;
+use crate::common::{Publisher, StreamEvent, VenueError};
 
 const VENUE: &str = "polymarket";
 
 /// Where the private streams are published (the paper venue's channel: one stream for all).
-pub type Publisher = broadcast::Sender<Arc<StreamEvent>>;
 
 #[derive(Debug)]
 pub struct Live {
@@ -209,7 +208,7 @@ impl Live {
             return Ok(None);
         };
         match self.client.midpoint(token).await {
-            Ok(mid) => Ok(kairos_platform::domain::parse_micros(&mid).ok()),
+            Ok(mid) => Ok(kairos_domain::parse_micros(&mid).ok()),
             Err(ClobError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(clob(e)),
         }
@@ -265,9 +264,7 @@ impl Live {
         order.reserved_micros = amount;
         order.status = OrderStatus::Pending;
         let transfers: Vec<_> =
-            crate::venues::paper::settlement::reservation(&order.user_id, &asset, amount, &order.id)
-                .into_iter()
-                .collect();
+            kairos_domain::ledger::reservation(&order.user_id, &asset, amount, &order.id).into_iter().collect();
         ledger::append_many_locked_in(&mut tx, &transfers).await.map_err(storage)?;
         orders::save_in(&mut tx, &[&order]).await.map_err(storage)?;
         tx.commit().await.map_err(|e| storage(e.into()))?;

@@ -2,7 +2,7 @@
 //! one book, as the paper venue would feed it. Target: at least 1,000,000 orders per second.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use kairos_api::venues::paper::order_book::{NewOrder, OrderBook, Side, Stp, TimeInForce};
+use kairos_matching::order_book::{NewOrder, OrderBook, Side, Stp, TimeInForce};
 
 enum Msg {
     Order(NewOrder),

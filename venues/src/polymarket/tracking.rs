@@ -10,12 +10,11 @@
 //!   holds, but only once every trade the CLOB says it matched has been seen: until then the
 //!   caller must fetch those trades first ([`StateStep::NeedsTrades`]).
 
-use kairos_platform::domain::{Fill, Finality, Order, OrderStatus, TimeInForce, new_id};
+use kairos_domain::{Fill, Finality, Order, OrderStatus, TimeInForce, new_id};
 use kairos_platform::storage::ledger::Transfer;
 
 use super::money;
 use super::reports::{VenueFill, VenueOrder, VenueStatus};
-use crate::venues::paper::settlement;
 
 /// What to write for one report.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,7 +36,12 @@ impl Effects {
 /// Releases all an order still holds.
 pub fn release_rest(order: &mut Order, effects: &mut Effects) {
     let asset = money::held_asset(order);
-    effects.transfers.extend(settlement::reservation(&order.user_id, &asset, -order.reserved_micros, &order.id));
+    effects.transfers.extend(kairos_domain::ledger::reservation(
+        &order.user_id,
+        &asset,
+        -order.reserved_micros,
+        &order.id,
+    ));
     order.reserved_micros = 0;
 }
 
@@ -174,7 +178,7 @@ pub fn apply_state(
 
 #[cfg(test)]
 mod tests {
-    use kairos_platform::domain::{Liquidity, Side};
+    use kairos_domain::{Liquidity, Side};
 
     use super::*;
 

@@ -1,5 +1,5 @@
 //! The money of the Polymarket venue, in integers. Kairos trades on the CLOB from one account
-//! for all its users, so the venue is an omnibus account in the ledger ([`VENUE_ACCOUNT`]):
+//! for all its users, so the venue is an omnibus account in the ledger (`venue:polymarket`):
 //! what users pay for a trade goes to it, what they get from one comes from it.
 //!
 //! A trade the CLOB matched is not yet a trade: it settles on chain later, or fails. So a
@@ -11,15 +11,25 @@
 //! The CLOB's own fees are charged to the omnibus account by Polymarket and are not passed on
 //! to users here: fills carry a fee of zero.
 
-use kairos_platform::domain::order::share_asset;
-use kairos_platform::domain::{Fill, Order, Side};
-use kairos_platform::storage::ledger::{COLLATERAL, Posting, Transfer, available, pending, reserved};
-
-use crate::venues::paper::settlement::notional;
+use kairos_domain::ledger::{Account, COLLATERAL, Posting, Transfer, available, pending, reserved};
+use kairos_domain::money::MICROS_PER_UNIT;
+use kairos_domain::order::share_asset;
+use kairos_domain::{Fill, Order, Side};
 
 /// The omnibus account: Kairos's position at Polymarket. Its collateral is what users paid in
 /// for matched trades; its shares go negative by what users hold.
-pub const VENUE_ACCOUNT: &str = "venue:polymarket";
+pub const VENUE_NAME: &str = "polymarket";
+
+fn venue_account() -> Account {
+    Account::Venue { name: VENUE_NAME.to_string() }
+}
+
+/// The collateral of `size_micros` at `price_micros`. Prices here are between 0 and 1 (orders
+/// by the API's rules, trades by [`super::reports`], which refuses others as unreadable), so the
+/// notional never exceeds the size and cannot overflow; the clamp keeps that true of any input.
+fn notional(price_micros: i64, size_micros: i64) -> i64 {
+    kairos_domain::money::notional(price_micros.clamp(0, MICROS_PER_UNIT), size_micros).unwrap_or(size_micros)
+}
 
 /// The asset an order holds back and the amount for its whole size: collateral at the limit
 /// price for a buy, the shares for a sell.
@@ -42,7 +52,7 @@ pub fn held_for(order: &Order, size_micros: i64) -> i64 {
     }
 }
 
-fn posting(account: String, amount_micros: i64) -> Option<Posting> {
+fn posting(account: Account, amount_micros: i64) -> Option<Posting> {
     (amount_micros != 0).then_some(Posting { account, amount_micros })
 }
 
@@ -71,7 +81,7 @@ pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
                 reference,
                 vec![
                     posting(reserved(user), -held),
-                    posting(VENUE_ACCOUNT.to_string(), cost),
+                    posting(venue_account(), cost),
                     posting(available(user), held - cost),
                 ],
             ),
@@ -79,7 +89,7 @@ pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
                 shares,
                 "venue_match",
                 reference,
-                vec![posting(VENUE_ACCOUNT.to_string(), -fill.size_micros), posting(pending(user), fill.size_micros)],
+                vec![posting(venue_account(), -fill.size_micros), posting(pending(user), fill.size_micros)],
             ),
         ],
         Side::Sell => [
@@ -89,7 +99,7 @@ pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
                 reference,
                 vec![
                     posting(reserved(user), -held),
-                    posting(VENUE_ACCOUNT.to_string(), fill.size_micros),
+                    posting(venue_account(), fill.size_micros),
                     posting(available(user), held - fill.size_micros),
                 ],
             ),
@@ -97,7 +107,7 @@ pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
                 COLLATERAL.to_string(),
                 "venue_match",
                 reference,
-                vec![posting(VENUE_ACCOUNT.to_string(), -cost), posting(pending(user), cost)],
+                vec![posting(venue_account(), -cost), posting(pending(user), cost)],
             ),
         ],
     };
@@ -145,13 +155,13 @@ pub fn failed(order: &Order, fill: &Fill) -> Vec<Transfer> {
             got,
             "venue_fail",
             &fill.trade_id,
-            vec![posting(pending(user), -got_amount), posting(VENUE_ACCOUNT.to_string(), got_amount)],
+            vec![posting(pending(user), -got_amount), posting(venue_account(), got_amount)],
         ),
         transfer(
             paid,
             "venue_fail",
             &fill.trade_id,
-            vec![posting(VENUE_ACCOUNT.to_string(), -paid_amount), posting(available(user), paid_amount)],
+            vec![posting(venue_account(), -paid_amount), posting(available(user), paid_amount)],
         ),
     ]
     .into_iter()
@@ -162,7 +172,7 @@ pub fn failed(order: &Order, fill: &Fill) -> Vec<Transfer> {
 /// A Polymarket limit order of 10 shares at 0.50 with nothing reserved: the tests' start.
 #[cfg(test)]
 pub(super) fn test_order(side: Side) -> Order {
-    use kairos_platform::domain::{OrderStatus, OrderType, Stp, TimeInForce, Venue};
+    use kairos_domain::{OrderStatus, OrderType, Stp, TimeInForce, Venue};
     Order {
         id: "o".into(),
         user_id: "u".into(),
@@ -193,7 +203,7 @@ pub(super) fn test_order(side: Side) -> Order {
 
 #[cfg(test)]
 mod tests {
-    use kairos_platform::domain::{Finality, Liquidity};
+    use kairos_domain::{Finality, Liquidity};
 
     use super::*;
 
@@ -225,7 +235,7 @@ mod tests {
         for t in transfers {
             assert_eq!(t.postings.iter().map(|p| p.amount_micros).sum::<i64>(), 0, "{t:?}");
             for p in &t.postings {
-                *out.entry((p.account.clone(), t.asset.clone())).or_insert(0) += p.amount_micros;
+                *out.entry((p.account.to_string(), t.asset.clone())).or_insert(0) += p.amount_micros;
             }
         }
         out.retain(|_, v| *v != 0);
@@ -241,7 +251,7 @@ mod tests {
         let n = net(&m);
         assert_eq!(n[&("user:u:reserved".into(), COLLATERAL.into())], -2_000_000);
         assert_eq!(n[&("user:u:available".into(), COLLATERAL.into())], 400_000, "the price improvement");
-        assert_eq!(n[&(VENUE_ACCOUNT.into(), COLLATERAL.into())], 1_600_000);
+        assert_eq!(n[&(venue_account().to_string(), COLLATERAL.into())], 1_600_000);
         assert_eq!(n[&("user:u:pending".into(), "shares:m:0".into())], 4_000_000);
         let settled = net(&[m.clone(), confirmed(&o, &f)].concat());
         assert_eq!(settled.get(&("user:u:pending".into(), "shares:m:0".into())), None);
@@ -268,6 +278,6 @@ mod tests {
         assert_eq!(n[&("user:u:pending".into(), COLLATERAL.into())], 6_000_000);
         let settled = net(&[m, confirmed(&o, &f)].concat());
         assert_eq!(settled[&("user:u:available".into(), COLLATERAL.into())], 6_000_000);
-        assert_eq!(settled[&(VENUE_ACCOUNT.into(), COLLATERAL.into())], -6_000_000);
+        assert_eq!(settled[&(venue_account().to_string(), COLLATERAL.into())], -6_000_000);
     }
 }

@@ -6,7 +6,7 @@
 
 use kairos_clob_client::http::types::{OpenOrder, Trade};
 use kairos_clob_client::ws::messages::OrderEvent;
-use kairos_platform::domain::{Finality, Liquidity, parse_micros};
+use kairos_domain::{Finality, Liquidity, parse_micros};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unreadable CLOB report: {0}")]
@@ -14,6 +14,25 @@ pub struct ReportError(pub String);
 
 fn micros(field: &str, text: &str) -> Result<i64, ReportError> {
     parse_micros(text).map_err(|e| ReportError(format!("{field} {text:?}: {e}")))
+}
+
+/// A price of a share: between 0 and 1. What the money of a fill is computed from, so a notional
+/// never exceeds its size.
+fn price(field: &str, text: &str) -> Result<i64, ReportError> {
+    let p = micros(field, text)?;
+    if !(0..=kairos_domain::money::MICROS_PER_UNIT).contains(&p) {
+        return Err(ReportError(format!("{field} {text:?} is not between 0 and 1")));
+    }
+    Ok(p)
+}
+
+/// A size: not negative.
+fn size(field: &str, text: &str) -> Result<i64, ReportError> {
+    let s = micros(field, text)?;
+    if s < 0 {
+        return Err(ReportError(format!("{field} {text:?} is negative")));
+    }
+    Ok(s)
 }
 
 /// One order's side of one trade.
@@ -46,8 +65,8 @@ pub fn fills_of_trade(trade: &Trade) -> Result<Vec<VenueFill>, ReportError> {
         out.push(VenueFill {
             venue_order_id: trade.taker_order_id.clone(),
             trade_id: trade.id.clone(),
-            price_micros: micros("price", &trade.price)?,
-            size_micros: micros("size", &trade.size)?,
+            price_micros: price("price", &trade.price)?,
+            size_micros: size("size", &trade.size)?,
             liquidity: Liquidity::Taker,
             finality,
         });
@@ -56,8 +75,8 @@ pub fn fills_of_trade(trade: &Trade) -> Result<Vec<VenueFill>, ReportError> {
         out.push(VenueFill {
             venue_order_id: maker.order_id.clone(),
             trade_id: trade.id.clone(),
-            price_micros: micros("maker price", &maker.price)?,
-            size_micros: micros("matched_amount", &maker.matched_amount)?,
+            price_micros: price("maker price", &maker.price)?,
+            size_micros: size("matched_amount", &maker.matched_amount)?,
             liquidity: Liquidity::Maker,
             finality,
         });
@@ -162,6 +181,12 @@ mod tests {
         assert_eq!((fills[2].size_micros, fills[2].price_micros), (5_000_000, 560_000));
         assert!(fills.iter().all(|f| f.finality == Finality::Matched));
         let mut bad = trade.clone();
+        let mut above_one = trade.clone();
+        above_one.price = "1.5".into();
+        assert!(fills_of_trade(&above_one).is_err(), "a price above 1 is unreadable");
+        let mut negative = trade.clone();
+        negative.size = "-1".into();
+        assert!(fills_of_trade(&negative).is_err(), "a negative size is unreadable");
         bad.size = "fifteen".into();
         assert!(fills_of_trade(&bad).is_err(), "never read as zero");
         bad.status = "SETTLED?".into();

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
-use kairos_platform::domain::{Order, OrderStatus, OrderType, Side, Stp, TimeInForce, Venue};
-use kairos_platform::storage::ledger::{COLLATERAL, Transfer, available};
+use kairos_domain::ledger::{COLLATERAL, Transfer};
+use kairos_domain::{Order, OrderStatus, OrderType, Side, Stp, TimeInForce, Venue};
 
 use super::*;
 
@@ -45,7 +45,7 @@ fn order(id: &str, user: &str, outcome: u32, side: Side, price: i64, size: i64) 
 fn funded(users: &[(&str, i64)]) -> Batch {
     let mut b = Batch::new(1);
     for (u, amount) in users {
-        b.balances.insert((available(u), COLLATERAL.into()), *amount);
+        b.balances.insert((u.to_string(), COLLATERAL.into()), *amount);
     }
     b
 }
@@ -56,7 +56,7 @@ fn net(transfers: &[Transfer]) -> HashMap<(String, String), i64> {
     for t in transfers {
         assert_eq!(t.postings.iter().map(|p| p.amount_micros).sum::<i64>(), 0, "{t:?}");
         for p in &t.postings {
-            *out.entry((p.account.clone(), t.asset.clone())).or_insert(0) += p.amount_micros;
+            *out.entry((p.account.to_string(), t.asset.clone())).or_insert(0) += p.amount_micros;
         }
     }
     out.retain(|_, v| *v != 0);
@@ -228,7 +228,7 @@ fn restored_books_equal_the_books_they_were_built_from() {
     let makers = |b: &Batch| {
         b.fills
             .iter()
-            .filter(|f| f.liquidity == kairos_platform::domain::Liquidity::Maker)
+            .filter(|f| f.liquidity == kairos_domain::Liquidity::Maker)
             .map(|f| f.order_id.clone())
             .collect::<Vec<_>>()
     };

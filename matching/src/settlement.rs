@@ -6,18 +6,16 @@
 //! the asset), `market:<id>:escrow` (collateral backing minted pairs), `market:<id>:issuer`
 //! (minus the shares in circulation), and `system:fees`.
 
-use kairos_platform::domain::order::share_asset;
-use kairos_platform::domain::{Side, money::MICROS_PER_UNIT};
-use kairos_platform::storage::ledger::{COLLATERAL, Posting, Transfer, available, reserved};
+use kairos_domain::ledger::{Account, COLLATERAL, Posting, Transfer, available, reserved};
+use kairos_domain::order::share_asset;
+use kairos_domain::{Side, money::MICROS_PER_UNIT};
 
-pub const FEES_ACCOUNT: &str = "system:fees";
-
-pub fn escrow(market_id: &str) -> String {
-    format!("market:{market_id}:escrow")
+pub fn escrow(market_id: &str) -> Account {
+    Account::Escrow { market_id: market_id.to_string() }
 }
 
-pub fn issuer(market_id: &str) -> String {
-    format!("market:{market_id}:issuer")
+pub fn issuer(market_id: &str) -> Account {
+    Account::Issuer { market_id: market_id.to_string() }
 }
 
 /// Maker and taker fees in basis points of the notional.
@@ -27,26 +25,21 @@ pub struct Fees {
     pub taker_bps: i64,
 }
 
-/// Collateral for `size_micros` shares at `price_micros`. Exact when the size is a multiple of
-/// [`lot_micros`] (the order API refuses other sizes); otherwise rounded down.
-pub fn notional(price_micros: i64, size_micros: i64) -> i64 {
-    let n = i128::from(price_micros) * i128::from(size_micros) / i128::from(MICROS_PER_UNIT);
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
+pub use kairos_domain::money::{Overflow, fee, notional};
 
-/// A fee, rounded down: the fees of an order's fills then never add up to more than the fee
-/// reserved for the whole order.
-pub fn fee(notional_micros: i64, bps: i64) -> i64 {
-    let f = i128::from(notional_micros) * i128::from(bps) / 10_000;
-    i64::try_from(f).unwrap_or(i64::MAX)
-}
-
-pub use kairos_platform::risk::size_lot_micros as lot_micros;
+pub use kairos_domain::risk::size_lot_micros as lot_micros;
 
 /// What a buy holds back: its notional at the limit price plus the larger fee.
-pub fn buy_reservation(price_micros: i64, size_micros: i64, fees: Fees) -> i64 {
-    let n = notional(price_micros, size_micros);
-    n.saturating_add(fee(n, fees.maker_bps.max(fees.taker_bps)))
+pub fn buy_reservation(price_micros: i64, size_micros: i64, fees: Fees) -> Result<i64, Overflow> {
+    let n = notional(price_micros, size_micros)?;
+    n.checked_add(fee(n, fees.maker_bps.max(fees.taker_bps))?).ok_or(Overflow)
+}
+
+/// Whether every amount a match of this order can move fits `i64`: its fills are at prices of
+/// at most one unit, so the largest is a buy's reservation at a price of one. The exchange
+/// refuses an order that fails this, so the arithmetic of its matches cannot overflow.
+pub fn within_range(size_micros: i64, fees: Fees) -> Result<(), Overflow> {
+    buy_reservation(MICROS_PER_UNIT, size_micros, fees).map(|_| ())
 }
 
 /// One side of a match, in its own outcome's terms.
@@ -60,20 +53,20 @@ pub struct Party<'a> {
 }
 
 impl Party<'_> {
-    pub fn notional(&self, size_micros: i64) -> i64 {
+    pub fn notional(&self, size_micros: i64) -> Result<i64, Overflow> {
         notional(self.price_micros, size_micros)
     }
 
     /// Collateral this party's order gives up (buys) for the match: taken from its reservation.
-    pub fn cost(&self, size_micros: i64) -> i64 {
+    pub fn cost(&self, size_micros: i64) -> Result<i64, Overflow> {
         match self.side {
-            Side::Buy => self.notional(size_micros) + self.fee_micros,
-            Side::Sell => 0,
+            Side::Buy => self.notional(size_micros)?.checked_add(self.fee_micros).ok_or(Overflow),
+            Side::Sell => Ok(0),
         }
     }
 }
 
-fn posting(account: String, amount_micros: i64) -> Option<Posting> {
+fn posting(account: Account, amount_micros: i64) -> Option<Posting> {
     (amount_micros != 0).then_some(Posting { account, amount_micros })
 }
 
@@ -81,28 +74,34 @@ fn posting(account: String, amount_micros: i64) -> Option<Posting> {
 /// a trade (buyer and seller of one outcome), a mint (buyers of both outcomes of a binary
 /// market: their collateral goes to escrow and a pair is issued) or a merge (sellers of both
 /// outcomes: the pair is retired and escrow pays them).
-pub fn match_transfers(market_id: &str, trade_id: &str, a: &Party<'_>, b: &Party<'_>, size: i64) -> Vec<Transfer> {
+pub fn match_transfers(
+    market_id: &str,
+    trade_id: &str,
+    a: &Party<'_>,
+    b: &Party<'_>,
+    size: i64,
+) -> Result<Vec<Transfer>, Overflow> {
     let mut usdc = Vec::new();
-    let mut fees = 0;
-    let mut escrow_change = 0;
+    let mut fees = 0i64;
+    let mut escrow_change = 0i64;
     let mut shares = Vec::new();
     for p in [a, b] {
-        let n = p.notional(size);
-        fees += p.fee_micros;
+        let n = p.notional(size)?;
+        fees = fees.checked_add(p.fee_micros).ok_or(Overflow)?;
         match p.side {
             Side::Buy => {
-                usdc.extend(posting(reserved(p.user_id), -(n + p.fee_micros)));
-                escrow_change += n;
+                usdc.extend(posting(reserved(p.user_id), -p.cost(size)?));
+                escrow_change = escrow_change.checked_add(n).ok_or(Overflow)?;
                 shares.push((share_asset(market_id, p.outcome), available(p.user_id), size));
             }
             Side::Sell => {
-                usdc.extend(posting(available(p.user_id), n - p.fee_micros));
-                escrow_change -= n;
+                usdc.extend(posting(available(p.user_id), n.checked_sub(p.fee_micros).ok_or(Overflow)?));
+                escrow_change = escrow_change.checked_sub(n).ok_or(Overflow)?;
                 shares.push((share_asset(market_id, p.outcome), reserved(p.user_id), -size));
             }
         }
     }
-    usdc.extend(posting(FEES_ACCOUNT.to_string(), fees));
+    usdc.extend(posting(Account::Fees, fees));
     usdc.extend(posting(escrow(market_id), escrow_change));
     let reference = Some(trade_id.to_string());
     let mut out = vec![Transfer {
@@ -125,30 +124,10 @@ pub fn match_transfers(market_id: &str, trade_id: &str, a: &Party<'_>, b: &Party
         }
     }
     out.retain(|t| t.postings.len() >= 2);
-    out
+    Ok(out)
 }
 
-/// Moves `amount` of `asset` between a user's available and reserved accounts (`reserve` when
-/// positive, `release` when negative).
-pub fn reservation(user_id: &str, asset: &str, amount: i64, order_id: &str) -> Option<Transfer> {
-    if amount == 0 {
-        return None;
-    }
-    let (from, to, kind) = if amount > 0 {
-        (available(user_id), reserved(user_id), "reserve")
-    } else {
-        (reserved(user_id), available(user_id), "release")
-    };
-    Some(Transfer {
-        asset: asset.to_string(),
-        kind: kind.into(),
-        reference: Some(order_id.to_string()),
-        postings: vec![
-            Posting { account: from, amount_micros: -amount.abs() },
-            Posting { account: to, amount_micros: amount.abs() },
-        ],
-    })
-}
+pub use kairos_domain::ledger::reservation;
 
 /// The transfers that settle a resolved market for one holder: every share is retired, and
 /// each winning share is paid one unit of collateral from escrow.
@@ -202,25 +181,29 @@ mod tests {
                 assert_eq!((t * tick * lot) % MICROS_PER_UNIT, 0);
             }
         }
-        assert_eq!(notional(290_000, 10_000_000), 2_900_000);
-        assert_eq!(fee(2_900_000, 25), 7_250);
-        assert_eq!(fee(399, 25), 0, "fees round down");
-        assert_eq!(buy_reservation(500_000, 2_000_000, Fees { maker_bps: 0, taker_bps: 100 }), 1_010_000);
+        assert_eq!(notional(290_000, 10_000_000), Ok(2_900_000));
+        assert_eq!(fee(2_900_000, 25), Ok(7_250));
+        assert_eq!(fee(399, 25), Ok(0), "fees round down");
+        assert_eq!(buy_reservation(500_000, 2_000_000, Fees { maker_bps: 0, taker_bps: 100 }), Ok(1_010_000));
+        let fees = Fees { maker_bps: 0, taker_bps: 100 };
+        assert_eq!(buy_reservation(1_000_000, i64::MAX, fees), Err(Overflow), "never saturated");
+        assert_eq!(within_range(i64::MAX / 2, fees), Ok(()));
+        assert_eq!(within_range(i64::MAX - 1, fees), Err(Overflow));
     }
 
     #[test]
     fn a_trade_moves_collateral_and_shares_between_two_users() {
         let buyer = Party { user_id: "b", outcome: 0, side: Side::Buy, price_micros: 400_000, fee_micros: 400 };
         let seller = Party { user_id: "s", outcome: 0, side: Side::Sell, price_micros: 400_000, fee_micros: 0 };
-        let t = match_transfers("m", "t1", &buyer, &seller, 1_000_000);
+        let t = match_transfers("m", "t1", &buyer, &seller, 1_000_000).expect("in range");
         sums_to_zero(&t);
         assert_eq!(t.len(), 2);
         assert_eq!(
             t[0].postings,
             vec![
-                Posting { account: "user:b:reserved".into(), amount_micros: -400_400 },
-                Posting { account: "user:s:available".into(), amount_micros: 400_000 },
-                Posting { account: FEES_ACCOUNT.into(), amount_micros: 400 },
+                Posting { account: reserved("b"), amount_micros: -400_400 },
+                Posting { account: available("s"), amount_micros: 400_000 },
+                Posting { account: Account::Fees, amount_micros: 400 },
             ]
         );
         assert_eq!((t[1].asset.as_str(), t[1].postings.len()), ("shares:m:0", 2));
@@ -230,7 +213,7 @@ mod tests {
     fn complementary_buys_mint_a_pair_backed_by_escrow() {
         let yes = Party { user_id: "a", outcome: 0, side: Side::Buy, price_micros: 300_000, fee_micros: 0 };
         let no = Party { user_id: "b", outcome: 1, side: Side::Buy, price_micros: 700_000, fee_micros: 0 };
-        let t = match_transfers("m", "t1", &yes, &no, 5_000_000);
+        let t = match_transfers("m", "t1", &yes, &no, 5_000_000).expect("in range");
         sums_to_zero(&t);
         let escrowed: i64 = t[0].postings.iter().filter(|p| p.account == escrow("m")).map(|p| p.amount_micros).sum();
         assert_eq!(escrowed, 5_000_000, "one unit of collateral per pair");
@@ -241,7 +224,7 @@ mod tests {
     fn complementary_sells_merge_and_escrow_pays_out() {
         let yes = Party { user_id: "a", outcome: 0, side: Side::Sell, price_micros: 600_000, fee_micros: 60 };
         let no = Party { user_id: "b", outcome: 1, side: Side::Sell, price_micros: 400_000, fee_micros: 0 };
-        let t = match_transfers("m", "t1", &yes, &no, 1_000_000);
+        let t = match_transfers("m", "t1", &yes, &no, 1_000_000).expect("in range");
         sums_to_zero(&t);
         let escrowed: i64 = t[0].postings.iter().filter(|p| p.account == escrow("m")).map(|p| p.amount_micros).sum();
         assert_eq!(escrowed, -1_000_000);

@@ -10,6 +10,7 @@
 //! `venue_heartbeat_lost`, while cancels still go.
 
 pub mod budget;
+pub mod gamma;
 pub mod heartbeat_gate;
 pub mod live;
 pub mod money;
@@ -19,13 +20,14 @@ pub mod tracking;
 
 use std::sync::Arc;
 
+use kairos_domain::Order;
 use kairos_platform::config::{POLYMARKET_REQUIRED, PolymarketCredentials};
-use kairos_platform::domain::Order;
 use kairos_platform::storage::Db;
 
-use self::live::{Live, Publisher};
-use super::paper::exchange::Refusal;
-use super::{Venue, VenueError};
+use kairos_domain::Refusal;
+
+use self::live::Live;
+use crate::common::{CancelCause, Publisher, Venue, VenueError};
 
 #[derive(Debug, Clone)]
 pub struct PolymarketVenue {
@@ -36,7 +38,7 @@ impl PolymarketVenue {
     /// Off without credentials; with them, fails when they are malformed.
     pub fn new(
         credentials: Option<&PolymarketCredentials>,
-        limits: kairos_platform::risk::AccountLimits,
+        limits: kairos_domain::risk::AccountLimits,
         db: Db,
         publisher: Publisher,
     ) -> Result<PolymarketVenue, String> {
@@ -66,16 +68,6 @@ impl PolymarketVenue {
             ))
         })
     }
-
-    /// Cancel-all with the reason the orders will carry (`cancelled`, `dead_man_switch`, …).
-    pub async fn cancel_all_because(
-        &self,
-        user_id: &str,
-        market_id: Option<&str>,
-        reason: &str,
-    ) -> Result<Vec<Order>, VenueError> {
-        self.on()?.cancel_all(user_id, market_id, reason).await
-    }
 }
 
 impl Venue for PolymarketVenue {
@@ -92,7 +84,12 @@ impl Venue for PolymarketVenue {
         self.on()?.cancel(order, "cancelled").await
     }
 
-    async fn cancel_all(&self, user_id: &str, market_id: Option<&str>) -> Result<Vec<Order>, VenueError> {
-        self.cancel_all_because(user_id, market_id, "cancelled").await
+    async fn cancel_all(
+        &self,
+        user_id: &str,
+        market_id: Option<&str>,
+        cause: CancelCause,
+    ) -> Result<Vec<Order>, VenueError> {
+        self.on()?.cancel_all(user_id, market_id, cause.reason()).await
     }
 }

@@ -24,6 +24,13 @@ pub fn parse_rfc3339_us(input: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000).ok()
 }
 
+/// Whether `timestamp_ms` is within `window` of `now_ms` either way: the freshness test of
+/// signed requests, between instances and from clients. Hostile timestamps cannot overflow it.
+pub fn within_window(timestamp_ms: i64, now_ms: i64, window: std::time::Duration) -> bool {
+    let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    now_ms.abs_diff(timestamp_ms) <= window
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
