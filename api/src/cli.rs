@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kairos_domain::{Role, Scope, Venue};
-use kairos_platform::config::{self, Origin, Settings};
+use kairos_platform::config::{self, ApiSettings, Origin};
 use kairos_platform::storage::Db;
 use kairos_platform::storage::markets::{self, Upserted};
 use kairos_platform::telemetry::{self, Telemetry};
@@ -200,8 +200,8 @@ type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>
 
 /// Loads and validates the config, installs telemetry, and runs `job` on a runtime. A config
 /// with problems stops here, one line per problem.
-fn with_runtime(job: impl FnOnce(Settings, Arc<Telemetry>) -> Job) -> ExitCode {
-    let (settings, problems) = config::load();
+fn with_runtime(job: impl FnOnce(ApiSettings, Arc<Telemetry>) -> Job) -> ExitCode {
+    let (settings, problems) = config::load_api();
     if !problems.is_empty() {
         eprintln!("kairos-api: refusing to start, the config has {} problem(s):", problems.len());
         for p in &problems {
@@ -209,14 +209,18 @@ fn with_runtime(job: impl FnOnce(Settings, Arc<Telemetry>) -> Job) -> ExitCode {
         }
         return ExitCode::from(EXIT_CONFIG);
     }
-    let telemetry =
-        match telemetry::init("kairos-api", &settings.log, settings.log_format, settings.otlp_endpoint.as_deref()) {
-            Ok(t) => Arc::new(t),
-            Err(e) => {
-                eprintln!("kairos-api: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let telemetry = match telemetry::init(
+        "kairos-api",
+        &settings.core.log,
+        settings.core.log_format,
+        settings.core.otlp_endpoint.as_deref(),
+    ) {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            eprintln!("kairos-api: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     announce(&settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -241,28 +245,28 @@ fn with_runtime(job: impl FnOnce(Settings, Arc<Telemetry>) -> Job) -> ExitCode {
 }
 
 /// Logs the effective config and says which values are defaults or generated.
-fn announce(settings: &Settings) {
-    tracing::info!(profile = settings.profile.as_str(), config = ?settings.describe(), "effective config (secrets redacted)");
-    for (name, origin) in &settings.origins {
+fn announce(settings: &ApiSettings) {
+    tracing::info!(profile = settings.core.profile.as_str(), config = ?settings.describe(), "effective config (secrets redacted)");
+    for (name, origin) in &settings.core.origins {
         match origin {
             Origin::Default if matches!(*name, "KAIROS_BIND" | "KAIROS_METRICS_BIND" | "KAIROS_DATABASE_URL") => {
                 let line = settings.describe().into_iter().find(|l| l.starts_with(name)).unwrap_or_default();
-                tracing::info!("{name} not set: using the {} default: {line}", settings.profile.as_str());
+                tracing::info!("{name} not set: using the {} default: {line}", settings.core.profile.as_str());
             }
             Origin::Generated => tracing::info!(
                 "{name} not set: using the secret generated for {} in {}",
-                settings.profile.as_str(),
-                settings.local_secrets_path().map(|p| p.display().to_string()).unwrap_or_default()
+                settings.core.profile.as_str(),
+                settings.core.local_secrets_path().map(|p| p.display().to_string()).unwrap_or_default()
             ),
             _ => {}
         }
     }
-    for name in &settings.unknown_variables {
+    for name in &settings.core.unknown_variables {
         tracing::warn!(variable = %name, "unknown KAIROS_ variable ignored (typo or removed setting?)");
     }
 }
 
-async fn serve(settings: Settings, telemetry: Arc<Telemetry>) -> Result<(), String> {
+async fn serve(settings: ApiSettings, telemetry: Arc<Telemetry>) -> Result<(), String> {
     // Handlers are installed before the listeners open, so a signal sent as soon as the
     // server says it listens is never met by the default action (SIGHUP would kill it).
     let signals = Signals::install().map_err(|e| format!("cannot listen for signals: {e}"))?;
@@ -332,15 +336,15 @@ impl Signals {
     }
 }
 
-async fn connect(settings: &Settings) -> Result<Db, String> {
-    let db = Db::connect(settings.database_url.expose(), settings.database_max_connections)
+async fn connect(settings: &ApiSettings) -> Result<Db, String> {
+    let db = Db::connect(settings.core.database_url.expose(), settings.core.database_max_connections)
         .await
-        .map_err(|e| format!("{}: {e}", config::redact_url(settings.database_url.expose())))?;
+        .map_err(|e| format!("{}: {e}", config::redact_url(settings.core.database_url.expose())))?;
     db.migrate().await.map_err(|e| e.to_string())?;
     Ok(db)
 }
 
-async fn migrate(settings: Settings) -> Result<(), String> {
+async fn migrate(settings: ApiSettings) -> Result<(), String> {
     let db = connect(&settings).await?;
     let versions: Vec<i64> = kairos_platform::storage::MIGRATOR.iter().map(|m| m.version).collect();
     println!("{}", serde_json::json!({ "migrated": true, "backend": db.backend().as_str(), "versions": versions }));
@@ -348,7 +352,7 @@ async fn migrate(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
-async fn import(settings: Settings, file: PathBuf, venue: Venue) -> Result<(), String> {
+async fn import(settings: ApiSettings, file: PathBuf, venue: Venue) -> Result<(), String> {
     let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let parsed = kairos_venues::polymarket::gamma::parse_markets(&text, venue)
         .map_err(|e| format!("{}: {e}", file.display()))?;
@@ -366,12 +370,12 @@ async fn import(settings: Settings, file: PathBuf, venue: Venue) -> Result<(), S
 }
 
 /// A state for the commands that act as the API would (same secrets, same storage).
-async fn cli_state(settings: Settings) -> Result<crate::state::AppState, String> {
+async fn cli_state(settings: ApiSettings) -> Result<crate::state::AppState, String> {
     let db = connect(&settings).await?;
     crate::state::AppState::new(settings, db, None)
 }
 
-async fn create_user(settings: Settings, wallet: String, role: Role) -> Result<(), String> {
+async fn create_user(settings: ApiSettings, wallet: String, role: Role) -> Result<(), String> {
     use kairos_platform::storage::audit_log::{self, AuditEntry};
     use kairos_platform::storage::users;
     crate::access::wallet::parse_wallet(&wallet).map_err(|e| format!("--wallet: {e}"))?;
@@ -402,7 +406,7 @@ async fn create_user(settings: Settings, wallet: String, role: Role) -> Result<(
     Ok(())
 }
 
-async fn create_api_key(settings: Settings, user: String, scopes: Vec<Scope>, label: String) -> Result<(), String> {
+async fn create_api_key(settings: ApiSettings, user: String, scopes: Vec<Scope>, label: String) -> Result<(), String> {
     let state = cli_state(settings).await?;
     let owner = kairos_platform::storage::users::get(state.db(), &user)
         .await
@@ -416,21 +420,21 @@ async fn create_api_key(settings: Settings, user: String, scopes: Vec<Scope>, la
     Ok(())
 }
 
-async fn audit_verify(settings: Settings) -> Result<(), String> {
+async fn audit_verify(settings: ApiSettings) -> Result<(), String> {
     let db = connect(&settings).await?;
     let result = kairos_platform::storage::audit_log::verify(&db).await.map_err(|e| e.to_string());
     db.close().await;
     report_chain("audit log", result?)
 }
 
-async fn ledger_verify(settings: Settings) -> Result<(), String> {
+async fn ledger_verify(settings: ApiSettings) -> Result<(), String> {
     let db = connect(&settings).await?;
     let result = kairos_platform::storage::ledger::verify(&db).await.map_err(|e| e.to_string());
     db.close().await;
     report_chain("ledger", result?)
 }
 
-async fn orders_verify(settings: Settings) -> Result<(), String> {
+async fn orders_verify(settings: ApiSettings) -> Result<(), String> {
     let db = connect(&settings).await?;
     let result = kairos_venues::paper::consistency::check(&db).await.map_err(|e| e.to_string());
     db.close().await;
@@ -439,7 +443,7 @@ async fn orders_verify(settings: Settings) -> Result<(), String> {
     if report.problems.is_empty() { Ok(()) } else { Err(format!("{} problem(s)", report.problems.len())) }
 }
 
-async fn dev_accounts(settings: Settings, makers: usize, credit: String) -> Result<(), String> {
+async fn dev_accounts(settings: ApiSettings, makers: usize, credit: String) -> Result<(), String> {
     let credit = kairos_domain::parse_micros(&credit).map_err(|e| format!("--credit: {e}"))?;
     let state = cli_state(settings).await?;
     let accounts = crate::load::accounts::create(&state, makers, credit).await;
@@ -469,22 +473,12 @@ fn report_chain(
 }
 
 fn config_check() -> ExitCode {
-    let (settings, problems) = config::load();
-    for line in settings.describe() {
-        println!("{line}");
+    let (settings, problems) = config::load_api();
+    if config::print_check(&settings.describe(), &settings.core, &problems) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_CONFIG)
     }
-    for name in &settings.unknown_variables {
-        eprintln!("warning: {name} is not a Kairos setting (typo or removed setting?)");
-    }
-    if problems.is_empty() {
-        println!("config ok for profile {}", settings.profile.as_str());
-        return ExitCode::SUCCESS;
-    }
-    eprintln!("{} problem(s):", problems.len());
-    for p in &problems {
-        eprintln!("  - {p}");
-    }
-    ExitCode::from(EXIT_CONFIG)
 }
 
 fn openapi(output: Option<PathBuf>, check: Option<PathBuf>) -> ExitCode {

@@ -1,11 +1,11 @@
 //! The Kairos REST API (`/v1`) and the `kairos-api` operator CLI.
 //!
-//! [`server::start`] builds everything a running instance needs from [`Settings`]
+//! [`server::start`] builds everything a running instance needs from [`ApiSettings`]
 //! (storage, readiness, the market catalog, both listeners) so the binary and the integration
 //! tests start the same server. Handlers are thin: they parse, call a plain function, and map
 //! the result; the logic is in modules named for what they hold.
 //!
-//! [`Settings`]: kairos_platform::config::Settings
+//! [`ApiSettings`]: kairos_platform::config::ApiSettings
 
 pub mod access;
 pub mod cli;

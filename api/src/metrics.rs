@@ -47,7 +47,7 @@ async fn render(State((state, handle)): State<(AppState, PrometheusHandle)>) -> 
     let (open, idle) = state.db().pool_state();
     metrics::gauge!("kairos_db_pool_connections", "state" => "open").set(f64::from(open));
     metrics::gauge!("kairos_db_pool_connections", "state" => "idle").set(idle as f64);
-    metrics::gauge!("kairos_db_pool_max_connections").set(f64::from(state.settings().database_max_connections));
+    metrics::gauge!("kairos_db_pool_max_connections").set(f64::from(state.settings().core.database_max_connections));
     metrics::gauge!("kairos_market_catalog_markets").set(state.catalog().len() as f64);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
 }

@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use kairos_platform::cache::Redis;
-use kairos_platform::config::{Settings, StorageMode, redact_url};
+use kairos_platform::config::{ApiSettings, StorageMode, redact_url};
 use kairos_platform::storage::Db;
 use kairos_platform::telemetry::Telemetry;
 use tokio::task::JoinSet;
@@ -71,21 +71,21 @@ pub struct Running {
 /// refreshed: twice a second, so every instance sees a kill-switch change within a second.
 const REFRESH_EVERY: Duration = Duration::from_millis(500);
 
-pub async fn start(settings: Settings) -> Result<Running, StartError> {
-    let url = redact_url(settings.database_url.expose());
-    let db = Db::connect(settings.database_url.expose(), settings.database_max_connections)
+pub async fn start(settings: ApiSettings) -> Result<Running, StartError> {
+    let url = redact_url(settings.core.database_url.expose());
+    let db = Db::connect(settings.core.database_url.expose(), settings.core.database_max_connections)
         .await
         .map_err(|e| StartError::Database { url: url.clone(), cause: e.to_string() })?;
     db.migrate().await.map_err(|e| StartError::Migration(e.to_string()))?;
-    crate::seed::run(&db, settings.profile).await.map_err(|e| StartError::Seed(e.to_string()))?;
+    crate::seed::run(&db, settings.core.profile).await.map_err(|e| StartError::Seed(e.to_string()))?;
 
-    let redis = match &settings.redis_url {
+    let redis = match &settings.core.redis_url {
         Some(url) => Some(Redis::new(url.expose()).map_err(StartError::RedisUrl)?),
         None => None,
     };
     if let Some(r) = &redis {
         if let Err(cause) = r.ping().await {
-            match settings.storage_mode {
+            match settings.core.storage_mode {
                 StorageMode::Strict => return Err(StartError::Redis { url: r.redacted_url().to_string(), cause }),
                 StorageMode::Degraded => tracing::warn!(
                     redis = r.redacted_url(),
@@ -94,14 +94,14 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
                 ),
             }
         }
-    } else if settings.storage_mode == StorageMode::Degraded {
+    } else if settings.core.storage_mode == StorageMode::Degraded {
         tracing::warn!("KAIROS_REDIS_URL is not set: serving DEGRADED on in-process fallbacks (see /ready)");
     }
 
     crate::access::route_rules::check_against(&crate::openapi::spec()).map_err(StartError::Routes)?;
     let state = AppState::new(settings.clone(), db.clone(), redis).map_err(StartError::Secrets)?;
     let report = state.readiness().refresh().await;
-    if settings.storage_mode == StorageMode::Strict && report.status != ReadyStatus::Ready {
+    if settings.core.storage_mode == StorageMode::Strict && report.status != ReadyStatus::Ready {
         return Err(StartError::NotReady(serde_json::to_string(&*report).unwrap_or_default()));
     }
     state.catalog().refresh(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
@@ -109,10 +109,10 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let prometheus = crate::metrics::handle().map_err(StartError::Metrics)?;
 
     let listener = bind(settings.bind, "KAIROS_BIND").await?;
-    let metrics_listener = bind(settings.metrics_bind, "KAIROS_METRICS_BIND").await?;
+    let metrics_listener = bind(settings.core.metrics_bind, "KAIROS_METRICS_BIND").await?;
     let internal_listener = bind(settings.internal_bind, "KAIROS_INTERNAL_BIND").await?;
     let addr = local_addr(&listener, settings.bind, "KAIROS_BIND")?;
-    let metrics_addr = local_addr(&metrics_listener, settings.metrics_bind, "KAIROS_METRICS_BIND")?;
+    let metrics_addr = local_addr(&metrics_listener, settings.core.metrics_bind, "KAIROS_METRICS_BIND")?;
     let internal_addr = local_addr(&internal_listener, settings.internal_bind, "KAIROS_INTERNAL_BIND")?;
 
     // Other instances reach this one on its internal listener: that is the address its leases
@@ -124,7 +124,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     state
         .venues()
         .paper
-        .start(settings.database_url.expose(), instance)
+        .start(settings.core.database_url.expose(), instance)
         .await
         .map_err(|e| StartError::Venue(e.to_string()))?;
     let shutdown = CancellationToken::new();
@@ -176,7 +176,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         crate::runtime_settings::follow_announcements(follow_state, token).await;
         ("runtime-settings announcements", Ok(()))
     });
-    tracing::info!(%addr, %metrics_addr, %internal_addr, profile = settings.profile.as_str(), "kairos-api listening");
+    tracing::info!(%addr, %metrics_addr, %internal_addr, profile = settings.core.profile.as_str(), "kairos-api listening");
     Ok(Running { addr, metrics_addr, internal_addr, state, instance_id, shutdown, tasks })
 }
 
@@ -184,7 +184,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
 /// across restarts, so a restarted instance takes its leases back at once), reached by the
 /// others at its internal listener.
 fn instance(
-    settings: &Settings,
+    settings: &ApiSettings,
     addr: SocketAddr,
     internal_addr: SocketAddr,
 ) -> kairos_venues::paper::sequencer::Instance {
@@ -287,7 +287,7 @@ impl Running {
     /// `KAIROS_SHUTDOWN_GRACE_MS` to finish after shutdown begins.
     pub async fn wait(mut self) -> Result<(), String> {
         let mut failure: Option<String> = None;
-        let grace = self.state.settings().shutdown_grace;
+        let grace = self.state.settings().core.shutdown_grace;
         loop {
             let next = if self.shutdown.is_cancelled() {
                 match tokio::time::timeout(grace, self.tasks.join_next()).await {
@@ -386,7 +386,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// Applies what SIGHUP reloads: the log filter (from `KAIROS_LOG`, env or file) and the
 /// runtime settings table. Other settings need a restart; a changed one is named in the log.
 pub async fn reload(state: &AppState, telemetry: Option<&Arc<Telemetry>>) {
-    let (fresh, problems) = kairos_platform::config::load();
+    let (fresh, problems) = kairos_platform::config::load_api();
     if !problems.is_empty() {
         for p in &problems {
             tracing::error!(problem = %p, "reload refused: the config has problems; keeping the running one");
@@ -394,8 +394,8 @@ pub async fn reload(state: &AppState, telemetry: Option<&Arc<Telemetry>>) {
         return;
     }
     if let Some(t) = telemetry {
-        match t.set_filter(&fresh.log) {
-            Ok(()) => tracing::info!(log = %fresh.log, "reloaded log filter"),
+        match t.set_filter(&fresh.core.log) {
+            Ok(()) => tracing::info!(log = %fresh.core.log, "reloaded log filter"),
             Err(e) => tracing::error!(error = %e, "cannot apply KAIROS_LOG"),
         }
     }
@@ -406,7 +406,9 @@ pub async fn reload(state: &AppState, telemetry: Option<&Arc<Telemetry>>) {
         Err(e) => tracing::error!(error = %e, "cannot reload runtime settings"),
     }
     let running = state.settings();
-    if fresh.bind != running.bind || fresh.database_url != running.database_url || fresh.redis_url != running.redis_url
+    if fresh.bind != running.bind
+        || fresh.core.database_url != running.core.database_url
+        || fresh.core.redis_url != running.core.redis_url
     {
         tracing::warn!("listener or store settings changed; they take effect on restart");
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kairos_platform::cache::Redis;
-use kairos_platform::config::Settings;
+use kairos_platform::config::ApiSettings;
 use kairos_platform::storage::Db;
 
 use crate::access::failed_signatures::FailedSignatures;
@@ -29,7 +29,7 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct Inner {
-    settings: Settings,
+    settings: ApiSettings,
     db: Db,
     redis: Option<Redis>,
     readiness: Readiness,
@@ -54,7 +54,7 @@ struct Inner {
 impl AppState {
     /// Fails when a secret the API needs is missing or malformed (the config loader refuses
     /// those outside dev/test; this guards library callers too).
-    pub fn new(settings: Settings, db: Db, redis: Option<Redis>) -> Result<Self, String> {
+    pub fn new(settings: ApiSettings, db: Db, redis: Option<Redis>) -> Result<Self, String> {
         let jwt_secret = settings.jwt_secret.as_ref().ok_or("KAIROS_JWT_SECRET is not set")?;
         let jwt = Keys::new(jwt_secret, settings.jwt_secret_previous.as_ref());
         let master_key = MasterKey::from_config(settings.master_key.as_ref().ok_or("KAIROS_MASTER_KEY is not set")?)?;
@@ -67,7 +67,7 @@ impl AppState {
         };
         let paper = PaperVenue::new(Fees { maker_bps: t.maker_fee_bps, taker_bps: t.taker_fee_bps }, limits);
         let polymarket = PolymarketVenue::new(settings.polymarket.as_ref(), limits, db.clone(), paper.publisher())?;
-        let readiness = Readiness::new(settings.storage_mode, db.clone(), redis.clone(), polymarket.heartbeat());
+        let readiness = Readiness::new(settings.core.storage_mode, db.clone(), redis.clone(), polymarket.heartbeat());
         let venues = Venues {
             paper,
             polymarket,
@@ -96,7 +96,7 @@ impl AppState {
         })
     }
 
-    pub fn settings(&self) -> &Settings {
+    pub fn settings(&self) -> &ApiSettings {
         &self.inner.settings
     }
 

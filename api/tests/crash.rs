@@ -6,9 +6,10 @@
 //! - Two instances on one database: the one holding a market's lease is killed; the other
 //!   answers 409 `market_moved` until the lease lapses, then takes the market over with its book.
 
+use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kairos_api::load::{Accounts, Plan, run};
@@ -16,23 +17,22 @@ use kairos_platform::storage::scratch::{self, ScratchDb};
 use kairos_platform::storage::{Db, ledger, orders};
 use kairos_venues::paper::consistency;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
-}
-
-fn env(db: &ScratchDb, data: &std::path::Path, port: u16) -> Vec<(String, String)> {
+/// Every server binds port 0 and the test reads the address it got from its start-up log line.
+fn env(db: &ScratchDb, data: &std::path::Path) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = [
         ("KAIROS_PROFILE", "test"),
         ("KAIROS_METRICS_BIND", "127.0.0.1:0"),
         ("KAIROS_JWT_SECRET", "test-jwt-secret-Zq8Vt2pX7mR4kLw9ZsB3nY6cH1dF5gJ0"),
         ("KAIROS_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
         ("KAIROS_RISK__MAX_OPEN_ORDERS", "0"),
-        ("KAIROS_LOG", "error"),
+        // Errors, and the one line that says where the server listens.
+        ("KAIROS_LOG", "error,kairos_api::server=info"),
+        ("KAIROS_LOG_FORMAT", "json"),
+        ("KAIROS_BIND", "127.0.0.1:0"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    vars.push(("KAIROS_BIND".into(), format!("127.0.0.1:{port}")));
     vars.push(("KAIROS_DATA_DIR".into(), data.display().to_string()));
     vars.push(("KAIROS_DATABASE_URL".into(), db.url.clone()));
     for class in ["READ", "TRADE", "CANCEL", "AUTH"] {
@@ -49,13 +49,37 @@ fn kairos_api(vars: &[(String, String)]) -> Command {
     cmd
 }
 
-async fn start_server(vars: &[(String, String)], base: &str) -> Child {
-    let mut child =
-        kairos_api(vars).arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn");
+/// Starts `kairos-api serve`; returns it with its base URL, once it answers `/health`. The
+/// address is the one its "kairos-api listening" log line names; the rest of its log is passed
+/// through to the test's stderr.
+async fn start_server(vars: &[(String, String)]) -> (Child, String) {
+    let mut child = kairos_api(vars).arg("serve").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (found, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let parsed: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            match parsed["addr"].as_str() {
+                Some(addr) if parsed["message"] == "kairos-api listening" => {
+                    if let Some(found) = found.take() {
+                        let _ = found.send(addr.to_string());
+                    }
+                }
+                _ => eprintln!("{line}"),
+            }
+        }
+    });
+    let Ok(addr) = address.recv_timeout(Duration::from_secs(60)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server did not say where it listens within 60 s");
+    };
+    let base = format!("http://{addr}");
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if reqwest::get(format!("{base}/health")).await.is_ok_and(|r| r.status().is_success()) {
-            return child;
+            return (child, base);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -64,35 +88,65 @@ async fn start_server(vars: &[(String, String)], base: &str) -> Child {
     panic!("the server did not answer /health within 60 s");
 }
 
+/// Orders stored so far, all users together.
+async fn stored_orders(store: &Db) -> i64 {
+    use sqlx::Row as _;
+    sqlx::query("SELECT COUNT(*) FROM orders")
+        .fetch_one(store.pool())
+        .await
+        .and_then(|r| r.try_get::<i64, _>(0))
+        .expect("count orders")
+}
+
+/// Acknowledged orders before the kill: enough that a lost or doubled one would show.
+const ORDERS_BEFORE_KILL: i64 = 50;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_under_load_loses_and_doubles_nothing() {
     for db in scratch::all().await {
         let data = tempfile::tempdir().expect("data");
-        let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
-        let vars = env(&db, data.path(), port);
+        let mut vars = env(&db, data.path());
+        // The restarted server is the same instance (on another port): it takes its own market
+        // lease back at once, as a deployment that names its instances does.
+        vars.push(("KAIROS_INSTANCE_ID".into(), "crash-test".into()));
         let out =
             kairos_api(&vars).args(["dev-accounts", "--makers", "4", "--credit", "100000"]).output().expect("run");
         assert!(out.status.success(), "dev-accounts: {}", String::from_utf8_lossy(&out.stderr));
         let accounts: Accounts = serde_json::from_slice(&out.stdout).expect("accounts json");
         let market_id = accounts.market_id.clone();
 
-        let mut server = start_server(&vars, &base).await;
-        let plan = Plan { base_url: base.clone(), accounts, concurrency: 16, duration: Duration::from_secs(4) };
-        let load = tokio::spawn(async move { run(&plan, Arc::new(AtomicBool::new(false))).await });
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let (mut server, base) = start_server(&vars).await;
+        let store = Db::connect(&db.url, 2).await.expect("db");
+        // The load runs until stopped; the kill comes once enough orders are stored, however
+        // fast this machine is.
+        let plan = Plan { base_url: base.clone(), accounts, concurrency: 16, duration: Duration::from_secs(600) };
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = tokio::spawn({
+            let stop = stop.clone();
+            async move { run(&plan, stop).await }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while stored_orders(&store).await < ORDERS_BEFORE_KILL {
+            assert!(Instant::now() < deadline, "{}: the load stored too few orders in 120 s", db.label);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         server.kill().expect("kill -9");
         server.wait().expect("reaped");
+        // Requests keep going until one meets the dead server.
+        let felt = Instant::now();
+        while !load.is_finished() && felt.elapsed() < Duration::from_millis(500) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
         let report = load.await.expect("load");
-        assert!(report.acked.len() > 50, "{}: too few orders before the kill: {}", db.label, report.summary());
+        assert!(!report.acked.is_empty(), "{}: no order acknowledged before the kill: {}", db.label, report.summary());
         assert!(
             report.errors.keys().any(|k| k == "connect" || k == "transport"),
             "the kill was felt: {:?}",
             report.errors
         );
 
-        let mut server = start_server(&vars, &base).await;
-        let store = Db::connect(&db.url, 2).await.expect("db");
+        let (mut server, base) = start_server(&vars).await;
         for acked in &report.acked {
             let stored = orders::get(&store, &acked.order_id).await.expect("read");
             let stored =
@@ -166,19 +220,18 @@ async fn signed_post(
 async fn when_the_instance_holding_a_market_dies_another_takes_it_over() {
     for db in scratch::all().await {
         let data = tempfile::tempdir().expect("data");
-        let (pa, pb) = (free_port(), free_port());
-        let (base_a, base_b) = (format!("http://127.0.0.1:{pa}"), format!("http://127.0.0.1:{pb}"));
-        let mut vars_a = env(&db, data.path(), pa);
-        vars_a.push(("KAIROS_MARKET_LEASE_MS".into(), "1000".into()));
-        let mut vars_b = env(&db, data.path(), pb);
-        vars_b.push(("KAIROS_MARKET_LEASE_MS".into(), "1000".into()));
+        let mut vars = env(&db, data.path());
+        vars.push(("KAIROS_MARKET_LEASE_MS".into(), "1000".into()));
+        let (mut vars_a, mut vars_b) = (vars.clone(), vars);
+        vars_a.push(("KAIROS_INSTANCE_ID".into(), "instance-a".into()));
+        vars_b.push(("KAIROS_INSTANCE_ID".into(), "instance-b".into()));
         let out =
             kairos_api(&vars_a).args(["dev-accounts", "--makers", "2", "--credit", "1000"]).output().expect("run");
         assert!(out.status.success(), "dev-accounts: {}", String::from_utf8_lossy(&out.stderr));
         let accounts: Accounts = serde_json::from_slice(&out.stdout).expect("accounts json");
         let (maker, taker, m) = (&accounts.accounts[0], &accounts.accounts[1], accounts.market_id.clone());
-        let mut a = start_server(&vars_a, &base_a).await;
-        let mut b = start_server(&vars_b, &base_b).await;
+        let (mut a, base_a) = start_server(&vars_a).await;
+        let (mut b, base_b) = start_server(&vars_b).await;
         let client = reqwest::Client::new();
 
         let bid = serde_json::json!({ "market_id": m, "outcome": 0, "side": "buy", "price": "0.40", "size": "5" });
@@ -211,8 +264,8 @@ async fn when_the_instance_holding_a_market_dies_another_takes_it_over() {
         assert_eq!(book["bids"], serde_json::json!([{ "price": "0.4", "size": "1" }]), "{}", db.label);
         let store = Db::connect(&db.url, 2).await.expect("db");
         let lease = kairos_platform::storage::market_leases::get(&store, &m).await.expect("lease").expect("held");
-        // b holds it: its id names its public address; others reach it on its internal listener.
-        assert!(lease.owner.ends_with(&format!("/127.0.0.1:{pb}")), "{}: {}", db.label, lease.owner);
+        // b holds it; others reach it on its internal listener.
+        assert_eq!(lease.owner, "instance-b", "{}", db.label);
         assert_ne!(lease.address, base_b, "{}: forwarding never goes to the public listener", db.label);
         let consistent = consistency::check(&store).await.expect("check");
         assert!(consistent.problems.is_empty(), "{}: {:?}", db.label, consistent.problems);

@@ -7,7 +7,9 @@
 //! never reports work it does not do.
 //!
 //! `kairos-keepers check` loads the config, reaches the database and exits 0 (or 1 naming what
-//! failed): the container health check.
+//! failed): the container health check. `kairos-keepers config check` prints the effective
+//! settings (secrets redacted) and every problem, exiting 2 on any: the keepers read only the
+//! core settings, so a `prod` config without the API's bind address or secrets passes.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,20 +18,27 @@ use kairos_platform::config;
 use kairos_platform::storage::Db;
 use kairos_platform::telemetry;
 
+/// Exit status of a config with problems, as `kairos-api` uses.
+const EXIT_CONFIG: u8 = 2;
+
 fn main() -> ExitCode {
-    let (settings, problems) = config::load();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().map(String::as_str).eq(["config", "check"]) {
+        return config_check();
+    }
+    let (settings, problems) = config::load_keepers();
     if !problems.is_empty() {
         eprintln!("kairos-keepers: refusing to start, the config has {} problem(s):", problems.len());
         for p in &problems {
             eprintln!("  - {p}");
         }
-        return ExitCode::from(2);
+        return ExitCode::from(EXIT_CONFIG);
     }
     let telemetry = match telemetry::init(
         "kairos-keepers",
-        &settings.log,
-        settings.log_format,
-        settings.otlp_endpoint.as_deref(),
+        &settings.core.log,
+        settings.core.log_format,
+        settings.core.otlp_endpoint.as_deref(),
     ) {
         Ok(t) => t,
         Err(e) => {
@@ -68,16 +77,25 @@ fn main() -> ExitCode {
     }
 }
 
+fn config_check() -> ExitCode {
+    let (settings, problems) = config::load_keepers();
+    if config::print_check(&settings.describe(), &settings.core, &problems) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_CONFIG)
+    }
+}
+
 /// The health check: the database answers within two seconds.
-async fn check(settings: &config::Settings) -> anyhow::Result<()> {
-    let db = Db::connect(settings.database_url.expose(), 1).await?;
+async fn check(settings: &config::KeeperSettings) -> anyhow::Result<()> {
+    let db = Db::connect(settings.core.database_url.expose(), 1).await?;
     let result = db.ping(Duration::from_secs(2)).await.map(|_| ()).map_err(|e| anyhow::anyhow!("database: {e}"));
     db.close().await;
     result
 }
 
-async fn run(settings: config::Settings) -> anyhow::Result<()> {
-    let db = Db::connect(settings.database_url.expose(), 2).await?;
+async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
+    let db = Db::connect(settings.core.database_url.expose(), 2).await?;
     db.migrate().await?;
     tracing::warn!(
         "kairos-keepers runs no jobs yet: flash-market settlement, chain sync and order reconciliation are not implemented"

@@ -10,7 +10,7 @@ use super::{Account, Accounts};
 use crate::state::AppState;
 
 pub async fn create(state: &AppState, makers: usize, credit_micros: i64) -> Result<Accounts, String> {
-    if !matches!(state.settings().profile, Profile::Dev | Profile::Test) {
+    if !matches!(state.settings().core.profile, Profile::Dev | Profile::Test) {
         return Err("dev accounts are made only in the dev and test profiles".to_string());
     }
     let mut market = crate::seed::binary("load-test", "Load test market (paper)");

@@ -214,7 +214,7 @@ pub async fn faucet(
     axum::Extension(request_id): axum::Extension<crate::middleware::RequestId>,
     Json(req): Json<FaucetRequest>,
 ) -> Result<axum::Json<BalancesBody>, ApiError> {
-    if state.settings().profile != Profile::Dev {
+    if state.settings().core.profile != Profile::Dev {
         return Err(ApiError::forbidden("faucet_disabled", "the faucet exists only in the dev profile"));
     }
     // Play money must never fund real orders: with the Polymarket venue on, collateral enters

@@ -286,18 +286,47 @@ async fn api_keys_sign_requests_and_every_failure_has_its_code() {
     }
 }
 
-/// Every route the document marks as secured refuses a caller without credentials (401) and a
-/// caller without its role (403); public routes never ask for credentials.
+/// Every route the document marks as secured, tried by every role and by API keys:
+/// - without credentials: 401;
+/// - a role that does not satisfy the declared one: 403 `insufficient_role`;
+/// - a role that does: exactly the status the admin gets (the request is the same; only the
+///   caller differs, and access must not change the answer), which is never 401 or 403;
+/// - an API key where the document allows none: 403 `keys_not_allowed`; where it allows one:
+///   with the declared scope, exactly the status its owner gets with a token; without it, 403
+///   `insufficient_scope`.
+///
+/// Public routes never ask for credentials.
 #[tokio::test]
 async fn every_documented_route_enforces_the_role_it_declares() {
     let db = scratch::sqlite();
     let app = spawn(&db, &[]).await;
     let spec: serde_json::Value = serde_json::from_str(&kairos_api::openapi::spec_json()).expect("spec");
-    let (_, user_token) = app.user(Role::User).await;
-    let (_, keeper_token) = app.user(Role::Keeper).await;
-    let mut checked = 0;
+    let roles = [Role::User, Role::MarketMaker, Role::Keeper, Role::Operator, Role::Admin];
+    let mut tokens = Vec::new();
+    for role in roles {
+        tokens.push((role, app.user(role).await.1));
+    }
+    let token_of = |role: Role| tokens.iter().find(|(r, _)| *r == role).map(|(_, t)| t.clone()).expect("token");
+    let maker = token_of(Role::MarketMaker);
+    let key = |scopes: serde_json::Value| {
+        let (app, maker) = (&app, &maker);
+        async move {
+            let (status, k) = app
+                .send(Method::POST, "/v1/api-keys", Some(maker), Some(json!({ "label": "walk", "scopes": scopes })))
+                .await;
+            assert_eq!(status, 201, "{k}");
+            (k["key_id"].as_str().expect("id").to_string(), k["secret"].as_str().expect("secret").to_string())
+        }
+    };
+    let read_key = key(json!(["read"])).await;
+    let trade_key = key(json!(["trade"])).await;
+    let (mut checked, mut keyed) = (0, 0);
     for (path, item) in spec["paths"].as_object().expect("paths") {
-        let concrete = path.replace("{id}", "0192f0e4-0000-7000-8000-000000000000").replace("{name}", "some_flag");
+        let concrete = path
+            .replace("{id}", "0192f0e4-0000-7000-8000-000000000000")
+            .replace("{name}", "some_flag")
+            .replace("{client_order_id}", "some-client-id");
+        assert!(!concrete.contains('{'), "a placeholder of {path} is not filled");
         for (method, op) in item.as_object().expect("item") {
             let method: Method = method.to_uppercase().parse().expect("method");
             let body = (method == Method::POST || method == Method::PUT).then(|| json!({}));
@@ -312,10 +341,14 @@ async fn every_documented_route_enforces_the_role_it_declares() {
             let required: Role = security[0]["bearer"][0].as_str().expect("role").parse().expect("known role");
             let (status, res) = app.send(method.clone(), &concrete, None, body.clone()).await;
             assert_eq!(status, 401, "{method} {path} without credentials: {res}");
-            for (token, role) in [(&user_token, Role::User), (&keeper_token, Role::Keeper)] {
+            let (admin_status, admin_res) =
+                app.send(method.clone(), &concrete, Some(&token_of(Role::Admin)), body.clone()).await;
+            assert!(![401, 403].contains(&admin_status), "{method} {path} refused the admin: {admin_res}");
+            let mut owner_status = None;
+            for (role, token) in &tokens {
                 let (status, res) = app.send(method.clone(), &concrete, Some(token), body.clone()).await;
                 if role.satisfies(required) {
-                    assert_ne!(status, 403, "{method} {path} refused {role:?}: {res}");
+                    assert_eq!(status, admin_status, "{method} {path} as {role:?} (the admin got {admin_res}): {res}");
                 } else {
                     assert_eq!(
                         (status, error_code(&res).as_str()),
@@ -323,11 +356,43 @@ async fn every_documented_route_enforces_the_role_it_declares() {
                         "{method} {path} as {role:?}"
                     );
                 }
+                if *role == Role::MarketMaker {
+                    owner_status = Some(status);
+                }
+            }
+            let body_text = body.as_ref().map(ToString::to_string).unwrap_or_default();
+            let signed_by = |(id, secret): &(String, String)| {
+                let (method, concrete, body_text, app) = (method.clone(), concrete.clone(), body_text.clone(), &app);
+                let (id, secret) = (id.clone(), secret.clone());
+                async move {
+                    let (status, res, _) = signed(app, method, &concrete, &id, &secret, &body_text, None).await;
+                    (status, res)
+                }
+            };
+            match security.get(1).and_then(|s| s["signed_key"].as_array()) {
+                None => {
+                    let (status, res) = signed_by(&trade_key).await;
+                    assert_eq!((status, error_code(&res).as_str()), (403, "keys_not_allowed"), "{method} {path}");
+                }
+                Some(key_rule) => {
+                    let scope = key_rule[1].as_str().expect("scope");
+                    let (with, without) =
+                        if scope == "read" { (&read_key, &trade_key) } else { (&trade_key, &read_key) };
+                    let (status, res) = signed_by(with).await;
+                    assert_eq!(Some(status), owner_status, "{method} {path} with a {scope} key: {res}");
+                    let (status, res) = signed_by(without).await;
+                    assert_eq!(
+                        (status, error_code(&res).as_str()),
+                        (403, "insufficient_scope"),
+                        "{method} {path} with a key lacking {scope}"
+                    );
+                    keyed += 1;
+                }
             }
             checked += 1;
         }
     }
-    assert!(checked >= 15, "only {checked} secured operations found");
+    assert!(checked >= 15 && keyed >= 5, "only {checked} secured operations ({keyed} for keys) found");
     app.stop().await;
 }
 

@@ -235,20 +235,26 @@ async fn rate_limits_answer_429_with_headers_and_are_shared_through_redis() {
     assert_eq!(app.get("/ready").await.status().as_u16(), 200);
     app.stop().await;
 
-    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
-        assert!(!scratch::services_required(), "TEST_REDIS_URL must be set in CI");
-        eprintln!("SKIPPED shared rate limits: TEST_REDIS_URL is not set");
-        return;
-    };
+    let Some(redis) = scratch::redis_url() else { return };
     let shared = [("KAIROS_RATE_LIMITS__READ__ANONYMOUS", "4"), ("KAIROS_REDIS_URL", redis.as_str())];
     let a = spawn(&db, &shared).await;
     let b = spawn(&db, &shared).await;
-    // Start at the beginning of a second so the one-second window holds every request.
-    let ms = kairos_domain::now_us() / 1_000 % 1_000;
-    tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(1_000 - ms).unwrap_or(0) + 10)).await;
+    // The shared budget is per wall-clock second: a burst that straddles two seconds proves
+    // nothing, so it is tried again (a slow machine only makes it take longer, never pass
+    // wrongly). The next burst starts in a fresh second, after the budget just spent.
     let mut codes = Vec::new();
-    for app in [&a, &b, &a, &b, &a, &b] {
-        codes.push(app.get("/v1/time").await.status().as_u16());
+    for attempt in 0.. {
+        assert!(attempt < 20, "no burst of six requests fitted in one second");
+        let second = kairos_domain::now_us() / 1_000_000;
+        codes.clear();
+        for app in [&a, &b, &a, &b, &a, &b] {
+            codes.push(app.get("/v1/time").await.status().as_u16());
+        }
+        if kairos_domain::now_us() / 1_000_000 == second {
+            break;
+        }
+        let ms = kairos_domain::now_us() / 1_000 % 1_000;
+        tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(1_000 - ms).unwrap_or(0) + 10)).await;
     }
     assert_eq!(codes.iter().filter(|s| **s == 429).count(), 2, "one budget for both instances: {codes:?}");
     a.stop().await;
@@ -333,11 +339,7 @@ async fn concurrent_audit_appends_keep_one_chain() {
 
 #[tokio::test]
 async fn a_change_is_announced_to_other_instances_through_redis() {
-    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
-        assert!(!scratch::services_required(), "TEST_REDIS_URL must be set in CI");
-        eprintln!("SKIPPED runtime-settings announcements: TEST_REDIS_URL is not set");
-        return;
-    };
+    let Some(redis) = scratch::redis_url() else { return };
     let db = scratch::sqlite();
     let a = spawn(&db, &[("KAIROS_REDIS_URL", &redis)]).await;
     let b = spawn(&db, &[("KAIROS_REDIS_URL", &redis)]).await;
@@ -350,13 +352,29 @@ async fn a_change_is_announced_to_other_instances_through_redis() {
             .unwrap_or(0.0)
     };
     let before = announcements(&b.metrics_text().await);
-    // Give both subscriptions a moment to be in place.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let (status, _) = a.send(Method::PUT, "/v1/admin/flags/pubsub", Some(&op), Some(json!({ "enabled": true }))).await;
-    assert_eq!(status, 200);
-    eventually(3, "instance b heard the announcement", || async {
-        announcements(&b.metrics_text().await) > before
-            && b.state().runtime().latest().flags.get("pubsub") == Some(&true)
+    // b's subscription may not be in place yet when a first announces: a announces again (a
+    // new flag each time) until b hears one, instead of guessing how long subscribing takes.
+    let mut round = 0;
+    eventually(10, "instance b heard an announcement", || {
+        round += 1;
+        let flag = format!("pubsub{round}");
+        let (a, b, op) = (&a, &b, &op);
+        async move {
+            let (status, _) = a
+                .send(Method::PUT, &format!("/v1/admin/flags/{flag}"), Some(op), Some(json!({ "enabled": true })))
+                .await;
+            assert_eq!(status, 200);
+            // b applies what it hears through the database read the announcement triggers.
+            for _ in 0..10 {
+                if announcements(&b.metrics_text().await) > before
+                    && b.state().runtime().latest().flags.get(&flag) == Some(&true)
+                {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            false
+        }
     })
     .await;
     a.stop().await;

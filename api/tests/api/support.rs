@@ -1,7 +1,7 @@
 //! Starting a real server for a test.
 
 use kairos_api::server::{self, Running, StartError};
-use kairos_platform::config::{RawSources, Settings, load_from};
+use kairos_platform::config::{ApiSettings, RawSources, load_api_from};
 use kairos_platform::storage::scratch::ScratchDb;
 
 pub(crate) struct TestApp {
@@ -13,7 +13,7 @@ pub(crate) struct TestApp {
 }
 
 /// Test-profile settings on `db`, listeners on port 0, plus `extra` variables.
-pub(crate) fn settings(db: &ScratchDb, data: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+pub(crate) fn settings(db: &ScratchDb, data: &std::path::Path, extra: &[(&str, &str)]) -> ApiSettings {
     let mut vars: Vec<(String, String)> = vec![
         ("KAIROS_PROFILE".into(), "test".into()),
         ("KAIROS_BIND".into(), "127.0.0.1:0".into()),
@@ -35,7 +35,7 @@ pub(crate) fn settings(db: &ScratchDb, data: &std::path::Path, extra: &[(&str, &
         vars.retain(|(key, _)| key != k);
         vars.push(((*k).to_string(), (*v).to_string()));
     }
-    let (settings, problems) = load_from(&RawSources::from_vars(vars).expect("sources"));
+    let (settings, problems) = load_api_from(&RawSources::from_vars(vars).expect("sources"));
     assert!(problems.is_empty(), "test settings have problems: {problems:?}");
     settings
 }

@@ -1,11 +1,16 @@
+use super::core::AUTH_BYPASS_VARIABLES;
+use super::variables::{RATE_LIMIT_FAMILY, ReadBy, VARIABLES};
 use super::*;
 
 const GOOD_JWT: &str = "q8Vt2pX7mR4kLw9ZsB3nY6cH1dF5gJ0aE8uTiOoPzQ";
 const GOOD_MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-fn load_vars(vars: &[(&str, &str)]) -> (Settings, Vec<Problem>) {
-    let raw = RawSources::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string()))).expect("sources");
-    load_from(&raw)
+fn sources(vars: &[(&str, &str)]) -> RawSources {
+    RawSources::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string()))).expect("sources")
+}
+
+fn load_vars(vars: &[(&str, &str)]) -> (ApiSettings, Vec<Problem>) {
+    load_api_from(&sources(vars))
 }
 
 /// A complete, valid prod environment; each test removes or breaks one thing.
@@ -43,9 +48,9 @@ fn variables(problems: &[Problem]) -> Vec<&'static str> {
 fn a_complete_prod_config_has_no_problems() {
     let (s, problems) = load_vars(&prod_vars());
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(s.profile, Profile::Prod);
-    assert_eq!(s.storage_mode, StorageMode::Strict);
-    assert_eq!(s.log_format, LogFormat::Json);
+    assert_eq!(s.core.profile, Profile::Prod);
+    assert_eq!(s.core.storage_mode, StorageMode::Strict);
+    assert_eq!(s.core.log_format, LogFormat::Json);
 }
 
 #[test]
@@ -164,12 +169,12 @@ fn dev_needs_nothing_and_generates_shared_secrets_under_the_data_dir() {
     let data = dir.path().join("data").display().to_string();
     let (first, problems) = load_vars(&[("KAIROS_DATA_DIR", &data)]);
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(first.profile, Profile::Dev);
+    assert_eq!(first.core.profile, Profile::Dev);
     assert_eq!(first.bind.to_string(), "127.0.0.1:8080");
-    assert_eq!(first.metrics_bind.to_string(), "127.0.0.1:9090");
-    assert_eq!(first.storage_mode, StorageMode::Degraded);
-    assert!(first.database_url.expose().starts_with("sqlite:"));
-    let path = first.local_secrets_path().expect("generated");
+    assert_eq!(first.core.metrics_bind.to_string(), "127.0.0.1:9090");
+    assert_eq!(first.core.storage_mode, StorageMode::Degraded);
+    assert!(first.core.database_url.expose().starts_with("sqlite:"));
+    let path = first.core.local_secrets_path().expect("generated");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -209,7 +214,7 @@ fn describe_never_prints_secrets() {
 #[test]
 fn unknown_kairos_variables_are_reported() {
     let (s, _) = load_vars(&with(prod_vars(), "KAIROS_BIDN", "0.0.0.0:1"));
-    assert_eq!(s.unknown_variables, ["KAIROS_BIDN"]);
+    assert_eq!(s.core.unknown_variables, ["KAIROS_BIDN"]);
 }
 
 #[test]
@@ -218,4 +223,104 @@ fn dev_refuses_a_network_bind() {
     let data = dir.path().display().to_string();
     let (_, problems) = load_vars(&[("KAIROS_DATA_DIR", &data), ("KAIROS_BIND", "0.0.0.0:8080")]);
     assert_eq!(variables(&problems), ["KAIROS_BIND"]);
+}
+
+#[test]
+fn keepers_start_in_prod_without_the_apis_settings() {
+    let core_only: Vec<(&str, &str)> = prod_vars()
+        .into_iter()
+        .filter(|(k, _)| !matches!(*k, "KAIROS_BIND" | "KAIROS_JWT_SECRET" | "KAIROS_MASTER_KEY"))
+        .collect();
+    let (keepers, problems) = load_keepers_from(&sources(&core_only));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(keepers.core.profile, Profile::Prod);
+    let (_, api_problems) = load_vars(&core_only);
+    assert_eq!(variables(&api_problems), ["KAIROS_BIND", "KAIROS_JWT_SECRET", "KAIROS_MASTER_KEY"]);
+    // The keepers still refuse what every binary refuses, and know the API's variables.
+    let (_, problems) = load_keepers_from(&sources(&without(core_only.clone(), "KAIROS_DATABASE_URL")));
+    assert_eq!(variables(&problems), ["KAIROS_DATABASE_URL"]);
+    let (_, problems) = load_keepers_from(&sources(&with(core_only.clone(), "KAIROS_AUTH_BYPASS", "true")));
+    assert_eq!(variables(&problems), ["KAIROS_AUTH_BYPASS"]);
+    let (keepers, _) = load_keepers_from(&sources(&with(prod_vars(), "KAIROS_RATE_LIMITS__READ__KEY", "5")));
+    assert!(keepers.core.unknown_variables.is_empty(), "{:?}", keepers.core.unknown_variables);
+    assert!(keepers.describe().iter().all(|l| !l.starts_with("KAIROS_JWT_SECRET")), "{:?}", keepers.describe());
+}
+
+#[test]
+fn the_parser_reads_every_variable_of_the_table_and_describe_shows_each() {
+    let (s, _) = load_vars(&prod_vars());
+    let read: Vec<&str> = s.core.origins.iter().map(|(name, _)| *name).collect();
+    for v in VARIABLES.iter().filter(|v| v.name != RATE_LIMIT_FAMILY) {
+        assert!(read.contains(&v.name), "{} is in the table but never read", v.name);
+        assert!(s.value_of(v.name).is_some(), "describe shows no value for {}", v.name);
+    }
+    let described = s.describe();
+    for v in VARIABLES.iter().filter(|v| v.name != RATE_LIMIT_FAMILY) {
+        assert!(described.iter().any(|l| l.starts_with(&format!("{} = ", v.name))), "{} not described", v.name);
+    }
+    let (k, _) = load_keepers_from(&sources(&prod_vars()));
+    for v in VARIABLES.iter().filter(|v| v.read_by == ReadBy::All) {
+        assert!(k.core.value_of(v.name).is_some(), "the keepers' describe shows no value for {}", v.name);
+    }
+}
+
+#[test]
+fn describe_never_prints_polymarket_secrets() {
+    let mut vars = prod_vars();
+    vars.extend([
+        ("KAIROS_POLYMARKET__API_KEY", "pm-key-0123456789"),
+        ("KAIROS_POLYMARKET__API_SECRET", "pm-secret-0123456789"),
+        ("KAIROS_POLYMARKET__API_PASSPHRASE", "pm-pass-0123456789"),
+        ("KAIROS_POLYMARKET__PRIVATE_KEY", "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
+        ("KAIROS_POLYMARKET__CHAIN_ID", "80002"),
+    ]);
+    let (s, problems) = load_vars(&vars);
+    assert!(problems.is_empty(), "{problems:?}");
+    let text = s.describe().join("\n");
+    for (_, secret) in &vars[vars.len() - 5..vars.len() - 1] {
+        assert!(!text.contains(secret), "{secret} shown");
+    }
+    assert!(text.contains("KAIROS_POLYMARKET__CHAIN_ID = 80002 (env)"), "{text}");
+}
+
+/// `.env.example` and the README's table are what the table gives. With
+/// `KAIROS_REGENERATE=1` the test writes them instead.
+#[test]
+fn env_example_and_readme_follow_the_table() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let regenerate = std::env::var("KAIROS_REGENERATE").is_ok_and(|v| v == "1");
+    let env_path = root.join(".env.example");
+    let expected = variables::env_example();
+    if regenerate {
+        std::fs::write(&env_path, &expected).expect("write .env.example");
+    }
+    let actual = std::fs::read_to_string(&env_path).expect(".env.example");
+    assert!(
+        actual == expected,
+        ".env.example differs from the table; KAIROS_REGENERATE=1 cargo test -p kairos-platform env_example"
+    );
+    let readme_path = root.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("README.md");
+    let (begin, end) = ("<!-- variables:begin -->\n", "<!-- variables:end -->");
+    let (Some(from), Some(to)) = (readme.find(begin), readme.find(end)) else {
+        panic!("README.md lacks the {begin:?} … {end:?} markers")
+    };
+    let table = variables::readme_table();
+    if regenerate {
+        let updated = format!("{}{begin}{table}{}", &readme[..from], &readme[to..]);
+        std::fs::write(&readme_path, updated).expect("write README.md");
+    } else {
+        assert!(
+            readme[from + begin.len()..to] == table,
+            "README's table differs; KAIROS_REGENERATE=1 cargo test -p kairos-platform env_example"
+        );
+    }
+    // Every variable the example sets parses, and a prod config made of it lacks only secrets.
+    let set: Vec<(String, String)> = expected
+        .lines()
+        .filter(|l| l.starts_with("KAIROS_"))
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let (_, problems) = load_api_from(&RawSources::from_vars(set).expect("sources"));
+    assert_eq!(variables(&problems), ["KAIROS_JWT_SECRET", "KAIROS_MASTER_KEY"], "{problems:?}");
 }

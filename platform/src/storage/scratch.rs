@@ -1,6 +1,11 @@
 //! Fresh databases for tests: a SQLite file in a temporary directory, and a new PostgreSQL
-//! database on the server named by `TEST_DATABASE_URL` (CI always sets it). Databases are
-//! named `kairos_test_*`; `.ci/run` drops leftovers before the suite.
+//! database on the server named by `TEST_DATABASE_URL` (`.cargo/config.toml` points it at
+//! 127.0.0.1:5432 unless set). Databases are named `kairos_test_*`; `.ci/run` drops leftovers
+//! before the suite.
+//!
+//! A test never passes silently for want of a service: without PostgreSQL or Redis it fails,
+//! saying how to provide them, unless the developer opted out with `TEST_SKIP_SERVICES=1`;
+//! then it prints `SKIPPED …` ([`skip_or_fail`]).
 
 use sqlx::AnyConnection;
 use sqlx::Connection as _;
@@ -21,22 +26,23 @@ pub fn sqlite() -> ScratchDb {
     ScratchDb { url, label: "sqlite", _dir: Some(dir) }
 }
 
-/// A new PostgreSQL database, or `None` (with a line on stderr saying the test skipped
-/// PostgreSQL) when `TEST_DATABASE_URL` is not set.
+/// A new PostgreSQL database; `None` only when the developer opted out of services (the test
+/// then prints that it skipped PostgreSQL).
 pub async fn postgres() -> Option<ScratchDb> {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            !services_required(),
-            "TEST_REQUIRE_SERVICES is set but TEST_DATABASE_URL is not: PostgreSQL tests cannot be skipped"
-        );
-        eprintln!("SKIPPED on PostgreSQL: TEST_DATABASE_URL is not set (SQLite only)");
-        return None;
+    let admin_url = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !skipping_services() => url,
+        _ => {
+            skip_or_fail("PostgreSQL (TEST_DATABASE_URL)");
+            return None;
+        }
     };
     sqlx::any::install_default_drivers();
     let name = format!("kairos_test_{}", uuid::Uuid::now_v7().simple());
     let mut conn = AnyConnection::connect(&admin_url)
         .await
-        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but unreachable: {e}"));
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL at TEST_DATABASE_URL is unreachable ({e}): start it, or set TEST_SKIP_SERVICES=1 to skip its tests")
+        });
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
@@ -45,10 +51,32 @@ pub async fn postgres() -> Option<ScratchDb> {
     Some(ScratchDb { url: with_database(&admin_url, &name), label: "postgres", _dir: None })
 }
 
-/// Whether a test may skip for want of a service: never in CI, where `.ci/run` sets
-/// `TEST_REQUIRE_SERVICES`.
-pub fn services_required() -> bool {
-    std::env::var_os("TEST_REQUIRE_SERVICES").is_some()
+/// Whether the developer opted out of the tests that need PostgreSQL and Redis
+/// (`TEST_SKIP_SERVICES=1`). CI never does.
+pub fn skipping_services() -> bool {
+    std::env::var("TEST_SKIP_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// For a test that cannot run without `what`: fails, saying how to provide it, unless the
+/// developer opted out of services; then prints `SKIPPED` with what was skipped, so that the
+/// opt-out is the only way a test passes without running.
+pub fn skip_or_fail(what: &str) {
+    assert!(
+        skipping_services(),
+        "this test needs {what}; provide it (see README, \"Run the whole test suite\") or set TEST_SKIP_SERVICES=1 to skip such tests"
+    );
+    eprintln!("SKIPPED (TEST_SKIP_SERVICES=1): a test that needs {what}");
+}
+
+/// The Redis the tests use (`TEST_REDIS_URL`); `None` only when the developer opted out.
+pub fn redis_url() -> Option<String> {
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) if !skipping_services() => Some(url),
+        _ => {
+            skip_or_fail("Redis (TEST_REDIS_URL)");
+            None
+        }
+    }
 }
 
 /// Every backend this run tests: SQLite always, PostgreSQL when configured.

@@ -396,15 +396,6 @@ fn the_unbuilt_instructions_are_not_decoded_in_this_build() {
 }
 
 #[test]
-fn the_api_exposes_no_flash_instruction() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/v1.json")).expect("openapi");
-    let doc = doc.to_lowercase();
-    for word in ["leveraged", "chained", "advanced_order", "flash"] {
-        assert!(!doc.contains(word), "openapi/v1.json mentions {word:?}");
-    }
-}
-
-#[test]
 fn a_market_resolves_only_under_the_key_it_was_created_with() {
     let mut chain = Chain::new();
     let m = id(20);

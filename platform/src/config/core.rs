@@ -1,0 +1,116 @@
+//! What every binary reads: the profile, the stores, logs and telemetry, and the refusals that
+//! hold for any binary outside `dev`/`test` (an auth-bypass toggle).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::parser::{Parser, is_truthy};
+use super::{LogFormat, Origin, Profile, Secret, StorageMode};
+
+/// The settings every binary runs with.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    pub profile: Profile,
+    /// `sqlite:` or `postgres:` URL (a secret: it may hold a password).
+    pub database_url: Secret,
+    pub database_max_connections: u32,
+    pub redis_url: Option<Secret>,
+    pub storage_mode: StorageMode,
+    /// Host and port of the Prometheus listener; localhost unless set.
+    pub metrics_bind: SocketAddr,
+    /// `tracing` filter directives (`info`, `kairos_api=debug,info`).
+    pub log: String,
+    pub log_format: LogFormat,
+    /// Directory for the SQLite files and generated local secrets; relative to the working directory.
+    pub data_dir: PathBuf,
+    pub shutdown_grace: Duration,
+    pub otlp_endpoint: Option<String>,
+    /// Where each setting came from, by variable name, for `config check` and the start-up log.
+    pub origins: Vec<(&'static str, Origin)>,
+    /// Variables that start with `KAIROS_` but mean nothing to Kairos (typos, removed settings).
+    pub unknown_variables: Vec<String>,
+}
+
+/// Variable names that other systems (and the platform Kairos replaces, and Kairos itself
+/// before it dropped its unused `KAIROS_DEV_AUTH_BYPASS`) used to switch authentication off.
+/// Kairos reads none of them; set to a true value outside `dev`/`test`, any of them stops
+/// start-up, so a deployment that believes it turned auth off learns that it did not.
+pub(super) const AUTH_BYPASS_VARIABLES: &[&str] = &[
+    "KAIROS_DEV_AUTH_BYPASS",
+    "KAIROS_AUTH_BYPASS",
+    "KAIROS_DISABLE_AUTH",
+    "KAIROS_AUTH_DISABLED",
+    "KAIROS_SKIP_AUTH",
+    "KAIROS_INSECURE",
+];
+
+/// Reads the core variables; `origins` and `unknown_variables` are filled by the caller once
+/// every variable of its binary is read.
+pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
+    p.optional("KAIROS_CONFIG");
+    let profile = p.parse("KAIROS_PROFILE", || Profile::Dev);
+    let local = profile.is_local();
+    let metrics_bind = p.parse("KAIROS_METRICS_BIND", || SocketAddr::from(([127, 0, 0, 1], 9090)));
+    let data_dir = PathBuf::from(p.string("KAIROS_DATA_DIR", || "data".to_string()));
+
+    let database_url = p.string("KAIROS_DATABASE_URL", || {
+        format!("sqlite:{}", data_dir.join(format!("kairos-{}.db", profile.as_str())).display())
+    });
+    if !local && p.origin_of("KAIROS_DATABASE_URL") == Origin::Default {
+        p.problem("KAIROS_DATABASE_URL", "must be set outside dev/test (postgres://user:password@host:5432/db)");
+    }
+    if let Err(message) = crate::storage::Backend::from_url(&database_url) {
+        p.problem("KAIROS_DATABASE_URL", &message);
+    }
+    let database_max_connections = p.parse("KAIROS_DATABASE_MAX_CONNECTIONS", || 16u32);
+    if database_max_connections == 0 {
+        p.problem("KAIROS_DATABASE_MAX_CONNECTIONS", "must be at least 1");
+    }
+    let redis_url = p.optional("KAIROS_REDIS_URL");
+    if let Some(url) = &redis_url
+        && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+    {
+        p.problem("KAIROS_REDIS_URL", "must start with redis:// or rediss://");
+    }
+    let storage_mode =
+        p.parse("KAIROS_STORAGE_MODE", || if local { StorageMode::Degraded } else { StorageMode::Strict });
+    if storage_mode == StorageMode::Strict && redis_url.is_none() {
+        p.problem(
+            "KAIROS_REDIS_URL",
+            "strict storage mode needs Redis: set KAIROS_REDIS_URL (or KAIROS_STORAGE_MODE=degraded)",
+        );
+    }
+    let log = p.string("KAIROS_LOG", || "info".to_string());
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log) {
+        p.problem("KAIROS_LOG", &format!("not a valid tracing filter: {e}"));
+    }
+    let log_format =
+        p.parse("KAIROS_LOG_FORMAT", || if profile == Profile::Dev { LogFormat::Pretty } else { LogFormat::Json });
+    let shutdown_grace = Duration::from_millis(p.parse("KAIROS_SHUTDOWN_GRACE_MS", || 30_000u64));
+    if !local {
+        for name in AUTH_BYPASS_VARIABLES {
+            if let Some((value, _)) = p.raw.get(name)
+                && is_truthy(value)
+            {
+                p.problem(name, "auth bypass toggles are refused outside dev/test; unset it");
+            }
+        }
+    }
+    let otlp_endpoint = p.optional("OTEL_EXPORTER_OTLP_ENDPOINT");
+    CoreSettings {
+        profile,
+        database_url: Secret::new(database_url),
+        database_max_connections,
+        redis_url: redis_url.map(Secret::new),
+        storage_mode,
+        metrics_bind,
+        log,
+        log_format,
+        data_dir,
+        shutdown_grace,
+        otlp_endpoint,
+        origins: Vec::new(),
+        unknown_variables: Vec::new(),
+    }
+}

@@ -1,0 +1,391 @@
+//! Every variable Kairos reads, declared once. The table drives the unknown-variable warning,
+//! `config check`'s description (each binary's [`describe`](super::ApiSettings::describe) walks
+//! it), `.env.example` ([`env_example`]) and the README's table ([`readme_table`]); the tests
+//! check that the parser reads exactly these names and that both files are what the table
+//! gives (`KAIROS_REGENERATE=1 cargo test -p kairos-platform config::` rewrites them).
+
+/// Which binaries read a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBy {
+    /// Every binary: profile, storage, logs, telemetry.
+    All,
+    /// `kairos-api` only: `kairos-keepers` starts without these.
+    Api,
+}
+
+impl ReadBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadBy::All => "all",
+            ReadBy::Api => "api",
+        }
+    }
+}
+
+/// One variable.
+#[derive(Debug, Clone, Copy)]
+pub struct Variable {
+    pub name: &'static str,
+    pub read_by: ReadBy,
+    /// Redacted wherever settings are shown.
+    pub secret: bool,
+    /// The default as the README shows it (per profile where it differs).
+    pub default: &'static str,
+    /// The value `.env.example` shows; `commented` leaves it as a commented-out line.
+    pub example: &'static str,
+    pub commented: bool,
+    /// One line: what it does.
+    pub about: &'static str,
+}
+
+const fn v(
+    name: &'static str,
+    read_by: ReadBy,
+    default: &'static str,
+    example: &'static str,
+    about: &'static str,
+) -> Variable {
+    Variable { name, read_by, secret: false, default, example, commented: false, about }
+}
+
+const fn commented(v: Variable) -> Variable {
+    Variable { commented: true, ..v }
+}
+
+const fn secret(v: Variable) -> Variable {
+    Variable { secret: true, ..v }
+}
+
+use ReadBy::{All, Api};
+
+/// The rate-limit variables, one per class and principal kind: a family, not a name.
+pub const RATE_LIMIT_FAMILY: &str = "KAIROS_RATE_LIMITS__<CLASS>__<KIND>";
+
+pub const VARIABLES: &[Variable] = &[
+    v(
+        "KAIROS_PROFILE",
+        All,
+        "`dev`",
+        "prod",
+        "Profile: `dev`, `test`, `staging` or `prod`; `prod` and `staging` get no defaults for secrets and fail closed.",
+    ),
+    commented(v(
+        "KAIROS_CONFIG",
+        All,
+        "unset: no file",
+        "/etc/kairos/kairos.toml",
+        "A TOML file the environment adds to (environment variables win).",
+    )),
+    v(
+        "KAIROS_DATABASE_URL",
+        All,
+        "`sqlite:data/kairos-<profile>.db` in dev/test; **required** otherwise",
+        "postgres://kairos:change-me@127.0.0.1:5432/kairos",
+        "`sqlite:PATH` or `postgres://…` (compose points it at its postgres service).",
+    ),
+    v("KAIROS_DATABASE_MAX_CONNECTIONS", All, "16", "10", "Connections in the database pool."),
+    v(
+        "KAIROS_REDIS_URL",
+        All,
+        "unset; **required in strict mode**",
+        "redis://127.0.0.1:6379",
+        "Redis, for shared rate limits, replay guards and caches.",
+    ),
+    v(
+        "KAIROS_STORAGE_MODE",
+        All,
+        "`degraded` in dev/test, `strict` otherwise",
+        "strict",
+        "`strict`: refuse to start (and report not ready) without every store; `degraded`: serve on, and say so in `/ready` and metrics.",
+    ),
+    v(
+        "KAIROS_METRICS_BIND",
+        All,
+        "`127.0.0.1:9090`",
+        "127.0.0.1:9090",
+        "The Prometheus listener (compose: 0.0.0.0:9090 inside the container, not published).",
+    ),
+    v(
+        "KAIROS_LOG",
+        All,
+        "`info`",
+        "info",
+        "Tracing filter (`info`, `info,kairos_api=debug`); the API reloads it on SIGHUP.",
+    ),
+    v("KAIROS_LOG_FORMAT", All, "`pretty` in dev, `json` otherwise", "json", "`json` or `pretty`."),
+    v(
+        "KAIROS_DATA_DIR",
+        All,
+        "`data`",
+        "data",
+        "Local state (SQLite files, generated dev secrets), relative to the working directory (image: /var/lib/kairos/data).",
+    ),
+    v("KAIROS_SHUTDOWN_GRACE_MS", All, "30000", "10000", "How long in-flight work may finish on SIGTERM."),
+    v(
+        "KAIROS_BIND",
+        Api,
+        "`127.0.0.1:8080` in dev/test; **required** otherwise",
+        "127.0.0.1:8080",
+        "The API listener (compose sets 0.0.0.0:8080 inside the container); dev/test refuse a non-loopback address.",
+    ),
+    v(
+        "KAIROS_INTERNAL_BIND",
+        Api,
+        "`127.0.0.1:0` (a free loopback port)",
+        "10.0.0.11:8081",
+        "The listener other API instances forward paper requests to; keep it on a private network.",
+    ),
+    secret(v(
+        "KAIROS_JWT_SECRET",
+        Api,
+        "generated into `data/secrets.<profile>.toml` in dev/test; **required** otherwise",
+        "change-me",
+        "Signs session tokens: at least 32 random bytes, no placeholder (`openssl rand -base64 48`).",
+    )),
+    secret(commented(v(
+        "KAIROS_JWT_SECRET_PREVIOUS",
+        Api,
+        "unset",
+        "",
+        "The secret being rotated out: tokens it signed still verify until they expire.",
+    ))),
+    secret(v(
+        "KAIROS_MASTER_KEY",
+        Api,
+        "generated, as above, in dev/test; **required** otherwise",
+        "change-me",
+        "Encrypts API key secrets at rest: 32 bytes in base64, either alphabet (`openssl rand -base64 32`).",
+    )),
+    v(
+        "KAIROS_SIGNATURE_WINDOW_MS",
+        Api,
+        "5000",
+        "5000",
+        "How far a signed request's timestamp may be from the server clock.",
+    ),
+    v(
+        "KAIROS_SIGNATURE_LEGACY_FORM",
+        Api,
+        "`false`",
+        "false",
+        "Also accept the old, ambiguous signature form (timestamp+METHOD+path+body, no separators): for one release.",
+    ),
+    v(
+        "KAIROS_KILL_SWITCH__APPROVALS",
+        Api,
+        "2",
+        "2",
+        "Operators needed to re-enable trading (M of the M-of-N kill switch).",
+    ),
+    v("KAIROS_KILL_SWITCH__WINDOW_SECS", Api, "900", "900", "How long a kill-switch proposal collects approvals."),
+    v(
+        "KAIROS_CREDIT__APPROVAL_ABOVE",
+        Api,
+        "10000",
+        "10000",
+        "A credit above this (collateral units), or any credit to oneself, waits for the kill switch's M operators.",
+    ),
+    v("KAIROS_API_KEYS__MAX_PER_USER", Api, "10", "10", "Live API keys one user may hold."),
+    commented(v(
+        "KAIROS_TRUSTED_PROXIES",
+        Api,
+        "empty",
+        "10.0.0.0/24",
+        "Addresses or CIDRs of the load balancers, comma-separated: only from them is the client read from `Forwarded`/`X-Forwarded-For`, right to left.",
+    )),
+    commented(v(
+        RATE_LIMIT_FAMILY,
+        Api,
+        "read 20/50/100/200, trade 1/10/50/100, cancel 1/50/200/400, auth 5/10/10/20",
+        "100",
+        "Requests per second. CLASS `READ`, `TRADE`, `CANCEL`, `AUTH`; KIND `ANONYMOUS`, `USER`, `KEY`, and `ACCOUNT` (every token and key of one user together, on top of their own); a batch spends one `TRADE` per order; reloaded on SIGHUP.",
+    )),
+    v("KAIROS_REQUEST_TIMEOUT_MS", Api, "10000", "10000", "Per-request timeout."),
+    v("KAIROS_BODY_LIMIT_BYTES", Api, "1048576", "1048576", "Largest request body."),
+    v(
+        "KAIROS_CORS_ORIGINS",
+        Api,
+        "`*` in dev/test, none otherwise",
+        "http://localhost:3000",
+        "Allowed CORS origins, comma-separated; `*` allows any.",
+    ),
+    v("KAIROS_PAPER__MAKER_FEE_BPS", Api, "0", "0", "Paper venue maker fee, basis points of the notional (0–1000)."),
+    v("KAIROS_PAPER__TAKER_FEE_BPS", Api, "0", "0", "Paper venue taker fee, basis points of the notional (0–1000)."),
+    v(
+        "KAIROS_RISK__MAX_ORDER_NOTIONAL",
+        Api,
+        "100000",
+        "100000",
+        "Largest order notional in collateral units; 0 turns it off.",
+    ),
+    v("KAIROS_RISK__MAX_OPEN_ORDERS", Api, "1000", "1000", "Open orders per account; 0 turns it off."),
+    v(
+        "KAIROS_RISK__PRICE_BAND",
+        Api,
+        "0.5",
+        "0.5",
+        "How far (units) from the mid or last trade an order may be priced; 0 turns it off.",
+    ),
+    v(
+        "KAIROS_RISK__MAX_MARKET_EXPOSURE",
+        Api,
+        "1000000",
+        "1000000",
+        "Collateral one account may hold in one market's open buys; 0 turns it off.",
+    ),
+    commented(v(
+        "KAIROS_INSTANCE_ID",
+        Api,
+        "`<hostname>/<bound address>`",
+        "api-1",
+        "Unique per instance when several share a database.",
+    )),
+    commented(v(
+        "KAIROS_ADVERTISE_URL",
+        Api,
+        "`http://<internal address>`",
+        "http://api-1:8081",
+        "Where the other instances reach this one's internal listener.",
+    )),
+    commented(v(
+        "KAIROS_MARKET_LEASE_MS",
+        Api,
+        "3000",
+        "3000",
+        "How long an instance's hold on a paper market lasts without renewal (at least 500).",
+    )),
+    secret(commented(v(
+        "KAIROS_POLYMARKET__API_KEY",
+        Api,
+        "unset: Polymarket venue off",
+        "",
+        "CLOB API key. The venue needs all four of API_KEY, API_SECRET, API_PASSPHRASE and PRIVATE_KEY, or none.",
+    ))),
+    secret(commented(v("KAIROS_POLYMARKET__API_SECRET", Api, "unset", "", "CLOB API secret (L2 HMAC)."))),
+    secret(commented(v("KAIROS_POLYMARKET__API_PASSPHRASE", Api, "unset", "", "CLOB API passphrase."))),
+    secret(commented(v("KAIROS_POLYMARKET__PRIVATE_KEY", Api, "unset", "", "The key that signs orders (hex)."))),
+    commented(v(
+        "KAIROS_POLYMARKET__FUNDER",
+        Api,
+        "unset",
+        "",
+        "The account's deposit wallet (accounts made since the V2 cutover, with SIGNATURE_TYPE=3; `clob check-credentials` prints it); unset for a plain EOA.",
+    )),
+    commented(v(
+        "KAIROS_POLYMARKET__SIGNATURE_TYPE",
+        Api,
+        "0",
+        "0",
+        "0 (EOA), 1 (POLY_PROXY), 2 (GNOSIS_SAFE) or 3 (POLY_1271, deposit wallets).",
+    )),
+    commented(v(
+        "KAIROS_POLYMARKET__CLOB_BASE_URL",
+        Api,
+        "`https://clob.polymarket.com`",
+        "https://clob.polymarket.com",
+        "The CLOB's REST base URL.",
+    )),
+    commented(v(
+        "KAIROS_POLYMARKET__WS_URL",
+        Api,
+        "`wss://ws-subscriptions-clob.polymarket.com/ws/user`",
+        "wss://ws-subscriptions-clob.polymarket.com/ws/user",
+        "The CLOB's user channel.",
+    )),
+    commented(v(
+        "KAIROS_POLYMARKET__CHAIN_ID",
+        Api,
+        "137",
+        "137",
+        "137 (Polygon) or 80002 (Amoy): picks the exchange contracts orders are signed for.",
+    )),
+    commented(v(
+        "KAIROS_POLYMARKET__POLL_MS",
+        Api,
+        "5000",
+        "5000",
+        "How often every unsettled order is looked up over REST (at least 100).",
+    )),
+    commented(v(
+        "KAIROS_POLYMARKET__TIMEOUT_MS",
+        Api,
+        "10000",
+        "10000",
+        "How long one CLOB request may take before its outcome counts as unknown (at least 100).",
+    )),
+    commented(v(
+        "KAIROS_POLYMARKET__ORDERS_PER_SECOND",
+        Api,
+        "20",
+        "20",
+        "Orders a second this instance places on the CLOB for everyone (cancels are not counted).",
+    )),
+    commented(v(
+        "KAIROS_POLYMARKET__USER_SHARE_PERCENT",
+        Api,
+        "25",
+        "25",
+        "The part of ORDERS_PER_SECOND one user may take, in percent.",
+    )),
+    commented(v(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        All,
+        "unset: no trace export",
+        "http://otel-collector:4318",
+        "OpenTelemetry OTLP/HTTP endpoint for traces.",
+    )),
+];
+
+/// The table entry of `name`.
+pub fn variable(name: &str) -> Option<&'static Variable> {
+    VARIABLES.iter().find(|v| v.name == name)
+}
+
+/// What `.env.example` starts with: the compose project's own variables.
+const ENV_EXAMPLE_HEADER: &str = "\
+# Kairos environment: copy to .env and replace every placeholder.
+#   cp .env.example .env
+# .env is read by docker compose (both for ${VAR} interpolation in
+# docker-compose.yml and as the services' env_file) and can be sourced for a
+# local run. Never commit .env. Values marked change-me are refused by the app
+# under KAIROS_PROFILE=prod, on purpose.
+# Generated from platform/src/config/variables.rs: edit the table, not this file.
+
+# ---------------------------------------------------------------- compose ----
+# Compose project name (prefix of container, network and volume names).
+COMPOSE_PROJECT_NAME=kairos
+# Postgres superuser the postgres container creates on first start.
+POSTGRES_USER=kairos
+# Postgres password (required by docker-compose.yml); URL-safe, e.g. `openssl rand -hex 24`.
+POSTGRES_PASSWORD=change-me
+# Database the postgres container creates on first start.
+POSTGRES_DB=kairos
+";
+
+/// `.env.example`, from the table.
+pub fn env_example() -> String {
+    let mut out = String::from(ENV_EXAMPLE_HEADER);
+    for (read_by, title) in [(All, "every binary"), (Api, "kairos-api")] {
+        out.push_str(&format!("\n# {:-^76}\n", format!(" {title} ")));
+        for v in VARIABLES.iter().filter(|v| v.read_by == read_by) {
+            out.push_str(&format!("# {} (default: {})\n", v.about, v.default.replace('`', "")));
+            let name = if v.name == RATE_LIMIT_FAMILY { "KAIROS_RATE_LIMITS__READ__KEY" } else { v.name };
+            let prefix = if v.commented { "# " } else { "" };
+            out.push_str(&format!("{prefix}{name}={}\n", v.example));
+        }
+    }
+    out
+}
+
+/// The README's table of variables, from the table.
+pub fn readme_table() -> String {
+    let mut out = String::from("| variable | read by | default | what it does |\n|---|---|---|---|\n");
+    for v in VARIABLES {
+        let read_by = match v.read_by {
+            All => "every binary",
+            Api => "`kairos-api`",
+        };
+        out.push_str(&format!("| `{}` | {read_by} | {} | {} |\n", v.name, v.default, v.about));
+    }
+    out
+}
