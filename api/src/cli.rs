@@ -497,7 +497,7 @@ fn openapi(output: Option<PathBuf>, check: Option<PathBuf>) -> ExitCode {
         };
     }
     match output {
-        Some(path) => match std::fs::write(&path, &spec) {
+        Some(path) => match std::fs::write(&path, spec) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("cannot write {}: {e}", path.display());

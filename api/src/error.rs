@@ -212,6 +212,11 @@ impl From<kairos_platform::storage::StorageError> for ApiError {
                     message: "the database is not reachable; retry later".to_string(),
                 }
             }
+            // Storage refuses these for a reason the request can fix or should know of: they
+            // are answers, not failures.
+            S::NotFound(what) => ApiError::NotFound { message: format!("{what} does not exist") },
+            S::Conflict(message) => ApiError::Conflict { code: "conflict", message },
+            S::Invalid(message) => ApiError::Unprocessable { code: "invalid_request", message },
             other => ApiError::Internal(other.into()),
         }
     }
@@ -227,5 +232,22 @@ pub fn refusal_status(r: &kairos_domain::Refusal) -> u16 {
         kairos_domain::Refusal::UnknownMarket | kairos_domain::Refusal::HeartbeatLost => 503,
         kairos_domain::Refusal::VenueBusy => 429,
         _ => 422,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kairos_platform::storage::StorageError;
+
+    use super::ApiError;
+
+    #[test]
+    fn storage_refusals_are_answers_and_only_failures_are_500() {
+        let status = |e: StorageError| ApiError::from(e).status().as_u16();
+        assert_eq!(status(StorageError::NotFound("user u".into())), 404);
+        assert_eq!(status(StorageError::Conflict("already revoked".into())), 409);
+        assert_eq!(status(StorageError::Invalid("a transfer's postings must sum to zero".into())), 422);
+        assert_eq!(status(StorageError::Unreachable(sqlx::Error::PoolTimedOut)), 503);
+        assert_eq!(status(StorageError::Corrupt("bad row".into())), 500);
     }
 }

@@ -3,9 +3,9 @@
 //! is built; a page is rendered once per snapshot and query (then served as the same bytes),
 //! with an ETag that names the snapshot and the query, so `If-None-Match` costs no rendering.
 //!
-//! Freshness: the catalog compares the table's fingerprint (count, latest update) every second
-//! and rebuilds when it changed, so a market written by any instance or by `kairos-api markets
-//! import` shows within about a second. A lookup by id that misses falls through to the
+//! Freshness: the catalog compares the table's fingerprint (count, latest update) every 500 ms
+//! (the server's refresh loop) and rebuilds when it changed, so a market written by any
+//! instance or by `kairos-api markets import` shows within about half a second. A lookup by id that misses falls through to the
 //! database, so a market never 404s because the catalog has not caught up.
 
 use std::collections::HashMap;
@@ -15,6 +15,7 @@ use axum::body::Bytes;
 
 use base64::Engine as _;
 use kairos_domain::{Market, MarketStatus, Venue, parse_id};
+use kairos_platform::locks;
 use kairos_platform::storage::{Db, StorageError, markets};
 
 use crate::market_view::MarketBody;
@@ -100,7 +101,7 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
 
 impl MarketCatalog {
     fn current(&self) -> Arc<Snapshot> {
-        self.snapshot.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        locks::read(&self.snapshot).clone()
     }
 
     /// Rebuilds from the database when the table changed since the last build; returns
@@ -113,7 +114,8 @@ impl MarketCatalog {
         let all = markets::all(db).await?;
         let snapshot = build(&all, fingerprint)?;
         tracing::debug!(markets = snapshot.entries.len(), "market catalog rebuilt");
-        if let Ok(mut s) = self.snapshot.write() {
+        {
+            let mut s = locks::write(&self.snapshot);
             *s = Arc::new(snapshot);
         }
         Ok(true)
@@ -129,15 +131,15 @@ impl MarketCatalog {
             after: after.map(str::to_string),
             limit,
         };
-        if let Some(page) = snapshot.pages.lock().ok().and_then(|p| p.get(&key).cloned()) {
+        if let Some(page) = locks::lock(&snapshot.pages).get(&key).cloned() {
             return page;
         }
         let page = Arc::new(render(&snapshot, &key, Self::page_of(&snapshot, filter, after, limit)));
-        if let Ok(mut pages) = snapshot.pages.lock()
-            && pages.len() < MAX_CACHED_PAGES
-        {
+        let mut pages = locks::lock(&snapshot.pages);
+        if pages.len() < MAX_CACHED_PAGES {
             pages.insert(key, page.clone());
         }
+        drop(pages);
         page
     }
 

@@ -180,17 +180,34 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(legacy_routes())
 }
 
-/// The document, with the modifiers applied after every route was added.
-pub fn spec() -> utoipa::openapi::OpenApi {
-    let mut spec = router().split_for_parts().1;
+/// The routes and the document, built once per process: the router is assembled a single
+/// time, and the document rendered a single time, however many servers and checks use them.
+struct Built {
+    routes: axum::Router<AppState>,
+    spec: utoipa::openapi::OpenApi,
+    json: String,
+}
+
+static BUILT: std::sync::LazyLock<Built> = std::sync::LazyLock::new(|| {
+    let (routes, mut spec) = router().split_for_parts();
     DefaultErrorResponse.modify(&mut spec);
     Security.modify(&mut spec);
-    spec
+    let mut json = spec.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    json.push('\n');
+    Built { routes, spec, json }
+});
+
+/// Every route, as the server mounts them.
+pub fn routes() -> axum::Router<AppState> {
+    BUILT.routes.clone()
+}
+
+/// The document, with the modifiers applied after every route was added.
+pub fn spec() -> &'static utoipa::openapi::OpenApi {
+    &BUILT.spec
 }
 
 /// The document as `openapi/v1.json` holds it: pretty JSON with a final newline.
-pub fn spec_json() -> String {
-    let mut text = spec().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    text.push('\n');
-    text
+pub fn spec_json() -> &'static str {
+    &BUILT.json
 }

@@ -1,10 +1,10 @@
-//! Whether this instance can serve, from the state of its stores. A monitor task refreshes the
-//! report every second, so `/ready` is cheap and the dependency gauges move even when nobody
-//! asks. The rule is in [`overall`]: the database is always required; Redis is required in
-//! `strict` mode and replaced by in-process fallbacks, loudly, in `degraded` mode. When the
-//! Polymarket venue is on, its heartbeat is reported too (`polymarket_heartbeat`); it never
-//! makes the instance unready (paper trading and cancels go on), but while it is down new
-//! Polymarket orders are refused.
+//! Whether this instance can serve, from the state of its stores. The server's refresh loop renews
+//! the report every 500 ms, so `/ready` is cheap and the dependency gauges move even when nobody
+//! asks. The rule is in [`overall`]: the database is always required; Redis is required in `strict`
+//! mode and replaced by in-process fallbacks, loudly, in `degraded` mode. When the Polymarket venue
+//! is on, its heartbeat is reported too (`polymarket_heartbeat`); it never makes the instance
+//! unready (paper trading and cancels go on), but while it is down new Polymarket orders are
+//! refused.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use kairos_platform::cache::Redis;
 use kairos_platform::config::StorageMode;
+use kairos_platform::locks;
 use kairos_platform::storage::Db;
 
 use kairos_venues::polymarket::heartbeat_gate::HeartbeatGate;
@@ -97,7 +98,7 @@ impl Readiness {
 
     /// The last report (refreshed by [`Readiness::refresh`]).
     pub fn latest(&self) -> Arc<ReadyReport> {
-        self.latest.read().map(|r| r.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        locks::read(&self.latest).clone()
     }
 
     /// Checks every store now, publishes the gauges, logs transitions, and keeps the report.
@@ -179,9 +180,7 @@ impl Readiness {
                 ),
             }
         }
-        if let Ok(mut latest) = self.latest.write() {
-            *latest = report.clone();
-        }
+        *locks::write(&self.latest) = report.clone();
         report
     }
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use kairos_domain::TradingState;
+use kairos_platform::locks;
 use kairos_platform::storage::{Db, StorageError, settings};
 
 pub const FLAG_PREFIX: &str = "flag.";
@@ -36,7 +37,7 @@ impl Default for RuntimeSettings {
 
 impl RuntimeSettings {
     pub fn latest(&self) -> Arc<RuntimeSnapshot> {
-        self.latest.read().map(|r| r.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        locks::read(&self.latest).clone()
     }
 
     /// Re-reads the table. An unreadable kill-switch value is treated as `disabled` (fail
@@ -52,9 +53,7 @@ impl RuntimeSettings {
         if *previous != *snapshot {
             tracing::info!(trading = snapshot.trading.as_str(), flags = ?snapshot.flags, "runtime settings changed");
         }
-        if let Ok(mut latest) = self.latest.write() {
-            *latest = snapshot.clone();
-        }
+        *locks::write(&self.latest) = snapshot.clone();
         Ok(snapshot)
     }
 }

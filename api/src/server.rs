@@ -98,7 +98,7 @@ pub async fn start(settings: ApiSettings) -> Result<Running, StartError> {
         tracing::warn!("KAIROS_REDIS_URL is not set: serving DEGRADED on in-process fallbacks (see /ready)");
     }
 
-    crate::access::route_rules::check_against(&crate::openapi::spec()).map_err(StartError::Routes)?;
+    crate::access::route_rules::check_against(crate::openapi::spec()).map_err(StartError::Routes)?;
     let state = AppState::new(settings.clone(), db.clone(), redis).map_err(StartError::Secrets)?;
     let report = state.readiness().refresh().await;
     if settings.core.storage_mode == StorageMode::Strict && report.status != ReadyStatus::Ready {
@@ -233,7 +233,7 @@ async fn dead_man_loop(state: AppState, shutdown: CancellationToken) {
     }
 }
 
-/// Every second: readiness, the market catalog, runtime settings. A failure is logged and
+/// Every [`REFRESH_EVERY`] (500 ms): readiness, the market catalog, runtime settings. A failure is logged and
 /// retried; readiness reports it.
 async fn refresh_loop(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(REFRESH_EVERY);
@@ -335,8 +335,7 @@ impl Running {
 /// route rule, rate limit).
 pub fn app(state: AppState) -> Router {
     let settings = state.settings().clone();
-    let (router, _) = crate::openapi::router().split_for_parts();
-    let router = router
+    let router = crate::openapi::routes()
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(from_fn_with_state(state.clone(), crate::access::enforce))
         .with_state(state)

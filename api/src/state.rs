@@ -1,7 +1,6 @@
 //! What every handler can reach.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kairos_platform::cache::Redis;
 use kairos_platform::config::ApiSettings;
@@ -47,8 +46,6 @@ struct Inner {
     credential_changes: tokio::sync::broadcast::Sender<String>,
     user_cache: UserCache,
     venues: Venues,
-    /// The OpenAPI document, rendered once (it is what `openapi/v1.json` holds).
-    openapi_json: String,
 }
 
 impl AppState {
@@ -91,7 +88,6 @@ impl AppState {
                 credential_changes: tokio::sync::broadcast::channel(256).0,
                 user_cache: UserCache::default(),
                 venues,
-                openapi_json: crate::openapi::spec_json(),
             }),
         })
     }
@@ -162,24 +158,8 @@ impl AppState {
         &self.inner.venues
     }
 
-    pub fn openapi_json(&self) -> &str {
-        &self.inner.openapi_json
-    }
-
-    /// Records a request signature; false when it was seen within `ttl`. Shared through Redis
-    /// when it answers (a replay to another instance is caught too), in-process otherwise.
-    pub async fn first_use_of_signature(&self, signature: &str, ttl: Duration) -> bool {
-        if let Some(redis) = self.redis()
-            && let Ok(mut conn) = redis.connection().await
-        {
-            let key = format!("kairos:sig:{signature}");
-            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-            let set: Result<Option<String>, _> =
-                redis::cmd("SET").arg(&key).arg(1).arg("NX").arg("PX").arg(ttl_ms).query_async(&mut conn).await;
-            if let Ok(reply) = set {
-                return reply.is_some() && self.inner.replay.first_use(signature, ttl);
-            }
-        }
-        self.inner.replay.first_use(signature, ttl)
+    /// This instance's memory of signatures seen (the Redis guard's fallback and second check).
+    pub fn local_replay_guard(&self) -> &LocalReplayGuard {
+        &self.inner.replay
     }
 }

@@ -51,3 +51,21 @@ impl std::fmt::Display for IpRule {
         write!(f, "{}/{}", self.addr, self.prefix)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ip_rules_match_addresses_and_blocks() {
+        let one = super::IpRule::parse("10.1.2.3").expect("ip");
+        assert!(one.contains("10.1.2.3".parse().expect("ip")));
+        assert!(!one.contains("10.1.2.4".parse().expect("ip")));
+        let block = super::IpRule::parse("10.1.0.0/16").expect("cidr");
+        assert!(block.contains("10.1.200.3".parse().expect("ip")));
+        assert!(block.contains("::ffff:10.1.0.9".parse().expect("mapped")));
+        assert!(!block.contains("10.2.0.1".parse().expect("ip")));
+        let v6 = super::IpRule::parse("2001:db8::/32").expect("v6");
+        assert!(v6.contains("2001:db8::1".parse().expect("ip")));
+        assert!(super::IpRule::parse("10.0.0.0/33").is_err());
+        assert!(super::IpRule::parse("nope").is_err());
+    }
+}

@@ -14,6 +14,9 @@ pub enum Refusal {
     Limit(#[from] crate::risk::LimitBreach),
     #[error("the new size is not above what has already filled")]
     SizeBelowFilled,
+    /// The price is not a whole number of the market's ticks between 0 and 1.
+    #[error("the price is not on the market's tick grid between 0 and 1")]
+    PriceOffGrid,
     /// Amounts of the order (its notional, fee or reservation) would leave `i64`.
     #[error("the order's amounts are beyond the representable range")]
     AmountOutOfRange,
@@ -50,6 +53,7 @@ impl Refusal {
             Refusal::Limit(breach) => breach.code(),
             Refusal::SizeBelowFilled => "size_below_filled",
             Refusal::AmountOutOfRange => "amount_out_of_range",
+            Refusal::PriceOffGrid => "price_off_tick",
             Refusal::UnknownMarket => "market_not_matched_here",
             Refusal::MarketResolved => "market_resolved",
             Refusal::NoSuchOutcome(_) => "invalid_outcome",

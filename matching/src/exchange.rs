@@ -16,30 +16,59 @@ use kairos_domain::{
 use crate::order_book::{self as book, CancelReason, Event, OrderBook, RejectReason};
 use crate::settlement::{self, Fees, Party};
 
-/// What the exchange needs to know of a market.
+/// What the exchange needs to know of a market. Built with [`MarketRules::new`], which refuses
+/// a tick the books cannot index, so the engine has no fallback values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketRules {
     pub id: String,
     pub tick_micros: i64,
     pub outcomes: u32,
+    /// Ticks in one unit: the books' price range.
+    ticks: u32,
+}
+
+/// A market the engine cannot trade.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("market {id}: {why}")]
+pub struct InvalidMarket {
+    pub id: String,
+    pub why: &'static str,
 }
 
 impl MarketRules {
+    /// The tick must divide one unit (prices are whole ticks between 0 and 1); a market has at
+    /// least two outcomes.
+    pub fn new(id: &str, tick_micros: i64, outcomes: u32) -> Result<MarketRules, InvalidMarket> {
+        let invalid = |why| InvalidMarket { id: id.to_string(), why };
+        if tick_micros <= 0 || MICROS_PER_UNIT % tick_micros != 0 {
+            return Err(invalid("the tick does not divide one unit"));
+        }
+        if outcomes < 2 {
+            return Err(invalid("a market needs at least two outcomes"));
+        }
+        let ticks = u32::try_from(MICROS_PER_UNIT / tick_micros).map_err(|_| invalid("too many ticks"))?;
+        Ok(MarketRules { id: id.to_string(), tick_micros, outcomes, ticks })
+    }
+
     /// Binary markets share one book (complementary matching); others have a book per outcome.
     fn binary(&self) -> bool {
         self.outcomes == 2
     }
 
     fn ticks(&self) -> u32 {
-        u32::try_from(MICROS_PER_UNIT / self.tick_micros.max(1)).unwrap_or(2)
+        self.ticks
     }
 
     fn book_of(&self, outcome: u32) -> usize {
         if self.binary() { 0 } else { outcome as usize }
     }
 
-    fn to_ticks(&self, price_micros: i64) -> u32 {
-        u32::try_from(price_micros / self.tick_micros.max(1)).unwrap_or(0)
+    /// The price in ticks: `None` off the grid or outside (0, 1).
+    fn to_ticks(&self, price_micros: i64) -> Option<u32> {
+        if price_micros <= 0 || price_micros % self.tick_micros != 0 {
+            return None;
+        }
+        u32::try_from(price_micros / self.tick_micros).ok().filter(|t| *t < self.ticks)
     }
 
     /// The price in `outcome`'s own terms of a match at `book_ticks`.
@@ -253,15 +282,15 @@ impl Exchange {
 
     /// Puts a live order from the database back on its book without matching (books are
     /// rebuilt in priority order, so queues come back as they were).
-    pub fn restore(&mut self, order: Order) {
-        let Some(m) = self.markets.get_mut(&order.market_id) else { return };
+    pub fn restore(&mut self, order: Order) -> Result<(), Refusal> {
+        let Some(m) = self.markets.get_mut(&order.market_id) else { return Err(Refusal::UnknownMarket) };
         let rules = m.rules.clone();
+        let (side, price) = book_terms(&rules, &order, order.price_micros).ok_or(Refusal::PriceOffGrid)?;
         let id = self.next_book_id;
         self.next_book_id += 1;
         self.next_priority = self.next_priority.max(order.priority + 1);
         let owner = self.owner(&order.user_id);
         let m = self.markets.get_mut(&order.market_id).expect("market just looked up");
-        let (side, price) = book_terms(&rules, &order);
         m.books[rules.book_of(order.outcome)].restore(
             book::NewOrder {
                 id,
@@ -276,6 +305,7 @@ impl Exchange {
             order.remaining_micros(),
         );
         self.track(id, order);
+        Ok(())
     }
 
     fn track(&mut self, book_id: u64, order: Order) {
@@ -369,6 +399,7 @@ impl Exchange {
         }
         let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
         let book_index = rules.book_of(order.outcome);
+        let (side, price_ticks) = book_terms(&rules, &order, order.price_micros).ok_or(Refusal::PriceOffGrid)?;
         settlement::within_range(order.size_micros, self.fees).map_err(|_| Refusal::AmountOutOfRange)?;
         let (asset, hold) = match order.side {
             Side::Buy => (
@@ -388,7 +419,6 @@ impl Exchange {
         let book_id = self.next_book_id;
         self.next_book_id += 1;
         let owner = self.owner(&order.user_id);
-        let (side, price_ticks) = book_terms(&rules, &order);
         let new = book::NewOrder {
             id: book_id,
             owner,
@@ -530,6 +560,7 @@ impl Exchange {
             Side::Sell => (share_asset(&order.market_id, order.outcome), remaining),
         };
         let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
+        let (side, price_ticks) = book_terms(&rules, &order, new_price).ok_or(Refusal::PriceOffGrid)?;
         let index = rules.book_of(order.outcome);
         let keeps_priority = new_price == order.price_micros && remaining < order.remaining_micros();
         if keeps_priority {
@@ -571,7 +602,6 @@ impl Exchange {
         let new_id_in_book = self.next_book_id;
         self.next_book_id += 1;
         let owner = self.owner(user_id);
-        let (side, price_ticks) = book_terms(&rules, &o);
         let new = book::NewOrder {
             id: new_id_in_book,
             owner,
@@ -762,7 +792,14 @@ impl Exchange {
         if let Some(m) = self.markets.get_mut(&rules.id) {
             m.last_trade[index] = Some(price_ticks);
         }
-        let (side, _) = book_terms(rules, &t);
+        let side = match book_terms(rules, &t, t.price_micros) {
+            Some((side, _)) => side,
+            // Its price was checked when it entered the book.
+            None => match t.side {
+                Side::Buy => book::Side::Buy,
+                Side::Sell => book::Side::Sell,
+            },
+        };
         batch.trades.push(Trade {
             trade_id,
             market_id: rules.id.clone(),
@@ -778,14 +815,15 @@ impl Exchange {
     }
 }
 
-/// The side and price (in ticks) at which an order enters its book.
-fn book_terms(rules: &MarketRules, order: &Order) -> (book::Side, u32) {
+/// The side and price (in ticks) at which an order at `price_micros` enters its book; `None`
+/// for a price off the market's grid.
+fn book_terms(rules: &MarketRules, order: &Order, price_micros: i64) -> Option<(book::Side, u32)> {
     let side = match order.side {
         Side::Buy => book::Side::Buy,
         Side::Sell => book::Side::Sell,
     };
-    let ticks = rules.to_ticks(order.price_micros);
-    if rules.binary() { book::to_book_terms(order.outcome, side, ticks, rules.ticks()) } else { (side, ticks) }
+    let ticks = rules.to_ticks(price_micros)?;
+    Some(if rules.binary() { book::to_book_terms(order.outcome, side, ticks, rules.ticks()) } else { (side, ticks) })
 }
 
 fn tif_of(order: &Order) -> book::TimeInForce {

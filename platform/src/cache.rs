@@ -41,7 +41,7 @@ impl Redis {
     /// A connection, creating the manager on first success. The manager itself reconnects
     /// after Redis restarts.
     pub async fn connection(&self) -> Result<ConnectionManager, String> {
-        if let Some(manager) = self.manager.read().map_err(|_| "redis lock poisoned")?.clone() {
+        if let Some(manager) = crate::locks::read(&self.manager).clone() {
             return Ok(manager);
         }
         let config = ConnectionManagerConfig::new()
@@ -52,7 +52,7 @@ impl Redis {
             .await
             .map_err(|_| "no answer from Redis".to_string())?
             .map_err(|e| e.to_string())?;
-        *self.manager.write().map_err(|_| "redis lock poisoned")? = Some(manager.clone());
+        *crate::locks::write(&self.manager) = Some(manager.clone());
         Ok(manager)
     }
 

@@ -9,5 +9,6 @@
 
 pub mod cache;
 pub mod config;
+pub mod locks;
 pub mod storage;
 pub mod telemetry;

@@ -25,10 +25,6 @@ impl Telemetry {
         self.filter.reload(filter).map_err(|e| e.to_string())
     }
 
-    pub fn exporting_traces(&self) -> bool {
-        self.provider.is_some()
-    }
-
     /// Flushes spans not yet exported; call once at exit.
     pub fn shutdown(self) {
         if let Some(provider) = self.provider

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use kairos_platform::locks;
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::{Db, StorageError};
 
@@ -51,7 +52,7 @@ impl FailedSignatures {
         client: Option<std::net::IpAddr>,
         request_id: Option<String>,
     ) -> Option<AuditEntry> {
-        let mut tallies = self.tallies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tallies = locks::lock(&self.tallies);
         let tally = tallies.entry((key_id.to_string(), minute)).or_insert_with(|| Tally {
             count: 0,
             target: target.to_string(),
@@ -64,7 +65,7 @@ impl FailedSignatures {
     /// The rows for minutes before `now_minute` that saw more than their first failure, one per
     /// key and minute with the minute's total; those minutes are forgotten.
     pub fn take_finished(&self, now_minute: i64) -> Vec<AuditEntry> {
-        let mut tallies = self.tallies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tallies = locks::lock(&self.tallies);
         let finished: Vec<(String, i64)> = tallies.keys().filter(|(_, m)| *m < now_minute).cloned().collect();
         let mut rows = Vec::new();
         for key in finished {

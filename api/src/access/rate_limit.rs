@@ -12,6 +12,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use kairos_platform::cache::Redis;
 use kairos_platform::config::{PrincipalKind, RateClass, RateLimits};
+use kairos_platform::locks;
 
 /// What a request was allowed, for the `RateLimit-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +72,7 @@ impl RateLimiterSet {
     }
 
     fn local(&self) -> Arc<Local> {
-        self.local.read().map(|l| l.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        locks::read(&self.local).clone()
     }
 
     pub fn limits(&self) -> RateLimits {
@@ -80,7 +81,8 @@ impl RateLimiterSet {
 
     /// Swaps in new budgets (SIGHUP). Local counters start afresh.
     pub fn reload(&self, limits: RateLimits) {
-        if let Ok(mut l) = self.local.write() {
+        {
+            let mut l = locks::write(&self.local);
             *l = Arc::new(Local::new(limits));
         }
     }
@@ -105,7 +107,8 @@ impl RateLimiterSet {
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                if let Ok(mut refused) = local.refused_until.lock() {
+                {
+                    let mut refused = locks::lock(&local.refused_until);
                     if refused.len() > 100_000 {
                         let now = std::time::Instant::now();
                         refused.retain(|_, until| *until > now);
@@ -133,7 +136,7 @@ impl RateLimiterSet {
                 reset_secs: 1,
             });
         }
-        let refused = local.refused_until.lock().ok()?;
+        let refused = locks::lock(&local.refused_until);
         let until = *refused.get(&(Local::index(class, kind), principal.to_string()))?;
         let wait = until.checked_duration_since(std::time::Instant::now())?;
         Some(Decision { allowed: false, limit, remaining: 0, reset_secs: wait.as_secs().max(1) })

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac as _};
+use kairos_platform::locks;
 use sha2::Sha256;
 
 pub const KEY_HEADER: &str = "kairos-key";
@@ -91,6 +92,25 @@ pub fn accepted_forms(legacy: bool) -> &'static [Form] {
 
 pub use kairos_domain::time::within_window as fresh;
 
+/// Records a request signature; false when it was seen within `ttl`. Shared through Redis
+/// when it answers (a replay to another instance is caught too), and always in this instance's
+/// memory (so a Redis that lost the key cannot admit a replay here).
+pub async fn first_use(state: &crate::state::AppState, signature: &str, ttl: Duration) -> bool {
+    let local = state.local_replay_guard();
+    if let Some(redis) = state.redis()
+        && let Ok(mut conn) = redis.connection().await
+    {
+        let key = format!("kairos:sig:{signature}");
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        let set: Result<Option<String>, _> =
+            redis::cmd("SET").arg(&key).arg(1).arg("NX").arg("PX").arg(ttl_ms).query_async(&mut conn).await;
+        if let Ok(reply) = set {
+            return reply.is_some() && local.first_use(signature, ttl);
+        }
+    }
+    local.first_use(signature, ttl)
+}
+
 /// Signatures seen inside the freshness window, per instance (Redis covers several instances).
 #[derive(Debug, Default)]
 pub struct LocalReplayGuard {
@@ -101,7 +121,7 @@ impl LocalReplayGuard {
     /// Records the signature; false when it was seen within `ttl`.
     pub fn first_use(&self, signature: &str, ttl: Duration) -> bool {
         let now = Instant::now();
-        let Ok(mut seen) = self.seen.lock() else { return false };
+        let mut seen = locks::lock(&self.seen);
         if seen.len() > 100_000 {
             seen.retain(|_, at| now.duration_since(*at) < ttl);
         }

@@ -165,7 +165,7 @@ pub async fn set_role(
     })
     .await
     .map_err(|e| match e {
-        StorageError::Invalid(_) => ApiError::not_found("no such user"),
+        StorageError::NotFound(_) => ApiError::not_found("no such user"),
         other => other.into(),
     })?;
     state.user_cache().forget(&id);
@@ -184,7 +184,7 @@ pub async fn set_role_in(
     role: Role,
 ) -> Result<(users::User, users::User, Vec<String>), StorageError> {
     let (before, after) =
-        users::set_role(&mut *conn, id, role).await?.ok_or_else(|| StorageError::Invalid(format!("no user {id}")))?;
+        users::set_role(&mut *conn, id, role).await?.ok_or_else(|| StorageError::NotFound(format!("user {id}")))?;
     refresh_tokens::revoke_all_for_user(&mut *conn, id, now_us()).await?;
     let revoked_keys = if crate::access::may_hold_keys(after.role) {
         Vec::new()

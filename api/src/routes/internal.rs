@@ -35,7 +35,9 @@ pub async fn forwarded(State(state): State<AppState>, headers: HeaderMap, body: 
     }
     let signature = header(SIGNATURE_HEADER);
     let window = state.settings().signature_window;
-    if !state.first_use_of_signature(&format!("instance:{signature}"), window * 2 + REPLAY_MARGIN).await {
+    if !crate::access::signed_request::first_use(&state, &format!("instance:{signature}"), window * 2 + REPLAY_MARGIN)
+        .await
+    {
         return Err(ApiError::unauthorized("replayed_instance_signature", "this request was already run"));
     }
     let request: Request = serde_json::from_slice(&body)

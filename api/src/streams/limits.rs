@@ -2,6 +2,7 @@
 //! and how often a connection's credentials are checked again. Stream messages also spend the
 //! principal's `read` budget, like REST reads (see [`super::session`]).
 
+use kairos_platform::locks;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,7 +29,7 @@ pub struct Slot {
 impl Connections {
     /// A slot for one more connection of `principal`, or `None` at the cap.
     pub fn open(self: &Arc<Self>, principal: &str) -> Option<Slot> {
-        let mut open = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut open = locks::lock(&self.0);
         let n = open.entry(principal.to_string()).or_default();
         if *n >= MAX_CONNECTIONS_PER_PRINCIPAL {
             return None;
@@ -40,7 +41,7 @@ impl Connections {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut open = self.connections.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut open = locks::lock(&self.connections.0);
         if let Some(n) = open.get_mut(&self.principal) {
             *n = n.saturating_sub(1);
             if *n == 0 {

@@ -1,9 +1,11 @@
 //! Integration tests of the API: real servers on 127.0.0.1:0, real HTTP, every storage test on
-//! SQLite and, when `TEST_DATABASE_URL` is set, on PostgreSQL too.
+//! SQLite and PostgreSQL. One binary for all of them but `telemetry.rs`, which installs a
+//! process-wide tracing subscriber and so needs a process of its own.
 
 mod access;
 mod binary;
 mod cluster;
+mod crash;
 mod errors;
 mod examples;
 mod health;

@@ -9,7 +9,7 @@ const M: &str = "m1";
 
 fn exchange(fees: Fees, limits: Limits) -> Exchange {
     let mut ex = Exchange::new(fees, limits, 0);
-    ex.add_market(MarketRules { id: M.into(), tick_micros: 10_000, outcomes: 2 });
+    ex.add_market(MarketRules::new(M, 10_000, 2).expect("rules"));
     ex
 }
 
@@ -217,7 +217,7 @@ fn restored_books_equal_the_books_they_were_built_from() {
     live.sort_by_key(|o| o.priority);
     let mut rebuilt = exchange(Fees::default(), Limits::default());
     for o in live {
-        rebuilt.restore(o);
+        rebuilt.restore(o).expect("a stored order enters its book");
     }
     assert_eq!(rebuilt.depth(M, 0, 100), ex.depth(M, 0, 100));
     // Time priority survived: the next seller at 0.40 meets the older of the two 0.40 bids.
@@ -252,4 +252,23 @@ fn gtd_orders_expire_and_give_their_reservation_back() {
     assert_eq!(net(&later.transfers).get(&("user:a:available".to_string(), COLLATERAL.to_string())), Some(&1_000_000));
     assert!(!ex.has_expiring(), "only the GTC order is left");
     assert_eq!(ex.live_orders().count(), 1);
+}
+
+#[test]
+fn rules_refuse_ticks_the_books_cannot_index() {
+    assert!(MarketRules::new(M, 10_000, 2).is_ok());
+    assert!(MarketRules::new(M, 0, 2).is_err(), "no tick");
+    assert!(MarketRules::new(M, 300_000, 2).is_err(), "does not divide one unit");
+    assert!(MarketRules::new(M, 10_000, 1).is_err(), "one outcome");
+}
+
+#[test]
+fn prices_off_the_grid_are_refused_before_anything_moves() {
+    let mut ex = exchange(Fees::default(), Limits::default());
+    for price in [455_000, 0, 1_000_000, 1_010_000, -10_000] {
+        let mut b = funded(&[("a", 100_000_000)]);
+        let placed = ex.place(order(&format!("o{price}"), "a", 0, Side::Buy, price, 1_000_000), &mut b);
+        assert_eq!(placed, Err(Refusal::PriceOffGrid), "{price}");
+        assert!(b.transfers.is_empty() && b.changed.is_empty(), "{price}: nothing reserved or recorded");
+    }
 }

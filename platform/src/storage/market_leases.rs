@@ -82,7 +82,7 @@ pub async fn of_markets_in(conn: &mut AnyConnection, market_ids: &[&str]) -> Res
     }
     let sql = format!(
         "SELECT market_id, owner, address, expires_at_us FROM market_leases WHERE market_id IN ({})",
-        (1..=market_ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        super::in_placeholders(1, market_ids.len())
     );
     let mut q = sqlx::query(&sql);
     for id in market_ids {

@@ -86,6 +86,8 @@ pub enum StorageError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("not found: {0}")]
+    NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("invalid input: {0}")]

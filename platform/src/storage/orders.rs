@@ -11,6 +11,14 @@ use sqlx::any::AnyRow;
 use super::{Db, StorageError, placeholders};
 use kairos_domain::{Fill, Finality, Order, OrderStatus};
 
+/// The SQL list of live statuses, `('pending', 'open', 'partially_filled')`, from
+/// [`OrderStatus::is_live`]: the one place "live" is spelled for the database.
+static LIVE_STATUSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let live: Vec<String> =
+        OrderStatus::ALL.iter().filter(|s| s.is_live()).map(|s| format!("'{}'", s.as_str())).collect();
+    format!("({})", live.join(", "))
+});
+
 const ORDER_COLUMNS: &str = "id, user_id, client_order_id, request_hash, market_id, outcome, side, order_type, \
     time_in_force, post_only, stp, price_micros, size_micros, filled_micros, reserved_micros, fees_micros, status, \
     reason, venue, venue_order_id, expires_at_us, priority, created_at_us, updated_at_us";
@@ -217,21 +225,21 @@ pub async fn list(
         add("id <", b.to_string(), &mut sql);
     }
     if filter.live_only {
-        sql.push_str(" AND status IN ('pending', 'open', 'partially_filled')");
+        sql.push_str(&format!(" AND status IN {}", *LIVE_STATUSES));
     }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.max(0)));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", binds.len() + 1));
     let mut q = sqlx::query(&sql);
     for b in &binds {
         q = q.bind(b);
     }
-    q.fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
+    q.bind(limit.max(0)).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
 }
 
 /// Every live order on the given venue, in book priority order: what the books are rebuilt from.
 pub async fn live_on_venue(db: &Db, venue: &str) -> Result<Vec<Order>, StorageError> {
     let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('pending', 'open', 'partially_filled') AND venue = $1 \
-         ORDER BY priority"
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN {} AND venue = $1 ORDER BY priority",
+        *LIVE_STATUSES
     );
     sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
 }
@@ -240,31 +248,23 @@ pub async fn live_on_venue(db: &Db, venue: &str) -> Result<Vec<Order>, StorageEr
 /// instance loads when it takes the market's lease.
 pub async fn live_in_market_in(conn: &mut AnyConnection, market_id: &str) -> Result<Vec<Order>, StorageError> {
     let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE market_id = $1 AND status IN ('pending', 'open', 'partially_filled') \
-         ORDER BY priority"
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE market_id = $1 AND status IN {} ORDER BY priority",
+        *LIVE_STATUSES
     );
     sqlx::query(&sql).bind(market_id).fetch_all(conn).await?.iter().map(order_from_row).collect()
 }
 
 /// Markets with live orders on a venue (an instance starting up tries to take their leases).
 pub async fn markets_with_live_orders(db: &Db, venue: &str) -> Result<Vec<String>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT market_id FROM orders WHERE status IN ('pending', 'open', 'partially_filled') AND venue = $1",
-    )
-    .bind(venue)
-    .fetch_all(db.pool())
-    .await?;
+    let sql = format!("SELECT DISTINCT market_id FROM orders WHERE status IN {} AND venue = $1", *LIVE_STATUSES);
+    let rows = sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
 /// The markets where a user has live orders (cancel-all asks their owners).
 pub async fn markets_of_live_orders(db: &Db, user_id: &str) -> Result<Vec<String>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT market_id FROM orders WHERE user_id = $1 AND status IN ('pending', 'open', 'partially_filled')",
-    )
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await?;
+    let sql = format!("SELECT DISTINCT market_id FROM orders WHERE user_id = $1 AND status IN {}", *LIVE_STATUSES);
+    let rows = sqlx::query(&sql).bind(user_id).fetch_all(db.pool()).await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
@@ -291,12 +291,12 @@ pub async fn fills(
         binds.push(b);
         sql.push_str(&format!(" AND id < ${}", binds.len()));
     }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.max(0)));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", binds.len() + 1));
     let mut q = sqlx::query(&sql);
     for b in binds {
         q = q.bind(b);
     }
-    q.fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
+    q.bind(limit.max(0)).fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
 }
 
 /// A venue's orders by the ids it gave them (for Polymarket, the order hash), on the caller's
@@ -363,9 +363,10 @@ pub async fn advance_fill_in(
 /// final (a trade matched on the venue settles or fails later).
 pub async fn unsettled_on_venue(db: &Db, venue: &str) -> Result<Vec<Order>, StorageError> {
     let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE venue = $1 AND (status IN ('pending', 'open', 'partially_filled') \
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE venue = $1 AND (status IN {} \
          OR id IN (SELECT order_id FROM fills WHERE finality = 'matched' AND market_id IN \
-         (SELECT id FROM markets WHERE venue = $1))) ORDER BY priority"
+         (SELECT id FROM markets WHERE venue = $1))) ORDER BY priority",
+        *LIVE_STATUSES
     );
     sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
 }
@@ -379,15 +380,20 @@ pub async fn account_state_in(
     venue: &str,
     market_id: &str,
 ) -> Result<(i64, i64), StorageError> {
-    let row = sqlx::query(
+    let sql = format!(
         "SELECT COUNT(*), \
          CAST(COALESCE(SUM(CASE WHEN side = 'buy' AND market_id = $3 THEN reserved_micros ELSE 0 END), 0) AS BIGINT) \
-         FROM orders WHERE user_id = $1 AND venue = $2 AND status IN ('pending', 'open', 'partially_filled')",
-    )
-    .bind(user_id)
-    .bind(venue)
-    .bind(market_id)
-    .fetch_one(conn)
-    .await?;
+         FROM orders WHERE user_id = $1 AND venue = $2 AND status IN {}",
+        *LIVE_STATUSES
+    );
+    let row = sqlx::query(&sql).bind(user_id).bind(venue).bind(market_id).fetch_one(conn).await?;
     Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn live_statuses_are_those_the_domain_calls_live() {
+        assert_eq!(*super::LIVE_STATUSES, "('pending', 'open', 'partially_filled')");
+    }
 }

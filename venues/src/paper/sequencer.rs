@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use kairos_domain::{Order, Venue, now_us};
+use kairos_platform::locks;
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::{Db, StorageError, ledger, market_leases, markets, orders};
 use sqlx::Connection as _;
@@ -112,7 +113,7 @@ impl PaperVenue {
     /// so a batch's round trips never wait behind request handlers for a worker thread. It
     /// ends when every handle is dropped.
     pub async fn start(&self, database_url: &str, instance: Instance) -> Result<(), StorageError> {
-        let Some(rx) = self.pending.lock().ok().and_then(|mut p| p.take()) else { return Ok(()) };
+        let Some(rx) = locks::lock(&self.pending).take() else { return Ok(()) };
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StorageError>>();
         let (url, fees, limits, views, events) =
             (database_url.to_string(), self.fees, self.limits, self.views.clone(), self.events.clone());
@@ -181,10 +182,7 @@ impl PaperVenue {
 
     /// The book as last published (empty for a market with no orders yet).
     pub fn book(&self, market_id: &str, book: usize) -> BookView {
-        self.views
-            .read()
-            .map(|v| v.get(&(market_id.to_string(), book)).cloned().unwrap_or_default())
-            .unwrap_or_default()
+        locks::read(&self.views).get(&(market_id.to_string(), book)).cloned().unwrap_or_default()
     }
 }
 
@@ -236,21 +234,29 @@ async fn load_market(
 ) -> Result<(), StorageError> {
     exchange.forget_market(market_id);
     let Some(m) = markets::get(db, market_id).await? else {
-        return Err(StorageError::Invalid(format!("market {market_id} is gone")));
+        return Err(StorageError::NotFound(format!("market {market_id}")));
     };
     if m.status == kairos_domain::MarketStatus::Resolved {
         exchange.close_market(market_id);
         return Ok(());
     }
-    exchange.add_market(rules_of(&m));
+    let outcomes = u32::try_from(m.outcomes.len()).unwrap_or(u32::MAX);
+    let rules = match MarketRules::new(&m.id, m.tick_size_micros, outcomes) {
+        Ok(rules) => rules,
+        Err(e) => {
+            // Its requests are answered `market_not_matched_here`; the operators must fix it.
+            tracing::error!(error = %e, "a market the matching engine cannot trade");
+            return Ok(());
+        }
+    };
+    exchange.add_market(rules);
     for order in orders::live_in_market_in(tx, market_id).await? {
-        exchange.restore(order);
+        let id = order.id.clone();
+        if let Err(refusal) = exchange.restore(order) {
+            tracing::error!(order_id = %id, %market_id, %refusal, "a stored live order cannot enter the book");
+        }
     }
     Ok(())
-}
-
-pub fn rules_of(m: &kairos_domain::Market) -> MarketRules {
-    MarketRules { id: m.id.clone(), tick_micros: m.tick_size_micros, outcomes: m.outcomes.len() as u32 }
 }
 
 impl Sequencer {
@@ -555,7 +561,7 @@ impl Sequencer {
 
     /// Publishes the changed levels of the touched books (every known book when `None`).
     fn publish_books(&mut self, touched: Option<&HashSet<(String, usize)>>) {
-        let Ok(mut views) = self.views.write() else { return };
+        let mut views = locks::write(&self.views);
         let keys: Vec<(String, usize)> = match touched {
             Some(t) => t.iter().cloned().collect(),
             None => {

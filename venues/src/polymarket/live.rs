@@ -30,6 +30,7 @@ use kairos_domain::{
     Venue as VenueName, format_micros, now_us,
 };
 use kairos_platform::config::PolymarketCredentials;
+use kairos_platform::locks;
 use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
 use sqlx::Connection as _;
 
@@ -133,13 +134,11 @@ impl Live {
     }
 
     async fn neg_risk(&self, token_id: &str) -> Result<bool, VenueError> {
-        if let Some(known) = self.neg_risk.lock().ok().and_then(|m| m.get(token_id).copied()) {
+        if let Some(known) = locks::lock(&self.neg_risk).get(token_id).copied() {
             return Ok(known);
         }
         let value = self.client.neg_risk(token_id).await.map_err(clob)?;
-        if let Ok(mut m) = self.neg_risk.lock() {
-            m.insert(token_id.to_string(), value);
-        }
+        locks::lock(&self.neg_risk).insert(token_id.to_string(), value);
         Ok(value)
     }
 

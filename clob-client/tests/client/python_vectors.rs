@@ -9,7 +9,7 @@ use kairos_clob_client::auth::signer::Signer;
 const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 fn vectors() -> serde_json::Value {
-    serde_json::from_str(include_str!("../test_data/python_auth_vectors.json")).expect("json")
+    serde_json::from_str(include_str!("../../test_data/python_auth_vectors.json")).expect("json")
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn order_amounts_in_both_modes() {
 
 #[test]
 fn sign_order_reproduces_official_vectors_and_names_a_wrong_signer() {
-    let file: Value = serde_json::from_str(include_str!("../test_data/official_order_vectors.json")).expect("json");
+    let file: Value = serde_json::from_str(include_str!("../../test_data/official_order_vectors.json")).expect("json");
     for row in file["orders"].as_array().expect("orders") {
         let mut order = row.clone();
         order["side"] = json!(if row["side"] == 0 { "BUY" } else { "SELL" });

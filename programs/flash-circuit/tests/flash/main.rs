@@ -1,0 +1,5 @@
+//! Integration tests of the circuit crate, one binary: the circuit and its native twin
+//! ([`circuit`]) and the `flash` CLI ([`cli`]).
+
+mod circuit;
+mod cli;
