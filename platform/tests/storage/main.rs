@@ -1,5 +1,7 @@
-//! The storage layer on every backend: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is
-//! set (CI always sets it).
+//! The storage layer on every backend: SQLite and PostgreSQL (see `scratch`).
+
+mod records;
+mod upgrade;
 
 use kairos_domain::{MarketProtocol, MarketStatus, NewMarket, Outcome, Venue};
 use kairos_platform::storage::markets::{self, Upserted};

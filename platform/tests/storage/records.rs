@@ -1,0 +1,224 @@
+//! The stores the venues and access control write, each on SQLite and PostgreSQL: the ledger,
+//! orders and fills, market leases, refresh tokens and kill-switch proposals.
+
+use kairos_domain::ledger::{Account, COLLATERAL, INSUFFICIENT_FUNDS, Posting, Transfer, available, reserved};
+use kairos_domain::{
+    Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Role, Side, Stp, TimeInForce, Venue, new_id,
+};
+use kairos_platform::storage::{
+    Db, StorageError, kill_switch, ledger, market_leases, markets, orders, refresh_tokens, scratch, users,
+};
+
+use crate::{fresh, market};
+
+async fn user(db: &Db, name: &str) -> String {
+    users::get_or_create_by_wallet(db, &format!("wallet-{name}-{}", new_id()), Role::User).await.expect("user").0.id
+}
+
+pub(crate) fn order(user_id: &str, market_id: &str, client: &str, status: OrderStatus, priority: i64) -> Order {
+    Order {
+        id: new_id(),
+        user_id: user_id.into(),
+        client_order_id: client.into(),
+        request_hash: "h".into(),
+        market_id: market_id.into(),
+        outcome: 0,
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Gtc,
+        post_only: false,
+        stp: Stp::CancelNewest,
+        price_micros: 400_000,
+        size_micros: 5_000_000,
+        filled_micros: 0,
+        reserved_micros: 2_000_000,
+        fees_micros: 0,
+        status,
+        reason: None,
+        venue: Venue::Paper,
+        venue_order_id: None,
+        expires_at_us: None,
+        priority,
+        created_at_us: 1,
+        updated_at_us: 1,
+    }
+}
+
+#[tokio::test]
+async fn the_ledger_balances_refuses_overdrafts_and_verifies() {
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let u = user(&db, "l").await;
+        let mut conn = db.pool().acquire().await.expect("conn");
+        let credit = Transfer::between(Account::Deposits, available(&u), 10_000_000, "credit", None);
+        ledger::append_in(&mut conn, &credit).await.expect("credit");
+        let hold = Transfer::between(available(&u), reserved(&u), 4_000_000, "reserve", Some("o1".into()));
+        ledger::append_many_in(&mut conn, &[hold.clone(), hold]).await.expect("two holds in one unit");
+        let overdraw = Transfer::between(available(&u), reserved(&u), 2_000_001, "reserve", None);
+        let refused = ledger::append_in(&mut conn, &overdraw).await;
+        assert!(
+            matches!(&refused, Err(StorageError::Invalid(m)) if m.starts_with(INSUFFICIENT_FUNDS)),
+            "{}: {refused:?}",
+            s.label
+        );
+        let unbalanced = Transfer {
+            asset: COLLATERAL.into(),
+            kind: "x".into(),
+            reference: None,
+            postings: vec![
+                Posting { account: Account::Fees, amount_micros: 5 },
+                Posting { account: Account::Deposits, amount_micros: -4 },
+            ],
+        };
+        assert!(matches!(ledger::append_in(&mut conn, &unbalanced).await, Err(StorageError::Invalid(_))));
+        drop(conn);
+        let balances = ledger::user_balances(&db, &u).await.expect("balances");
+        assert_eq!(
+            balances,
+            vec![(available(&u), COLLATERAL.to_string(), 2_000_000), (reserved(&u), COLLATERAL.to_string(), 8_000_000)],
+            "{}",
+            s.label
+        );
+        let all = ledger::all_balances(&db).await.expect("all");
+        assert_eq!(all.iter().map(|(_, _, b)| b).sum::<i64>(), 0, "{}: the ledger sums to zero", s.label);
+        let head = ledger::verify(&db).await.expect("verify").expect("intact");
+        assert_eq!(head.rows, 6, "{}", s.label);
+        let entries = ledger::entries_for(&db, &u, 0, 2).await.expect("entries");
+        assert_eq!(entries.len(), 2, "{}: the limit is applied", s.label);
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn orders_and_fills_round_trip_and_only_live_orders_are_live() {
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let (m, _) = markets::upsert(&db, &market(&format!("o-{}", new_id()))).await.expect("market");
+        let u = user(&db, "o").await;
+        let open = order(&u, &m.id, "c1", OrderStatus::Open, 2);
+        let pending = order(&u, &m.id, "c2", OrderStatus::Pending, 1);
+        let filled = order(&u, &m.id, "c3", OrderStatus::Filled, 3);
+        let mut conn = db.pool().acquire().await.expect("conn");
+        orders::save_in(&mut conn, &[&open, &pending, &filled]).await.expect("save");
+        let fill = Fill {
+            id: new_id(),
+            trade_id: "t1".into(),
+            order_id: filled.id.clone(),
+            user_id: u.clone(),
+            market_id: m.id.clone(),
+            outcome: 0,
+            side: Side::Buy,
+            price_micros: 400_000,
+            size_micros: 5_000_000,
+            fee_micros: 0,
+            liquidity: Liquidity::Taker,
+            finality: Finality::Confirmed,
+            created_at_us: 2,
+        };
+        orders::insert_fills_in(&mut conn, std::slice::from_ref(&fill)).await.expect("fill");
+        let live: Vec<String> =
+            orders::live_in_market_in(&mut conn, &m.id).await.expect("live").into_iter().map(|o| o.id).collect();
+        assert_eq!(live, [pending.id.clone(), open.id.clone()], "{}: live ones, in priority order", s.label);
+        drop(conn);
+        assert_eq!(orders::get(&db, &open.id).await.expect("get"), Some(open.clone()), "{}", s.label);
+        assert_eq!(orders::by_client_id(&db, &u, "c3").await.expect("by client id").map(|o| o.id), Some(filled.id));
+        assert_eq!(orders::markets_of_live_orders(&db, &u).await.expect("markets"), [m.id.clone()]);
+        let page = orders::list(&db, &u, &orders::OrderFilter::default(), None, 2).await.expect("list");
+        assert_eq!(page.len(), 2, "{}: LIMIT is bound", s.label);
+        assert_eq!(orders::fills(&db, &u, Some(&m.id), None, 10).await.expect("fills"), [fill], "{}", s.label);
+        // Saving again updates in place: an order is one row whatever its history.
+        let mut done = open.clone();
+        done.status = OrderStatus::Cancelled;
+        let mut conn = db.pool().acquire().await.expect("conn");
+        orders::save_in(&mut conn, &[&done]).await.expect("save again");
+        drop(conn);
+        assert_eq!(orders::get(&db, &open.id).await.expect("get").map(|o| o.status), Some(OrderStatus::Cancelled));
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_market_lease_is_held_by_one_owner_until_it_lapses() {
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let (m, _) = markets::upsert(&db, &market(&format!("l-{}", new_id()))).await.expect("market");
+        let mut conn = db.pool().acquire().await.expect("conn");
+        assert!(market_leases::acquire_in(&mut conn, &m.id, "a", "http://a", 100, 200).await.expect("a takes it"));
+        assert!(!market_leases::acquire_in(&mut conn, &m.id, "b", "http://b", 150, 250).await.expect("b waits"));
+        assert!(market_leases::acquire_in(&mut conn, &m.id, "a", "http://a", 150, 300).await.expect("a renews"));
+        assert!(market_leases::acquire_in(&mut conn, &m.id, "b", "http://b", 301, 400).await.expect("lapsed: b"));
+        let held = market_leases::of_markets_in(&mut conn, &[m.id.as_str()]).await.expect("leases");
+        assert_eq!(held.iter().map(|l| l.owner.as_str()).collect::<Vec<_>>(), ["b"], "{}", s.label);
+        drop(conn);
+        assert_eq!(market_leases::renew_all(&db, "a", 310, 500).await.expect("renew"), 0, "a holds nothing");
+        assert_eq!(market_leases::renew_all(&db, "b", 310, 500).await.expect("renew"), 1);
+        market_leases::release_all(&db, "b").await.expect("release");
+        let mut conn = db.pool().acquire().await.expect("conn");
+        assert!(market_leases::acquire_in(&mut conn, &m.id, "a", "http://a", 311, 600).await.expect("released"));
+        drop(conn);
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_once_and_revoke_by_family_and_user() {
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let u = user(&db, "r").await;
+        refresh_tokens::insert(&db, "t1", "f1", &u, "hash1", 10, 1_000).await.expect("insert");
+        refresh_tokens::insert(&db, "t2", "f2", &u, "hash2", 10, 1_000).await.expect("insert");
+        let t1 = refresh_tokens::by_hash(&db, "hash1").await.expect("read").expect("found");
+        assert_eq!((t1.family_id.as_str(), t1.rotated_at_us), ("f1", None), "{}", s.label);
+        assert!(refresh_tokens::mark_rotated(&db, "t1", 20).await.expect("rotate"));
+        assert!(!refresh_tokens::mark_rotated(&db, "t1", 21).await.expect("rotate"), "{}: once only", s.label);
+        let mut conn = db.pool().acquire().await.expect("conn");
+        assert_eq!(refresh_tokens::revoke_family(&mut conn, "f1", 30).await.expect("family"), 1);
+        assert_eq!(refresh_tokens::revoke_all_for_user(&mut conn, &u, 40).await.expect("user"), 1, "f1 already");
+        drop(conn);
+        assert!(!refresh_tokens::mark_rotated(&db, "t2", 50).await.expect("revoked"), "{}", s.label);
+        let t2 = refresh_tokens::by_hash(&db, "hash2").await.expect("read").expect("found");
+        assert_eq!(t2.revoked_at_us, Some(40), "{}", s.label);
+        assert_eq!(refresh_tokens::by_hash(&db, "nope").await.expect("read"), None);
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn kill_switch_proposals_collect_approvals_and_close_once() {
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let (op1, op2) = (user(&db, "k1").await, user(&db, "k2").await);
+        let proposal = |id: &str, expires_at_us| kill_switch::Proposal {
+            id: id.into(),
+            state: "enabled".into(),
+            proposed_by: op1.clone(),
+            status: "open".into(),
+            created_at_us: 10,
+            expires_at_us,
+            applied_at_us: None,
+            approvals: Vec::new(),
+        };
+        kill_switch::insert(&db, &proposal("p1", 1_000)).await.expect("p1");
+        kill_switch::insert(&db, &proposal("p2", 100)).await.expect("p2");
+        assert!(kill_switch::approve(&db, "p1", &op2, 20).await.expect("approve"));
+        assert!(!kill_switch::approve(&db, "p1", &op2, 21).await.expect("again"), "{}: one approval each", s.label);
+        let p1 = kill_switch::get(&db, "p1").await.expect("get").expect("found");
+        assert_eq!(p1.approvals, [op1.clone(), op2.clone()], "{}: the proposer first", s.label);
+        assert_eq!(kill_switch::expire_due(&db, 500).await.expect("expire"), 1, "{}: p2 only", s.label);
+        assert!(kill_switch::close(&db, "p1", "applied", Some(600)).await.expect("apply"));
+        assert!(!kill_switch::close(&db, "p1", "applied", Some(601)).await.expect("again"), "{}: closes once", s.label);
+        assert!(kill_switch::open(&db).await.expect("open").is_empty(), "{}", s.label);
+        kill_switch::insert(&db, &proposal("p3", 2_000)).await.expect("p3");
+        let mut conn = db.pool().acquire().await.expect("conn");
+        assert_eq!(kill_switch::expire_all_open_in(&mut conn).await.expect("stop"), 1, "{}", s.label);
+        drop(conn);
+        let statuses: Vec<String> =
+            futures_util::future::join_all(["p1", "p2", "p3"].map(|id| kill_switch::get(&db, id)))
+                .await
+                .into_iter()
+                .map(|p| p.expect("get").expect("found").status)
+                .collect();
+        assert_eq!(statuses, ["applied", "expired", "expired"], "{}", s.label);
+        db.close().await;
+    }
+}
