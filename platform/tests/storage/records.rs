@@ -122,7 +122,7 @@ async fn orders_and_fills_round_trip_and_only_live_orders_are_live() {
         drop(conn);
         assert_eq!(orders::get(&db, &open.id).await.expect("get"), Some(open.clone()), "{}", s.label);
         assert_eq!(orders::by_client_id(&db, &u, "c3").await.expect("by client id").map(|o| o.id), Some(filled.id));
-        assert_eq!(orders::markets_of_live_orders(&db, &u).await.expect("markets"), [m.id.clone()]);
+        assert_eq!(orders::markets_of_live_orders(&db, &u).await.expect("markets"), vec![m.id.clone()]);
         let page = orders::list(&db, &u, &orders::OrderFilter::default(), None, 2).await.expect("list");
         assert_eq!(page.len(), 2, "{}: LIMIT is bound", s.label);
         assert_eq!(orders::fills(&db, &u, Some(&m.id), None, 10).await.expect("fills"), [fill], "{}", s.label);
