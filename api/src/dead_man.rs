@@ -5,6 +5,7 @@
 //! is not consumed by firing: it stays until every cancel is confirmed, retrying with backoff
 //! and alerting (`kairos_dead_man_switch_cancel_failures_total`), unless the user re-arms it.
 
+use kairos_domain::ErrorCode;
 use kairos_domain::now_us;
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::{StorageError, dead_man};
@@ -25,7 +26,7 @@ pub async fn heartbeat(state: &AppState, user_id: &str, timeout_ms: u64) -> Resu
     }
     if !(MIN_TIMEOUT_MS..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
         return Err(ApiError::Unprocessable {
-            code: "invalid_timeout",
+            code: ErrorCode::InvalidTimeout,
             message: format!("timeout_ms must be 0 (disarm) or between {MIN_TIMEOUT_MS} and {MAX_TIMEOUT_MS}"),
         });
     }

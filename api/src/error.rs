@@ -2,6 +2,7 @@
 //! Codes are stable strings that clients branch on; messages are for people. Internal error
 //! text never reaches a client: it is logged once, by [`crate::middleware::error_envelope`].
 
+use kairos_domain::ErrorCode;
 use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -14,28 +15,28 @@ use utoipa::ToSchema;
 pub enum ApiError {
     /// Input that cannot be parsed or breaks the schema.
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     /// Missing, invalid, expired, stale, replayed or wrongly signed credentials.
     #[error("{message}")]
-    Unauthorized { code: &'static str, message: String },
+    Unauthorized { code: ErrorCode, message: String },
     /// Authenticated, but without the route's role or scope.
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
     #[error("{message}")]
     NotFound { message: String },
     /// A conflict with existing state.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// Well-formed, but a rule rejects it.
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    Unprocessable { code: ErrorCode, message: String },
     #[error("the request body is larger than the limit")]
     PayloadTooLarge,
     #[error("rate limit exceeded; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// A dependency the request needs is not available.
     #[error("{message}")]
-    Unavailable { code: &'static str, message: String },
+    Unavailable { code: ErrorCode, message: String },
     /// A venue could not do what it was asked for a reason of its own (storage, the CLOB, an
     /// instance). The reason may name internals (SQL, addresses, other accounts in a shared
     /// batch): it is logged, and the client gets the code and the request id.
@@ -46,7 +47,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::BadRequest { code, message: message.into() }
     }
 
@@ -54,15 +55,15 @@ impl ApiError {
         ApiError::NotFound { message: message.into() }
     }
 
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Unauthorized { code, message: message.into() }
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Forbidden { code, message: message.into() }
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Conflict { code, message: message.into() }
     }
 
@@ -85,19 +86,19 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unavailable { code, .. }
             | ApiError::Unauthorized { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
-            ApiError::NotFound { .. } => "not_found",
-            ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::VenueUnavailable(_) => "venue_unavailable",
-            ApiError::Internal(_) => "internal",
+            | ApiError::Unprocessable { code, .. } => *code,
+            ApiError::NotFound { .. } => ErrorCode::NotFound,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::VenueUnavailable(_) => ErrorCode::VenueUnavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -127,8 +128,9 @@ pub struct ErrorBody {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `invalid_query`, `not_found`.
-    pub code: String,
+    /// Stable machine-readable code, e.g. `invalid_query`, `not_found`: one of the enum's values.
+    #[schema(schema_with = error_code_schema)]
+    pub code: ErrorCode,
     pub message: String,
     /// The request's `x-request-id`.
     pub request_id: String,
@@ -138,7 +140,7 @@ pub struct ErrorDetail {
 /// log the internal cause once.
 #[derive(Debug, Clone)]
 pub struct ErrorPayload {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub internal: Option<Arc<anyhow::Error>>,
 }
@@ -149,7 +151,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             // Another instance holds the market, or will within a lease: try again shortly.
-            ApiError::Conflict { code: "market_moved", .. } => Some(1),
+            ApiError::Conflict { code: ErrorCode::MarketMoved, .. } => Some(1),
             _ => None,
         };
         let payload = ErrorPayload {
@@ -170,17 +172,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `ErrorDetail.code` in the OpenAPI document: a string, one of [`ErrorCode::ALL`].
+fn error_code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+        .build()
+}
+
 /// The JSON error response itself.
-pub fn render(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail { code: code.to_string(), message: message.to_string(), request_id: request_id.to_string() },
-    };
+pub fn render(status: StatusCode, code: ErrorCode, message: &str, request_id: &str) -> Response {
+    let body =
+        ErrorBody { error: ErrorDetail { code, message: message.to_string(), request_id: request_id.to_string() } };
     (status, axum::Json(body)).into_response()
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::bad_request("invalid_query", r.body_text())
+        ApiError::bad_request(ErrorCode::InvalidQuery, r.body_text())
     }
 }
 
@@ -189,16 +198,16 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         use axum::extract::rejection::JsonRejection as J;
         match r {
             J::MissingJsonContentType(_) => {
-                ApiError::bad_request("invalid_content_type", "expected Content-Type: application/json")
+                ApiError::bad_request(ErrorCode::InvalidContentType, "expected Content-Type: application/json")
             }
-            other => ApiError::bad_request("invalid_json", other.body_text()),
+            other => ApiError::bad_request(ErrorCode::InvalidJson, other.body_text()),
         }
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::bad_request("invalid_path", r.body_text())
+        ApiError::bad_request(ErrorCode::InvalidPath, r.body_text())
     }
 }
 
@@ -208,15 +217,15 @@ impl From<kairos_platform::storage::StorageError> for ApiError {
         match e {
             S::Unreachable(_) | S::Query(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
                 ApiError::Unavailable {
-                    code: "database_unavailable",
+                    code: ErrorCode::DatabaseUnavailable,
                     message: "the database is not reachable; retry later".to_string(),
                 }
             }
             // Storage refuses these for a reason the request can fix or should know of: they
             // are answers, not failures.
             S::NotFound(what) => ApiError::NotFound { message: format!("{what} does not exist") },
-            S::Conflict(message) => ApiError::Conflict { code: "conflict", message },
-            S::Invalid(message) => ApiError::Unprocessable { code: "invalid_request", message },
+            S::Conflict(message) => ApiError::Conflict { code: ErrorCode::Conflict, message },
+            S::Invalid(message) => ApiError::Unprocessable { code: ErrorCode::InvalidRequest, message },
             other => ApiError::Internal(other.into()),
         }
     }

@@ -1,6 +1,7 @@
 //! Cross-cutting request handling: request ids, the JSON error envelope, request metrics.
 //! Order (outermost first) is set in [`crate::server::app`].
 
+use kairos_domain::ErrorCode;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -69,15 +70,15 @@ pub async fn error_envelope(req: Request, next: Next) -> Response {
             if let Some(cause) = &payload.internal {
                 tracing::error!(request_id = %request_id, route = route.as_deref().unwrap_or("-"), error = ?cause, "internal error");
             }
-            (payload.code.to_string(), payload.message)
+            (payload.code, payload.message)
         }
         None if is_json(&parts.headers) => return Response::from_parts(parts, body),
         None => {
             let (code, message) = default_error_for(status);
-            (code.to_string(), message.to_string())
+            (code, message.to_string())
         }
     };
-    let rendered = error::render(status, &code, &message, &request_id);
+    let rendered = error::render(status, code, &message, &request_id);
     let (rendered_parts, rendered_body) = rendered.into_parts();
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -90,17 +91,17 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 }
 
 /// Codes for errors produced outside handlers.
-pub fn default_error_for(status: StatusCode) -> (&'static str, &'static str) {
+pub fn default_error_for(status: StatusCode) -> (ErrorCode, &'static str) {
     match status {
-        StatusCode::NOT_FOUND => ("not_found", "no such route"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this route"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type"),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "method not allowed on this route"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::UnsupportedMediaType, "unsupported content type"),
         StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-            ("timeout", "the request took too long; retry later")
+            (ErrorCode::Timeout, "the request took too long; retry later")
         }
-        s if s.is_server_error() => ("internal", "internal error; quote the request id when reporting it"),
-        _ => ("bad_request", "bad request"),
+        s if s.is_server_error() => (ErrorCode::Internal, "internal error; quote the request id when reporting it"),
+        _ => (ErrorCode::BadRequest, "bad request"),
     }
 }
 

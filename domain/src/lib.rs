@@ -4,6 +4,7 @@
 //! that every venue and the quoter share.
 
 pub mod access;
+pub mod error_code;
 pub mod ledger;
 pub mod market;
 pub mod money;
@@ -15,6 +16,7 @@ pub mod time;
 pub mod trading_state;
 
 pub use access::{Role, Scope};
+pub use error_code::ErrorCode;
 pub use market::{Market, MarketProtocol, MarketStatus, NewMarket, Outcome, Venue};
 pub use money::{MoneyError, format_micros, parse_micros};
 pub use network::IpRule;

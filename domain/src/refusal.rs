@@ -1,6 +1,8 @@
 //! Why a venue refuses an order request: one type for the matching engine, every venue and the
 //! HTTP layer, which maps each to its status and code.
 
+use crate::ErrorCode;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Refusal {
     #[error("no such order")]
@@ -45,23 +47,23 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Refusal::NotFound => "order_not_found",
-            Refusal::ClientOrderIdReused(_) => "client_order_id_reused",
-            Refusal::Insufficient { .. } => "insufficient_balance",
+            Refusal::NotFound => ErrorCode::OrderNotFound,
+            Refusal::ClientOrderIdReused(_) => ErrorCode::ClientOrderIdReused,
+            Refusal::Insufficient { .. } => ErrorCode::InsufficientBalance,
             Refusal::Limit(breach) => breach.code(),
-            Refusal::SizeBelowFilled => "size_below_filled",
-            Refusal::AmountOutOfRange => "amount_out_of_range",
-            Refusal::PriceOffGrid => "price_off_tick",
-            Refusal::UnknownMarket => "market_not_matched_here",
-            Refusal::MarketResolved => "market_resolved",
-            Refusal::NoSuchOutcome(_) => "invalid_outcome",
-            Refusal::NotTradable(_) => "market_not_tradable",
-            Refusal::AmendNotSupported => "amend_not_supported",
-            Refusal::MarketMoved { .. } => "market_moved",
-            Refusal::HeartbeatLost => "venue_heartbeat_lost",
-            Refusal::VenueBusy => "venue_rate_limited",
+            Refusal::SizeBelowFilled => ErrorCode::SizeBelowFilled,
+            Refusal::AmountOutOfRange => ErrorCode::AmountOutOfRange,
+            Refusal::PriceOffGrid => ErrorCode::PriceOffTick,
+            Refusal::UnknownMarket => ErrorCode::MarketNotMatchedHere,
+            Refusal::MarketResolved => ErrorCode::MarketResolved,
+            Refusal::NoSuchOutcome(_) => ErrorCode::InvalidOutcome,
+            Refusal::NotTradable(_) => ErrorCode::MarketNotTradable,
+            Refusal::AmendNotSupported => ErrorCode::AmendNotSupported,
+            Refusal::MarketMoved { .. } => ErrorCode::MarketMoved,
+            Refusal::HeartbeatLost => ErrorCode::VenueHeartbeatLost,
+            Refusal::VenueBusy => ErrorCode::VenueRateLimited,
         }
     }
 }

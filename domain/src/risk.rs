@@ -7,6 +7,7 @@
 //! code. Balances are the ledger's.
 //! Cancels are never refused here: nothing but authentication may block pulling quotes.
 
+use crate::ErrorCode;
 use crate::{MarketStatus, TradingState, parse_micros};
 
 /// What a request does, for the kill switch.
@@ -54,18 +55,18 @@ pub enum RejectionKind {
 }
 
 impl Rejection {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Rejection::TradingDisabled => "trading_disabled",
-            Rejection::CancelOnly => "cancel_only",
-            Rejection::MarketNotOpen(_) => "market_not_open",
-            Rejection::InvalidPrice(_) => "invalid_price",
-            Rejection::PriceOffTick { .. } => "price_off_tick",
-            Rejection::PriceOutOfRange { .. } => "price_out_of_range",
-            Rejection::InvalidSize(_) => "invalid_size",
-            Rejection::SizeBelowMinimum { .. } => "size_below_minimum",
-            Rejection::SizeOffLot { .. } => "size_off_lot",
-            Rejection::NotionalTooLarge { .. } => "order_notional_too_large",
+            Rejection::TradingDisabled => ErrorCode::TradingDisabled,
+            Rejection::CancelOnly => ErrorCode::CancelOnly,
+            Rejection::MarketNotOpen(_) => ErrorCode::MarketNotOpen,
+            Rejection::InvalidPrice(_) => ErrorCode::InvalidPrice,
+            Rejection::PriceOffTick { .. } => ErrorCode::PriceOffTick,
+            Rejection::PriceOutOfRange { .. } => ErrorCode::PriceOutOfRange,
+            Rejection::InvalidSize(_) => ErrorCode::InvalidSize,
+            Rejection::SizeBelowMinimum { .. } => ErrorCode::SizeBelowMinimum,
+            Rejection::SizeOffLot { .. } => ErrorCode::SizeOffLot,
+            Rejection::NotionalTooLarge { .. } => ErrorCode::OrderNotionalTooLarge,
         }
     }
 
@@ -184,13 +185,13 @@ mod tests {
         assert_eq!(check_trading(TradingState::Enabled, OrderAction::Place), Ok(()));
         assert_eq!(check_trading(TradingState::CancelOnly, OrderAction::Place), Err(Rejection::CancelOnly));
         let refused = check_trading(TradingState::Disabled, OrderAction::Place).expect_err("disabled");
-        assert_eq!((refused.code(), refused.kind()), ("trading_disabled", RejectionKind::Unavailable));
+        assert_eq!((refused.code().as_str(), refused.kind()), ("trading_disabled", RejectionKind::Unavailable));
     }
 
     #[test]
     fn markets_must_be_open() {
         assert_eq!(check_market(MarketStatus::Open), Ok(()));
-        assert_eq!(check_market(MarketStatus::Suspended).map_err(|e| e.code()), Err("market_not_open"));
+        assert_eq!(check_market(MarketStatus::Suspended).map_err(|e| e.code().as_str()), Err("market_not_open"));
     }
 
     #[test]
@@ -200,26 +201,29 @@ mod tests {
         assert_eq!(price_ticks("0.01", 10_000), Ok(1));
         assert_eq!(price_ticks("0.99", 10_000), Ok(99));
         let off = price_ticks("0.295", 10_000).expect_err("off tick");
-        assert_eq!(off.code(), "price_off_tick");
+        assert_eq!(off.code().as_str(), "price_off_tick");
         assert_eq!(off.to_string(), "price 0.295 is not a multiple of the tick 0.01; nearest valid: 0.29 or 0.3");
         assert_eq!(off.kind(), RejectionKind::Rule);
         for out in ["0", "1", "1.5", "-0.01"] {
-            assert_eq!(price_ticks(out, 10_000).map_err(|e| e.code()), Err("price_out_of_range"), "{out}");
+            assert_eq!(price_ticks(out, 10_000).map_err(|e| e.code().as_str()), Err("price_out_of_range"), "{out}");
         }
         for bad in ["", "abc", "0.1234567", "1e-2", "NaN"] {
             let e = price_ticks(bad, 10_000).expect_err("malformed");
-            assert_eq!((e.code(), e.kind()), ("invalid_price", RejectionKind::Malformed), "{bad}");
+            assert_eq!((e.code().as_str(), e.kind()), ("invalid_price", RejectionKind::Malformed), "{bad}");
         }
     }
 
     #[test]
     fn sizes_meet_the_minimum() {
         assert_eq!(size_micros("2603.7", 1_000_000), Ok(2_603_700_000));
-        assert_eq!(size_micros("0.5", 1_000_000).map_err(|e| e.code()), Err("size_below_minimum"));
-        assert_eq!(size_micros("0", 1).map_err(|e| e.code()), Err("invalid_size"));
-        assert_eq!(size_micros("-1", 1).map_err(|e| e.code()), Err("invalid_size"));
-        assert_eq!(size_micros("1000000.000001", 1).map_err(|e| e.code()), Err("invalid_size"));
-        assert_eq!(price_ticks("9223372036854.775807", 10_000).map_err(|e| e.code()), Err("price_out_of_range"));
+        assert_eq!(size_micros("0.5", 1_000_000).map_err(|e| e.code().as_str()), Err("size_below_minimum"));
+        assert_eq!(size_micros("0", 1).map_err(|e| e.code().as_str()), Err("invalid_size"));
+        assert_eq!(size_micros("-1", 1).map_err(|e| e.code().as_str()), Err("invalid_size"));
+        assert_eq!(size_micros("1000000.000001", 1).map_err(|e| e.code().as_str()), Err("invalid_size"));
+        assert_eq!(
+            price_ticks("9223372036854.775807", 10_000).map_err(|e| e.code().as_str()),
+            Err("price_out_of_range")
+        );
     }
 
     #[test]
@@ -227,10 +231,10 @@ mod tests {
         assert_eq!(size_lot_micros(10_000), 100);
         assert_eq!(size_lot_micros(1_000), 1_000);
         assert_eq!(check_lot(1_000_100, 10_000), Ok(()));
-        assert_eq!(check_lot(1_000_050, 10_000).map_err(|e| e.code()), Err("size_off_lot"));
+        assert_eq!(check_lot(1_000_050, 10_000).map_err(|e| e.code().as_str()), Err("size_off_lot"));
         assert_eq!(check_notional(500_000, 2_000_000, 1_000_000), Ok(()));
         assert_eq!(
-            check_notional(500_000, 2_000_002, 1_000_000).map_err(|e| e.code()),
+            check_notional(500_000, 2_000_002, 1_000_000).map_err(|e| e.code().as_str()),
             Err("order_notional_too_large")
         );
         assert_eq!(check_notional(500_000, i64::MAX, 0), Ok(()), "0 is no limit");
@@ -296,11 +300,11 @@ pub enum LimitBreach {
 }
 
 impl LimitBreach {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            LimitBreach::TooManyOpenOrders(_) => "too_many_open_orders",
-            LimitBreach::OutsidePriceBand { .. } => "price_outside_band",
-            LimitBreach::ExposureLimit { .. } => "exposure_limit",
+            LimitBreach::TooManyOpenOrders(_) => ErrorCode::TooManyOpenOrders,
+            LimitBreach::OutsidePriceBand { .. } => ErrorCode::PriceOutsideBand,
+            LimitBreach::ExposureLimit { .. } => ErrorCode::ExposureLimit,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! in the transaction that closes it, only while it is still open, within the kill switch's
 //! window (`KAIROS_KILL_SWITCH__WINDOW_SECS`). The beneficiary of an action never approves it.
 
+use kairos_domain::ErrorCode;
 use kairos_domain::{Role, format_micros, format_rfc3339_us, new_id, now_us};
 use kairos_platform::storage::StorageError;
 use kairos_platform::storage::approvals::{self as store, ApprovalRequest};
@@ -169,21 +170,24 @@ pub async fn approve(
     let now = now_us();
     let r = store::get(state.db(), id).await?.ok_or_else(|| ApiError::not_found("no such approval request"))?;
     if r.status != "open" {
-        return Err(ApiError::conflict("approval_closed", format!("this request is already {}", r.status)));
+        return Err(ApiError::conflict(ErrorCode::ApprovalClosed, format!("this request is already {}", r.status)));
     }
     if r.expires_at_us <= now {
         store::expire_due(state.db(), now).await?;
-        return Err(ApiError::conflict("approval_expired", "this request's window has passed; propose it again"));
+        return Err(ApiError::conflict(
+            ErrorCode::ApprovalExpired,
+            "this request's window has passed; propose it again",
+        ));
     }
     let action: Action = serde_json::from_str(&r.payload).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     if !approver_role.satisfies(action.approver_role()) {
         return Err(ApiError::forbidden(
-            "insufficient_role",
+            ErrorCode::InsufficientRole,
             format!("approving this needs the {} role", action.approver_role().as_str()),
         ));
     }
     if action.beneficiary() == approver {
-        return Err(ApiError::forbidden("own_request", "the user an action benefits may not approve it"));
+        return Err(ApiError::forbidden(ErrorCode::OwnRequest, "the user an action benefits may not approve it"));
     }
     let needed = required(state, &action);
     let applied = audit_log::with_audit(state.db(), |conn| {
@@ -218,13 +222,16 @@ pub async fn approve(
         Ok((true, _)) => after_apply(state, &action),
         Ok((false, _)) => {}
         Err(StorageError::Conflict(m)) if m == ALREADY_APPROVED => {
-            return Err(ApiError::conflict("already_approved", "you already approved this; another approver must"));
+            return Err(ApiError::conflict(
+                ErrorCode::AlreadyApproved,
+                "you already approved this; another approver must",
+            ));
         }
         Err(StorageError::Conflict(m)) if m == NO_LONGER_OPEN => {
-            return Err(ApiError::conflict("approval_closed", "this request was closed meanwhile"));
+            return Err(ApiError::conflict(ErrorCode::ApprovalClosed, "this request was closed meanwhile"));
         }
         Err(StorageError::Invalid(m)) if m.starts_with(kairos_platform::storage::ledger::INSUFFICIENT_FUNDS) => {
-            return Err(ApiError::Unprocessable { code: "insufficient_balance", message: m });
+            return Err(ApiError::Unprocessable { code: ErrorCode::InsufficientBalance, message: m });
         }
         Err(e) => return Err(e.into()),
     }

@@ -1,6 +1,7 @@
 //! Finding the caller: bearer tokens, signed requests (with their freshness and replay checks),
 //! and the re-check that long-lived connections run.
 
+use kairos_domain::ErrorCode;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -34,14 +35,14 @@ pub(crate) enum Authenticated {
 /// at every request, for a key that outlived its owner's role by any other path).
 pub(crate) fn key_usable(key: &CachedKey) -> Result<(), ApiError> {
     if key.revoked {
-        return Err(ApiError::unauthorized("revoked_key", "this API key was revoked"));
+        return Err(ApiError::unauthorized(ErrorCode::RevokedKey, "this API key was revoked"));
     }
     if !key.user_active {
-        return Err(ApiError::unauthorized("suspended_user", "the key's owner is suspended"));
+        return Err(ApiError::unauthorized(ErrorCode::SuspendedUser, "the key's owner is suspended"));
     }
     if !may_hold_keys(key.role) {
         return Err(ApiError::unauthorized(
-            "key_owner_role",
+            ErrorCode::KeyOwnerRole,
             "the key's owner no longer holds a role that may use API keys",
         ));
     }
@@ -58,7 +59,7 @@ pub async fn recheck(state: &AppState, principal: &Principal) -> Result<(), ApiE
                 .key_cache()
                 .get(state, key_id)
                 .await?
-                .ok_or_else(|| ApiError::unauthorized("unknown_key", "no such API key"))?;
+                .ok_or_else(|| ApiError::unauthorized(ErrorCode::UnknownKey, "no such API key"))?;
             key_usable(&key)?;
         }
         Principal::User { user_id, role, .. } => {
@@ -66,12 +67,15 @@ pub async fn recheck(state: &AppState, principal: &Principal) -> Result<(), ApiE
                 .user_cache()
                 .get(state, user_id)
                 .await?
-                .ok_or_else(|| ApiError::unauthorized("unknown_user", "the token's user does not exist"))?;
+                .ok_or_else(|| ApiError::unauthorized(ErrorCode::UnknownUser, "the token's user does not exist"))?;
             if status != "active" {
-                return Err(ApiError::unauthorized("suspended_user", "this account is suspended"));
+                return Err(ApiError::unauthorized(ErrorCode::SuspendedUser, "this account is suspended"));
             }
             if current != *role {
-                return Err(ApiError::unauthorized("role_changed", "this account's role changed; sign in again"));
+                return Err(ApiError::unauthorized(
+                    ErrorCode::RoleChanged,
+                    "this account's role changed; sign in again",
+                ));
             }
         }
     }
@@ -100,9 +104,9 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Princip
         .user_cache()
         .get(state, &claims.sub)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("unknown_user", "the token's user does not exist"))?;
+        .ok_or_else(|| ApiError::unauthorized(ErrorCode::UnknownUser, "the token's user does not exist"))?;
     if user.1 != "active" {
-        return Err(ApiError::unauthorized("suspended_user", "this account is suspended"));
+        return Err(ApiError::unauthorized(ErrorCode::SuspendedUser, "this account is suspended"));
     }
     Ok(Principal::User { user_id: claims.sub, role: user.0, expires_at_s: claims.exp })
 }
@@ -140,7 +144,7 @@ pub(crate) async fn authenticate(state: &AppState, req: Request, client: Option<
         }
         _ => (
             Authenticated::Failed(ApiError::unauthorized(
-                "incomplete_signature_headers",
+                ErrorCode::IncompleteSignatureHeaders,
                 "a signed request needs KAIROS-KEY, KAIROS-TIMESTAMP and KAIROS-SIGNATURE",
             )),
             req,
@@ -158,24 +162,24 @@ pub(crate) async fn verify_signed(
     let key_id = header(signed_request::KEY_HEADER);
     let timestamp = header(signed_request::TIMESTAMP_HEADER);
     let signature = header(signed_request::SIGNATURE_HEADER);
-    let ts: i64 = timestamp
-        .parse()
-        .map_err(|_| ApiError::unauthorized("invalid_timestamp", "KAIROS-TIMESTAMP must be Unix milliseconds"))?;
+    let ts: i64 = timestamp.parse().map_err(|_| {
+        ApiError::unauthorized(ErrorCode::InvalidTimestamp, "KAIROS-TIMESTAMP must be Unix milliseconds")
+    })?;
     let window = state.settings().signature_window;
     if !signed_request::fresh(ts, now_us() / 1_000, window) {
         return Err(ApiError::unauthorized(
-            "stale_timestamp",
+            ErrorCode::StaleTimestamp,
             format!("KAIROS-TIMESTAMP is more than {} ms from the server clock (see GET /v1/time)", window.as_millis()),
         ));
     }
     if kairos_domain::parse_id(key_id).is_none() {
-        return Err(ApiError::unauthorized("unknown_key", "no such API key"));
+        return Err(ApiError::unauthorized(ErrorCode::UnknownKey, "no such API key"));
     }
     let key = state
         .key_cache()
         .get(state, key_id)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("unknown_key", "no such API key"))?;
+        .ok_or_else(|| ApiError::unauthorized(ErrorCode::UnknownKey, "no such API key"))?;
     let path = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
     // The signature is checked before the key's state is told, so nobody without the secret
     // learns whether a key was revoked.
@@ -192,7 +196,7 @@ pub(crate) async fn verify_signed(
             }
         }
         return Err(ApiError::unauthorized(
-            "invalid_signature",
+            ErrorCode::InvalidSignature,
             "KAIROS-SIGNATURE does not match timestamp \\n METHOD \\n path-with-query \\n body for this key",
         ));
     }
@@ -200,12 +204,12 @@ pub(crate) async fn verify_signed(
     // Remembered past twice the freshness window with a margin for clock steps, so a
     // signature cannot be replayed at the window's edge.
     if !signed_request::first_use(state, signature, window * 2 + REPLAY_MARGIN).await {
-        return Err(ApiError::unauthorized("replayed_signature", "this signature was already used"));
+        return Err(ApiError::unauthorized(ErrorCode::ReplayedSignature, "this signature was already used"));
     }
     if let Some(allow) = &key.allow {
         let permitted = client.is_some_and(|ip| allow.iter().any(|r| r.contains(ip)));
         if !permitted {
-            return Err(ApiError::forbidden("ip_not_allowed", "this key may not be used from this address"));
+            return Err(ApiError::forbidden(ErrorCode::IpNotAllowed, "this key may not be used from this address"));
         }
     }
     Ok(Principal::Key { key_id: key_id.to_string(), user_id: key.user_id, role: key.role, scopes: key.scopes })
@@ -213,4 +217,4 @@ pub(crate) async fn verify_signed(
 
 /// Why authentication failed, for a self-authenticating route (the websocket) to report.
 #[derive(Debug, Clone, Copy)]
-pub struct AuthFailure(pub &'static str);
+pub struct AuthFailure(pub ErrorCode);

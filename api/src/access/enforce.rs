@@ -1,6 +1,7 @@
 //! Applying the route's rule: [`authorize`] a principal against an [`Access`], spend the rate
 //! limit, and the middleware that does both for every request.
 
+use kairos_domain::ErrorCode;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -38,13 +39,13 @@ pub fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> 
         match key_scope {
             None => {
                 return Err(ApiError::forbidden(
-                    "keys_not_allowed",
+                    ErrorCode::KeysNotAllowed,
                     "this route needs a signed-in user, not an API key",
                 ));
             }
             Some(scope) if !scopes.contains(&scope) => {
                 return Err(ApiError::forbidden(
-                    "insufficient_scope",
+                    ErrorCode::InsufficientScope,
                     format!("this route needs an API key with the {} scope", scope.as_str()),
                 ));
             }
@@ -52,7 +53,10 @@ pub fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> 
         }
     }
     if !principal.role().satisfies(role) {
-        return Err(ApiError::forbidden("insufficient_role", format!("this route needs the {} role", role.as_str())));
+        return Err(ApiError::forbidden(
+            ErrorCode::InsufficientRole,
+            format!("this route needs the {} role", role.as_str()),
+        ));
     }
     Ok(())
 }
@@ -109,7 +113,7 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         }
         (Authenticated::Anonymous, Access::Role(_) | Access::RoleOrKey(..)) => {
             return ApiError::unauthorized(
-                "missing_credentials",
+                ErrorCode::MissingCredentials,
                 "this route needs a bearer token or a signed request",
             )
             .into_response();
@@ -153,7 +157,7 @@ pub(crate) fn rate_headers(headers: &mut HeaderMap, d: rate_limit::Decision) {
 
 #[cfg(test)]
 mod tests {
-    use kairos_domain::{Role, Scope};
+    use kairos_domain::{ErrorCode, Role, Scope};
 
     use super::*;
 
@@ -168,11 +172,17 @@ mod tests {
         assert!(authorize(Access::RoleOrKey(Role::User, Scope::Read), &key).is_ok());
         assert_eq!(
             authorize(Access::RoleOrKey(Role::User, Scope::Trade), &key).map_err(|e| e.code()),
-            Err("insufficient_scope")
+            Err(ErrorCode::InsufficientScope)
         );
-        assert_eq!(authorize(Access::Role(Role::MarketMaker), &key).map_err(|e| e.code()), Err("keys_not_allowed"));
+        assert_eq!(
+            authorize(Access::Role(Role::MarketMaker), &key).map_err(|e| e.code()),
+            Err(ErrorCode::KeysNotAllowed)
+        );
         let user = Principal::User { user_id: "u".into(), role: Role::User, expires_at_s: 0 };
-        assert_eq!(authorize(Access::Role(Role::Operator), &user).map_err(|e| e.code()), Err("insufficient_role"));
+        assert_eq!(
+            authorize(Access::Role(Role::Operator), &user).map_err(|e| e.code()),
+            Err(ErrorCode::InsufficientRole)
+        );
         assert!(authorize(Access::Public, &user).is_ok());
     }
 }

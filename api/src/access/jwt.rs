@@ -4,6 +4,7 @@
 
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use kairos_domain::ErrorCode;
 use kairos_domain::Role;
 use kairos_platform::config::Secret;
 use serde::{Deserialize, Serialize};
@@ -33,14 +34,14 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            TokenError::Malformed => "invalid_token",
-            TokenError::UnsupportedAlgorithm => "unsupported_algorithm",
-            TokenError::UnknownKid => "unknown_kid",
-            TokenError::BadSignature => "invalid_token_signature",
-            TokenError::Expired => "token_expired",
-            TokenError::UnknownRole => "invalid_token",
+            TokenError::Malformed => ErrorCode::InvalidToken,
+            TokenError::UnsupportedAlgorithm => ErrorCode::UnsupportedAlgorithm,
+            TokenError::UnknownKid => ErrorCode::UnknownKid,
+            TokenError::BadSignature => ErrorCode::InvalidTokenSignature,
+            TokenError::Expired => ErrorCode::TokenExpired,
+            TokenError::UnknownRole => ErrorCode::InvalidToken,
         }
     }
 

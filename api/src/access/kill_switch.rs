@@ -3,6 +3,7 @@
 //! applies when M distinct operators approved it inside the window. The state lives in the
 //! settings table, which every instance re-reads each second.
 
+use kairos_domain::ErrorCode;
 use kairos_domain::{Role, TradingState, format_rfc3339_us, new_id, now_us};
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::kill_switch::{self as store, Proposal};
@@ -206,18 +207,18 @@ pub async fn approve(
     let now = now_us();
     let p = store::get(state.db(), proposal_id).await?.ok_or_else(|| ApiError::not_found("no such proposal"))?;
     if p.status != "open" {
-        return Err(ApiError::conflict("proposal_closed", format!("this proposal is already {}", p.status)));
+        return Err(ApiError::conflict(ErrorCode::ProposalClosed, format!("this proposal is already {}", p.status)));
     }
     if p.expires_at_us <= now {
         store::close(state.db(), &p.id, "expired", None).await?;
         return Err(ApiError::conflict(
-            "proposal_expired",
+            ErrorCode::ProposalExpired,
             "this proposal's approval window has passed; propose again",
         ));
     }
     if !store::approve(state.db(), &p.id, operator, now).await? {
         return Err(ApiError::conflict(
-            "already_approved",
+            ErrorCode::AlreadyApproved,
             "you already approved this proposal; another operator must",
         ));
     }

@@ -2,6 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use kairos_domain::ErrorCode;
 use kairos_domain::{Role, Scope};
 use kairos_platform::config::PrincipalKind;
 
@@ -63,7 +64,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<Principal>().cloned().map(Caller).ok_or_else(|| {
-            ApiError::unauthorized("missing_credentials", "this route needs a bearer token or a signed request")
+            ApiError::unauthorized(ErrorCode::MissingCredentials, "this route needs a bearer token or a signed request")
         })
     }
 }

@@ -2,6 +2,7 @@
 //! logout. Plain functions over [`AppState`]; the handlers only parse and answer.
 
 use base64::Engine as _;
+use kairos_domain::ErrorCode;
 use kairos_domain::{Role, format_rfc3339_us, now_us};
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::auth_challenges::{self, Challenge};
@@ -80,7 +81,7 @@ async fn audit(
 }
 
 pub async fn challenge(state: &AppState, wallet_address: &str) -> Result<ChallengeBody, ApiError> {
-    wallet::parse_wallet(wallet_address).map_err(|m| ApiError::bad_request("invalid_wallet", m))?;
+    wallet::parse_wallet(wallet_address).map_err(|m| ApiError::bad_request(ErrorCode::InvalidWallet, m))?;
     let now = now_us();
     let expires_at_us = now + CHALLENGE_TTL_SECS * 1_000_000;
     let mut nonce = [0u8; 16];
@@ -95,11 +96,11 @@ pub async fn challenge(state: &AppState, wallet_address: &str) -> Result<Challen
 }
 
 pub async fn login(state: &AppState, req: &LoginRequest, request_id: &str) -> Result<TokenBody, ApiError> {
-    let key = wallet::parse_wallet(&req.wallet).map_err(|m| ApiError::bad_request("invalid_wallet", m))?;
-    let signature =
-        wallet::parse_signature(&req.signature).map_err(|m| ApiError::bad_request("invalid_signature_format", m))?;
+    let key = wallet::parse_wallet(&req.wallet).map_err(|m| ApiError::bad_request(ErrorCode::InvalidWallet, m))?;
+    let signature = wallet::parse_signature(&req.signature)
+        .map_err(|m| ApiError::bad_request(ErrorCode::InvalidSignatureFormat, m))?;
     let invalid =
-        || ApiError::unauthorized("invalid_challenge", "the message is not a challenge issued to this wallet");
+        || ApiError::unauthorized(ErrorCode::InvalidChallenge, "the message is not a challenge issued to this wallet");
     let nonce = wallet::nonce_of(&req.message).ok_or_else(invalid)?;
     let (challenge, used) = auth_challenges::get(state.db(), nonce).await?.ok_or_else(invalid)?;
     if challenge.wallet != req.wallet || challenge.message != req.message {
@@ -107,27 +108,36 @@ pub async fn login(state: &AppState, req: &LoginRequest, request_id: &str) -> Re
     }
     let now = now_us();
     if used.is_some() {
-        return Err(ApiError::unauthorized("challenge_used", "this challenge was already used; ask for a new one"));
+        return Err(ApiError::unauthorized(
+            ErrorCode::ChallengeUsed,
+            "this challenge was already used; ask for a new one",
+        ));
     }
     if challenge.expires_at_us <= now {
-        return Err(ApiError::unauthorized("challenge_expired", "this challenge has expired; ask for a new one"));
+        return Err(ApiError::unauthorized(
+            ErrorCode::ChallengeExpired,
+            "this challenge has expired; ask for a new one",
+        ));
     }
     if !wallet::verify(&key, &req.message, &signature) {
         audit(state, format!("wallet:{}", req.wallet), "auth.failed_signature", None, request_id).await?;
         return Err(ApiError::unauthorized(
-            "invalid_signature",
+            ErrorCode::InvalidSignature,
             "the signature does not verify for this wallet and message",
         ));
     }
     if !auth_challenges::consume(state.db(), nonce, now).await? {
-        return Err(ApiError::unauthorized("challenge_used", "this challenge was already used; ask for a new one"));
+        return Err(ApiError::unauthorized(
+            ErrorCode::ChallengeUsed,
+            "this challenge was already used; ask for a new one",
+        ));
     }
     let (user, created) = users::get_or_create_by_wallet(state.db(), &req.wallet, Role::User).await?;
     if created {
         audit(state, format!("user:{}", user.id), "user.create", Some(format!("user:{}", user.id)), request_id).await?;
     }
     if user.status != "active" {
-        return Err(ApiError::forbidden("suspended_user", "this account is suspended"));
+        return Err(ApiError::forbidden(ErrorCode::SuspendedUser, "this account is suspended"));
     }
     let body = issue(state, &user.id, user.role, &uuid::Uuid::now_v7().to_string()).await?;
     audit(state, format!("user:{}", user.id), "auth.login", None, request_id).await?;
@@ -155,26 +165,26 @@ async fn issue(state: &AppState, user_id: &str, role: Role, family_id: &str) -> 
 /// Rotates a refresh token. Presenting a token that was already rotated means it leaked: the
 /// whole family is revoked and the event audited.
 pub async fn refresh(state: &AppState, token: &str, request_id: &str) -> Result<TokenBody, ApiError> {
-    let invalid = || ApiError::unauthorized("invalid_refresh_token", "unknown refresh token");
+    let invalid = || ApiError::unauthorized(ErrorCode::InvalidRefreshToken, "unknown refresh token");
     let stored = refresh_tokens::by_hash(state.db(), &token_hash(token)).await?.ok_or_else(invalid)?;
     let now = now_us();
     if stored.revoked_at_us.is_some() {
-        return Err(ApiError::unauthorized("refresh_token_revoked", "this session was revoked; sign in again"));
+        return Err(ApiError::unauthorized(ErrorCode::RefreshTokenRevoked, "this session was revoked; sign in again"));
     }
     let reused = stored.rotated_at_us.is_some() || !refresh_tokens::mark_rotated(state.db(), &stored.id, now).await?;
     if reused {
         revoke_session(state, &stored, "auth.refresh_reuse", request_id).await?;
         return Err(ApiError::unauthorized(
-            "refresh_token_reused",
+            ErrorCode::RefreshTokenReused,
             "this refresh token was already used; the session is revoked, sign in again",
         ));
     }
     if stored.expires_at_us <= now {
-        return Err(ApiError::unauthorized("refresh_token_expired", "this session has expired; sign in again"));
+        return Err(ApiError::unauthorized(ErrorCode::RefreshTokenExpired, "this session has expired; sign in again"));
     }
     let user = users::get(state.db(), &stored.user_id).await?.ok_or_else(invalid)?;
     if user.status != "active" {
-        return Err(ApiError::forbidden("suspended_user", "this account is suspended"));
+        return Err(ApiError::forbidden(ErrorCode::SuspendedUser, "this account is suspended"));
     }
     issue(state, &user.id, user.role, &stored.family_id).await
 }
@@ -183,7 +193,7 @@ pub async fn refresh(state: &AppState, token: &str, request_id: &str) -> Result<
 pub async fn logout(state: &AppState, token: &str, request_id: &str) -> Result<(), ApiError> {
     let stored = refresh_tokens::by_hash(state.db(), &token_hash(token))
         .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "unknown refresh token"))?;
+        .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidRefreshToken, "unknown refresh token"))?;
     revoke_session(state, &stored, "auth.logout", request_id).await
 }
 

@@ -2,6 +2,7 @@
 //! and size step, the notional limit, time in force and expiry, and the digest that tells a
 //! replay from a reused client order id.
 
+use kairos_domain::ErrorCode;
 use kairos_domain::risk::{self, OrderAction, Rejection, RejectionKind};
 use kairos_domain::{
     Market, Order, OrderStatus, OrderType, Side, Stp, TimeInForce, TradingState, new_id, parse_rfc3339_us,
@@ -125,11 +126,11 @@ pub fn build(
 ) -> Result<Order, ApiError> {
     risk::check_market(market.status).map_err(rejection)?;
     if req.outcome > MAX_OUTCOME {
-        return Err(ApiError::bad_request("invalid_outcome", format!("outcome is at most {MAX_OUTCOME}")));
+        return Err(ApiError::bad_request(ErrorCode::InvalidOutcome, format!("outcome is at most {MAX_OUTCOME}")));
     }
     if req.outcome as usize >= market.outcomes.len() {
         return Err(ApiError::Unprocessable {
-            code: "invalid_outcome",
+            code: ErrorCode::InvalidOutcome,
             message: format!("outcome must be between 0 and {}", market.outcomes.len().saturating_sub(1)),
         });
     }
@@ -147,31 +148,38 @@ pub fn build(
     };
     let post_only = req.post_only.unwrap_or(false);
     if order_type == OrderType::Market && matches!(time_in_force, TimeInForce::Gtc | TimeInForce::Gtd) {
-        return Err(ApiError::bad_request("invalid_time_in_force", "a market order is ioc or fok; it never rests"));
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidTimeInForce,
+            "a market order is ioc or fok; it never rests",
+        ));
     }
     if post_only && (order_type == OrderType::Market || matches!(time_in_force, TimeInForce::Ioc | TimeInForce::Fok)) {
         return Err(ApiError::bad_request(
-            "invalid_post_only",
+            ErrorCode::InvalidPostOnly,
             "post_only needs a limit order that can rest (gtc or gtd)",
         ));
     }
     let expires_at_us = match (time_in_force, req.expires_at.as_deref()) {
         (TimeInForce::Gtd, None) => {
-            return Err(ApiError::bad_request("missing_expires_at", "a gtd order needs expires_at (RFC 3339)"));
+            return Err(ApiError::bad_request(ErrorCode::MissingExpiresAt, "a gtd order needs expires_at (RFC 3339)"));
         }
         (TimeInForce::Gtd, Some(text)) => {
-            let at = parse_rfc3339_us(text)
-                .ok_or_else(|| ApiError::bad_request("invalid_expires_at", "expires_at must be an RFC 3339 time"))?;
+            let at = parse_rfc3339_us(text).ok_or_else(|| {
+                ApiError::bad_request(ErrorCode::InvalidExpiresAt, "expires_at must be an RFC 3339 time")
+            })?;
             if at <= now_us {
                 return Err(ApiError::Unprocessable {
-                    code: "expires_at_in_past",
+                    code: ErrorCode::ExpiresAtInPast,
                     message: "expires_at must be in the future".to_string(),
                 });
             }
             Some(at)
         }
         (_, Some(_)) => {
-            return Err(ApiError::bad_request("unexpected_expires_at", "expires_at goes only with time_in_force gtd"));
+            return Err(ApiError::bad_request(
+                ErrorCode::UnexpectedExpiresAt,
+                "expires_at goes only with time_in_force gtd",
+            ));
         }
         (_, None) => None,
     };
@@ -183,7 +191,7 @@ pub fn build(
         Some(c) if valid_client_order_id(c) => c.clone(),
         Some(_) => {
             return Err(ApiError::bad_request(
-                "invalid_client_order_id",
+                ErrorCode::InvalidClientOrderId,
                 "client_order_id must be 1-64 characters of A-Z a-z 0-9 - _ . :",
             ));
         }
@@ -303,7 +311,7 @@ mod tests {
     };
 
     fn code(r: Result<Order, ApiError>) -> &'static str {
-        r.expect_err("refused").code()
+        r.expect_err("refused").code().as_str()
     }
 
     #[test]

@@ -5,6 +5,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kairos_domain::ErrorCode;
 use kairos_domain::now_us;
 use kairos_domain::{MarketStatus, Role, format_rfc3339_us, parse_id};
 use kairos_platform::storage::audit_log::{self, AuditEntry, AuditRecord};
@@ -89,13 +90,12 @@ pub async fn list_users(
     Query(q): Query<UsersQuery>,
 ) -> Result<axum::Json<UserList>, ApiError> {
     let limit = page_limit(q.limit)?;
-    let after =
-        match q.cursor.as_deref() {
-            Some(c) => Some(parse_id(c).ok_or_else(|| {
-                ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")
-            })?),
-            None => None,
-        };
+    let after = match q.cursor.as_deref() {
+        Some(c) => Some(parse_id(c).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidCursor, "cursor is not a next_cursor this API returned")
+        })?),
+        None => None,
+    };
     let mut rows = users::list(state.db(), q.role.map(Role::from), after.as_deref(), limit + 1).await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -108,7 +108,7 @@ pub async fn list_users(
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<UserBody>, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "user id must be a UUID"))?;
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "user id must be a UUID"))?;
     let user = users::get(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
     Ok(axum::Json(user_body(&user)))
 }
@@ -135,7 +135,7 @@ pub async fn set_role(
     Path(id): Path<String>,
     Json(req): Json<SetRoleRequest>,
 ) -> Result<axum::response::Response, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "user id must be a UUID"))?;
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "user id must be a UUID"))?;
     let role: Role = req.role.into();
     users::get(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
     if approvals::role_needs_approval(role) {
@@ -217,7 +217,7 @@ async fn set_market_status(
     id: &str,
     status: MarketStatus,
 ) -> Result<axum::Json<MarketBody>, ApiError> {
-    let id = parse_id(id).ok_or_else(|| ApiError::bad_request("invalid_id", "market id must be a UUID"))?;
+    let id = parse_id(id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "market id must be a UUID"))?;
     let current = markets::get(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such market"))?;
     let allowed_from = match status {
         MarketStatus::Suspended => MarketStatus::Open,
@@ -225,7 +225,7 @@ async fn set_market_status(
     };
     if current.status != allowed_from {
         return Err(ApiError::conflict(
-            "invalid_market_status",
+            ErrorCode::InvalidMarketStatus,
             format!(
                 "market is {}; only a {} market can become {}",
                 current.status.as_str(),
@@ -256,7 +256,7 @@ async fn set_market_status(
     .await
     .map_err(|e| match e {
         StorageError::Conflict(_) => {
-            ApiError::conflict("invalid_market_status", "the market's status changed meanwhile; read it again")
+            ApiError::conflict(ErrorCode::InvalidMarketStatus, "the market's status changed meanwhile; read it again")
         }
         other => other.into(),
     })?;
@@ -317,7 +317,7 @@ pub async fn set_flag(
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
     if !valid {
-        return Err(ApiError::bad_request("invalid_flag", "flag names are 1 to 64 of a-z, 0-9, _, . and -"));
+        return Err(ApiError::bad_request(ErrorCode::InvalidFlag, "flag names are 1 to 64 of a-z, 0-9, _, . and -"));
     }
     let key = format!("{FLAG_PREFIX}{name}");
     let enabled = req.enabled;
@@ -396,11 +396,9 @@ fn audit_row(r: AuditRecord) -> AuditRow {
 fn after_seq(cursor: Option<&str>) -> Result<i64, ApiError> {
     match cursor {
         None => Ok(0),
-        Some(c) => c
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")),
+        Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidCursor, "cursor is not a next_cursor this API returned")
+        }),
     }
 }
 
@@ -501,7 +499,7 @@ pub async fn approve(
     Extension(request_id): Extension<RequestId>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ProposalBody>, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "proposal id must be a UUID"))?;
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "proposal id must be a UUID"))?;
     Ok(axum::Json(kill_switch::approve(&state, &id, caller.user_id(), &request_id.0).await?))
 }
 
@@ -529,7 +527,7 @@ pub async fn credit(
 ) -> Result<axum::response::Response, ApiError> {
     use crate::routes::balances;
     let user_id =
-        parse_id(&req.user_id).ok_or_else(|| ApiError::bad_request("invalid_id", "user_id must be a UUID"))?;
+        parse_id(&req.user_id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "user_id must be a UUID"))?;
     users::get(state.db(), &user_id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
     let micros = balances::amount(&req.amount, 1_000_000_000 * 1_000_000)?;
     if approvals::credit_needs_approval(&state, caller.user_id(), &user_id, micros) {
@@ -566,6 +564,6 @@ pub async fn approve_request(
     Extension(request_id): Extension<RequestId>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ApprovalBody>, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "approval id must be a UUID"))?;
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "approval id must be a UUID"))?;
     Ok(axum::Json(approvals::approve(&state, &id, caller.user_id(), caller.role(), &request_id.0).await?))
 }

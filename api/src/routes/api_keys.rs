@@ -3,6 +3,7 @@
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
+use kairos_domain::ErrorCode;
 use kairos_domain::{Scope, format_rfc3339_us, new_id, now_us, parse_id};
 use kairos_platform::storage::StorageError;
 use kairos_platform::storage::api_keys::{self, ApiKey};
@@ -97,10 +98,10 @@ pub async fn create_key(
     request_id: Option<&str>,
 ) -> Result<(ApiKey, String), ApiError> {
     if label.is_empty() || label.chars().count() > 64 {
-        return Err(ApiError::bad_request("invalid_label", "label must be 1 to 64 characters"));
+        return Err(ApiError::bad_request(ErrorCode::InvalidLabel, "label must be 1 to 64 characters"));
     }
     if scopes.is_empty() {
-        return Err(ApiError::bad_request("invalid_scopes", "give at least one scope: read, trade"));
+        return Err(ApiError::bad_request(ErrorCode::InvalidScopes, "give at least one scope: read, trade"));
     }
     let mut scope_names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     scope_names.sort_unstable();
@@ -108,12 +109,12 @@ pub async fn create_key(
     if let Some(list) = ip_allowlist {
         if list.is_empty() || list.len() > 32 {
             return Err(ApiError::bad_request(
-                "invalid_ip_allowlist",
+                ErrorCode::InvalidIpAllowlist,
                 "ip_allowlist needs 1 to 32 entries (or leave it out)",
             ));
         }
         for entry in list {
-            IpRule::parse(entry).map_err(|m| ApiError::bad_request("invalid_ip_allowlist", m))?;
+            IpRule::parse(entry).map_err(|m| ApiError::bad_request(ErrorCode::InvalidIpAllowlist, m))?;
         }
     }
     let id = new_id();
@@ -153,7 +154,7 @@ pub async fn create_key(
     .await
     .map_err(|e| match e {
         StorageError::Conflict(m) if m == TOO_MANY_KEYS => ApiError::conflict(
-            "too_many_keys",
+            ErrorCode::TooManyKeys,
             format!("a user holds at most {max} live API keys (KAIROS_API_KEYS__MAX_PER_USER); revoke one first"),
         ),
         other => other.into(),
@@ -166,7 +167,7 @@ const TOO_MANY_KEYS: &str = "too many live keys";
 /// The key with this id (a path parameter), limited to `owner`'s keys when given: another
 /// user's key is as unknown as a missing one.
 pub async fn find_key(state: &AppState, id: &str, owner: Option<&str>) -> Result<ApiKey, ApiError> {
-    let id = parse_id(id).ok_or_else(|| ApiError::bad_request("invalid_id", "key id must be a UUID"))?;
+    let id = parse_id(id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "key id must be a UUID"))?;
     api_keys::get(state.db(), &id)
         .await?
         .filter(|k| owner.is_none_or(|o| k.user_id == o))
@@ -194,7 +195,7 @@ pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id:
     })
     .await
     .map_err(|e| match e {
-        StorageError::Conflict(_) => ApiError::conflict("already_revoked", "this key is already revoked"),
+        StorageError::Conflict(_) => ApiError::conflict(ErrorCode::AlreadyRevoked, "this key is already revoked"),
         other => other.into(),
     })?;
     state.key_cache().forget(&key.id);

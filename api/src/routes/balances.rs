@@ -1,6 +1,7 @@
 //! Balances, the caller's ledger, and the dev faucet.
 
 use axum::extract::State;
+use kairos_domain::ErrorCode;
 use kairos_domain::ledger::{Account, COLLATERAL, INSUFFICIENT_FUNDS, Transfer};
 use kairos_domain::{format_micros, format_rfc3339_us, parse_micros};
 use kairos_platform::config::Profile;
@@ -98,13 +99,12 @@ pub async fn ledger_entries(
     Query(q): Query<LedgerQuery>,
 ) -> Result<axum::Json<LedgerPage>, ApiError> {
     let limit = crate::routes::paging::page_limit(q.limit)?;
-    let after =
-        match q.cursor.as_deref() {
-            None => 0,
-            Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")
-            })?,
-        };
+    let after = match q.cursor.as_deref() {
+        None => 0,
+        Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidCursor, "cursor is not a next_cursor this API returned")
+        })?,
+    };
     let user = caller.user_id();
     let mut rows = ledger::entries_for(state.db(), user, after, limit + 1).await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -132,10 +132,10 @@ const MAX_FAUCET_MICROS: i64 = 10_000 * 1_000_000;
 
 /// Parses a positive amount no larger than `max`.
 pub fn amount(text: &str, max: i64) -> Result<i64, ApiError> {
-    let micros = parse_micros(text).map_err(|e| ApiError::bad_request("invalid_amount", e.to_string()))?;
+    let micros = parse_micros(text).map_err(|e| ApiError::bad_request(ErrorCode::InvalidAmount, e.to_string()))?;
     if micros <= 0 || micros > max {
         return Err(ApiError::Unprocessable {
-            code: "amount_out_of_range",
+            code: ErrorCode::AmountOutOfRange,
             message: format!("amount must be positive and at most {}", format_micros(max)),
         });
     }
@@ -170,7 +170,7 @@ pub async fn credit(
     .await
     .map_err(|e| match e {
         StorageError::Invalid(m) if m.starts_with(INSUFFICIENT_FUNDS) => {
-            ApiError::Unprocessable { code: "insufficient_balance", message: m }
+            ApiError::Unprocessable { code: ErrorCode::InsufficientBalance, message: m }
         }
         other => other.into(),
     })?;
@@ -215,13 +215,13 @@ pub async fn faucet(
     Json(req): Json<FaucetRequest>,
 ) -> Result<axum::Json<BalancesBody>, ApiError> {
     if state.settings().core.profile != Profile::Dev {
-        return Err(ApiError::forbidden("faucet_disabled", "the faucet exists only in the dev profile"));
+        return Err(ApiError::forbidden(ErrorCode::FaucetDisabled, "the faucet exists only in the dev profile"));
     }
     // Play money must never fund real orders: with the Polymarket venue on, collateral enters
     // the ledger only as operators' credits of real deposits.
     if state.venues().polymarket.is_enabled() {
         return Err(ApiError::forbidden(
-            "faucet_disabled",
+            ErrorCode::FaucetDisabled,
             "the faucet is off while the Polymarket venue is on: its collateral is real",
         ));
     }

@@ -2,6 +2,7 @@
 //! websocket's book channel starts from, with the same `seq`).
 
 use axum::extract::State;
+use kairos_domain::ErrorCode;
 use kairos_domain::{Venue, format_micros, parse_id};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -49,15 +50,15 @@ pub async fn book(
     Path(id): Path<String>,
     Query(q): Query<BookQuery>,
 ) -> Result<axum::Json<BookBody>, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "market id must be a UUID"))?;
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "market id must be a UUID"))?;
     let market = state.catalog().market(state.db(), &id).await?.ok_or_else(|| ApiError::not_found("no such market"))?;
     if market.venue != Venue::Paper {
-        return Err(ApiError::conflict("not_a_paper_market", "books are served for paper markets only"));
+        return Err(ApiError::conflict(ErrorCode::NotAPaperMarket, "books are served for paper markets only"));
     }
     let books = if market.outcomes.len() == 2 { 1 } else { market.outcomes.len() };
     let book = q.book.unwrap_or(0);
     if book >= books {
-        return Err(ApiError::bad_request("invalid_query", format!("book must be below {books}")));
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery, format!("book must be below {books}")));
     }
     let view = state.venues().paper.book(&id, book);
     Ok(axum::Json(BookBody { market_id: id, book, seq: view.seq, bids: levels(&view.bids), asks: levels(&view.asks) }))

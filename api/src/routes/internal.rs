@@ -6,6 +6,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use kairos_domain::ErrorCode;
 
 use axum::response::{IntoResponse as _, Response};
 
@@ -29,7 +30,7 @@ pub async fn forwarded(State(state): State<AppState>, headers: HeaderMap, body: 
         state.settings().signature_window,
     ) {
         return Err(ApiError::unauthorized(
-            "invalid_instance_signature",
+            ErrorCode::InvalidInstanceSignature,
             "not a request from an instance of this deployment",
         ));
     }
@@ -38,10 +39,10 @@ pub async fn forwarded(State(state): State<AppState>, headers: HeaderMap, body: 
     if !crate::access::signed_request::first_use(&state, &format!("instance:{signature}"), window * 2 + REPLAY_MARGIN)
         .await
     {
-        return Err(ApiError::unauthorized("replayed_instance_signature", "this request was already run"));
+        return Err(ApiError::unauthorized(ErrorCode::ReplayedInstanceSignature, "this request was already run"));
     }
     let request: Request = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("not a venue request: {e}")))?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidJson, format!("not a venue request: {e}")))?;
     let result = state.venues().paper.call(request).await;
     let answer = serde_json::to_vec(&result).map_err(ApiError::internal)?;
     let reply_signature = forwarding::sign_reply(key, signature, &answer);

@@ -4,6 +4,7 @@
 
 use axum::Extension;
 use axum::extract::State;
+use kairos_domain::ErrorCode;
 use kairos_domain::{Venue, parse_id};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -47,13 +48,13 @@ pub async fn resolve(
     Path(id): Path<String>,
     Json(req): Json<ResolveRequest>,
 ) -> Result<axum::Json<ResolvedBody>, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "market id must be a UUID"))?;
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "market id must be a UUID"))?;
     let market = kairos_platform::storage::markets::get(state.db(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such market"))?;
     if market.venue != Venue::Paper {
         return Err(ApiError::conflict(
-            "not_a_paper_market",
+            ErrorCode::NotAPaperMarket,
             "only paper markets are resolved here; venues resolve their own",
         ));
     }

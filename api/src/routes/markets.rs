@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kairos_domain::ErrorCode;
 use kairos_domain::{MarketStatus, Venue, parse_id};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -46,15 +47,21 @@ impl ListMarketsQuery {
     pub fn validate(self) -> Result<ListMarkets, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidQuery,
+                format!("limit must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         if self.q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_LEN) {
-            return Err(ApiError::bad_request("invalid_query", format!("q is longer than {MAX_QUERY_LEN} characters")));
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidQuery,
+                format!("q is longer than {MAX_QUERY_LEN} characters"),
+            ));
         }
         let after = match self.cursor.as_deref() {
             None => None,
             Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-                ApiError::bad_request("invalid_cursor", "cursor is not a next_cursor this API returned")
+                ApiError::bad_request(ErrorCode::InvalidCursor, "cursor is not a next_cursor this API returned")
             })?),
         };
         Ok(ListMarkets {
@@ -127,7 +134,7 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
         (status = 404, description = "No such market", body = ErrorBody),
     ))]
 pub async fn get_market(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request("invalid_id", "market id must be a UUID"))?;
+    let id = parse_id(&id).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "market id must be a UUID"))?;
     match state.catalog().get(state.db(), &id).await? {
         Some(json) => Ok(([(header::CONTENT_TYPE, "application/json")], String::from(json)).into_response()),
         None => Err(ApiError::not_found(format!("no market with id {id}"))),

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use kairos_domain::ErrorCode;
 use kairos_domain::order::parse_share_asset;
 use kairos_domain::{Market, Order, OrderStatus, format_micros, now_us, parse_id};
 use kairos_platform::storage::{ledger, orders};
@@ -37,17 +38,17 @@ pub fn venue_error(e: VenueError) -> ApiError {
             }
         }
         VenueError::Unavailable(detail) => ApiError::VenueUnavailable(detail),
-        VenueError::Disabled(message) => ApiError::Conflict { code: "venue_disabled", message },
+        VenueError::Disabled(message) => ApiError::Conflict { code: ErrorCode::VenueDisabled, message },
     }
 }
 
 fn order_id(text: &str) -> Result<String, ApiError> {
-    parse_id(text).ok_or_else(|| ApiError::bad_request("invalid_id", "order id must be a UUID"))
+    parse_id(text).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "order id must be a UUID"))
 }
 
 async fn market_of(state: &AppState, market_id: &str) -> Result<Market, ApiError> {
-    let id =
-        parse_id(market_id).ok_or_else(|| ApiError::bad_request("invalid_market_id", "market_id must be a UUID"))?;
+    let id = parse_id(market_id)
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidMarketId, "market_id must be a UUID"))?;
     state
         .catalog()
         .market(state.db(), &id)
@@ -145,7 +146,7 @@ fn leg(result: Result<(Order, u16), ApiError>, request_id: &str) -> BatchLeg {
                 status: e.status().as_u16(),
                 order: None,
                 error: Some(ErrorDetail {
-                    code: e.code().to_string(),
+                    code: e.code(),
                     message: e.public_message(),
                     request_id: request_id.to_string(),
                 }),
@@ -165,13 +166,13 @@ pub async fn place_batch(
     Json(req): Json<PlaceBatchRequest>,
 ) -> Result<axum::Json<BatchBody>, ApiError> {
     if req.orders.is_empty() || req.orders.len() > MAX_BATCH {
-        return Err(ApiError::bad_request("invalid_batch", format!("a batch holds 1 to {MAX_BATCH} orders")));
+        return Err(ApiError::bad_request(ErrorCode::InvalidBatch, format!("a batch holds 1 to {MAX_BATCH} orders")));
     }
     // What breaks the schema refuses the whole request, as it would a single order's; the
     // legs answer only for the rules of their market.
     if let Some(i) = req.orders.iter().position(|o| o.outcome > placement::MAX_OUTCOME) {
         return Err(ApiError::bad_request(
-            "invalid_batch",
+            ErrorCode::InvalidBatch,
             format!("orders[{i}].outcome is above {}", placement::MAX_OUTCOME),
         ));
     }
@@ -214,11 +215,11 @@ pub async fn amend(
     Json(req): Json<AmendOrderRequest>,
 ) -> Result<axum::Json<OrderBody>, ApiError> {
     if req.price.is_none() && req.size.is_none() {
-        return Err(ApiError::bad_request("empty_amend", "give a new price, a new size, or both"));
+        return Err(ApiError::bad_request(ErrorCode::EmptyAmend, "give a new price, a new size, or both"));
     }
     let order = own_order(&state, caller.user_id(), &id).await?;
     if !order.status.is_live() {
-        return Err(ApiError::conflict("order_not_live", format!("the order is {}", order.status)));
+        return Err(ApiError::conflict(ErrorCode::OrderNotLive, format!("the order is {}", order.status)));
     }
     let market = market_of(&state, &order.market_id).await?;
     let price = req.price.as_deref().map(|p| placement::price_micros(p, &market)).transpose()?;
@@ -243,7 +244,7 @@ pub async fn amend(
 pub async fn cancel_one(state: &AppState, user_id: &str, id: &str) -> Result<Order, ApiError> {
     let order = own_order(state, user_id, id).await?;
     if !order.status.is_live() {
-        return Err(ApiError::conflict("order_not_live", format!("the order is already {}", order.status)));
+        return Err(ApiError::conflict(ErrorCode::OrderNotLive, format!("the order is already {}", order.status)));
     }
     state.venues().cancel(&order).await.map_err(venue_error)
 }
@@ -293,7 +294,7 @@ pub async fn cancel_many(
     Json(req): Json<CancelManyRequest>,
 ) -> Result<axum::Json<CancelManyBody>, ApiError> {
     if req.ids.is_empty() || req.ids.len() > 100 {
-        return Err(ApiError::bad_request("invalid_ids", "give 1 to 100 order ids"));
+        return Err(ApiError::bad_request(ErrorCode::InvalidIds, "give 1 to 100 order ids"));
     }
     let user = caller.user_id();
     let results = futures_util::future::join_all(req.ids.iter().map(|id| cancel_one(&state, user, id))).await;
@@ -356,7 +357,9 @@ pub async fn list_page(state: &AppState, user_id: &str, q: &ListOrdersQuery) -> 
     let status = q
         .status
         .as_deref()
-        .map(|s| s.parse::<OrderStatus>().map_err(|e| ApiError::bad_request("invalid_query", format!("status: {e}"))))
+        .map(|s| {
+            s.parse::<OrderStatus>().map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("status: {e}")))
+        })
         .transpose()?;
     let market_id = id_filter("market_id", q.market_id.as_deref())?;
     let filter = orders::OrderFilter { market_id, status, live_only: q.open.unwrap_or(false) };
@@ -402,7 +405,7 @@ pub async fn get_by_client_id(
     Path(client_order_id): Path<String>,
 ) -> Result<axum::Json<OrderBody>, ApiError> {
     if !placement::valid_client_order_id(&client_order_id) {
-        return Err(ApiError::bad_request("invalid_client_order_id", "not a valid client_order_id"));
+        return Err(ApiError::bad_request(ErrorCode::InvalidClientOrderId, "not a valid client_order_id"));
     }
     let order = orders::by_client_id(state.db(), caller.user_id(), &client_order_id)
         .await?
@@ -495,7 +498,7 @@ mod tests {
     fn a_venue_failure_tells_the_client_the_code_and_not_the_cause() {
         let cause = "storage: error returned from database: relation \"ledger_entries\" (user:0191-other:available) at http://10.0.0.7:8080/internal/v1/paper";
         let e = venue_error(VenueError::Unavailable(cause.into()));
-        assert_eq!((e.status().as_u16(), e.code()), (503, "venue_unavailable"));
+        assert_eq!((e.status().as_u16(), e.code().as_str()), (503, "venue_unavailable"));
         let public = e.public_message();
         for secret in ["storage", "ledger_entries", "user:", "10.0.0.7", "internal/v1"] {
             assert!(!public.contains(secret), "{public}");

@@ -6,6 +6,7 @@
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use kairos_domain::ErrorCode;
 use serde::Deserialize;
 
 use crate::access::{AuthFailure, Principal, authenticate_token};
@@ -32,12 +33,13 @@ pub async fn ws(
     failure: Option<axum::Extension<AuthFailure>>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, crate::error::ApiError> {
-    let upgrade = upgrade
-        .map_err(|_| crate::error::ApiError::bad_request("not_a_websocket", "this route needs a websocket upgrade"))?;
-    let auth: Result<Principal, &'static str> = match (principal, q.token) {
+    let upgrade = upgrade.map_err(|_| {
+        crate::error::ApiError::bad_request(ErrorCode::NotAWebsocket, "this route needs a websocket upgrade")
+    })?;
+    let auth: Result<Principal, ErrorCode> = match (principal, q.token) {
         (Some(axum::Extension(p)), _) => Ok(p),
         (None, Some(token)) => authenticate_token(&state, &token).await.map_err(|e| e.code()),
-        (None, None) => Err(failure.map_or("missing_credentials", |f| f.0.0)),
+        (None, None) => Err(failure.map_or(ErrorCode::MissingCredentials, |f| f.0.0)),
     };
     let slot = match &auth {
         Ok(p) => Some(

@@ -12,6 +12,7 @@
 //! Server messages carry a `type`. Prices and sizes are decimal strings; a delta's level with
 //! size `"0"` is gone.
 
+use kairos_domain::ErrorCode;
 use kairos_domain::format_micros;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,10 +46,11 @@ pub enum ClientMessage {
 }
 
 pub fn parse(text: &str) -> Result<ClientMessage, Value> {
-    serde_json::from_str(text).map_err(|e| error("invalid_message", &format!("{e}; see the protocol in the API docs")))
+    serde_json::from_str(text)
+        .map_err(|e| error(ErrorCode::InvalidMessage, &format!("{e}; see the protocol in the API docs")))
 }
 
-pub fn error(code: &str, message: &str) -> Value {
+pub fn error(code: ErrorCode, message: &str) -> Value {
     json!({ "type": "error", "code": code, "message": message })
 }
 

@@ -1,6 +1,7 @@
 //! One websocket connection: subscriptions, forwarding the venue's events, keepalive, token
 //! expiry, slow consumers and cancel-on-disconnect.
 
+use kairos_domain::ErrorCode;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -24,8 +25,8 @@ pub const CLOSE_SLOW_CONSUMER: u16 = 4408;
 const PING_EVERY: Duration = Duration::from_secs(20);
 const BOOK_HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 
-pub async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let frame = CloseFrame { code, reason: reason.into() };
+pub async fn close(socket: &mut WebSocket, code: u16, reason: ErrorCode) {
+    let frame = CloseFrame { code, reason: reason.as_str().into() };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
@@ -49,7 +50,7 @@ impl Session {
         let decision =
             self.state.limiter().check(RateClass::Read, self.principal.kind(), &self.principal.rate_key()).await;
         if !decision.allowed {
-            return vec![serde_json::json!({ "type": "error", "code": "rate_limited",
+            return vec![serde_json::json!({ "type": "error", "code": ErrorCode::RateLimited,
                 "message": "too many messages; slow down", "retry_after": decision.reset_secs })];
         }
         let message = match protocol::parse(text) {
@@ -60,7 +61,10 @@ impl Session {
             ClientMessage::Ping => vec![serde_json::json!({ "type": "pong" })],
             ClientMessage::CancelOnDisconnect { enabled } => {
                 if enabled && authorize(Access::RoleOrKey(Role::User, Scope::Trade), &self.principal).is_err() {
-                    return vec![protocol::error("insufficient_scope", "cancel-on-disconnect needs the trade scope")];
+                    return vec![protocol::error(
+                        ErrorCode::InsufficientScope,
+                        "cancel-on-disconnect needs the trade scope",
+                    )];
                 }
                 self.cancel_on_disconnect = enabled;
                 vec![serde_json::json!({ "type": "cancel_on_disconnect", "enabled": enabled })]
@@ -84,7 +88,10 @@ impl Session {
         if matches!(channel, Channel::Orders | Channel::Fills)
             && authorize(Access::RoleOrKey(Role::User, Scope::Read), &self.principal).is_err()
         {
-            return vec![protocol::error("insufficient_scope", "the orders and fills channels need the read scope")];
+            return vec![protocol::error(
+                ErrorCode::InsufficientScope,
+                "the orders and fills channels need the read scope",
+            )];
         }
         if let Some(id) = &market_id {
             // The catalog's snapshot first; only a well-formed id it does not hold yet (a market
@@ -94,7 +101,12 @@ impl Session {
                 None if kairos_domain::parse_id(id).is_some() => {
                     match self.state.catalog().market(self.state.db(), id).await {
                         Ok(m) => m,
-                        Err(_) => return vec![protocol::error("unavailable", "the market could not be read; retry")],
+                        Err(_) => {
+                            return vec![protocol::error(
+                                ErrorCode::Unavailable,
+                                "the market could not be read; retry",
+                            )];
+                        }
                     }
                 }
                 None => None,
@@ -105,13 +117,13 @@ impl Session {
                     if let Channel::Book { book, .. } = &channel
                         && *book >= books
                     {
-                        return vec![protocol::error("invalid_book", &format!("book must be below {books}"))];
+                        return vec![protocol::error(ErrorCode::InvalidBook, &format!("book must be below {books}"))];
                     }
                 }
-                Some(_) => return vec![protocol::error("not_a_paper_market", "streams serve paper markets")],
+                Some(_) => return vec![protocol::error(ErrorCode::NotAPaperMarket, "streams serve paper markets")],
                 None => {
                     return vec![protocol::error(
-                        "unknown_market",
+                        ErrorCode::UnknownMarket,
                         "there is no such market (a new one: retry in a second)",
                     )];
                 }
@@ -131,7 +143,7 @@ impl Session {
 
 /// The connection's credentials checked again: the close code's reason when they no longer
 /// hold. A store that cannot be read keeps the connection (the next check tries again).
-async fn still_valid(session: &Session) -> Result<(), &'static str> {
+async fn still_valid(session: &Session) -> Result<(), ErrorCode> {
     match crate::access::recheck(&session.state, &session.principal).await {
         Ok(()) => Ok(()),
         Err(e) if e.status().as_u16() == 401 => Err(e.code()),
@@ -176,7 +188,7 @@ pub async fn run(mut socket: WebSocket, state: AppState, principal: Principal) {
     loop {
         tokio::select! {
             () = &mut expiry => {
-                close(&mut socket, CLOSE_UNAUTHORIZED, "token_expired").await;
+                close(&mut socket, CLOSE_UNAUTHORIZED, ErrorCode::TokenExpired).await;
                 break;
             }
             _ = recheck.tick() => {
@@ -223,7 +235,7 @@ pub async fn run(mut socket: WebSocket, state: AppState, principal: Principal) {
                 }
                 Err(RecvError::Lagged(_)) => {
                     metrics::counter!("kairos_ws_slow_consumers_total").increment(1);
-                    close(&mut socket, CLOSE_SLOW_CONSUMER, "slow_consumer").await;
+                    close(&mut socket, CLOSE_SLOW_CONSUMER, ErrorCode::SlowConsumer).await;
                     break;
                 }
                 Err(RecvError::Closed) => break,

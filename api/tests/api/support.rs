@@ -147,7 +147,12 @@ pub(crate) fn error_code(body: &serde_json::Value) -> String {
     let error = body.get("error").unwrap_or_else(|| panic!("no error object in {body}"));
     assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
     assert!(error["request_id"].as_str().is_some_and(|m| !m.is_empty()), "request_id in {body}");
-    error["code"].as_str().expect("code").to_string()
+    let code = error["code"].as_str().expect("code");
+    assert!(
+        kairos_domain::ErrorCode::ALL.iter().any(|c| c.as_str() == code),
+        "{code} is not one of the documented error codes"
+    );
+    code.to_string()
 }
 
 /// Polls `check` every 100 ms for up to `seconds`; panics with `what` when it never holds.

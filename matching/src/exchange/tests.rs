@@ -90,9 +90,9 @@ fn a_buy_needs_its_collateral_and_a_sell_its_shares() {
     let mut ex = exchange(Fees::default(), Limits::default());
     let mut b = funded(&[("a", 1_000_000)]);
     let refused = ex.place(order("o1", "a", 0, Side::Buy, 500_000, 3_000_000), &mut b).expect_err("too big");
-    assert_eq!(refused.code(), "insufficient_balance");
+    assert_eq!(refused.code().as_str(), "insufficient_balance");
     let refused = ex.place(order("o2", "a", 0, Side::Sell, 500_000, 1_000_000), &mut b).expect_err("no shares");
-    assert_eq!(refused.code(), "insufficient_balance");
+    assert_eq!(refused.code().as_str(), "insufficient_balance");
     assert!(b.transfers.is_empty() && b.changed.is_empty(), "a refusal writes nothing");
 }
 
@@ -184,7 +184,7 @@ fn an_amend_passes_the_limits_a_new_order_would() {
     let mut b = funded(&[("a", 1_000_000_000), ("b", 1_000_000_000)]);
     ex.place(order("o1", "a", 0, Side::Buy, 500_000, 10_000_000), &mut b).expect("within limits");
     let bigger = ex.amend("a", "o1", None, Some(1_000_000_000), &mut b).expect_err("exposure");
-    assert_eq!(bigger.code(), "exposure_limit");
+    assert_eq!(bigger.code().as_str(), "exposure_limit");
     let o1 = ex.live_order("o1").expect("still live").clone();
     assert_eq!((o1.size_micros, o1.reserved_micros), (10_000_000, 5_000_000), "a refused amend changes nothing");
     // Up to the limit is fine: its own reservation is replaced, not counted twice.
@@ -193,7 +193,7 @@ fn an_amend_passes_the_limits_a_new_order_would() {
     // The band: a reference from b's ask at 0.55 (mid 0.525); o1 may not move to 0.30.
     ex.place(order("o2", "b", 1, Side::Buy, 450_000, 1_000_000), &mut b).expect("ask 0.55");
     let far = ex.amend("a", "o1", Some(300_000), None, &mut b).expect_err("band");
-    assert_eq!(far.code(), "price_outside_band");
+    assert_eq!(far.code().as_str(), "price_outside_band");
     ex.amend("a", "o1", Some(480_000), None, &mut b).expect("inside the band");
     // Open orders: an amend is not a new order.
     ex.place(order("o3", "a", 0, Side::Buy, 470_000, 1_000_000), &mut b).expect("second open order");
