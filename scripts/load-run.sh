@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:?usage: scripts/load-run.sh sqlite|postgres [postgres-url]}
-cargo build --release -q -p kairos-api --bins
+cargo build --release -q -p kairos-api -p kairos-load --bins
 bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d)
 export KAIROS_PROFILE=test KAIROS_DATA_DIR="$work" KAIROS_RISK__MAX_OPEN_ORDERS=0 KAIROS_LOG=warn \

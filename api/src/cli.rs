@@ -446,7 +446,7 @@ async fn orders_verify(settings: ApiSettings) -> Result<(), String> {
 async fn dev_accounts(settings: ApiSettings, makers: usize, credit: String) -> Result<(), String> {
     let credit = kairos_domain::parse_micros(&credit).map_err(|e| format!("--credit: {e}"))?;
     let state = cli_state(settings).await?;
-    let accounts = crate::load::accounts::create(&state, makers, credit).await;
+    let accounts = crate::dev_accounts::create(&state, makers, credit).await;
     state.db().close().await;
     println!("{}", serde_json::to_string(&accounts?).map_err(|e| e.to_string())?);
     Ok(())

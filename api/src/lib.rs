@@ -10,9 +10,9 @@
 pub mod access;
 pub mod cli;
 pub mod dead_man;
+pub mod dev_accounts;
 pub mod error;
 pub mod extract;
-pub mod load;
 pub mod market_catalog;
 pub mod market_view;
 pub mod metrics;

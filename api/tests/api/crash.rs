@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kairos_api::load::{Accounts, Plan, run};
+use kairos_load::{Accounts, Plan, run};
 use kairos_platform::storage::scratch::{self, ScratchDb};
 use kairos_platform::storage::{Db, ledger, orders};
 use kairos_venues::paper::consistency;
@@ -194,14 +194,14 @@ async fn a_server_killed_under_load_loses_and_doubles_nothing() {
 async fn signed_post(
     client: &reqwest::Client,
     base: &str,
-    account: &kairos_api::load::Account,
+    account: &kairos_load::Account,
     body: serde_json::Value,
 ) -> (u16, serde_json::Value) {
     use base64::Engine as _;
     let secret = base64::engine::general_purpose::URL_SAFE.decode(&account.secret).expect("secret");
     let body = body.to_string();
     let ts = (kairos_domain::now_us() / 1_000).to_string();
-    let signature = kairos_api::access::signed_request::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
+    let signature = kairos_load::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
     let res = client
         .post(format!("{base}/v1/orders"))
         .header("content-type", "application/json")

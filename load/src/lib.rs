@@ -1,9 +1,10 @@
-//! The load generator behind `kairos-load` and the crash test: several market makers submit
-//! signed orders (API keys, as real market makers do) against a running server, and the
-//! report gives throughput and latency percentiles. Orders are buys of YES and of NO around
+//! The load generator behind `kairos-load` and the API's crash test: several market makers
+//! submit signed orders (API keys, as real market makers do) against a running server, and the
+//! report gives throughput and latency percentiles. It is a client like any other: it signs
+//! with its own code ([`sign`]), which the server checks with its own. Orders are buys of YES and of NO around
 //! the middle, so about half of them cross and trade (minting pairs) and the rest rest.
 
-pub mod accounts;
+mod sign;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+
+pub use sign::sign;
 
 /// A market maker's API key, as `kairos-api dev-accounts` prints it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -141,8 +144,7 @@ pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
                 sent.fetch_add(1, Ordering::Relaxed);
                 let body = order_body(&market, worker, n).to_string();
                 let ts = (now_ms() + skew).to_string();
-                let signature =
-                    crate::access::signed_request::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
+                let signature = sign::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
                 let began = Instant::now();
                 let result = client
                     .post(&url)

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Parser;
-use kairos_api::load::{Accounts, Plan, run};
+use kairos_load::{Accounts, Plan, run};
 
 #[derive(Debug, Parser)]
 #[command(name = "kairos-load", about = "Load-test the order API with signed orders")]

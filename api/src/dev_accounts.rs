@@ -1,13 +1,14 @@
-//! Market makers for a load run or a demo, made directly in the database: users with the
-//! market-maker role, API keys with read and trade scopes, collateral, and an open paper
-//! market. Refused outside `dev` and `test`.
+//! Market makers for a load run or a demo (`kairos-api dev-accounts`), made directly in the
+//! database: users with the market-maker role, API keys with read and trade scopes, collateral,
+//! and an open paper market, printed as `kairos-load` reads them. Refused outside `dev` and
+//! `test`.
 
 use kairos_domain::{Role, Scope};
 use kairos_platform::config::Profile;
 use kairos_platform::storage::{markets, users};
 
-use super::{Account, Accounts};
 use crate::state::AppState;
+use kairos_load::{Account, Accounts};
 
 pub async fn create(state: &AppState, makers: usize, credit_micros: i64) -> Result<Accounts, String> {
     if !matches!(state.settings().core.profile, Profile::Dev | Profile::Test) {
