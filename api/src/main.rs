@@ -1,4 +1,4 @@
-//! `kairos-api`: see [`kairos_api::cli`].
+//! `kairos-api`: see [`kairos_api::tools::cli`].
 
 use clap::Parser as _;
 
@@ -9,5 +9,5 @@ use clap::Parser as _;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    kairos_api::cli::run(kairos_api::cli::Cli::parse())
+    kairos_api::tools::cli::run(kairos_api::tools::cli::Cli::parse())
 }

@@ -12,9 +12,9 @@ use crate::access::key_secrets::MasterKey;
 use crate::access::rate_limit::RateLimiterSet;
 use crate::access::signed_request::LocalReplayGuard;
 use crate::access::{KeyCache, UserCache};
-use crate::market_catalog::MarketCatalog;
 use crate::readiness::Readiness;
 use crate::runtime_settings::RuntimeSettings;
+use crate::trading::market_catalog::MarketCatalog;
 use kairos_matching::exchange::Limits;
 use kairos_matching::settlement::Fees;
 use kairos_venues::Venues;
@@ -40,7 +40,7 @@ struct Inner {
     replay: LocalReplayGuard,
     key_cache: KeyCache,
     failed_signatures: FailedSignatures,
-    ws_connections: Arc<crate::streams::limits::Connections>,
+    ws_connections: Arc<crate::http::streams::limits::Connections>,
     /// User ids whose credentials just changed (a key revoked, a role changed): open streams
     /// check theirs again at once.
     credential_changes: tokio::sync::broadcast::Sender<String>,
@@ -128,7 +128,7 @@ impl AppState {
         &self.inner.limiter
     }
 
-    pub fn ws_connections(&self) -> &Arc<crate::streams::limits::Connections> {
+    pub fn ws_connections(&self) -> &Arc<crate::http::streams::limits::Connections> {
         &self.inner.ws_connections
     }
 

@@ -26,7 +26,7 @@ async fn requests_produce_opentelemetry_spans() {
     let store = kairos_platform::storage::Db::connect(&db.url, 2).await.expect("connect");
     store.migrate().await.expect("migrate");
     let state = kairos_api::state::AppState::new(settings, store, None).expect("state");
-    let app = kairos_api::server::app(state);
+    let app = kairos_api::http::server::app(state);
     let req = axum::http::Request::get("/v1/markets?limit=1")
         .header("x-request-id", "trace-me-1")
         .body(axum::body::Body::empty())

@@ -14,7 +14,7 @@ use kairos_platform::storage::audit_log::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// What waits for approval.
@@ -250,12 +250,12 @@ async fn apply_in(
 ) -> Result<serde_json::Value, StorageError> {
     match action {
         Action::Credit { user_id, amount_micros } => {
-            crate::routes::balances::credit_in(conn, user_id, *amount_micros, "credit", request_id).await?;
+            crate::http::routes::balances::credit_in(conn, user_id, *amount_micros, "credit", request_id).await?;
             Ok(serde_json::json!({ "credited": format_micros(*amount_micros), "user_id": user_id }))
         }
         Action::SetRole { user_id, role } => {
             let role: Role = role.parse().map_err(StorageError::Invalid)?;
-            let (before, after, revoked) = crate::routes::admin::set_role_in(conn, user_id, role).await?;
+            let (before, after, revoked) = crate::http::routes::admin::set_role_in(conn, user_id, role).await?;
             Ok(serde_json::json!({
                 "user_id": user_id, "before": before.role.as_str(), "after": after.role.as_str(),
                 "revoked_api_keys": revoked,

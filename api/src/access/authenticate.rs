@@ -14,7 +14,7 @@ use kairos_domain::now_us;
 use super::caches::*;
 use super::principal::*;
 use super::*;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// Extra time a seen signature is remembered beyond twice the freshness window.
@@ -189,7 +189,7 @@ pub(crate) async fn verify_signed(
             // Audited for live keys, counted per key and minute (see `failed_signatures`);
             // failures also count against the caller's auth budget.
             let target = format!("{} {}", parts.method, parts.uri.path());
-            let request_id = parts.extensions.get::<crate::middleware::RequestId>().map(|r| r.0.clone());
+            let request_id = parts.extensions.get::<crate::http::middleware::RequestId>().map(|r| r.0.clone());
             let minute = now_us() / 60_000_000;
             if let Some(entry) = state.failed_signatures().record(key_id, minute, &target, client, request_id) {
                 kairos_platform::storage::audit_log::append(state.db(), &entry).await?;

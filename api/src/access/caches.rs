@@ -12,7 +12,7 @@ use kairos_platform::locks;
 use kairos_platform::storage::{api_keys, users};
 
 use super::*;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// A key as the verifier needs it, cached briefly so each signed request does not read the

@@ -13,7 +13,7 @@ use kairos_platform::config::{PrincipalKind, RateClass};
 use super::authenticate::*;
 use super::principal::*;
 use super::*;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// Spends one request of `class` from the principal's own budget and from its account's (all of

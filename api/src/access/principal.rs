@@ -6,7 +6,7 @@ use kairos_domain::ErrorCode;
 use kairos_domain::{Role, Scope};
 use kairos_platform::config::PrincipalKind;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

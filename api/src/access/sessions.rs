@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::jwt::ACCESS_TOKEN_TTL_SECS;
 use super::wallet::{self, CHALLENGE_TTL_SECS};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// Refresh-token lifetime.

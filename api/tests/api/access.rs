@@ -300,7 +300,7 @@ async fn api_keys_sign_requests_and_every_failure_has_its_code() {
 async fn every_documented_route_enforces_the_role_it_declares() {
     let db = scratch::sqlite();
     let app = spawn(&db, &[]).await;
-    let spec: serde_json::Value = serde_json::from_str(kairos_api::openapi::spec_json()).expect("spec");
+    let spec: serde_json::Value = serde_json::from_str(kairos_api::http::openapi::spec_json()).expect("spec");
     let roles = [Role::User, Role::MarketMaker, Role::Keeper, Role::Operator, Role::Admin];
     let mut tokens = Vec::new();
     for role in roles {

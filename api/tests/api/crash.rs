@@ -26,7 +26,7 @@ fn env(db: &ScratchDb, data: &std::path::Path) -> Vec<(String, String)> {
         ("KAIROS_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
         ("KAIROS_RISK__MAX_OPEN_ORDERS", "0"),
         // Errors, and the one line that says where the server listens.
-        ("KAIROS_LOG", "error,kairos_api::server=info"),
+        ("KAIROS_LOG", "error,kairos_api::http::server=info"),
         ("KAIROS_LOG_FORMAT", "json"),
         ("KAIROS_BIND", "127.0.0.1:0"),
     ]

@@ -7,7 +7,7 @@ const CHECKED_IN: &str = include_str!("../../../openapi/v1.json");
 #[test]
 fn the_checked_in_document_is_the_generated_one() {
     assert!(
-        kairos_api::openapi::spec_json() == CHECKED_IN,
+        kairos_api::http::openapi::spec_json() == CHECKED_IN,
         "openapi/v1.json is out of date: run `cargo run -p kairos-api -- openapi --output openapi/v1.json`"
     );
 }
@@ -18,7 +18,7 @@ async fn the_served_document_is_the_generated_one() {
     let app = spawn(&db, &[]).await;
     let res = app.get("/v1/openapi.json").await;
     assert_eq!(res.status().as_u16(), 200);
-    assert_eq!(res.text().await.expect("text"), kairos_api::openapi::spec_json());
+    assert_eq!(res.text().await.expect("text"), kairos_api::http::openapi::spec_json());
     app.stop().await;
 }
 

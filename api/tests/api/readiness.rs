@@ -3,7 +3,7 @@
 
 use std::process::{Child, Command, Stdio};
 
-use kairos_api::server::StartError;
+use kairos_api::http::server::StartError;
 use kairos_platform::storage::scratch;
 
 use crate::support::{eventually, spawn, try_spawn};

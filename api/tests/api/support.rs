@@ -1,6 +1,6 @@
 //! Starting a real server for a test.
 
-use kairos_api::server::{self, Running, StartError};
+use kairos_api::http::server::{self, Running, StartError};
 use kairos_platform::config::{ApiSettings, RawSources, load_api_from};
 use kairos_platform::storage::scratch::ScratchDb;
 
