@@ -162,8 +162,8 @@ impl Readiness {
         publish_gauges(&report);
         let previous = self.latest();
         if previous.status != status || previous.checks.is_empty() {
-            let db_error = db_result.err();
-            let redis_error = redis_result.and_then(Result::err);
+            let db_error = db_result.err().map(|e| e.to_string());
+            let redis_error = redis_result.and_then(Result::err).map(|e| e.to_string());
             match status {
                 ReadyStatus::Ready => tracing::info!(status = "ready", "readiness changed"),
                 ReadyStatus::Degraded => tracing::warn!(

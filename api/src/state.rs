@@ -48,13 +48,26 @@ struct Inner {
     venues: Venues,
 }
 
+/// Why an instance's state cannot be built from its settings.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{0}")]
+    MasterKey(String),
+    #[error(transparent)]
+    Polymarket(#[from] kairos_venues::polymarket::live::SetupError),
+}
+
 impl AppState {
     /// Fails when a secret the API needs is missing or malformed (the config loader refuses
     /// those outside dev/test; this guards library callers too).
-    pub fn new(settings: ApiSettings, db: Db, redis: Option<Redis>) -> Result<Self, String> {
-        let jwt_secret = settings.jwt_secret.as_ref().ok_or("KAIROS_JWT_SECRET is not set")?;
+    pub fn new(settings: ApiSettings, db: Db, redis: Option<Redis>) -> Result<Self, StateError> {
+        let jwt_secret = settings.jwt_secret.as_ref().ok_or(StateError::Missing("KAIROS_JWT_SECRET"))?;
         let jwt = Keys::new(jwt_secret, settings.jwt_secret_previous.as_ref());
-        let master_key = MasterKey::from_config(settings.master_key.as_ref().ok_or("KAIROS_MASTER_KEY is not set")?)?;
+        let master_key =
+            MasterKey::from_config(settings.master_key.as_ref().ok_or(StateError::Missing("KAIROS_MASTER_KEY"))?)
+                .map_err(StateError::MasterKey)?;
         let limiter = RateLimiterSet::new(settings.rate_limits, redis.clone());
         let t = settings.trading;
         let limits = Limits {

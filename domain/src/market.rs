@@ -159,20 +159,25 @@ pub struct NewMarket {
     pub outcomes: Vec<Outcome>,
 }
 
+/// A market no venue accepts, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidMarket(pub String);
+
 impl NewMarket {
     /// Checks what no venue accepts: no outcomes, a tick outside (0, 1), a non-positive minimum.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidMarket> {
         if self.outcomes.len() < 2 {
-            return Err(format!("market {:?} needs at least two outcomes", self.slug));
+            return Err(InvalidMarket(format!("market {:?} needs at least two outcomes", self.slug)));
         }
         if !(1..super::money::MICROS_PER_UNIT).contains(&self.tick_size_micros) {
-            return Err(format!("market {:?}: tick size must be between 0 and 1", self.slug));
+            return Err(InvalidMarket(format!("market {:?}: tick size must be between 0 and 1", self.slug)));
         }
         if self.min_size_micros <= 0 {
-            return Err(format!("market {:?}: minimum size must be positive", self.slug));
+            return Err(InvalidMarket(format!("market {:?}: minimum size must be positive", self.slug)));
         }
         if self.question.trim().is_empty() {
-            return Err(format!("market {:?} has no question", self.slug));
+            return Err(InvalidMarket(format!("market {:?} has no question", self.slug)));
         }
         Ok(())
     }

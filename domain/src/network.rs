@@ -9,18 +9,27 @@ pub struct IpRule {
     prefix: u8,
 }
 
+/// Why a text is not an [`IpRule`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidIpRule {
+    #[error("{0:?} is not an IP address or CIDR block")]
+    NotAnAddress(String),
+    #[error("{0:?} has a bad prefix length")]
+    BadPrefix(String),
+}
+
 impl IpRule {
-    pub fn parse(s: &str) -> Result<IpRule, String> {
+    pub fn parse(s: &str) -> Result<IpRule, InvalidIpRule> {
         let s = s.trim();
         let (addr, prefix) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| format!("{s:?} is not an IP address or CIDR block"))?;
+        let addr: IpAddr = addr.parse().map_err(|_| InvalidIpRule::NotAnAddress(s.to_string()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => {
-                p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{s:?} has a bad prefix length"))?
+                p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| InvalidIpRule::BadPrefix(s.to_string()))?
             }
             None => max,
         };

@@ -24,13 +24,26 @@ impl std::fmt::Debug for Redis {
     }
 }
 
+/// What went wrong talking to Redis.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("KAIROS_REDIS_URL: {0}")]
+    BadUrl(#[source] redis::RedisError),
+    #[error("no answer from Redis")]
+    Timeout,
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("unexpected PING reply {0:?}")]
+    UnexpectedReply(String),
+}
+
 /// How long one Redis command or connection attempt may take.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(1_000);
 
 impl Redis {
     /// Parses the URL; connects on first use. A malformed URL is an error at once.
-    pub fn new(url: &str) -> Result<Redis, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("KAIROS_REDIS_URL: {e}"))?;
+    pub fn new(url: &str) -> Result<Redis, CacheError> {
+        let client = redis::Client::open(url).map_err(CacheError::BadUrl)?;
         Ok(Redis { client, redacted_url: redact_url(url), manager: Arc::new(RwLock::new(None)) })
     }
 
@@ -40,7 +53,7 @@ impl Redis {
 
     /// A connection, creating the manager on first success. The manager itself reconnects
     /// after Redis restarts.
-    pub async fn connection(&self) -> Result<ConnectionManager, String> {
+    pub async fn connection(&self) -> Result<ConnectionManager, CacheError> {
         if let Some(manager) = crate::locks::read(&self.manager).clone() {
             return Ok(manager);
         }
@@ -50,44 +63,41 @@ impl Redis {
             .set_number_of_retries(1);
         let manager = tokio::time::timeout(REDIS_TIMEOUT * 2, self.client.get_connection_manager_with_config(config))
             .await
-            .map_err(|_| "no answer from Redis".to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| CacheError::Timeout)??;
         *crate::locks::write(&self.manager) = Some(manager.clone());
         Ok(manager)
     }
 
     /// A dedicated connection subscribed to `channel` (pub/sub needs its own connection).
-    pub async fn subscribe(&self, channel: &str) -> Result<redis::aio::PubSub, String> {
+    pub async fn subscribe(&self, channel: &str) -> Result<redis::aio::PubSub, CacheError> {
         let mut pubsub = tokio::time::timeout(REDIS_TIMEOUT * 2, self.client.get_async_pubsub())
             .await
-            .map_err(|_| "no answer from Redis".to_string())?
-            .map_err(|e| e.to_string())?;
-        pubsub.subscribe(channel).await.map_err(|e| e.to_string())?;
+            .map_err(|_| CacheError::Timeout)??;
+        pubsub.subscribe(channel).await?;
         Ok(pubsub)
     }
 
     /// Publishes `message` on `channel`; returns how many subscribers received it.
-    pub async fn publish(&self, channel: &str, message: &str) -> Result<u64, String> {
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<u64, CacheError> {
         let mut conn = self.connection().await?;
         tokio::time::timeout(
             REDIS_TIMEOUT,
             redis::cmd("PUBLISH").arg(channel).arg(message).query_async::<u64>(&mut conn),
         )
         .await
-        .map_err(|_| "no answer from Redis".to_string())?
-        .map_err(|e| e.to_string())
+        .map_err(|_| CacheError::Timeout)?
+        .map_err(CacheError::from)
     }
 
     /// Sends PING; returns the round-trip time.
-    pub async fn ping(&self) -> Result<Duration, String> {
+    pub async fn ping(&self) -> Result<Duration, CacheError> {
         let start = Instant::now();
         let mut conn = self.connection().await?;
         let reply = tokio::time::timeout(REDIS_TIMEOUT, redis::cmd("PING").query_async::<String>(&mut conn))
             .await
-            .map_err(|_| "no answer from Redis".to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| CacheError::Timeout)??;
         if reply != "PONG" {
-            return Err(format!("unexpected PING reply {reply:?}"));
+            return Err(CacheError::UnexpectedReply(reply));
         }
         Ok(start.elapsed())
     }

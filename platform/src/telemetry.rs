@@ -35,6 +35,17 @@ impl Telemetry {
     }
 }
 
+/// Why logging or tracing could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("KAIROS_LOG: {0}")]
+    Filter(String),
+    #[error("OTEL_EXPORTER_OTLP_ENDPOINT: cannot build the OTLP exporter: {0}")]
+    Exporter(String),
+    #[error("a tracing subscriber is already installed: {0}")]
+    AlreadyInstalled(String),
+}
+
 /// Installs the global subscriber. `otlp_endpoint` is the value of
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`; the exporter reads it (and the other standard `OTEL_*`
 /// variables) itself and sends to `<endpoint>/v1/traces`.
@@ -43,8 +54,8 @@ pub fn init(
     log: &str,
     format: LogFormat,
     otlp_endpoint: Option<&str>,
-) -> Result<Telemetry, String> {
-    let filter = EnvFilter::try_new(log).map_err(|e| format!("KAIROS_LOG: {e}"))?;
+) -> Result<Telemetry, TelemetryError> {
+    let filter = EnvFilter::try_new(log).map_err(|e| TelemetryError::Filter(e.to_string()))?;
     let (filter, handle) = reload::Layer::new(filter);
     let provider = match otlp_endpoint {
         Some(_) => Some(otlp_provider(service)?),
@@ -66,15 +77,15 @@ pub fn init(
         .with(output)
         .with(otel)
         .try_init()
-        .map_err(|e| format!("a tracing subscriber is already installed: {e}"))?;
+        .map_err(|e| TelemetryError::AlreadyInstalled(e.to_string()))?;
     Ok(Telemetry { filter: handle, provider })
 }
 
-fn otlp_provider(service: &'static str) -> Result<SdkTracerProvider, String> {
+fn otlp_provider(service: &'static str) -> Result<SdkTracerProvider, TelemetryError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .build()
-        .map_err(|e| format!("OTEL_EXPORTER_OTLP_ENDPOINT: cannot build the OTLP exporter: {e}"))?;
+        .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_resource(Resource::builder().with_service_name(service).build())

@@ -10,7 +10,7 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use kairos_platform::cache::Redis;
+use kairos_platform::cache::{CacheError, Redis};
 use kairos_platform::config::{PrincipalKind, RateClass, RateLimits};
 use kairos_platform::locks;
 
@@ -156,13 +156,14 @@ fn shared_key(class: RateClass, kind: PrincipalKind, principal: &str) -> String 
 }
 
 /// This second's count, without adding to it.
-async fn shared_count(redis: &Redis, class: RateClass, kind: PrincipalKind, principal: &str) -> Result<u64, String> {
+async fn shared_count(
+    redis: &Redis,
+    class: RateClass,
+    kind: PrincipalKind,
+    principal: &str,
+) -> Result<u64, CacheError> {
     let mut conn = redis.connection().await?;
-    let count: Option<u64> = redis::cmd("GET")
-        .arg(shared_key(class, kind, principal))
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
+    let count: Option<u64> = redis::cmd("GET").arg(shared_key(class, kind, principal)).query_async(&mut conn).await?;
     Ok(count.unwrap_or(0))
 }
 
@@ -172,17 +173,11 @@ async fn shared_check(
     kind: PrincipalKind,
     principal: &str,
     limit: u32,
-) -> Result<Decision, String> {
+) -> Result<Decision, CacheError> {
     let mut conn = redis.connection().await?;
     let key = shared_key(class, kind, principal);
-    let (count,): (u64,) = redis::pipe()
-        .atomic()
-        .incr(&key, 1u64)
-        .expire(&key, 2)
-        .ignore()
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (count,): (u64,) =
+        redis::pipe().atomic().incr(&key, 1u64).expire(&key, 2).ignore().query_async(&mut conn).await?;
     let limit64 = u64::from(limit);
     Ok(Decision {
         allowed: count <= limit64,

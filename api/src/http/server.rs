@@ -36,9 +36,9 @@ pub enum StartError {
     #[error("seeding the database failed: {0}")]
     Seed(String),
     #[error("Redis {url} is unreachable and KAIROS_STORAGE_MODE=strict: {cause}")]
-    Redis { url: String, cause: String },
-    #[error("KAIROS_REDIS_URL: {0}")]
-    RedisUrl(String),
+    Redis { url: String, cause: kairos_platform::cache::CacheError },
+    #[error(transparent)]
+    RedisUrl(kairos_platform::cache::CacheError),
     #[error("cannot listen on {addr} ({variable}): {cause}")]
     Bind { addr: SocketAddr, variable: &'static str, cause: String },
     #[error("metrics recorder: {0}")]
@@ -46,7 +46,7 @@ pub enum StartError {
     #[error("route table: {0}")]
     Routes(String),
     #[error("secrets: {0}")]
-    Secrets(String),
+    Secrets(#[from] crate::state::StateError),
     #[error("rebuilding the paper venue's books failed: {0}")]
     Venue(String),
     #[error("not ready in strict storage mode: {0}")]
@@ -99,7 +99,7 @@ pub async fn start(settings: ApiSettings) -> Result<Running, StartError> {
     }
 
     crate::access::route_rules::check_against(crate::http::openapi::spec()).map_err(StartError::Routes)?;
-    let state = AppState::new(settings.clone(), db.clone(), redis).map_err(StartError::Secrets)?;
+    let state = AppState::new(settings.clone(), db.clone(), redis)?;
     let report = state.readiness().refresh().await;
     if settings.core.storage_mode == StorageMode::Strict && report.status != ReadyStatus::Ready {
         return Err(StartError::NotReady(serde_json::to_string(&*report).unwrap_or_default()));

@@ -372,7 +372,7 @@ async fn import(settings: ApiSettings, file: PathBuf, venue: Venue) -> Result<()
 /// A state for the commands that act as the API would (same secrets, same storage).
 async fn cli_state(settings: ApiSettings) -> Result<crate::state::AppState, String> {
     let db = connect(&settings).await?;
-    crate::state::AppState::new(settings, db, None)
+    crate::state::AppState::new(settings, db, None).map_err(|e| e.to_string())
 }
 
 async fn create_user(settings: ApiSettings, wallet: String, role: Role) -> Result<(), String> {

@@ -149,7 +149,7 @@ pub(super) fn load_api(p: &mut Parser<'_>, core: CoreSettings) -> (ApiSettings, 
     for entry in p.optional("KAIROS_TRUSTED_PROXIES").unwrap_or_default().split(',').filter(|e| !e.trim().is_empty()) {
         match kairos_domain::IpRule::parse(entry) {
             Ok(rule) => trusted_proxies.push(rule),
-            Err(e) => p.problem("KAIROS_TRUSTED_PROXIES", &e),
+            Err(e) => p.problem("KAIROS_TRUSTED_PROXIES", &e.to_string()),
         }
     }
     let mut rate_limits = RateLimits::DEFAULT;

@@ -60,8 +60,8 @@ pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
     if !local && p.origin_of("KAIROS_DATABASE_URL") == Origin::Default {
         p.problem("KAIROS_DATABASE_URL", "must be set outside dev/test (postgres://user:password@host:5432/db)");
     }
-    if let Err(message) = crate::storage::Backend::from_url(&database_url) {
-        p.problem("KAIROS_DATABASE_URL", &message);
+    if let Err(e) = crate::storage::Backend::from_url(&database_url) {
+        p.problem("KAIROS_DATABASE_URL", &e.to_string());
     }
     let database_max_connections = p.parse("KAIROS_DATABASE_MAX_CONNECTIONS", || 16u32);
     if database_max_connections == 0 {

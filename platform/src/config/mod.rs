@@ -30,7 +30,7 @@ pub use polymarket::{POLYMARKET_REQUIRED, PolymarketCredentials};
 pub use profile::{LogFormat, Profile, StorageMode};
 pub use rate_limits::{PrincipalKind, RateClass, RateLimits};
 pub use secret::{Secret, decode_master_key, redact_url};
-pub use sources::{Origin, RawSources};
+pub use sources::{ConfigFileError, Origin, RawSources};
 
 use parser::Parser;
 
@@ -51,7 +51,7 @@ impl fmt::Display for Problem {
 fn process_sources() -> (RawSources, Option<Problem>) {
     match RawSources::from_process() {
         Ok(raw) => (raw, None),
-        Err(message) => (RawSources::default(), Some(Problem { variable: "KAIROS_CONFIG", message })),
+        Err(e) => (RawSources::default(), Some(Problem { variable: "KAIROS_CONFIG", message: e.to_string() })),
     }
 }
 

@@ -31,14 +31,25 @@ pub struct RawSources {
     values: BTreeMap<String, (String, Origin)>,
 }
 
+/// Why the config file named by `KAIROS_CONFIG` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {source}")]
+    Toml { path: String, source: toml::de::Error },
+    #[error("config file {path}: {message}")]
+    Shape { path: String, message: String },
+}
+
 impl RawSources {
     /// Reads the process environment and, when `KAIROS_CONFIG` names one, the TOML file.
-    pub fn from_process() -> Result<Self, String> {
+    pub fn from_process() -> Result<Self, ConfigFileError> {
         Self::from_vars(std::env::vars())
     }
 
     /// The same from an explicit list of variables, for tests and for reloads.
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, String> {
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigFileError> {
         let env: Vec<(String, String)> =
             vars.into_iter().filter(|(k, _)| k.starts_with("KAIROS_") || k == "OTEL_EXPORTER_OTLP_ENDPOINT").collect();
         let mut sources = RawSources::default();
@@ -51,12 +62,11 @@ impl RawSources {
         Ok(sources)
     }
 
-    fn add_file(&mut self, path: &Path) -> Result<(), String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-        let table: toml::Table =
-            text.parse().map_err(|e| format!("config file {} is not valid TOML: {e}", path.display()))?;
-        flatten("KAIROS", &table, &mut self.values).map_err(|e| format!("config file {}: {e}", path.display()))
+    fn add_file(&mut self, path: &Path) -> Result<(), ConfigFileError> {
+        let shown = || path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read { path: shown(), source })?;
+        let table: toml::Table = text.parse().map_err(|source| ConfigFileError::Toml { path: shown(), source })?;
+        flatten("KAIROS", &table, &mut self.values).map_err(|message| ConfigFileError::Shape { path: shown(), message })
     }
 
     pub fn get(&self, key: &str) -> Option<(&str, Origin)> {

@@ -23,7 +23,7 @@ pub enum Upserted {
 /// external id, updates it in place (so importing the same file twice changes nothing).
 /// Returns the stored market.
 pub async fn upsert(db: &Db, new: &NewMarket) -> Result<(Market, Upserted), StorageError> {
-    new.validate().map_err(StorageError::Invalid)?;
+    new.validate().map_err(|e| StorageError::Invalid(e.to_string()))?;
     let mut tx = db.pool().begin().await?;
     let existing: Option<String> = match &new.external_id {
         Some(ext) => sqlx::query("SELECT id FROM markets WHERE venue = $1 AND external_id = $2")

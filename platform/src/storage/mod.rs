@@ -54,15 +54,20 @@ pub enum Backend {
     Postgres,
 }
 
+/// A database URL that is neither `sqlite:` nor `postgres://`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported database URL; expected sqlite:PATH or postgres://…")]
+pub struct UnsupportedUrl;
+
 impl Backend {
     /// Recognises a database URL; anything else is an error, never a silently created file.
-    pub fn from_url(url: &str) -> Result<Backend, String> {
+    pub fn from_url(url: &str) -> Result<Backend, UnsupportedUrl> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err("unsupported database URL; expected sqlite:PATH or postgres://…".to_string())
+            Err(UnsupportedUrl)
         }
     }
 
@@ -86,6 +91,8 @@ pub enum StorageError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("no answer within {} ms", .0.as_millis())]
+    Timeout(Duration),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("conflict: {0}")]
@@ -168,7 +175,7 @@ impl Db {
     /// database cannot be reached within the acquire timeout.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StorageError> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(url).map_err(StorageError::BadUrl)?;
+        let backend = Backend::from_url(url).map_err(|e| StorageError::BadUrl(e.to_string()))?;
         let url = match backend {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_string(),
@@ -214,12 +221,12 @@ impl Db {
     }
 
     /// Round-trips `SELECT 1`; returns how long it took.
-    pub async fn ping(&self, timeout: Duration) -> Result<Duration, String> {
+    pub async fn ping(&self, timeout: Duration) -> Result<Duration, StorageError> {
         let start = Instant::now();
         match tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(&self.pool)).await {
             Ok(Ok(_)) => Ok(start.elapsed()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+            Ok(Err(e)) => Err(StorageError::Unreachable(e)),
+            Err(_) => Err(StorageError::Timeout(timeout)),
         }
     }
 

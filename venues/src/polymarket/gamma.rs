@@ -41,19 +41,34 @@ const DEFAULT_TICK_MICROS: i64 = 10_000;
 /// Minimum size when Gamma does not give one: one share.
 const DEFAULT_MIN_SIZE_MICROS: i64 = 1_000_000;
 
+/// Why a Gamma file cannot be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum GammaError {
+    #[error("not a Gamma market list: {0}")]
+    NotAList(#[source] serde_json::Error),
+    #[error("not a Gamma market: {0}")]
+    NotAMarket(#[source] serde_json::Error),
+    #[error("market #{index}: {reason}")]
+    Market { index: usize, reason: String },
+}
+
 /// Parses a file: an array of Gamma markets, `{"markets": [...]}`, or one market. Every market
 /// must be valid; the first invalid one is named in the error (nothing is imported then).
-pub fn parse_markets(text: &str, venue: Venue) -> Result<Vec<NewMarket>, String> {
+pub fn parse_markets(text: &str, venue: Venue) -> Result<Vec<NewMarket>, GammaError> {
     let trimmed = text.trim_start();
     let markets: Vec<GammaMarket> = if trimmed.starts_with('[') {
-        serde_json::from_str(text).map_err(|e| format!("not a Gamma market list: {e}"))?
+        serde_json::from_str(text).map_err(GammaError::NotAList)?
     } else {
         match serde_json::from_str::<Wrapped>(text) {
             Ok(Wrapped { markets: Some(list) }) => list,
-            _ => vec![serde_json::from_str(text).map_err(|e| format!("not a Gamma market: {e}"))?],
+            _ => vec![serde_json::from_str(text).map_err(GammaError::NotAMarket)?],
         }
     };
-    markets.into_iter().enumerate().map(|(i, m)| convert(m, venue).map_err(|e| format!("market #{i}: {e}"))).collect()
+    markets
+        .into_iter()
+        .enumerate()
+        .map(|(index, m)| convert(m, venue).map_err(|reason| GammaError::Market { index, reason }))
+        .collect()
 }
 
 fn convert(m: GammaMarket, venue: Venue) -> Result<NewMarket, String> {
@@ -123,7 +138,7 @@ fn convert(m: GammaMarket, venue: Venue) -> Result<NewMarket, String> {
         is_sample: false,
         outcomes,
     };
-    market.validate()?;
+    market.validate().map_err(|e| e.to_string())?;
     Ok(market)
 }
 
@@ -214,10 +229,10 @@ mod tests {
         assert_eq!(v1.protocol, Some(MarketProtocol::CtfV1), "no version: an export from before V2");
         assert_eq!(parse_markets(SAMPLE, Venue::Paper).expect("paper")[0].protocol, None);
         let missing = v2.replace("\"positionIds\": [\"333\", \"444\"],", "");
-        let err = parse_markets(&missing, Venue::Polymarket).expect_err("no position ids");
+        let err = parse_markets(&missing, Venue::Polymarket).expect_err("no position ids").to_string();
         assert!(err.contains("positionIds"), "{err}");
         let unknown = v2.replace("\"v2\"", "\"v9\"");
-        let err = parse_markets(&unknown, Venue::Polymarket).expect_err("unknown version");
+        let err = parse_markets(&unknown, Venue::Polymarket).expect_err("unknown version").to_string();
         assert!(err.contains("v9"), "{err}");
     }
 
@@ -232,9 +247,9 @@ mod tests {
     #[test]
     fn names_the_bad_market() {
         let bad = SAMPLE.replace("\"[\\\"111\\\", \\\"222\\\"]\"", "\"[\\\"111\\\"]\"");
-        let err = parse_markets(&bad, Venue::Polymarket).expect_err("mismatch");
+        let err = parse_markets(&bad, Venue::Polymarket).expect_err("mismatch").to_string();
         assert!(err.contains("market #0") && err.contains("clobTokenIds"), "{err}");
-        let err = parse_markets(&SAMPLE.replace("0.001", "1.5"), Venue::Polymarket).expect_err("tick");
+        let err = parse_markets(&SAMPLE.replace("0.001", "1.5"), Venue::Polymarket).expect_err("tick").to_string();
         assert!(err.contains("tick"), "{err}");
         assert!(parse_markets("{\"nope\": 1}", Venue::Polymarket).is_err());
         assert!(parse_markets("not json", Venue::Polymarket).is_err());

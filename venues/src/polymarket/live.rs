@@ -75,30 +75,50 @@ fn clob(e: ClobError) -> VenueError {
     VenueError::Unavailable(format!("the Polymarket CLOB: {e}"))
 }
 
+/// Why the Polymarket venue cannot start with its settings: a start-up error naming the
+/// setting, never a failed order later.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("KAIROS_POLYMARKET__PRIVATE_KEY: {0}")]
+    PrivateKey(String),
+    #[error("KAIROS_POLYMARKET__FUNDER: {0}")]
+    Funder(String),
+    #[error("KAIROS_POLYMARKET__API_SECRET: {0}")]
+    ApiSecret(String),
+    #[error("the Polymarket account cannot trade: {0}")]
+    Account(String),
+    #[error("the Polymarket client: {0}")]
+    Client(String),
+}
+
 impl Live {
     /// Checks the credentials (a bad key or secret is a start-up error, not a failed order).
-    pub fn new(c: &PolymarketCredentials, limits: AccountLimits, db: Db, publisher: Publisher) -> Result<Live, String> {
-        let signer =
-            Signer::from_hex(c.private_key.expose()).map_err(|e| format!("KAIROS_POLYMARKET__PRIVATE_KEY: {e}"))?;
+    pub fn new(
+        c: &PolymarketCredentials,
+        limits: AccountLimits,
+        db: Db,
+        publisher: Publisher,
+    ) -> Result<Live, SetupError> {
+        let signer = Signer::from_hex(c.private_key.expose()).map_err(|e| SetupError::PrivateKey(e.to_string()))?;
         let maker = match &c.funder {
-            Some(f) => Address::from_str(f).map_err(|e| format!("KAIROS_POLYMARKET__FUNDER: {e}"))?,
+            Some(f) => Address::from_str(f).map_err(|e| SetupError::Funder(e.to_string()))?,
             None => signer.address(),
         };
         let credentials = Credentials::new(c.api_key.expose(), c.api_secret.expose(), c.api_passphrase.expose())
-            .map_err(|e| format!("KAIROS_POLYMARKET__API_SECRET: {e}"))?;
+            .map_err(|e| SetupError::ApiSecret(e.to_string()))?;
         // A deposit-wallet account set up as a plain EOA (or the reverse) cannot trade: the
         // CLOB refuses every order ("maker address not allowed"). Say so now, with the fix.
         let funder = c.funder.as_ref().map(|_| maker);
         for finding in deposit_wallet::check_account(signer.address(), c.signature_type, funder, c.chain_id) {
             let message = settings_terms(&finding.message);
             match finding.severity {
-                Severity::Error => return Err(format!("the Polymarket account cannot trade: {message}")),
+                Severity::Error => return Err(SetupError::Account(message)),
                 Severity::Warning => tracing::warn!(%message, "check the Polymarket account settings"),
             }
         }
         let config = ClientConfig { base_url: c.clob_base_url.clone(), timeout: c.timeout, ..ClientConfig::default() };
         let client = ClobClient::new(config)
-            .map_err(|e| format!("the Polymarket client: {e}"))?
+            .map_err(|e| SetupError::Client(e.to_string()))?
             .with_l2(credentials, signer.address().to_string());
         Ok(Live {
             client,

@@ -41,7 +41,7 @@ impl PolymarketVenue {
         limits: kairos_domain::risk::AccountLimits,
         db: Db,
         publisher: Publisher,
-    ) -> Result<PolymarketVenue, String> {
+    ) -> Result<PolymarketVenue, live::SetupError> {
         let live = credentials.map(|c| Live::new(c, limits, db, publisher)).transpose()?.map(Arc::new);
         Ok(PolymarketVenue { live })
     }

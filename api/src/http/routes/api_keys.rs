@@ -114,7 +114,7 @@ pub async fn create_key(
             ));
         }
         for entry in list {
-            IpRule::parse(entry).map_err(|m| ApiError::bad_request(ErrorCode::InvalidIpAllowlist, m))?;
+            IpRule::parse(entry).map_err(|e| ApiError::bad_request(ErrorCode::InvalidIpAllowlist, e.to_string()))?;
         }
     }
     let id = new_id();
