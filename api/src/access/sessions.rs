@@ -216,7 +216,7 @@ async fn revoke_session(
     audit_log::with_audit(state.db(), |conn| {
         let (family, entry) = (family.clone(), entry.clone());
         Box::pin(async move {
-            refresh_tokens::revoke_family(conn, &family, now_us()).await?;
+            refresh_tokens::revoke_family_in(conn, &family, now_us()).await?;
             Ok(((), entry))
         })
     })

@@ -383,7 +383,7 @@ async fn create_user(settings: ApiSettings, wallet: String, role: Role) -> Resul
     let (user, created) = users::get_or_create_by_wallet(state.db(), &wallet, role).await.map_err(|e| e.to_string())?;
     let user = if !created && user.role != role {
         let mut conn = state.db().pool().acquire().await.map_err(|e| e.to_string())?;
-        users::set_role(&mut conn, &user.id, role)
+        users::set_role_in(&mut conn, &user.id, role)
             .await
             .map_err(|e| e.to_string())?
             .map(|(_, after)| after)

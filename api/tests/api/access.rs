@@ -140,20 +140,28 @@ async fn bad_tokens_get_401_with_their_own_code() {
     app.stop().await;
 }
 
+/// A market maker's token and a read-and-trade key of theirs: the start of the key tests.
+async fn maker_with_key(app: &crate::support::TestApp, label: &str) -> (String, String, String) {
+    let (_, mm_token) = app.user(Role::MarketMaker).await;
+    let create = json!({ "label": "desk", "scopes": ["read", "trade"] });
+    let (status, key) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(create)).await;
+    assert_eq!(status, 201, "{label}: {key}");
+    let key_id = key["key_id"].as_str().expect("id").to_string();
+    let secret = key["secret"].as_str().expect("secret").to_string();
+    (mm_token, key_id, secret)
+}
+
+/// Only market makers make keys; the secret is stored encrypted; a signed request works.
 #[tokio::test]
-async fn api_keys_sign_requests_and_every_failure_has_its_code() {
+async fn keys_are_made_by_market_makers_kept_encrypted_and_sign_requests() {
     for db in scratch::all().await {
         let app = spawn(&db, &[]).await;
         let (_, user_token) = app.user(Role::User).await;
         let create = json!({ "label": "desk", "scopes": ["read", "trade"] });
-        let (status, body) = app.send(Method::POST, "/v1/api-keys", Some(&user_token), Some(create.clone())).await;
+        let (status, body) = app.send(Method::POST, "/v1/api-keys", Some(&user_token), Some(create)).await;
         assert_eq!((status, error_code(&body).as_str()), (403, "insufficient_role"), "only market makers make keys");
 
-        let (_, mm_token) = app.user(Role::MarketMaker).await;
-        let (status, key) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(create)).await;
-        assert_eq!(status, 201, "{}: {key}", db.label);
-        let key_id = key["key_id"].as_str().expect("id").to_string();
-        let secret = key["secret"].as_str().expect("secret").to_string();
+        let (_mm_token, key_id, secret) = maker_with_key(&app, db.label).await;
         assert_eq!(secret.len(), 44);
         let stored: String = sqlx::Row::get(
             &sqlx::query("SELECT secret_ciphertext FROM api_keys WHERE id = $1")
@@ -169,7 +177,18 @@ async fn api_keys_sign_requests_and_every_failure_has_its_code() {
         let (status, body, headers) = signed(&app, Method::GET, path, &key_id, &secret, "", None).await;
         assert_eq!((status, body["principal_kind"].as_str()), (200, Some("key")), "{body}");
         assert!(headers.contains_key("ratelimit-remaining"));
+        app.stop().await;
+    }
+}
 
+/// Replays, stale clocks, a wrong secret (audited), unknown keys, a changed body, missing
+/// headers, and keys on user-only routes: each refused with its own code.
+#[tokio::test]
+async fn every_signature_failure_has_its_code() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let (_mm_token, key_id, secret) = maker_with_key(&app, db.label).await;
+        let path = "/v1/account/limits";
         // Replays, stale clocks, a wrong body, a wrong secret, unknown keys.
         let ts = kairos_domain::now_us() / 1_000;
         assert_eq!(signed(&app, Method::GET, path, &key_id, &secret, "", Some(ts)).await.0, 200);
@@ -210,8 +229,16 @@ async fn api_keys_sign_requests_and_every_failure_has_its_code() {
         // Keys cannot use user-only routes.
         let (status, body, _) = signed(&app, Method::GET, "/v1/api-keys", &key_id, &secret, "", None).await;
         assert_eq!((status, error_code(&body).as_str()), (403, "keys_not_allowed"));
+        app.stop().await;
+    }
+}
 
-        // Scope and address allowlist.
+#[tokio::test]
+async fn keys_are_held_to_their_scopes_and_address_allowlists() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let (mm_token, _key_id, _secret) = maker_with_key(&app, db.label).await;
+        let path = "/v1/account/limits";
         let trade_only = json!({ "label": "t", "scopes": ["trade"] });
         let (_, k2) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(trade_only)).await;
         let (status, body, _) = signed(
@@ -254,10 +281,23 @@ async fn api_keys_sign_requests_and_every_failure_has_its_code() {
         let bad = json!({ "label": "b", "scopes": ["read"], "ip_allowlist": ["10.0.0.0/99"] });
         let (status, body) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(bad)).await;
         assert_eq!((status, error_code(&body).as_str()), (400, "invalid_ip_allowlist"));
+        app.stop().await;
+    }
+}
 
+/// Operators may revoke anyone's key; market makers only their own.
+#[tokio::test]
+async fn listing_never_shows_a_secret_and_revocation_takes_effect_at_once() {
+    for db in scratch::all().await {
+        let app = spawn(&db, &[]).await;
+        let (mm_token, key_id, secret) = maker_with_key(&app, db.label).await;
+        let path = "/v1/account/limits";
+        let other = |label: &str| json!({ "label": label, "scopes": ["read"] });
+        let (_, k2) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(other("k2"))).await;
+        let (_, k4) = app.send(Method::POST, "/v1/api-keys", Some(&mm_token), Some(other("k4"))).await;
         // Listing never shows a secret; revoking takes effect at once.
         let (_, list) = app.send(Method::GET, "/v1/api-keys", Some(&mm_token), None).await;
-        assert_eq!(list["data"].as_array().expect("data").len(), 4);
+        assert_eq!(list["data"].as_array().expect("data").len(), 3);
         assert!(!list.to_string().contains(&secret));
         assert_eq!(app.send(Method::DELETE, &format!("/v1/api-keys/{key_id}"), Some(&mm_token), None).await.0, 204);
         let (status, body, _) = signed(&app, Method::GET, path, &key_id, &secret, "", None).await;

@@ -37,7 +37,7 @@ fn from_row(r: &AnyRow) -> Result<ApiKey, StorageError> {
 }
 
 /// On the caller's connection (a transaction, with its audit entry).
-pub async fn insert(conn: &mut AnyConnection, key: &ApiKey) -> Result<(), StorageError> {
+pub async fn insert_in(conn: &mut AnyConnection, key: &ApiKey) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO api_keys (id, user_id, label, scopes, ip_allowlist, created_at_us, revoked_at_us, secret_ciphertext) \
          VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
@@ -66,7 +66,7 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<ApiKey>, Storag
 }
 
 /// Revokes a key on the caller's connection; false when it was already revoked or does not exist.
-pub async fn revoke(conn: &mut AnyConnection, id: &str, now_us: i64) -> Result<bool, StorageError> {
+pub async fn revoke_in(conn: &mut AnyConnection, id: &str, now_us: i64) -> Result<bool, StorageError> {
     let done = sqlx::query("UPDATE api_keys SET revoked_at_us = $2 WHERE id = $1 AND revoked_at_us IS NULL")
         .bind(id)
         .bind(now_us)
@@ -77,7 +77,7 @@ pub async fn revoke(conn: &mut AnyConnection, id: &str, now_us: i64) -> Result<b
 
 /// Revokes every live key of a user on the caller's connection (a transaction, with its audit
 /// entry); returns the ids it revoked.
-pub async fn revoke_all_for_user(
+pub async fn revoke_all_for_user_in(
     conn: &mut AnyConnection,
     user_id: &str,
     now_us: i64,
@@ -96,7 +96,7 @@ pub async fn revoke_all_for_user(
 }
 
 /// A user's keys that are not revoked, on the caller's connection.
-pub async fn count_live_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<i64, StorageError> {
+pub async fn count_live_for_user_in(conn: &mut AnyConnection, user_id: &str) -> Result<i64, StorageError> {
     Ok(sqlx::query("SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND revoked_at_us IS NULL")
         .bind(user_id)
         .fetch_one(conn)

@@ -226,7 +226,7 @@ pub async fn count(db: &Db) -> Result<i64, StorageError> {
 /// Moves a market from status `from` to `to` (suspend, resume) on the caller's connection;
 /// returns the market before and after, or `None` when it is missing or no longer in `from`
 /// (the update is conditional, so a concurrent change is never overwritten).
-pub async fn set_status(
+pub async fn set_status_in(
     conn: &mut AnyConnection,
     id: &str,
     from: kairos_domain::MarketStatus,

@@ -3,6 +3,12 @@
 //! holds every SQL statement for it. Statements are portable: `$N` placeholders, TEXT and BIGINT
 //! columns (flags as 0/1: the Any driver cannot read SQLite BOOLEAN), ids made in the app,
 //! money and time as i64.
+//!
+//! One executor convention: a function that runs on the caller's connection or transaction
+//! takes `conn: &mut AnyConnection` and its name ends in `_in` (so a reader sees at the call
+//! site that it joins a transaction); every other function takes `db: &Db` and runs on the
+//! pool. `LIMIT` and every value are bound, never interpolated; the SQL text is built only from
+//! constants and the `placeholders` / `in_placeholders` helpers below.
 
 pub mod api_keys;
 pub mod approvals;

@@ -72,7 +72,11 @@ pub async fn mark_rotated(db: &Db, id: &str, now_us: i64) -> Result<bool, Storag
 
 /// Revokes every token of a family (reuse of a rotated token, or logout), on the caller's
 /// connection.
-pub async fn revoke_family(conn: &mut sqlx::AnyConnection, family_id: &str, now_us: i64) -> Result<u64, StorageError> {
+pub async fn revoke_family_in(
+    conn: &mut sqlx::AnyConnection,
+    family_id: &str,
+    now_us: i64,
+) -> Result<u64, StorageError> {
     Ok(sqlx::query("UPDATE refresh_tokens SET revoked_at_us = $2 WHERE family_id = $1 AND revoked_at_us IS NULL")
         .bind(family_id)
         .bind(now_us)
@@ -82,7 +86,7 @@ pub async fn revoke_family(conn: &mut sqlx::AnyConnection, family_id: &str, now_
 }
 
 /// Revokes every session of a user (role change, suspension), on the caller's connection.
-pub async fn revoke_all_for_user(
+pub async fn revoke_all_for_user_in(
     conn: &mut sqlx::AnyConnection,
     user_id: &str,
     now_us: i64,

@@ -78,7 +78,7 @@ pub async fn list(db: &Db, role: Option<Role>, after: Option<&str>, limit: i64) 
 
 /// Sets a role on the caller's connection (a transaction, with its audit entry); returns the
 /// user before and after, or `None` when there is no such user.
-pub async fn set_role(conn: &mut AnyConnection, id: &str, role: Role) -> Result<Option<(User, User)>, StorageError> {
+pub async fn set_role_in(conn: &mut AnyConnection, id: &str, role: Role) -> Result<Option<(User, User)>, StorageError> {
     let Some(before) = get_in(&mut *conn, id).await? else { return Ok(None) };
     sqlx::query("UPDATE users SET role = $2, updated_at_us = $3 WHERE id = $1")
         .bind(id)

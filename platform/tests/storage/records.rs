@@ -172,8 +172,8 @@ async fn refresh_tokens_rotate_once_and_revoke_by_family_and_user() {
         assert!(refresh_tokens::mark_rotated(&db, "t1", 20).await.expect("rotate"));
         assert!(!refresh_tokens::mark_rotated(&db, "t1", 21).await.expect("rotate"), "{}: once only", s.label);
         let mut conn = db.pool().acquire().await.expect("conn");
-        assert_eq!(refresh_tokens::revoke_family(&mut conn, "f1", 30).await.expect("family"), 1);
-        assert_eq!(refresh_tokens::revoke_all_for_user(&mut conn, &u, 40).await.expect("user"), 1, "f1 already");
+        assert_eq!(refresh_tokens::revoke_family_in(&mut conn, "f1", 30).await.expect("family"), 1);
+        assert_eq!(refresh_tokens::revoke_all_for_user_in(&mut conn, &u, 40).await.expect("user"), 1, "f1 already");
         drop(conn);
         assert!(!refresh_tokens::mark_rotated(&db, "t2", 50).await.expect("revoked"), "{}", s.label);
         let t2 = refresh_tokens::by_hash(&db, "hash2").await.expect("read").expect("found");

@@ -184,12 +184,12 @@ pub async fn set_role_in(
     role: Role,
 ) -> Result<(users::User, users::User, Vec<String>), StorageError> {
     let (before, after) =
-        users::set_role(&mut *conn, id, role).await?.ok_or_else(|| StorageError::NotFound(format!("user {id}")))?;
-    refresh_tokens::revoke_all_for_user(&mut *conn, id, now_us()).await?;
+        users::set_role_in(&mut *conn, id, role).await?.ok_or_else(|| StorageError::NotFound(format!("user {id}")))?;
+    refresh_tokens::revoke_all_for_user_in(&mut *conn, id, now_us()).await?;
     let revoked_keys = if crate::access::may_hold_keys(after.role) {
         Vec::new()
     } else {
-        api_keys::revoke_all_for_user(conn, id, now_us()).await?
+        api_keys::revoke_all_for_user_in(conn, id, now_us()).await?
     };
     Ok((before, after, revoked_keys))
 }
@@ -239,7 +239,7 @@ async fn set_market_status(
     let (after, _) = audit_log::with_audit(state.db(), |conn| {
         let (id, actor, request_id) = (id.clone(), actor.clone(), request_id.to_string());
         Box::pin(async move {
-            let (before, after) = markets::set_status(conn, &id, allowed_from, status)
+            let (before, after) = markets::set_status_in(conn, &id, allowed_from, status)
                 .await?
                 .ok_or_else(|| StorageError::Conflict("status changed".to_string()))?;
             let entry = AuditEntry {

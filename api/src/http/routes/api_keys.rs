@@ -144,10 +144,10 @@ pub async fn create_key(
         let (key, entry) = (key.clone(), entry.clone());
         Box::pin(async move {
             // Counted in the transaction that adds the key (the audit append serialises writers).
-            if api_keys::count_live_for_user(&mut *conn, &key.user_id).await? >= max {
+            if api_keys::count_live_for_user_in(&mut *conn, &key.user_id).await? >= max {
                 return Err(StorageError::Conflict(TOO_MANY_KEYS.to_string()));
             }
-            api_keys::insert(conn, &key).await?;
+            api_keys::insert_in(conn, &key).await?;
             Ok(((), entry))
         })
     })
@@ -187,7 +187,7 @@ pub async fn revoke_key(state: &AppState, key: &ApiKey, actor: &str, request_id:
     audit_log::with_audit(state.db(), |conn| {
         let (id, entry) = (key.id.clone(), entry.clone());
         Box::pin(async move {
-            if !api_keys::revoke(conn, &id, now_us()).await? {
+            if !api_keys::revoke_in(conn, &id, now_us()).await? {
                 return Err(StorageError::Conflict("already revoked".to_string()));
             }
             Ok(((), entry))
