@@ -6,6 +6,7 @@ mod access;
 mod binary;
 mod cluster;
 mod crash;
+mod eip712;
 mod errors;
 mod examples;
 mod health;

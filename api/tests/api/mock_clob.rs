@@ -11,29 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alloy_primitives::{Address, B256, U256};
-use alloy_sol_types::SolStruct as _;
-
-// The order as Polymarket documents it for versions 2 and 3 (`../shared/notes/polymarket-clob.md`,
-// "Order(uint256 salt,address maker,…,bytes32 builder)"), declared here apart from
-// `kairos_clob_client`'s own definition, so that a mistake there makes the mock refuse the order.
-mod documented {
-    alloy_sol_types::sol! {
-        struct Order {
-            uint256 salt;
-            address maker;
-            address signer;
-            uint256 tokenId;
-            uint256 makerAmount;
-            uint256 takerAmount;
-            uint8 side;
-            uint8 signatureType;
-            uint256 timestamp;
-            bytes32 metadata;
-            bytes32 builder;
-        }
-    }
-}
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -103,81 +80,26 @@ pub(crate) struct MockClob {
     pub(crate) clob: Arc<Clob>,
 }
 
-/// A Protocol V2 position id: bits 40 to 103 zero (Polymarket's rule, written here apart from
-/// the client's own).
-fn is_position(token: U256) -> bool {
-    let window = (U256::from(1u8) << 104usize) - (U256::from(1u8) << 40usize);
-    (token & window) == U256::ZERO
-}
-
 /// The order id the CLOB gives a posted body, the EIP-712 hash of the order on Polygon under
 /// the domain its token calls for, and that domain's version; `Err` names what the CLOB
-/// would refuse (an unreadable order, or a signature that is not the signer's).
+/// would refuse (an unreadable order, or a signature that is not the signer's). The hashing is
+/// [`crate::eip712`]'s, written apart from the client's.
 fn order_hash(body: &Value) -> Result<(String, &'static str), &'static str> {
+    use crate::eip712;
     let o = &body["order"];
-    let u = |k: &str| -> Option<U256> {
-        match &o[k] {
-            Value::Number(n) => U256::from_str_radix(&n.to_string(), 10).ok(),
-            Value::String(s) => U256::from_str_radix(s, 10).ok(),
-            _ => None,
-        }
-    };
-    let a = |k: &str| -> Option<Address> { o[k].as_str()?.parse().ok() };
-    let b = |k: &str| -> Option<B256> { o[k].as_str()?.parse().ok() };
-    let read = || -> Option<documented::Order> {
-        Some(documented::Order {
-            salt: u("salt")?,
-            maker: a("maker")?,
-            signer: a("signer")?,
-            tokenId: u("tokenId")?,
-            makerAmount: u("makerAmount")?,
-            takerAmount: u("takerAmount")?,
-            side: if o["side"] == "BUY" { 0 } else { 1 },
-            signatureType: u8::try_from(o["signatureType"].as_u64()?).ok()?,
-            timestamp: u("timestamp")?,
-            metadata: b("metadata")?,
-            builder: b("builder")?,
-        })
-    };
-    let order = read().ok_or("bad order")?;
+    let order = eip712::read_order(o).ok_or("bad order")?;
     // ExchangeV3 (Polygon) for a V2 position; the CTF exchange for anything else.
-    let (version, exchange): (&'static str, Address) = if is_position(order.tokenId) {
-        ("3", "0xe3333700cA9d93003F00f0F71f8515005F6c00Aa".parse().map_err(|_| "address")?)
+    let (version, exchange) = if eip712::is_position(&order.token_id) {
+        ("3", "0xe3333700cA9d93003F00f0F71f8515005F6c00Aa")
     } else {
-        ("2", "0xE111180000d2663C0091e4f400237545B87B996B".parse().map_err(|_| "address")?)
+        ("2", "0xE111180000d2663C0091e4f400237545B87B996B")
     };
-    let domain = alloy_sol_types::eip712_domain! {
-        name: "Polymarket CTF Exchange",
-        version: version,
-        chain_id: 137,
-        verifying_contract: exchange,
-    };
-    let hash = order.eip712_signing_hash(&domain);
+    let digest = eip712::digest(&order, version, 137, eip712::address(exchange).ok_or("address")?);
     let signature = o["signature"].as_str().and_then(|s| hex::decode(s.trim_start_matches("0x")).ok());
-    if recover(hash, signature.as_deref()) != Some(order.signer) {
+    if signature.and_then(|s| eip712::recover(digest, &s)) != Some(order.signer) {
         return Err("invalid signature");
     }
-    Ok((format!("{hash:#x}"), version))
-}
-
-#[test]
-fn the_mock_signs_the_documented_order_type() {
-    assert_eq!(
-        documented::Order::eip712_encode_type(),
-        "Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,uint256 takerAmount,\
-         uint8 side,uint8 signatureType,uint256 timestamp,bytes32 metadata,bytes32 builder)"
-    );
-}
-
-/// The address that signed `hash` (`r ‖ s ‖ v`, v = 27 or 28), with secp256k1 directly.
-fn recover(hash: B256, signature: Option<&[u8]>) -> Option<Address> {
-    use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
-    let sig = signature.filter(|s| s.len() == 65)?;
-    let id = RecoveryId::try_from(i32::from(sig[64]) - 27).ok()?;
-    let recoverable = RecoverableSignature::from_compact(&sig[..64], id).ok()?;
-    let key = secp256k1::SECP256K1.recover_ecdsa(secp256k1::Message::from_digest(hash.0), &recoverable).ok()?;
-    let public = key.serialize_uncompressed();
-    Some(Address::from_slice(&alloy_primitives::keccak256(&public[1..])[12..]))
+    Ok((format!("0x{}", hex::encode(digest)), version))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
