@@ -114,8 +114,15 @@ async fn proposals_expire() {
     let (_, p) = app
         .send(Method::POST, "/v1/admin/kill-switch/proposals", Some(&op1), Some(json!({ "state": "cancel_only" })))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
-    let approve = format!("/v1/admin/kill-switch/proposals/{}/approve", p["id"].as_str().expect("id"));
+    // Its window passes: the stored deadline is moved into the past rather than waited for.
+    let id = p["id"].as_str().expect("id");
+    sqlx::query("UPDATE kill_switch_proposals SET expires_at_us = $1 WHERE id = $2")
+        .bind(kairos_domain::now_us() - 1)
+        .bind(id)
+        .execute(app.state().db().pool())
+        .await
+        .expect("move the deadline");
+    let approve = format!("/v1/admin/kill-switch/proposals/{id}/approve");
     let (status, body) = app.send(Method::POST, &approve, Some(&op2), None).await;
     assert!(status == 409 && ["proposal_expired", "proposal_closed"].contains(&error_code(&body).as_str()), "{body}");
     app.stop().await;
