@@ -1,7 +1,7 @@
 //! Producing the L2 headers of one request (target: under 1 µs), and hashing and signing one
 //! version-2 order (target: a median under 20 µs).
 
-use alloy_primitives::{Address, B256, U256};
+use kairos_clob_client::eth::{Address, B256, U256};
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use kairos_clob_client::auth::l2::Credentials;
 use kairos_clob_client::auth::signer::Signer;

@@ -2,7 +2,7 @@
 //! `POST /order`: amounts by the chosen rounding mode, the version 2 or 3 struct, the
 //! signature, and the wire envelope.
 
-use alloy_primitives::{Address, B256, U256};
+use crate::eth::{Address, B256, U256};
 
 use crate::auth::signer::Signer;
 use crate::contracts;
@@ -284,7 +284,7 @@ mod tests {
             build(&account(), &OrderArgs { neg_risk: true, ..args("0.5", "10") }, Version::V3, Rounding::Exact, 7, 7)
                 .expect("v3 neg-risk");
         assert_eq!(plain.signed, neg.signed, "one exchange for version 3");
-        let exchange_v3 = alloy_primitives::address!("e3333700cA9d93003F00f0F71f8515005F6c00Aa");
+        let exchange_v3 = crate::address!("e3333700cA9d93003F00f0F71f8515005F6c00Aa");
         let again = orders::sign_v2(&account().signer, &plain.order, &orders::domain(Version::V3, 137, exchange_v3))
             .expect("sign");
         assert_eq!(again, plain.signed);

@@ -5,7 +5,8 @@
 //! official clients (py-clob-client-v2 1.2.1 `client.py`, polymarket-client 0.14.0
 //! `resolve_order_exchange_address`) ignore `neg_risk` there, and so does this table.
 
-use alloy_primitives::{Address, address};
+use crate::address;
+use crate::eth::Address;
 
 use crate::orders::Version;
 

@@ -11,7 +11,8 @@
 //! `test_data/deposit_wallets.json` holds its derivations, made by
 //! `fixtures/gen_deposit_wallets.py`).
 
-use alloy_primitives::{Address, address, hex, keccak256};
+use crate::address;
+use crate::eth::{Address, hex_const, keccak256};
 
 use crate::orders::SIGNATURE_TYPE_POLY_1271;
 
@@ -55,26 +56,26 @@ pub fn derive(owner: Address, chain_id: u64) -> Option<DepositWallet> {
 /// Solady's ERC-1967 beacon proxy with immutable args (LibClone `initCodeERC1967BeaconProxy`):
 /// `PUSH2` of the runtime length, the copy-and-return head, the beacon, the runtime, the args.
 fn beacon_proxy_init_code(args: &[u8; 64]) -> Vec<u8> {
-    const RUNTIME: [u8; 87] = hex!(
-        "60195155f3363d3d373d3d363d602036600436635c60da"
-        "1b60e01b36527fa3f0ad74e5423aebfd80d3ef4346578335a9a72aeaee59ff6c"
+    const RUNTIME: [u8; 87] = hex_const(concat!(
+        "60195155f3363d3d373d3d363d602036600436635c60da",
+        "1b60e01b36527fa3f0ad74e5423aebfd80d3ef4346578335a9a72aeaee59ff6c",
         "b3582b35133d50545afa5036515af43d6000803e604d573d6000fd5b3d6000f3"
-    );
+    ));
     proxy_init_code(0x0052, BEACON, &RUNTIME, args)
 }
 
 /// Solady's ERC-1967 proxy with immutable args (LibClone `initCodeERC1967`).
 fn uups_proxy_init_code(args: &[u8; 64]) -> Vec<u8> {
-    const RUNTIME: [u8; 66] = hex!(
-        "6009"
-        "5155f3363d3d373d3d363d7f360894a13ba1a3210667c828492db98dca3e2076"
+    const RUNTIME: [u8; 66] = hex_const(concat!(
+        "6009",
+        "5155f3363d3d373d3d363d7f360894a13ba1a3210667c828492db98dca3e2076",
         "cc3735a920a3ca505d382bbc545af43d6000803e6038573d6000fd5b3d6000f3"
-    );
+    ));
     proxy_init_code(0x003d, LEGACY_IMPLEMENTATION, &RUNTIME, args)
 }
 
 fn proxy_init_code(base_len: u16, target: Address, runtime: &[u8], args: &[u8; 64]) -> Vec<u8> {
-    const HEAD: [u8; 7] = hex!("3d8160233d3973");
+    const HEAD: [u8; 7] = hex_const("3d8160233d3973");
     let mut code = Vec::with_capacity(3 + HEAD.len() + 20 + runtime.len() + args.len());
     code.push(0x61);
     code.extend_from_slice(&(base_len + 64).to_be_bytes());
@@ -170,16 +171,16 @@ mod tests {
     fn derivations_match_the_official_sdk() {
         let data: serde_json::Value =
             serde_json::from_str(include_str!("../test_data/deposit_wallets.json")).expect("json");
-        assert_eq!(data["factory"].as_str(), Some(FACTORY.to_checksum(None).as_str()));
-        assert_eq!(data["beacon"].as_str(), Some(BEACON.to_checksum(None).as_str()));
-        assert_eq!(data["implementation"].as_str(), Some(LEGACY_IMPLEMENTATION.to_checksum(None).as_str()));
+        assert_eq!(data["factory"].as_str(), Some(FACTORY.to_checksum().as_str()));
+        assert_eq!(data["beacon"].as_str(), Some(BEACON.to_checksum().as_str()));
+        assert_eq!(data["implementation"].as_str(), Some(LEGACY_IMPLEMENTATION.to_checksum().as_str()));
         let rows = data["rows"].as_array().expect("rows");
         assert!(rows.len() >= 10);
         for row in rows {
             let owner: Address = row["owner"].as_str().expect("owner").parse().expect("address");
             let w = derive(owner, 137).expect("polygon");
-            assert_eq!(Some(w.current.to_checksum(None).as_str()), row["beacon"].as_str(), "{owner}");
-            assert_eq!(Some(w.legacy.to_checksum(None).as_str()), row["legacy"].as_str(), "{owner}");
+            assert_eq!(Some(w.current.to_checksum().as_str()), row["beacon"].as_str(), "{owner}");
+            assert_eq!(Some(w.legacy.to_checksum().as_str()), row["legacy"].as_str(), "{owner}");
         }
         assert_eq!(derive(Address::ZERO, 80002), None);
     }

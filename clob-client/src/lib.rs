@@ -5,6 +5,8 @@
 //! - [`orders`]: order hashing and signing for exchange versions 1, 2 and 3 with every signature
 //!   type including POLY_1271, byte-identical to the official clients (60 order, 5 `ClobAuth`
 //!   and 9 HMAC public vectors).
+//! - [`eth`] and [`eip712`]: addresses (EIP-55), 32-byte words, Keccak-256 and the typed-data
+//!   hashing the structs need, written here and checked against alloy in the tests.
 //! - [`rounding`]: order amounts in the default `exact` mode (integer arithmetic, the official
 //!   Rust client's rules) and the opt-in `python` mode (bit for bit with py-clob-client-v2 on
 //!   16 068 generated rows).
@@ -43,6 +45,8 @@ mod backoff;
 pub mod build;
 pub mod contracts;
 pub mod deposit_wallet;
+pub mod eip712;
+pub mod eth;
 pub mod http;
 pub mod orders;
 pub mod positions;

@@ -9,49 +9,52 @@
 //! - Signature types: EOA 0, POLY_PROXY 1, POLY_GNOSIS_SAFE 2 sign the order's EIP-712 hash;
 //!   POLY_1271 3 (V2/V3 only) wraps an ERC-7739 `TypedDataSign` signature for a deposit wallet.
 
-use alloy_primitives::{Address, B256, U256, keccak256};
-use alloy_sol_types::{Eip712Domain, SolStruct};
-
 use crate::auth::signer::Signer;
+use crate::eip712::{self, Domain, Words};
+use crate::eth::{Address, B256, U256, keccak256};
 
-/// The EIP-712 structs, each named `Order` as the exchanges define them.
+/// The legacy struct (domain version "1").
 pub mod v1 {
-    alloy_sol_types::sol! {
-        #[derive(Debug, PartialEq, Eq)]
-        struct Order {
-            uint256 salt;
-            address maker;
-            address signer;
-            address taker;
-            uint256 tokenId;
-            uint256 makerAmount;
-            uint256 takerAmount;
-            uint256 expiration;
-            uint256 nonce;
-            uint256 feeRateBps;
-            uint8 side;
-            uint8 signatureType;
-        }
+    use crate::eth::{Address, U256};
+
+    /// Field names are the EIP-712 struct's.
+    #[allow(non_snake_case)]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Order {
+        pub salt: U256,
+        pub maker: Address,
+        pub signer: Address,
+        pub taker: Address,
+        pub tokenId: U256,
+        pub makerAmount: U256,
+        pub takerAmount: U256,
+        pub expiration: U256,
+        pub nonce: U256,
+        pub feeRateBps: U256,
+        pub side: u8,
+        pub signatureType: u8,
     }
 }
 
 /// The V2 struct, also signed by version 3 under domain version "3".
 pub mod v2 {
-    alloy_sol_types::sol! {
-        #[derive(Debug, PartialEq, Eq)]
-        struct Order {
-            uint256 salt;
-            address maker;
-            address signer;
-            uint256 tokenId;
-            uint256 makerAmount;
-            uint256 takerAmount;
-            uint8 side;
-            uint8 signatureType;
-            uint256 timestamp;
-            bytes32 metadata;
-            bytes32 builder;
-        }
+    use crate::eth::{Address, B256, U256};
+
+    /// Field names are the EIP-712 struct's.
+    #[allow(non_snake_case)]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Order {
+        pub salt: U256,
+        pub maker: Address,
+        pub signer: Address,
+        pub tokenId: U256,
+        pub makerAmount: U256,
+        pub takerAmount: U256,
+        pub side: u8,
+        pub signatureType: u8,
+        pub timestamp: U256,
+        pub metadata: B256,
+        pub builder: B256,
     }
 }
 
@@ -75,14 +78,13 @@ impl Version {
 pub const SIGNATURE_TYPE_POLY_1271: u8 = 3;
 
 /// The exchange's EIP-712 domain.
-pub fn domain(version: Version, chain_id: u64, exchange: Address) -> Eip712Domain {
-    Eip712Domain::new(
-        Some("Polymarket CTF Exchange".into()),
-        Some(version.domain_version().into()),
-        Some(U256::from(chain_id)),
-        Some(exchange),
-        None,
-    )
+pub fn domain(version: Version, chain_id: u64, exchange: Address) -> Domain {
+    Domain {
+        name: "Polymarket CTF Exchange",
+        version: version.domain_version(),
+        chain_id,
+        verifying_contract: Some(exchange),
+    }
 }
 
 /// An order hash (the CLOB's order id) and the wire signature.
@@ -103,41 +105,36 @@ pub enum OrderError {
 }
 
 /// Signs a version-1 order.
-pub fn sign_v1(signer: &Signer, order: &v1::Order, domain: &Eip712Domain) -> Result<Signed, OrderError> {
+pub fn sign_v1(signer: &Signer, order: &v1::Order, domain: &Domain) -> Result<Signed, OrderError> {
     if order.signatureType == SIGNATURE_TYPE_POLY_1271 {
         return Err(OrderError::Poly1271OnV1);
     }
     check_signer(signer, order.signer)?;
-    let order_hash = order.eip712_signing_hash(domain);
+    let order_hash = domain.signing_hash(struct_hash_v1(order));
     Ok(Signed { order_hash, signature: signer.sign_hash(order_hash).to_vec() })
 }
 
 /// An exchange domain with its separator computed once: signing many orders reuses it.
 #[derive(Debug, Clone)]
 pub struct SigningDomain {
-    domain: Eip712Domain,
+    domain: Domain,
     separator: B256,
 }
 
 impl SigningDomain {
-    pub fn new(domain: Eip712Domain) -> SigningDomain {
+    pub fn new(domain: Domain) -> SigningDomain {
         let separator = domain.separator();
         SigningDomain { domain, separator }
     }
 
     /// `keccak256(0x1901 ‖ separator ‖ hashStruct(order))`: the order hash.
     fn hash(&self, struct_hash: B256) -> B256 {
-        let mut buf = [0u8; 66];
-        buf[0] = 0x19;
-        buf[1] = 0x01;
-        buf[2..34].copy_from_slice(self.separator.as_slice());
-        buf[34..].copy_from_slice(struct_hash.as_slice());
-        keccak256(buf)
+        eip712::signing_hash(&self.separator, &struct_hash)
     }
 }
 
 /// Signs a version-2 or version-3 order (the domain says which), wrapping POLY_1271.
-pub fn sign_v2(signer: &Signer, order: &v2::Order, domain: &Eip712Domain) -> Result<Signed, OrderError> {
+pub fn sign_v2(signer: &Signer, order: &v2::Order, domain: &Domain) -> Result<Signed, OrderError> {
     sign_v2_with(signer, order, &SigningDomain::new(domain.clone()))
 }
 
@@ -146,7 +143,6 @@ static V2_TYPE_HASH: std::sync::LazyLock<B256> = std::sync::LazyLock::new(|| kec
 
 /// `hashStruct(order)` for the V2 struct without allocating: every field is one 32-byte word,
 /// so the encoding is a fixed 384-byte buffer (the type hash, then the eleven fields in order).
-/// Equal to alloy's `eip712_hash_struct`, which rebuilds the type string on every call.
 pub fn struct_hash_v2(order: &v2::Order) -> B256 {
     let mut buf = [0u8; 12 * 32];
     buf[..32].copy_from_slice(V2_TYPE_HASH.as_slice());
@@ -166,6 +162,29 @@ pub fn struct_hash_v2(order: &v2::Order) -> B256 {
     word(9, order.metadata.as_slice());
     word(10, order.builder.as_slice());
     keccak256(buf)
+}
+
+/// The legacy struct's type string.
+pub const ORDER_V1_TYPE_STRING: &str = "Order(uint256 salt,address maker,address signer,address taker,uint256 tokenId,uint256 makerAmount,uint256 takerAmount,uint256 expiration,uint256 nonce,uint256 feeRateBps,uint8 side,uint8 signatureType)";
+
+static V1_TYPE_HASH: std::sync::LazyLock<B256> = std::sync::LazyLock::new(|| keccak256(ORDER_V1_TYPE_STRING));
+
+/// `hashStruct(order)` for the legacy struct.
+pub fn struct_hash_v1(order: &v1::Order) -> B256 {
+    let mut w = Words::new(*V1_TYPE_HASH);
+    w.push_uint(&order.salt);
+    w.push_address(&order.maker);
+    w.push_address(&order.signer);
+    w.push_address(&order.taker);
+    w.push_uint(&order.tokenId);
+    w.push_uint(&order.makerAmount);
+    w.push_uint(&order.takerAmount);
+    w.push_uint(&order.expiration);
+    w.push_uint(&order.nonce);
+    w.push_uint(&order.feeRateBps);
+    w.push_u8(order.side);
+    w.push_u8(order.signatureType);
+    w.hash()
 }
 
 /// [`sign_v2`] with a precomputed domain separator (the hot path).
@@ -192,19 +211,19 @@ pub const ORDER_TYPE_STRING: &str = "Order(uint256 salt,address maker,address si
 /// ERC-7739 `TypedDataSign` wrapping for deposit wallets: the EOA signs a digest binding the
 /// order (its struct hash) to the wallet (the order's signer) and the exchange domain; the wire
 /// signature carries what the wallet contract needs to check it.
-fn poly_1271_signature(signer: &Signer, order: &v2::Order, domain: &Eip712Domain) -> Vec<u8> {
-    let contents_hash = order.eip712_hash_struct();
+fn poly_1271_signature(signer: &Signer, order: &v2::Order, domain: &Domain) -> Vec<u8> {
+    let contents_hash = struct_hash_v2(order);
     let mut tds_type = b"TypedDataSign(Order contents,string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)".to_vec();
     tds_type.extend_from_slice(ORDER_TYPE_STRING.as_bytes());
     let typehash = keccak256(&tds_type);
-    let chain_id = domain.chain_id.unwrap_or_default();
+    let chain_id = U256::from(domain.chain_id);
     let mut encoded = Vec::with_capacity(7 * 32);
     encoded.extend_from_slice(typehash.as_slice());
     encoded.extend_from_slice(contents_hash.as_slice());
     encoded.extend_from_slice(keccak256(b"DepositWallet").as_slice());
     encoded.extend_from_slice(keccak256(b"1").as_slice());
     encoded.extend_from_slice(&chain_id.to_be_bytes::<32>());
-    encoded.extend_from_slice(B256::left_padding_from(order.signer.as_slice()).as_slice());
+    encoded.extend_from_slice(order.signer.to_word().as_slice());
     encoded.extend_from_slice(B256::ZERO.as_slice());
     let struct_hash = keccak256(&encoded);
     let app_domain = domain.separator();

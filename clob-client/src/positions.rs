@@ -12,7 +12,7 @@
 //! index so that bits 40 to 103 are zero, while a CTF token id is a keccak hash (those 64 bits
 //! all zero with probability 2^-64).
 
-use alloy_primitives::U256;
+use crate::eth::U256;
 
 use crate::orders::Version;
 

@@ -5,37 +5,33 @@
 //! `ClobAuth(address address,string timestamp,uint256 nonce,string message)`; the timestamp is
 //! Unix seconds as a string; the message is fixed.
 
-use alloy_primitives::{B256, U256};
-use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain, sol};
-
 use super::signer::{Signer, hex0x};
+use crate::eip712::{Domain, Words};
+use crate::eth::{B256, U256, keccak256};
 
-sol! {
-    /// The struct the wallet signs.
-    struct ClobAuth {
-        address address;
-        string timestamp;
-        uint256 nonce;
-        string message;
-    }
-}
+/// The type of the struct the wallet signs.
+pub const CLOB_AUTH_TYPE_STRING: &str = "ClobAuth(address address,string timestamp,uint256 nonce,string message)";
 
 /// The fixed attestation every `ClobAuth` carries.
 pub const ATTESTATION: &str = "This message attests that I control the given wallet";
 
-fn domain(chain_id: u64) -> Eip712Domain {
-    eip712_domain! { name: "ClobAuthDomain", version: "1", chain_id: chain_id, }
+fn domain(chain_id: u64) -> Domain {
+    Domain { name: "ClobAuthDomain", version: "1", chain_id, verifying_contract: None }
+}
+
+/// `hashStruct(ClobAuth)`: the strings enter as their hashes.
+fn struct_hash(signer: &Signer, timestamp_s: u64, nonce: u64) -> B256 {
+    let mut w = Words::new(keccak256(CLOB_AUTH_TYPE_STRING));
+    w.push_address(&signer.address());
+    w.push(keccak256(timestamp_s.to_string()));
+    w.push_uint(&U256::from(nonce));
+    w.push(keccak256(ATTESTATION));
+    w.hash()
 }
 
 /// The EIP-712 digest the wallet signs.
 pub fn digest(signer: &Signer, chain_id: u64, timestamp_s: u64, nonce: u64) -> B256 {
-    let auth = ClobAuth {
-        address: signer.address(),
-        timestamp: timestamp_s.to_string(),
-        nonce: U256::from(nonce),
-        message: ATTESTATION.to_string(),
-    };
-    auth.eip712_signing_hash(&domain(chain_id))
+    domain(chain_id).signing_hash(struct_hash(signer, timestamp_s, nonce))
 }
 
 /// The four `POLY_*` headers of an L1 request.
@@ -53,7 +49,7 @@ impl L1Headers {
     pub fn new(signer: &Signer, chain_id: u64, timestamp_s: u64, nonce: u64) -> L1Headers {
         let signature = signer.sign_hash(digest(signer, chain_id, timestamp_s, nonce));
         L1Headers {
-            address: signer.address().to_checksum(None),
+            address: signer.address().to_checksum(),
             signature: hex0x(&signature),
             timestamp: timestamp_s.to_string(),
             nonce: nonce.to_string(),
@@ -142,15 +138,7 @@ mod tests {
             "0xa1df8f4e3112eaee2448fbec9ab79f68278407e49d9cf52e3dd3d9692fcac9b6"
         );
         assert_eq!(
-            hex0x(
-                ClobAuth::eip712_type_hash(&ClobAuth {
-                    address: Default::default(),
-                    timestamp: String::new(),
-                    nonce: U256::ZERO,
-                    message: String::new()
-                })
-                .as_slice()
-            ),
+            hex0x(keccak256(CLOB_AUTH_TYPE_STRING).as_slice()),
             "0x52578c5c725a28a84fedc8c22aa47947822942f35b4dc350db028e45320e035c"
         );
     }

@@ -1,7 +1,8 @@
 //! An EOA signer: a secp256k1 private key, its address, and Ethereum-style recoverable
 //! signatures (`r ‖ s ‖ v`, v = 27 or 28) over 32-byte digests.
 
-use alloy_primitives::{Address, B256, keccak256};
+pub use crate::eth::hex0x;
+use crate::eth::{Address, B256, keccak256};
 use secp256k1::{Message, PublicKey, SECP256K1, SecretKey};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +36,7 @@ impl Signer {
         }
         let key = SecretKey::from_byte_array(bytes).map_err(|_| SignerError::BadKey)?;
         let public = PublicKey::from_secret_key_global(&key).serialize_uncompressed();
-        let address = Address::from_slice(&keccak256(&public[1..])[12..]);
+        let address = Address::from_key_hash(&keccak256(&public[1..]));
         Ok(Signer { key, address })
     }
 
@@ -54,16 +55,6 @@ impl Signer {
     }
 }
 
-/// `0x`-prefixed lower-case hex.
-pub fn hex0x(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(2 + bytes.len() * 2);
-    s.push_str("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,7 +63,7 @@ mod tests {
     fn derives_the_checksummed_address() {
         // The well-known first development key.
         let s = Signer::from_hex("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").expect("key");
-        assert_eq!(s.address().to_checksum(None), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        assert_eq!(s.address().to_checksum(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
         assert!(!format!("{s:?}").contains("ac0974"));
         assert_eq!(Signer::from_hex("0x12").map(|_| ()), Err(SignerError::BadKey));
     }

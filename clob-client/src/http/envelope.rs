@@ -40,7 +40,7 @@ fn check_post_only(order_type: OrderType, post_only: bool) -> Result<(), Envelop
 }
 
 /// The official clients send the salt as a JSON integer.
-fn wire_salt(salt: alloy_primitives::U256) -> Result<u64, EnvelopeError> {
+fn wire_salt(salt: crate::eth::U256) -> Result<u64, EnvelopeError> {
     salt.try_into().map_err(|_| EnvelopeError::SaltTooLarge(salt.to_string()))
 }
 
@@ -55,13 +55,13 @@ fn push_envelope_tail(b: &mut String, owner: &str, order_type: OrderType, post_o
 
 /// An address in its EIP-55 form, remembered: checksumming hashes the address, and an
 /// account signs with the same one or two addresses all day.
-fn checksummed(address: &alloy_primitives::Address) -> String {
-    static SEEN: std::sync::Mutex<Vec<(alloy_primitives::Address, String)>> = std::sync::Mutex::new(Vec::new());
-    let Ok(mut seen) = SEEN.lock() else { return address.to_checksum(None) };
+fn checksummed(address: &crate::eth::Address) -> String {
+    static SEEN: std::sync::Mutex<Vec<(crate::eth::Address, String)>> = std::sync::Mutex::new(Vec::new());
+    let Ok(mut seen) = SEEN.lock() else { return address.to_checksum() };
     if let Some((_, s)) = seen.iter().find(|(a, _)| a == address) {
         return s.clone();
     }
-    let s = address.to_checksum(None);
+    let s = address.to_checksum();
     if seen.len() < 64 {
         seen.push((*address, s.clone()));
     }
@@ -113,7 +113,7 @@ pub fn v2_body(
     Ok(b)
 }
 
-fn push_decimal(b: &mut String, v: &alloy_primitives::U256) {
+fn push_decimal(b: &mut String, v: &crate::eth::U256) {
     use std::fmt::Write as _;
     let _ = match u128::try_from(*v) {
         Ok(n) => write!(b, "{n}"),
@@ -147,9 +147,9 @@ pub fn v1_body(
         "{{\"salt\":{salt},\"maker\":\"{}\",\"signer\":\"{}\",\"taker\":\"{}\",\"tokenId\":\"{}\",\"makerAmount\":\"{}\",\
          \"takerAmount\":\"{}\",\"side\":\"{side}\",\"expiration\":\"{}\",\"nonce\":\"{}\",\"feeRateBps\":\"{}\",\
          \"signatureType\":{},\"signature\":\"{}\"}}",
-        order.maker.to_checksum(None),
-        order.signer.to_checksum(None),
-        order.taker.to_checksum(None),
+        order.maker.to_checksum(),
+        order.signer.to_checksum(),
+        order.taker.to_checksum(),
         order.tokenId,
         order.makerAmount,
         order.takerAmount,

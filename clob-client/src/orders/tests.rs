@@ -1,6 +1,6 @@
 use std::str::FromStr as _;
 
-use alloy_primitives::{Address, B256, U256};
+use crate::eth::{Address, B256, U256};
 
 use super::*;
 use crate::auth::signer::{Signer, hex0x};
@@ -99,20 +99,69 @@ fn refuses_what_the_exchanges_refuse() {
     assert_eq!(ORDER_TYPE_STRING.len(), 186);
 }
 
+/// alloy's EIP-712 structs, an implementation that shares no code with ours: the oracle for
+/// the hand-written struct hashes and domain separators.
+mod alloy_v1 {
+    alloy_sol_types::sol! {
+        struct Order {
+            uint256 salt;
+            address maker;
+            address signer;
+            address taker;
+            uint256 tokenId;
+            uint256 makerAmount;
+            uint256 takerAmount;
+            uint256 expiration;
+            uint256 nonce;
+            uint256 feeRateBps;
+            uint8 side;
+            uint8 signatureType;
+        }
+    }
+}
+
+mod alloy_v2 {
+    alloy_sol_types::sol! {
+        struct Order {
+            uint256 salt;
+            address maker;
+            address signer;
+            uint256 tokenId;
+            uint256 makerAmount;
+            uint256 takerAmount;
+            uint8 side;
+            uint8 signatureType;
+            uint256 timestamp;
+            bytes32 metadata;
+            bytes32 builder;
+        }
+    }
+}
+
+fn alloy_u(v: U256) -> alloy_primitives::U256 {
+    alloy_primitives::U256::from_be_bytes(v.to_be_bytes::<32>())
+}
+
+fn alloy_a(a: Address) -> alloy_primitives::Address {
+    alloy_primitives::Address::from(a.0)
+}
+
 proptest::proptest! {
-    /// The allocation-free struct hash is alloy's, for any field values.
+    /// Our struct hashes and signing digests are alloy's, for any field values.
     #[test]
-    fn the_fast_struct_hash_is_the_eip712_one(
+    fn struct_hashes_and_digests_are_the_eip712_ones(
         salt in proptest::prelude::any::<u64>(),
         token in proptest::prelude::any::<[u8; 32]>(),
         maker in proptest::prelude::any::<[u8; 20]>(),
+        taker in proptest::prelude::any::<[u8; 20]>(),
         amounts in proptest::prelude::any::<(u64, u64)>(),
         side in 0u8..2,
         signature_type in 0u8..4,
         meta in proptest::prelude::any::<[u8; 32]>(),
+        chain in proptest::prelude::any::<u64>(),
     ) {
         use alloy_sol_types::SolStruct as _;
-        let order = v2::Order {
+        let v2 = v2::Order {
             salt: U256::from(salt),
             maker: Address::from(maker),
             signer: Address::from(maker),
@@ -125,6 +174,63 @@ proptest::proptest! {
             metadata: B256::from(meta),
             builder: B256::from(token),
         };
-        proptest::prop_assert_eq!(struct_hash_v2(&order), order.eip712_hash_struct());
+        let theirs_v2 = alloy_v2::Order {
+            salt: alloy_u(v2.salt),
+            maker: alloy_a(v2.maker),
+            signer: alloy_a(v2.signer),
+            tokenId: alloy_u(v2.tokenId),
+            makerAmount: alloy_u(v2.makerAmount),
+            takerAmount: alloy_u(v2.takerAmount),
+            side,
+            signatureType: signature_type,
+            timestamp: alloy_u(v2.timestamp),
+            metadata: meta.into(),
+            builder: token.into(),
+        };
+        proptest::prop_assert_eq!(struct_hash_v2(&v2).0, theirs_v2.eip712_hash_struct().0);
+
+        let v1 = v1::Order {
+            salt: U256::from(salt),
+            maker: Address::from(maker),
+            signer: Address::from(maker),
+            taker: Address::from(taker),
+            tokenId: U256::from_be_bytes(token),
+            makerAmount: U256::from(amounts.0),
+            takerAmount: U256::from(amounts.1),
+            expiration: U256::from(salt / 7),
+            nonce: U256::from(amounts.0 ^ amounts.1),
+            feeRateBps: U256::from(salt % 1000),
+            side,
+            signatureType: signature_type,
+        };
+        let theirs_v1 = alloy_v1::Order {
+            salt: alloy_u(v1.salt),
+            maker: alloy_a(v1.maker),
+            signer: alloy_a(v1.signer),
+            taker: alloy_a(v1.taker),
+            tokenId: alloy_u(v1.tokenId),
+            makerAmount: alloy_u(v1.makerAmount),
+            takerAmount: alloy_u(v1.takerAmount),
+            expiration: alloy_u(v1.expiration),
+            nonce: alloy_u(v1.nonce),
+            feeRateBps: alloy_u(v1.feeRateBps),
+            side,
+            signatureType: signature_type,
+        };
+        proptest::prop_assert_eq!(struct_hash_v1(&v1).0, theirs_v1.eip712_hash_struct().0);
+
+        let exchange = Address::from(taker);
+        for version in [Version::V1, Version::V2, Version::V3] {
+            let ours = domain(version, chain, exchange);
+            let theirs = alloy_sol_types::Eip712Domain::new(
+                Some(ours.name.into()),
+                Some(ours.version.into()),
+                Some(alloy_primitives::U256::from(chain)),
+                Some(alloy_a(exchange)),
+                None,
+            );
+            proptest::prop_assert_eq!(ours.separator().0, theirs.separator().0);
+            proptest::prop_assert_eq!(ours.signing_hash(struct_hash_v2(&v2)).0, theirs_v2.eip712_signing_hash(&theirs).0);
+        }
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alloy_primitives::U256;
+use kairos_clob_client::eth::U256;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -174,7 +174,7 @@ async fn a_version_mismatch_is_read_again_and_the_order_rebuilt_once() {
     assert_ne!(m.posts[4]["order"]["signature"], m.posts[5]["order"]["signature"], "rebuilt and signed again");
     assert_eq!(
         m.posts[5]["order"]["signature"],
-        json!(format!("0x{}", alloy_primitives::hex::encode(&built.signed.signature)))
+        json!(kairos_clob_client::eth::hex0x(&built.signed.signature))
     );
 }
 

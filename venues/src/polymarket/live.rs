@@ -13,7 +13,7 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy_primitives::{Address, U256};
+use kairos_clob_client::eth::{Address, U256};
 use kairos_clob_client::auth::l2::Credentials;
 use kairos_clob_client::auth::signer::Signer;
 use kairos_clob_client::build::{self, Account, Built, OrderArgs};

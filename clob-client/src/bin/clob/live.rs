@@ -103,7 +103,7 @@ pub(crate) async fn run(command: &str, v: &Value) -> Result<Value, String> {
             let asset_type = match (text(v, "asset_type"), token) {
                 (Ok(given), _) => given,
                 (Err(_), Some(t)) => {
-                    let id = alloy_primitives::U256::from_str_radix(t, 10).map_err(|_| "token_id: a decimal id")?;
+                    let id = kairos_clob_client::eth::U256::from_str_radix(t, 10).map_err(|_| "token_id: a decimal id")?;
                     AssetType::of_token(id).as_str().to_string()
                 }
                 (Err(_), None) => AssetType::Collateral.as_str().to_string(),
@@ -125,7 +125,7 @@ async fn check_credentials(v: &Value) -> Result<Value, String> {
     let signature_type =
         u8::try_from(u64_of(v, "signature_type").unwrap_or(0)).map_err(|_| "signature_type: 0 to 3")?;
     let funder = match v.get("funder").and_then(Value::as_str) {
-        Some(f) => Some(f.parse::<alloy_primitives::Address>().map_err(|e| format!("funder: {e}"))?),
+        Some(f) => Some(f.parse::<kairos_clob_client::eth::Address>().map_err(|e| format!("funder: {e}"))?),
         None => None,
     };
     let derived = public(v)?.api_key(&s, chain_id, nonce, false).await.map_err(|e| e.to_string())?;
