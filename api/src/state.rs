@@ -72,8 +72,8 @@ impl AppState {
         let t = settings.trading;
         let limits = Limits {
             max_open_orders: t.max_open_orders,
-            price_band_micros: t.price_band_micros,
-            max_market_exposure_micros: t.max_market_exposure_micros,
+            price_band: kairos_domain::Price::from_micros(t.price_band_micros),
+            max_market_exposure: kairos_domain::Collateral::from_micros(t.max_market_exposure_micros),
         };
         let paper = PaperVenue::new(Fees { maker_bps: t.maker_fee_bps, taker_bps: t.taker_fee_bps }, limits);
         let polymarket = PolymarketVenue::new(settings.polymarket.as_ref(), limits, db.clone(), paper.publisher())?;

@@ -1,10 +1,10 @@
 //! Producing the L2 headers of one request (target: under 1 µs), and hashing and signing one
 //! version-2 order (target: a median under 20 µs).
 
-use kairos_clob_client::eth::{Address, B256, U256};
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use kairos_clob_client::auth::l2::Credentials;
 use kairos_clob_client::auth::signer::Signer;
+use kairos_clob_client::eth::{Address, B256, U256};
 use kairos_clob_client::orders::{SigningDomain, Version, domain, sign_v2_with, v2};
 
 fn bench(c: &mut Criterion) {

@@ -210,10 +210,7 @@ mod tests {
 
     #[test]
     fn keccak_and_checksums_match_the_published_examples() {
-        assert_eq!(
-            keccak256(b"").to_string(),
-            "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
-        );
+        assert_eq!(keccak256(b"").to_string(), "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
         // EIP-55's own examples.
         for s in [
             "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",

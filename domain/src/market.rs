@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+use crate::money::{Price, Size};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Venue {
     /// The built-in paper exchange.
@@ -127,10 +129,10 @@ pub struct Market {
     pub question: String,
     pub description: String,
     pub status: MarketStatus,
-    /// Price increment in micro-units of collateral per share (10_000 = 0.01).
-    pub tick_size_micros: i64,
-    /// Smallest order size in micro-shares.
-    pub min_size_micros: i64,
+    /// Price increment (10_000 micro-units = 0.01).
+    pub tick_size: Price,
+    /// Smallest order size.
+    pub min_size: Size,
     pub end_time_us: Option<i64>,
     /// How the venue settles it (Polymarket only; `None` when not known).
     pub protocol: Option<MarketProtocol>,
@@ -151,8 +153,8 @@ pub struct NewMarket {
     pub question: String,
     pub description: String,
     pub status: MarketStatus,
-    pub tick_size_micros: i64,
-    pub min_size_micros: i64,
+    pub tick_size: Price,
+    pub min_size: Size,
     pub end_time_us: Option<i64>,
     pub protocol: Option<MarketProtocol>,
     pub is_sample: bool,
@@ -170,10 +172,10 @@ impl NewMarket {
         if self.outcomes.len() < 2 {
             return Err(InvalidMarket(format!("market {:?} needs at least two outcomes", self.slug)));
         }
-        if !(1..super::money::MICROS_PER_UNIT).contains(&self.tick_size_micros) {
+        if !(1..super::money::MICROS_PER_UNIT).contains(&self.tick_size.micros()) {
             return Err(InvalidMarket(format!("market {:?}: tick size must be between 0 and 1", self.slug)));
         }
-        if self.min_size_micros <= 0 {
+        if !self.min_size.is_positive() {
             return Err(InvalidMarket(format!("market {:?}: minimum size must be positive", self.slug)));
         }
         if self.question.trim().is_empty() {

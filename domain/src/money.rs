@@ -1,5 +1,7 @@
-//! Exact decimal amounts in micro-units (1e-6): collateral in micro-USDC, prices in
-//! micro-units of collateral per share, sizes in micro-shares. Never through a float.
+//! Exact decimal amounts in micro-units (1e-6), typed by what they count: [`Price`] (micro-units
+//! of collateral per share), [`Size`] (micro-shares) and [`Collateral`] (micro-USDC). A price
+//! passed where a size belongs does not compile; [`notional`] is the one product of the two.
+//! Never through a float.
 
 use std::fmt::Write as _;
 
@@ -20,19 +22,126 @@ pub enum MoneyError {
 #[error("the amount is beyond the representable range")]
 pub struct Overflow;
 
-/// Collateral for `size_micros` shares at `price_micros`, rounded down: the one place a
-/// notional is computed. Exact when the size is a multiple of the market's size lot
-/// ([`crate::risk::size_lot_micros`]).
-pub fn notional(price_micros: i64, size_micros: i64) -> Result<i64, Overflow> {
-    let n = i128::from(price_micros) * i128::from(size_micros) / i128::from(MICROS_PER_UNIT);
-    i64::try_from(n).map_err(|_| Overflow)
+/// An `i64` count of micro-units with a meaning. Sums and differences stay in the type; the
+/// count leaves it only through `micros()` (for storage and wire formats), and comes in only
+/// through `from_micros` or `parse`.
+macro_rules! micro_amount {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            pub const ZERO: $name = $name(0);
+
+            pub const fn from_micros(micros: i64) -> $name {
+                $name(micros)
+            }
+
+            pub const fn micros(self) -> i64 {
+                self.0
+            }
+
+            /// An exact decimal (`"0.55"`), refused beyond six decimals or outside `i64`.
+            pub fn parse(text: &str) -> Result<$name, MoneyError> {
+                parse_micros(text).map($name)
+            }
+
+            pub fn checked_add(self, other: $name) -> Option<$name> {
+                self.0.checked_add(other.0).map($name)
+            }
+
+            pub fn checked_sub(self, other: $name) -> Option<$name> {
+                self.0.checked_sub(other.0).map($name)
+            }
+
+            pub const fn is_positive(self) -> bool {
+                self.0 > 0
+            }
+
+            pub const fn abs(self) -> $name {
+                $name(self.0.abs())
+            }
+        }
+
+        /// The shortest exact decimal: `0.01`, `1`, `-0.000001`.
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&format_micros(self.0))
+            }
+        }
+
+        impl std::ops::Add for $name {
+            type Output = $name;
+            fn add(self, other: $name) -> $name {
+                $name(self.0 + other.0)
+            }
+        }
+
+        impl std::ops::Sub for $name {
+            type Output = $name;
+            fn sub(self, other: $name) -> $name {
+                $name(self.0 - other.0)
+            }
+        }
+
+        impl std::ops::AddAssign for $name {
+            fn add_assign(&mut self, other: $name) {
+                self.0 += other.0;
+            }
+        }
+
+        impl std::ops::SubAssign for $name {
+            fn sub_assign(&mut self, other: $name) {
+                self.0 -= other.0;
+            }
+        }
+
+        impl std::ops::Neg for $name {
+            type Output = $name;
+            fn neg(self) -> $name {
+                $name(-self.0)
+            }
+        }
+
+        impl std::iter::Sum for $name {
+            fn sum<I: Iterator<Item = $name>>(iter: I) -> $name {
+                $name(iter.map(|a| a.0).sum())
+            }
+        }
+    };
+}
+
+micro_amount!(
+    /// A price: micro-units of collateral per share (`500_000` = 0.50). Binary-market prices lie
+    /// in (0, 1); a tick size is a price too.
+    Price
+);
+
+micro_amount!(
+    /// A number of shares in micro-shares (`1_000_000` = one share).
+    Size
+);
+
+micro_amount!(
+    /// An amount of collateral in micro-USDC (`1_000_000` = 1 USDC): balances, notionals, fees.
+    Collateral
+);
+
+/// Collateral for `size` shares at `price`, rounded down: the one place a notional is
+/// computed. Exact when the size is a multiple of the market's size lot
+/// ([`crate::risk::size_lot`]).
+pub fn notional(price: Price, size: Size) -> Result<Collateral, Overflow> {
+    let n = i128::from(price.0) * i128::from(size.0) / i128::from(MICROS_PER_UNIT);
+    i64::try_from(n).map(Collateral).map_err(|_| Overflow)
 }
 
 /// A fee of `bps` basis points of a notional, rounded down: the fees of an order's fills then
 /// never add up to more than the fee reserved for the whole order.
-pub fn fee(notional_micros: i64, bps: i64) -> Result<i64, Overflow> {
-    let f = i128::from(notional_micros) * i128::from(bps) / 10_000;
-    i64::try_from(f).map_err(|_| Overflow)
+pub fn fee(notional: Collateral, bps: i64) -> Result<Collateral, Overflow> {
+    let f = i128::from(notional.0) * i128::from(bps) / 10_000;
+    i64::try_from(f).map(Collateral).map_err(|_| Overflow)
 }
 
 /// Parses `"12.5"`, `"-0.000001"`, `"3"` into micro-units. Refuses exponents, more than six
@@ -90,15 +199,17 @@ pub fn format_micros(micros: i64) -> String {
 mod tests {
     #[test]
     fn notionals_and_fees_round_down_and_refuse_overflow() {
-        use super::{Overflow, fee, notional};
-        assert_eq!(notional(290_000, 10_000_000), Ok(2_900_000));
-        assert_eq!(notional(333_333, 3), Ok(0), "rounded down");
-        assert_eq!(notional(1_000_000, i64::MAX), Ok(i64::MAX));
-        assert_eq!(notional(2_000_000, i64::MAX), Err(Overflow));
-        assert_eq!(notional(-1_000_000, i64::MAX), Ok(-i64::MAX));
-        assert_eq!(fee(2_900_000, 25), Ok(7_250));
-        assert_eq!(fee(399, 25), Ok(0));
-        assert_eq!(fee(i64::MAX, 20_000), Err(Overflow));
+        use super::{Collateral as C, Overflow, Price as P, Size as S, fee, notional};
+        assert_eq!(notional(P(290_000), S(10_000_000)), Ok(C(2_900_000)));
+        assert_eq!(notional(P(333_333), S(3)), Ok(C(0)), "rounded down");
+        assert_eq!(notional(P(1_000_000), S(i64::MAX)), Ok(C(i64::MAX)));
+        assert_eq!(notional(P(2_000_000), S(i64::MAX)), Err(Overflow));
+        assert_eq!(notional(P(-1_000_000), S(i64::MAX)), Ok(C(-i64::MAX)));
+        assert_eq!(fee(C(2_900_000), 25), Ok(C(7_250)));
+        assert_eq!(fee(C(399), 25), Ok(C(0)));
+        assert_eq!(fee(C(i64::MAX), 20_000), Err(Overflow));
+        assert_eq!(Price::parse("0.55").map(|p| p.to_string()), Ok("0.55".to_string()));
+        assert_eq!(S(3) - S(5), S(-2));
     }
 
     use super::*;

@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+use crate::money::{Collateral, Price, Size};
+
 /// An enum spelled on the wire as lower-case words; `ALL` lists them for error messages.
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
@@ -102,12 +104,18 @@ pub struct Order {
     pub time_in_force: TimeInForce,
     pub post_only: bool,
     pub stp: Stp,
-    pub price_micros: i64,
-    pub size_micros: i64,
-    pub filled_micros: i64,
-    /// Collateral (buys) or shares (sells) still held for the order.
+    // The serialized names keep the `_micros` of the format instances already exchange.
+    #[serde(rename = "price_micros")]
+    pub price: Price,
+    #[serde(rename = "size_micros")]
+    pub size: Size,
+    #[serde(rename = "filled_micros")]
+    pub filled: Size,
+    /// Collateral (buys) or shares (sells) still held for the order: its unit is the side's,
+    /// so it stays a bare count of micro-units; [`Order::reserved`] gives it its type.
     pub reserved_micros: i64,
-    pub fees_micros: i64,
+    #[serde(rename = "fees_micros")]
+    pub fees: Collateral,
     pub status: OrderStatus,
     pub reason: Option<String>,
     pub venue: super::Venue,
@@ -118,9 +126,24 @@ pub struct Order {
     pub updated_at_us: i64,
 }
 
+/// What an order holds: collateral for a buy, shares for a sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    Collateral(Collateral),
+    Shares(Size),
+}
+
 impl Order {
-    pub fn remaining_micros(&self) -> i64 {
-        self.size_micros - self.filled_micros
+    pub fn remaining(&self) -> Size {
+        self.size - self.filled
+    }
+
+    /// The reservation in its unit.
+    pub fn reserved(&self) -> Hold {
+        match self.side {
+            Side::Buy => Hold::Collateral(Collateral::from_micros(self.reserved_micros)),
+            Side::Sell => Hold::Shares(Size::from_micros(self.reserved_micros)),
+        }
     }
 }
 
@@ -135,9 +158,12 @@ pub struct Fill {
     pub outcome: u32,
     pub side: Side,
     /// In the order's own outcome.
-    pub price_micros: i64,
-    pub size_micros: i64,
-    pub fee_micros: i64,
+    #[serde(rename = "price_micros")]
+    pub price: Price,
+    #[serde(rename = "size_micros")]
+    pub size: Size,
+    #[serde(rename = "fee_micros")]
+    pub fee: Collateral,
     pub liquidity: Liquidity,
     pub finality: Finality,
     pub created_at_us: i64,

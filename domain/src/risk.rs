@@ -8,7 +8,8 @@
 //! Cancels are never refused here: nothing but authentication may block pulling quotes.
 
 use crate::ErrorCode;
-use crate::{MarketStatus, TradingState, parse_micros};
+use crate::money::{Collateral, Price, Size};
+use crate::{Hold, MarketStatus, TradingState};
 
 /// What a request does, for the kill switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,77 +98,73 @@ pub fn check_market(status: MarketStatus) -> Result<(), Rejection> {
 }
 
 /// Parses a price and returns it in ticks: exact decimal, on the tick grid, within
-/// [tick, 1 − tick]. `tick_micros` is the market's tick in micro-units (10 000 = 0.01).
-pub fn price_ticks(text: &str, tick_micros: i64) -> Result<u32, Rejection> {
-    use crate::format_micros as f;
-    let micros = parse_micros(text).map_err(|_| Rejection::InvalidPrice(text.to_string()))?;
-    let one = crate::money::MICROS_PER_UNIT;
-    if tick_micros <= 0 || one % tick_micros != 0 {
-        return Err(Rejection::PriceOutOfRange { price: f(micros), min: f(tick_micros), max: f(one - tick_micros) });
+/// [tick, 1 − tick].
+pub fn price_ticks(text: &str, tick: Price) -> Result<u32, Rejection> {
+    let price = Price::parse(text).map_err(|_| Rejection::InvalidPrice(text.to_string()))?;
+    let one = Price::from_micros(crate::money::MICROS_PER_UNIT);
+    let out_of_range = || Rejection::PriceOutOfRange {
+        price: price.to_string(),
+        min: tick.to_string(),
+        max: (one - tick).to_string(),
+    };
+    if !tick.is_positive() || one.micros() % tick.micros() != 0 {
+        return Err(out_of_range());
     }
-    if micros < tick_micros || micros > one - tick_micros {
-        return Err(Rejection::PriceOutOfRange { price: f(micros), min: f(tick_micros), max: f(one - tick_micros) });
+    if price < tick || price > one - tick {
+        return Err(out_of_range());
     }
-    if micros % tick_micros != 0 {
-        let below = micros.div_euclid(tick_micros) * tick_micros;
+    if price.micros() % tick.micros() != 0 {
+        let below = Price::from_micros(price.micros().div_euclid(tick.micros()) * tick.micros());
         return Err(Rejection::PriceOffTick {
-            price: f(micros),
-            tick: f(tick_micros),
-            below: f(below.max(tick_micros)),
-            above: f(below.saturating_add(tick_micros).min(one - tick_micros)),
+            price: price.to_string(),
+            tick: tick.to_string(),
+            below: below.max(tick).to_string(),
+            above: Price::from_micros(below.micros().saturating_add(tick.micros())).min(one - tick).to_string(),
         });
     }
-    u32::try_from(micros / tick_micros).map_err(|_| Rejection::InvalidPrice(text.to_string()))
+    u32::try_from(price.micros() / tick.micros()).map_err(|_| Rejection::InvalidPrice(text.to_string()))
 }
 
-/// The largest order, in micro-shares (one million shares): far above any real order, and low
-/// enough that no price level's volume can overflow.
-pub const MAX_ORDER_SIZE_MICROS: i64 = 1_000_000 * 1_000_000;
+/// The largest order (one million shares): far above any real order, and low enough that no
+/// price level's volume can overflow.
+pub const MAX_ORDER_SIZE: Size = Size::from_micros(1_000_000 * 1_000_000);
 
-/// Parses a size in shares into micro-shares, at least the market's minimum and at most
-/// [`MAX_ORDER_SIZE_MICROS`].
-pub fn size_micros(text: &str, min_size_micros: i64) -> Result<i64, Rejection> {
-    let micros = parse_micros(text).map_err(|_| Rejection::InvalidSize(text.to_string()))?;
-    if micros <= 0 || micros > MAX_ORDER_SIZE_MICROS {
+/// Parses a size in shares: at least the market's minimum and at most [`MAX_ORDER_SIZE`].
+pub fn parse_size(text: &str, min_size: Size) -> Result<Size, Rejection> {
+    let size = Size::parse(text).map_err(|_| Rejection::InvalidSize(text.to_string()))?;
+    if !size.is_positive() || size > MAX_ORDER_SIZE {
         return Err(Rejection::InvalidSize(text.to_string()));
     }
-    if micros < min_size_micros {
-        return Err(Rejection::SizeBelowMinimum {
-            size: crate::format_micros(micros),
-            min: crate::format_micros(min_size_micros),
-        });
+    if size < min_size {
+        return Err(Rejection::SizeBelowMinimum { size: size.to_string(), min: min_size.to_string() });
     }
-    Ok(micros)
+    Ok(size)
 }
 
 /// The size step of a market: the smallest multiple of a micro-share for which every price on
 /// the tick grid gives a whole number of collateral micro-units (0.0001 share for tick 0.01),
 /// so no notional is ever rounded.
-pub fn size_lot_micros(tick_micros: i64) -> i64 {
+pub fn size_lot(tick: Price) -> Size {
     fn gcd(a: i64, b: i64) -> i64 {
         if b == 0 { a } else { gcd(b, a % b) }
     }
     let one = crate::money::MICROS_PER_UNIT;
-    if tick_micros <= 0 { one } else { one / gcd(one, tick_micros) }
+    Size::from_micros(if tick.is_positive() { one / gcd(one, tick.micros()) } else { one })
 }
 
-pub fn check_lot(size_micros: i64, tick_micros: i64) -> Result<(), Rejection> {
-    let lot = size_lot_micros(tick_micros);
-    if size_micros % lot != 0 {
-        return Err(Rejection::SizeOffLot { size: crate::format_micros(size_micros), lot: crate::format_micros(lot) });
+pub fn check_lot(size: Size, tick: Price) -> Result<(), Rejection> {
+    let lot = size_lot(tick);
+    if size.micros() % lot.micros() != 0 {
+        return Err(Rejection::SizeOffLot { size: size.to_string(), lot: lot.to_string() });
     }
     Ok(())
 }
 
-/// The order's notional (price × size) against the limit; 0 means no limit.
-pub fn check_notional(price_micros: i64, size_micros: i64, max_micros: i64) -> Result<(), Rejection> {
-    let notional = crate::money::notional(price_micros, size_micros)
-        .map_err(|_| Rejection::InvalidSize(crate::format_micros(size_micros)))?;
-    if max_micros > 0 && notional > max_micros {
-        return Err(Rejection::NotionalTooLarge {
-            notional: crate::format_micros(notional),
-            max: crate::format_micros(max_micros),
-        });
+/// The order's notional (price × size) against the limit; zero means no limit.
+pub fn check_notional(price: Price, size: Size, max: Collateral) -> Result<(), Rejection> {
+    let notional = crate::money::notional(price, size).map_err(|_| Rejection::InvalidSize(size.to_string()))?;
+    if max.is_positive() && notional > max {
+        return Err(Rejection::NotionalTooLarge { notional: notional.to_string(), max: max.to_string() });
     }
     Ok(())
 }
@@ -176,6 +173,10 @@ pub fn check_notional(price_micros: i64, size_micros: i64, max_micros: i64) -> R
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    const P: fn(i64) -> Price = Price::from_micros;
+    const S: fn(i64) -> Size = Size::from_micros;
+    const C: fn(i64) -> Collateral = Collateral::from_micros;
 
     #[test]
     fn the_kill_switch_never_blocks_cancels() {
@@ -196,48 +197,48 @@ mod tests {
 
     #[test]
     fn prices_are_exact_and_on_the_grid() {
-        assert_eq!(price_ticks("0.29", 10_000), Ok(29));
-        assert_eq!(price_ticks("0.2925", 2_500), Ok(117));
-        assert_eq!(price_ticks("0.01", 10_000), Ok(1));
-        assert_eq!(price_ticks("0.99", 10_000), Ok(99));
-        let off = price_ticks("0.295", 10_000).expect_err("off tick");
+        assert_eq!(price_ticks("0.29", P(10_000)), Ok(29));
+        assert_eq!(price_ticks("0.2925", P(2_500)), Ok(117));
+        assert_eq!(price_ticks("0.01", P(10_000)), Ok(1));
+        assert_eq!(price_ticks("0.99", P(10_000)), Ok(99));
+        let off = price_ticks("0.295", P(10_000)).expect_err("off tick");
         assert_eq!(off.code().as_str(), "price_off_tick");
         assert_eq!(off.to_string(), "price 0.295 is not a multiple of the tick 0.01; nearest valid: 0.29 or 0.3");
         assert_eq!(off.kind(), RejectionKind::Rule);
         for out in ["0", "1", "1.5", "-0.01"] {
-            assert_eq!(price_ticks(out, 10_000).map_err(|e| e.code().as_str()), Err("price_out_of_range"), "{out}");
+            assert_eq!(price_ticks(out, P(10_000)).map_err(|e| e.code().as_str()), Err("price_out_of_range"), "{out}");
         }
         for bad in ["", "abc", "0.1234567", "1e-2", "NaN"] {
-            let e = price_ticks(bad, 10_000).expect_err("malformed");
+            let e = price_ticks(bad, P(10_000)).expect_err("malformed");
             assert_eq!((e.code().as_str(), e.kind()), ("invalid_price", RejectionKind::Malformed), "{bad}");
         }
     }
 
     #[test]
     fn sizes_meet_the_minimum() {
-        assert_eq!(size_micros("2603.7", 1_000_000), Ok(2_603_700_000));
-        assert_eq!(size_micros("0.5", 1_000_000).map_err(|e| e.code().as_str()), Err("size_below_minimum"));
-        assert_eq!(size_micros("0", 1).map_err(|e| e.code().as_str()), Err("invalid_size"));
-        assert_eq!(size_micros("-1", 1).map_err(|e| e.code().as_str()), Err("invalid_size"));
-        assert_eq!(size_micros("1000000.000001", 1).map_err(|e| e.code().as_str()), Err("invalid_size"));
+        assert_eq!(parse_size("2603.7", S(1_000_000)), Ok(S(2_603_700_000)));
+        assert_eq!(parse_size("0.5", S(1_000_000)).map_err(|e| e.code().as_str()), Err("size_below_minimum"));
+        assert_eq!(parse_size("0", S(1)).map_err(|e| e.code().as_str()), Err("invalid_size"));
+        assert_eq!(parse_size("-1", S(1)).map_err(|e| e.code().as_str()), Err("invalid_size"));
+        assert_eq!(parse_size("1000000.000001", S(1)).map_err(|e| e.code().as_str()), Err("invalid_size"));
         assert_eq!(
-            price_ticks("9223372036854.775807", 10_000).map_err(|e| e.code().as_str()),
+            price_ticks("9223372036854.775807", P(10_000)).map_err(|e| e.code().as_str()),
             Err("price_out_of_range")
         );
     }
 
     #[test]
     fn sizes_step_by_the_lot_and_notionals_are_capped() {
-        assert_eq!(size_lot_micros(10_000), 100);
-        assert_eq!(size_lot_micros(1_000), 1_000);
-        assert_eq!(check_lot(1_000_100, 10_000), Ok(()));
-        assert_eq!(check_lot(1_000_050, 10_000).map_err(|e| e.code().as_str()), Err("size_off_lot"));
-        assert_eq!(check_notional(500_000, 2_000_000, 1_000_000), Ok(()));
+        assert_eq!(size_lot(P(10_000)), S(100));
+        assert_eq!(size_lot(P(1_000)), S(1_000));
+        assert_eq!(check_lot(S(1_000_100), P(10_000)), Ok(()));
+        assert_eq!(check_lot(S(1_000_050), P(10_000)).map_err(|e| e.code().as_str()), Err("size_off_lot"));
+        assert_eq!(check_notional(P(500_000), S(2_000_000), C(1_000_000)), Ok(()));
         assert_eq!(
-            check_notional(500_000, 2_000_002, 1_000_000).map_err(|e| e.code().as_str()),
+            check_notional(P(500_000), S(2_000_002), C(1_000_000)).map_err(|e| e.code().as_str()),
             Err("order_notional_too_large")
         );
-        assert_eq!(check_notional(500_000, i64::MAX, 0), Ok(()), "0 is no limit");
+        assert_eq!(check_notional(P(500_000), S(i64::MAX), C(0)), Ok(()), "0 is no limit");
     }
 
     proptest! {
@@ -248,9 +249,9 @@ mod tests {
             let max = u32::try_from(1_000_000 / tick).expect("ticks") - 1;
             let t = ticks.min(max).max(1);
             let text = crate::format_micros(i64::from(t) * tick);
-            prop_assert_eq!(price_ticks(&text, tick), Ok(t));
+            prop_assert_eq!(price_ticks(&text, P(tick)), Ok(t));
             let off = crate::format_micros(i64::from(t) * tick + 1);
-            prop_assert!(price_ticks(&off, tick).is_err());
+            prop_assert!(price_ticks(&off, P(tick)).is_err());
         }
     }
 }
@@ -259,10 +260,10 @@ mod tests {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AccountLimits {
     pub max_open_orders: u32,
-    /// How far from the reference price a limit order may be, in micro-units.
-    pub price_band_micros: i64,
-    /// Collateral a user may hold in open buys of one market, in micro-units.
-    pub max_market_exposure_micros: i64,
+    /// How far from the reference price a limit order may be.
+    pub price_band: Price,
+    /// Collateral a user may hold in open buys of one market.
+    pub max_market_exposure: Collateral,
 }
 
 /// What the account holds now, as the venue knows it.
@@ -270,22 +271,29 @@ pub struct AccountLimits {
 pub struct AccountState {
     /// The account's live orders on this venue.
     pub open_orders: u32,
-    /// What its open buys in the order's market hold, in micro-units.
-    pub market_buys_held_micros: i64,
+    /// What its open buys in the order's market hold.
+    pub market_buys_held: Collateral,
     /// The market's reference price for the order's outcome (mid, else last trade), when known.
-    pub reference_price_micros: Option<i64>,
+    pub reference_price: Option<Price>,
 }
 
 /// The order as it would stand after the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountOrder {
-    pub is_buy: bool,
     pub is_limit: bool,
-    pub price_micros: i64,
-    /// What it would hold.
-    pub hold_micros: i64,
+    pub price: Price,
+    /// What it would hold: collateral for a buy, shares for a sell.
+    pub hold: Hold,
     /// For an amend: what the resting order holds now (already counted, and replaced).
-    pub replaces_hold_micros: Option<i64>,
+    pub replaces_hold: Option<Hold>,
+}
+
+/// The collateral part of a hold: only buys add to a market's exposure.
+fn collateral_of(hold: Hold) -> Collateral {
+    match hold {
+        Hold::Collateral(c) => c,
+        Hold::Shares(_) => Collateral::ZERO,
+    }
 }
 
 /// Why the account limits refuse an order.
@@ -312,31 +320,33 @@ impl LimitBreach {
 /// The account limits, applied alike to a new order and to an amend (the order as it would
 /// stand; an amend is not a new open order, and its own hold is replaced, not added).
 pub fn check_account(limits: &AccountLimits, order: &AccountOrder, state: &AccountState) -> Result<(), LimitBreach> {
-    let amend = order.replaces_hold_micros.is_some();
+    let amend = order.replaces_hold.is_some();
     if !amend && limits.max_open_orders > 0 && state.open_orders >= limits.max_open_orders {
         return Err(LimitBreach::TooManyOpenOrders(limits.max_open_orders));
     }
-    if limits.price_band_micros > 0
+    if limits.price_band.is_positive()
         && order.is_limit
-        && let Some(reference) = state.reference_price_micros
-        && (order.price_micros - reference).abs() > limits.price_band_micros
+        && let Some(reference) = state.reference_price
+        && (order.price - reference).abs() > limits.price_band
     {
         return Err(LimitBreach::OutsidePriceBand {
-            band: crate::format_micros(limits.price_band_micros),
-            reference: crate::format_micros(reference),
+            band: limits.price_band.to_string(),
+            reference: reference.to_string(),
         });
     }
-    if order.is_buy && limits.max_market_exposure_micros > 0 {
+    if let Hold::Collateral(hold) = order.hold
+        && limits.max_market_exposure.is_positive()
+    {
         // Beyond i64 is beyond any limit: the breach then names the largest amount.
         let would = state
-            .market_buys_held_micros
-            .checked_sub(order.replaces_hold_micros.unwrap_or(0))
-            .and_then(|held| held.checked_add(order.hold_micros))
-            .unwrap_or(i64::MAX);
-        if would > limits.max_market_exposure_micros {
+            .market_buys_held
+            .checked_sub(order.replaces_hold.map(collateral_of).unwrap_or(Collateral::ZERO))
+            .and_then(|held| held.checked_add(hold))
+            .unwrap_or(Collateral::from_micros(i64::MAX));
+        if would > limits.max_market_exposure {
             return Err(LimitBreach::ExposureLimit {
-                would: crate::format_micros(would),
-                limit: crate::format_micros(limits.max_market_exposure_micros),
+                would: would.to_string(),
+                limit: limits.max_market_exposure.to_string(),
             });
         }
     }
@@ -349,31 +359,35 @@ mod account_tests {
 
     #[test]
     fn account_limits_treat_an_amend_as_the_order_it_would_become() {
-        let limits =
-            AccountLimits { max_open_orders: 2, price_band_micros: 100_000, max_market_exposure_micros: 20_000_000 };
-        let state =
-            AccountState { open_orders: 2, market_buys_held_micros: 5_000_000, reference_price_micros: Some(500_000) };
-        let new = AccountOrder {
-            is_buy: true,
-            is_limit: true,
-            price_micros: 500_000,
-            hold_micros: 1,
-            replaces_hold_micros: None,
+        let c = |m| Hold::Collateral(Collateral::from_micros(m));
+        let limits = AccountLimits {
+            max_open_orders: 2,
+            price_band: Price::from_micros(100_000),
+            max_market_exposure: Collateral::from_micros(20_000_000),
         };
+        let state = AccountState {
+            open_orders: 2,
+            market_buys_held: Collateral::from_micros(5_000_000),
+            reference_price: Some(Price::from_micros(500_000)),
+        };
+        let new = AccountOrder { is_limit: true, price: Price::from_micros(500_000), hold: c(1), replaces_hold: None };
         assert_eq!(check_account(&limits, &new, &state), Err(LimitBreach::TooManyOpenOrders(2)));
-        let amend = AccountOrder { replaces_hold_micros: Some(5_000_000), ..new };
-        assert_eq!(check_account(&limits, &AccountOrder { hold_micros: 20_000_000, ..amend }, &state), Ok(()));
+        let amend = AccountOrder { replaces_hold: Some(c(5_000_000)), ..new };
+        assert_eq!(check_account(&limits, &AccountOrder { hold: c(20_000_000), ..amend }, &state), Ok(()));
         assert!(matches!(
-            check_account(&limits, &AccountOrder { hold_micros: 20_000_001, ..amend }, &state),
+            check_account(&limits, &AccountOrder { hold: c(20_000_001), ..amend }, &state),
             Err(LimitBreach::ExposureLimit { .. })
         ));
         assert!(matches!(
-            check_account(&limits, &AccountOrder { price_micros: 300_000, ..amend }, &state),
+            check_account(&limits, &AccountOrder { price: Price::from_micros(300_000), ..amend }, &state),
             Err(LimitBreach::OutsidePriceBand { .. })
         ));
-        let no_reference = AccountState { reference_price_micros: None, ..state };
-        assert_eq!(check_account(&limits, &AccountOrder { price_micros: 10_000, ..amend }, &no_reference), Ok(()));
-        let sell = AccountOrder { is_buy: false, hold_micros: 1_000_000_000, ..amend };
+        let no_reference = AccountState { reference_price: None, ..state };
+        assert_eq!(
+            check_account(&limits, &AccountOrder { price: Price::from_micros(10_000), ..amend }, &no_reference),
+            Ok(())
+        );
+        let sell = AccountOrder { hold: Hold::Shares(Size::from_micros(1_000_000_000)), ..amend };
         assert_eq!(check_account(&limits, &sell, &state), Ok(()), "a sell holds shares, not collateral");
     }
 }

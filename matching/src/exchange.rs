@@ -10,7 +10,8 @@ use kairos_domain::Refusal;
 use kairos_domain::ledger::{COLLATERAL, Transfer};
 use kairos_domain::order::share_asset;
 use kairos_domain::{
-    Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Side, Stp, TimeInForce, money::MICROS_PER_UNIT, new_id,
+    Collateral, Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Price, Side, Size, Stp, TimeInForce,
+    money::MICROS_PER_UNIT, new_id,
 };
 
 use crate::order_book::{self as book, CancelReason, Event, OrderBook, RejectReason};
@@ -21,7 +22,7 @@ use crate::settlement::{self, Fees, Party};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketRules {
     pub id: String,
-    pub tick_micros: i64,
+    pub tick: Price,
     pub outcomes: u32,
     /// Ticks in one unit: the books' price range.
     ticks: u32,
@@ -38,8 +39,9 @@ pub struct InvalidMarket {
 impl MarketRules {
     /// The tick must divide one unit (prices are whole ticks between 0 and 1); a market has at
     /// least two outcomes.
-    pub fn new(id: &str, tick_micros: i64, outcomes: u32) -> Result<MarketRules, InvalidMarket> {
+    pub fn new(id: &str, tick: Price, outcomes: u32) -> Result<MarketRules, InvalidMarket> {
         let invalid = |why| InvalidMarket { id: id.to_string(), why };
+        let tick_micros = tick.micros();
         if tick_micros <= 0 || MICROS_PER_UNIT % tick_micros != 0 {
             return Err(invalid("the tick does not divide one unit"));
         }
@@ -47,7 +49,7 @@ impl MarketRules {
             return Err(invalid("a market needs at least two outcomes"));
         }
         let ticks = u32::try_from(MICROS_PER_UNIT / tick_micros).map_err(|_| invalid("too many ticks"))?;
-        Ok(MarketRules { id: id.to_string(), tick_micros, outcomes, ticks })
+        Ok(MarketRules { id: id.to_string(), tick, outcomes, ticks })
     }
 
     /// Binary markets share one book (complementary matching); others have a book per outcome.
@@ -64,17 +66,23 @@ impl MarketRules {
     }
 
     /// The price in ticks: `None` off the grid or outside (0, 1).
-    fn to_ticks(&self, price_micros: i64) -> Option<u32> {
-        if price_micros <= 0 || price_micros % self.tick_micros != 0 {
+    fn to_ticks(&self, price: Price) -> Option<u32> {
+        let (price, tick) = (price.micros(), self.tick.micros());
+        if price <= 0 || price % tick != 0 {
             return None;
         }
-        u32::try_from(price_micros / self.tick_micros).ok().filter(|t| *t < self.ticks)
+        u32::try_from(price / tick).ok().filter(|t| *t < self.ticks)
+    }
+
+    /// The price of `ticks` in the book's terms (outcome 0's for a binary market).
+    pub fn price_of(&self, ticks: u32) -> Price {
+        Price::from_micros(i64::from(ticks) * self.tick.micros())
     }
 
     /// The price in `outcome`'s own terms of a match at `book_ticks`.
-    fn own_price(&self, outcome: u32, book_ticks: u32) -> i64 {
-        let p = i64::from(book_ticks) * self.tick_micros;
-        if self.binary() && outcome == 1 { MICROS_PER_UNIT - p } else { p }
+    fn own_price(&self, outcome: u32, book_ticks: u32) -> Price {
+        let p = self.price_of(book_ticks);
+        if self.binary() && outcome == 1 { Price::from_micros(MICROS_PER_UNIT) - p } else { p }
     }
 }
 
@@ -88,8 +96,8 @@ pub struct Trade {
     pub trade_id: String,
     pub market_id: String,
     pub book: usize,
-    pub price_micros: i64,
-    pub size_micros: i64,
+    pub price: Price,
+    pub size: Size,
     /// The taker's side in book terms.
     pub taker_side: Side,
     pub at_us: i64,
@@ -156,8 +164,8 @@ fn asset_label(asset: &str) -> String {
     if asset == COLLATERAL { "collateral".to_string() } else { "shares".to_string() }
 }
 
-/// (price in micro-units, size in micro-shares), best first.
-pub type Ladder = Vec<(i64, i64)>;
+/// (price, size) levels, best first.
+pub type Ladder = Vec<(Price, Size)>;
 /// (bids, asks).
 pub type Ladders = (Ladder, Ladder);
 
@@ -257,11 +265,12 @@ impl Exchange {
         self.live.values()
     }
 
-    /// (bids, asks) of a book, best first: (price in micro-units, size in micro-shares).
+    /// (bids, asks) of a book, best first.
     pub fn depth(&self, market_id: &str, book: usize, levels: usize) -> Option<Ladders> {
         let m = self.markets.get(market_id)?;
         let (bids, asks) = m.books.get(book)?.depth(levels);
-        let conv = |v: Vec<(u32, i64)>| v.into_iter().map(|(p, s)| (i64::from(p) * m.rules.tick_micros, s)).collect();
+        let conv =
+            |v: Vec<(u32, i64)>| v.into_iter().map(|(p, s)| (m.rules.price_of(p), Size::from_micros(s))).collect();
         Some((conv(bids), conv(asks)))
     }
 
@@ -285,7 +294,7 @@ impl Exchange {
     pub fn restore(&mut self, order: Order) -> Result<(), Refusal> {
         let Some(m) = self.markets.get_mut(&order.market_id) else { return Err(Refusal::UnknownMarket) };
         let rules = m.rules.clone();
-        let (side, price) = book_terms(&rules, &order, order.price_micros).ok_or(Refusal::PriceOffGrid)?;
+        let (side, price) = book_terms(&rules, &order, order.price).ok_or(Refusal::PriceOffGrid)?;
         let id = self.next_book_id;
         self.next_book_id += 1;
         self.next_priority = self.next_priority.max(order.priority + 1);
@@ -297,12 +306,12 @@ impl Exchange {
                 owner,
                 side,
                 price_ticks: price,
-                size: order.size_micros,
+                size: order.size.micros(),
                 tif: tif_of(&order),
                 post_only: order.post_only,
                 stp: stp_of(order.stp),
             },
-            order.remaining_micros(),
+            order.remaining().micros(),
         );
         self.track(id, order);
         Ok(())
@@ -362,21 +371,21 @@ impl Exchange {
         let m = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?;
         let state = kairos_domain::risk::AccountState {
             open_orders: self.open_per_user.get(&order.user_id).copied().unwrap_or(0),
-            market_buys_held_micros: self
-                .exposure
-                .get(&(order.user_id.clone(), order.market_id.clone()))
-                .copied()
-                .unwrap_or(0),
-            reference_price_micros: self
+            market_buys_held: Collateral::from_micros(
+                self.exposure.get(&(order.user_id.clone(), order.market_id.clone())).copied().unwrap_or(0),
+            ),
+            reference_price: self
                 .reference_price(m, m.rules.book_of(order.outcome))
                 .map(|r| m.rules.own_price(order.outcome, r)),
         };
         let candidate = kairos_domain::risk::AccountOrder {
-            is_buy: order.side == Side::Buy,
             is_limit: order.order_type == OrderType::Limit,
-            price_micros: order.price_micros,
-            hold_micros: hold,
-            replaces_hold_micros: resting.map(|r| if r.side == Side::Buy { r.reserved_micros } else { 0 }),
+            price: order.price,
+            hold: match order.side {
+                Side::Buy => kairos_domain::Hold::Collateral(Collateral::from_micros(hold)),
+                Side::Sell => kairos_domain::Hold::Shares(Size::from_micros(hold)),
+            },
+            replaces_hold: resting.map(Order::reserved),
         };
         Ok(kairos_domain::risk::check_account(&self.limits, &candidate, &state)?)
     }
@@ -399,15 +408,17 @@ impl Exchange {
         }
         let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
         let book_index = rules.book_of(order.outcome);
-        let (side, price_ticks) = book_terms(&rules, &order, order.price_micros).ok_or(Refusal::PriceOffGrid)?;
-        settlement::within_range(order.size_micros, self.fees).map_err(|_| Refusal::AmountOutOfRange)?;
+        let (side, price_ticks) = book_terms(&rules, &order, order.price).ok_or(Refusal::PriceOffGrid)?;
+        settlement::within_range(order.size, self.fees).map_err(|_| Refusal::AmountOutOfRange)?;
+        // What the order holds, in its asset's micro-units: collateral for a buy, shares for a sell.
         let (asset, hold) = match order.side {
             Side::Buy => (
                 COLLATERAL.to_string(),
-                settlement::buy_reservation(order.price_micros, order.size_micros, self.fees)
-                    .map_err(|_| Refusal::AmountOutOfRange)?,
+                settlement::buy_reservation(order.price, order.size, self.fees)
+                    .map_err(|_| Refusal::AmountOutOfRange)?
+                    .micros(),
             ),
-            Side::Sell => (share_asset(&order.market_id, order.outcome), order.size_micros),
+            Side::Sell => (share_asset(&order.market_id, order.outcome), order.size.micros()),
         };
         self.account_checks(&order, hold, None)?;
         let transfers_before = batch.transfers.len();
@@ -424,7 +435,7 @@ impl Exchange {
             owner,
             side,
             price_ticks,
-            size: order.size_micros,
+            size: order.size.micros(),
             tif: tif_of(&order),
             post_only: order.post_only,
             stp: stp_of(order.stp),
@@ -539,40 +550,42 @@ impl Exchange {
         &mut self,
         user_id: &str,
         order_id: &str,
-        price_micros: Option<i64>,
-        size_micros: Option<i64>,
+        price: Option<Price>,
+        size: Option<Size>,
         batch: &mut Batch,
     ) -> Result<Order, Refusal> {
         let book_id = self.owned(user_id, order_id)?;
         let order = self.live.get(&book_id).cloned().ok_or(Refusal::NotFound)?;
-        let new_price = price_micros.unwrap_or(order.price_micros);
-        let new_size = size_micros.unwrap_or(order.size_micros);
-        if new_size <= order.filled_micros {
+        let new_price = price.unwrap_or(order.price);
+        let new_size = size.unwrap_or(order.size);
+        if new_size <= order.filled {
             return Err(Refusal::SizeBelowFilled);
         }
-        let remaining = new_size - order.filled_micros;
+        let remaining = new_size - order.filled;
         settlement::within_range(new_size, self.fees).map_err(|_| Refusal::AmountOutOfRange)?;
         let (asset, need) = match order.side {
             Side::Buy => (
                 COLLATERAL.to_string(),
-                settlement::buy_reservation(new_price, remaining, self.fees).map_err(|_| Refusal::AmountOutOfRange)?,
+                settlement::buy_reservation(new_price, remaining, self.fees)
+                    .map_err(|_| Refusal::AmountOutOfRange)?
+                    .micros(),
             ),
-            Side::Sell => (share_asset(&order.market_id, order.outcome), remaining),
+            Side::Sell => (share_asset(&order.market_id, order.outcome), remaining.micros()),
         };
         let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
         let (side, price_ticks) = book_terms(&rules, &order, new_price).ok_or(Refusal::PriceOffGrid)?;
         let index = rules.book_of(order.outcome);
-        let keeps_priority = new_price == order.price_micros && remaining < order.remaining_micros();
+        let keeps_priority = new_price == order.price && remaining < order.remaining();
         if keeps_priority {
             // Hold no more than the rest needs; an order that already filled at better prices
             // may hold less, and keeps it.
             let release = (order.reserved_micros - need).max(0);
             batch.reserve(&order, &asset, -release)?;
             let m = self.markets.get_mut(&order.market_id).ok_or(Refusal::UnknownMarket)?;
-            m.books[index].reduce(book_id, remaining);
+            m.books[index].reduce(book_id, remaining.micros());
             self.set_reserved(book_id, order.reserved_micros - release);
             if let Some(o) = self.live.get_mut(&book_id) {
-                o.size_micros = new_size;
+                o.size = new_size;
                 o.updated_at_us = batch.now_us;
             }
             batch.touched.insert((order.market_id.clone(), index));
@@ -582,7 +595,7 @@ impl Exchange {
         // Re-enter: the order as it would stand passes the same limits as a new one (a pure
         // size decrease, above, only lowers risk and is never refused); then the money. Both
         // come first, so a refused amend leaves the order as it was.
-        let amended = Order { price_micros: new_price, size_micros: new_size, ..order.clone() };
+        let amended = Order { price: new_price, size: new_size, ..order.clone() };
         self.account_checks(&amended, need, Some(&order))?;
         let have = batch.balance(user_id, &asset) + order.reserved_micros;
         if need > have {
@@ -594,8 +607,8 @@ impl Exchange {
         let mut o = self.untrack(book_id).ok_or(Refusal::NotFound)?;
         batch.reserve(&o, &asset, need - o.reserved_micros)?;
         o.reserved_micros = need;
-        o.price_micros = new_price;
-        o.size_micros = new_size;
+        o.price = new_price;
+        o.size = new_size;
         o.priority = self.next_priority;
         self.next_priority += 1;
         o.updated_at_us = batch.now_us;
@@ -607,7 +620,7 @@ impl Exchange {
             owner,
             side,
             price_ticks,
-            size: remaining,
+            size: remaining.micros(),
             tif: tif_of(&o),
             post_only: o.post_only,
             stp: stp_of(o.stp),
@@ -623,7 +636,11 @@ impl Exchange {
             // A post-only amend that would now cross: the order ends, as the book refused it.
             let reason = *reason;
             events.clear();
-            events.push(Event::Cancelled { id: new_id_in_book, remaining, reason: CancelReason::Requested });
+            events.push(Event::Cancelled {
+                id: new_id_in_book,
+                remaining: remaining.micros(),
+                reason: CancelReason::Requested,
+            });
             self.apply_events(&rules, index, &events, batch);
             if let Some(o) = batch.finished.get_mut(order_id) {
                 o.reason = Some(reject_reason(reason).to_string());
@@ -659,11 +676,12 @@ impl Exchange {
         for event in events {
             match *event {
                 Event::Fill { taker, maker, price_ticks, size, .. } => {
-                    self.apply_fill(rules, index, taker, maker, price_ticks, size, batch)
+                    self.apply_fill(rules, index, taker, maker, price_ticks, Size::from_micros(size), batch)
                 }
                 Event::Rested { id, .. } => {
                     if let Some(o) = self.live.get_mut(&id) {
-                        o.status = if o.filled_micros > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::Open };
+                        o.status =
+                            if o.filled.is_positive() { OrderStatus::PartiallyFilled } else { OrderStatus::Open };
                     }
                 }
                 Event::Cancelled { id, reason, .. } => {
@@ -716,7 +734,7 @@ impl Exchange {
         taker: u64,
         maker: u64,
         price_ticks: u32,
-        size: i64,
+        size: Size,
         batch: &mut Batch,
     ) {
         let (Some(t), Some(m)) = (self.live.get(&taker).cloned(), self.live.get(&maker).cloned()) else { return };
@@ -724,7 +742,7 @@ impl Exchange {
             rules: &MarketRules,
             o: &'o Order,
             price_ticks: u32,
-            size: i64,
+            size: Size,
             bps: i64,
         ) -> Result<Party<'o>, settlement::Overflow> {
             let price = rules.own_price(o.outcome, price_ticks);
@@ -732,8 +750,8 @@ impl Exchange {
                 user_id: &o.user_id,
                 outcome: o.outcome,
                 side: o.side,
-                price_micros: price,
-                fee_micros: settlement::fee(settlement::notional(price, size)?, bps)?,
+                price,
+                fee: settlement::fee(settlement::notional(price, size)?, bps)?,
             })
         }
         let trade_id = new_id();
@@ -744,9 +762,10 @@ impl Exchange {
             let tp = party(rules, &t, price_ticks, size, self.fees.taker_bps)?;
             let mp = party(rules, &m, price_ticks, size, self.fees.maker_bps)?;
             let transfers = settlement::match_transfers(&rules.id, &trade_id, &tp, &mp, size)?;
+            // What each order's reservation gives up, in its asset's micro-units.
             let used = |p: &Party<'_>, o: &Order| match o.side {
-                Side::Buy => p.cost(size),
-                Side::Sell => Ok(size),
+                Side::Buy => p.cost(size).map(Collateral::micros),
+                Side::Sell => Ok(size.micros()),
             };
             let costs = [used(&tp, &t)?, used(&mp, &m)?];
             Ok::<_, settlement::Overflow>((tp, mp, transfers, costs))
@@ -770,29 +789,29 @@ impl Exchange {
                 market_id: rules.id.clone(),
                 outcome: o.outcome,
                 side: o.side,
-                price_micros: p.price_micros,
-                size_micros: size,
-                fee_micros: p.fee_micros,
+                price: p.price,
+                size,
+                fee: p.fee,
                 liquidity,
                 finality: Finality::Confirmed,
                 created_at_us: batch.now_us,
             });
             self.set_reserved(book_id, o.reserved_micros - used);
             if let Some(live) = self.live.get_mut(&book_id) {
-                live.filled_micros += size;
-                live.fees_micros += p.fee_micros;
+                live.filled += size;
+                live.fees += p.fee;
                 live.updated_at_us = batch.now_us;
                 live.status = OrderStatus::PartiallyFilled;
             }
             batch.mark(&o.id);
-            if o.filled_micros + size == o.size_micros {
+            if o.filled + size == o.size {
                 self.finish(book_id, OrderStatus::Filled, None, batch);
             }
         }
         if let Some(m) = self.markets.get_mut(&rules.id) {
             m.last_trade[index] = Some(price_ticks);
         }
-        let side = match book_terms(rules, &t, t.price_micros) {
+        let side = match book_terms(rules, &t, t.price) {
             Some((side, _)) => side,
             // Its price was checked when it entered the book.
             None => match t.side {
@@ -804,8 +823,8 @@ impl Exchange {
             trade_id,
             market_id: rules.id.clone(),
             book: index,
-            price_micros: i64::from(price_ticks) * rules.tick_micros,
-            size_micros: size,
+            price: rules.price_of(price_ticks),
+            size,
             taker_side: match side {
                 book::Side::Buy => Side::Buy,
                 book::Side::Sell => Side::Sell,
@@ -815,14 +834,14 @@ impl Exchange {
     }
 }
 
-/// The side and price (in ticks) at which an order at `price_micros` enters its book; `None`
-/// for a price off the market's grid.
-fn book_terms(rules: &MarketRules, order: &Order, price_micros: i64) -> Option<(book::Side, u32)> {
+/// The side and price (in ticks) at which an order at `price` enters its book; `None` for a
+/// price off the market's grid.
+fn book_terms(rules: &MarketRules, order: &Order, price: Price) -> Option<(book::Side, u32)> {
     let side = match order.side {
         Side::Buy => book::Side::Buy,
         Side::Sell => book::Side::Sell,
     };
-    let ticks = rules.to_ticks(price_micros)?;
+    let ticks = rules.to_ticks(price)?;
     Some(if rules.binary() { book::to_book_terms(order.outcome, side, ticks, rules.ticks()) } else { (side, ticks) })
 }
 

@@ -1,7 +1,7 @@
 //! The JSON shape of a market, as `/v1/markets` serves it: amounts as exact decimal strings,
 //! times as RFC 3339 UTC.
 
-use kairos_domain::{Market, format_micros, format_rfc3339_us};
+use kairos_domain::{Market, format_rfc3339_us};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,8 +83,8 @@ impl From<&Market> for MarketBody {
                 MarketStatus::Closed => MarketStatusParam::Closed,
                 MarketStatus::Resolved => MarketStatusParam::Resolved,
             },
-            tick_size: format_micros(m.tick_size_micros),
-            min_size: format_micros(m.min_size_micros),
+            tick_size: m.tick_size.to_string(),
+            min_size: m.min_size.to_string(),
             end_time: m.end_time_us.map(format_rfc3339_us),
             resolved_outcome: m.resolved_outcome,
             is_sample: m.is_sample,

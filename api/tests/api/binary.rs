@@ -146,7 +146,7 @@ async fn migrate_and_markets_import_work_on_both_databases() {
         let store = kairos_platform::storage::Db::connect(&db.url, 1).await.expect("connect");
         let all = kairos_platform::storage::markets::all(&store).await.expect("all");
         assert_eq!(all.len(), 2);
-        assert_eq!(all[0].tick_size_micros, 1_000);
+        assert_eq!(all[0].tick_size, kairos_domain::Price::from_micros(1_000));
         assert_eq!(all[0].outcomes[0].external_id.as_deref(), Some("71"));
         assert_eq!(all[1].status, kairos_domain::MarketStatus::Closed);
         store.close().await;

@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kairos_clob_client::eth::{Address, B256, U256};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kairos_clob_client::auth::l2::{Credentials, signature};
 use kairos_clob_client::auth::signer::Signer;
+use kairos_clob_client::eth::{Address, B256, U256};
 use kairos_clob_client::http::envelope::{OrderType, v2_body};
 use kairos_clob_client::http::{
     ClientConfig, ClobClient, ClobError, HeartbeatReply, MAX_CANCEL_BATCH, MAX_POST_BATCH, Submitted,

@@ -5,7 +5,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kairos_clob_client::eth::U256;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -13,6 +12,7 @@ use axum::routing::{get, post};
 use kairos_clob_client::auth::l2::Credentials;
 use kairos_clob_client::auth::signer::Signer;
 use kairos_clob_client::build::{Account, OrderArgs, Rounding};
+use kairos_clob_client::eth::U256;
 use kairos_clob_client::http::envelope::OrderType;
 use kairos_clob_client::http::place::PlaceError;
 use kairos_clob_client::http::{ClientConfig, ClobClient, Submitted};
@@ -172,10 +172,7 @@ async fn a_version_mismatch_is_read_again_and_the_order_rebuilt_once() {
     assert_eq!(m.version_reads, 2, "read again after the mismatch");
     assert_eq!(m.posts.len(), 6);
     assert_ne!(m.posts[4]["order"]["signature"], m.posts[5]["order"]["signature"], "rebuilt and signed again");
-    assert_eq!(
-        m.posts[5]["order"]["signature"],
-        json!(kairos_clob_client::eth::hex0x(&built.signed.signature))
-    );
+    assert_eq!(m.posts[5]["order"]["signature"], json!(kairos_clob_client::eth::hex0x(&built.signed.signature)));
 }
 
 #[tokio::test]

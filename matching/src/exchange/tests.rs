@@ -5,11 +5,15 @@ use kairos_domain::{Order, OrderStatus, OrderType, Side, Stp, TimeInForce, Venue
 
 use super::*;
 
+const P: fn(i64) -> Price = Price::from_micros;
+const S: fn(i64) -> Size = Size::from_micros;
+const C: fn(i64) -> Collateral = Collateral::from_micros;
+
 const M: &str = "m1";
 
 fn exchange(fees: Fees, limits: Limits) -> Exchange {
     let mut ex = Exchange::new(fees, limits, 0);
-    ex.add_market(MarketRules::new(M, 10_000, 2).expect("rules"));
+    ex.add_market(MarketRules::new(M, P(10_000), 2).expect("rules"));
     ex
 }
 
@@ -26,11 +30,11 @@ fn order(id: &str, user: &str, outcome: u32, side: Side, price: i64, size: i64) 
         time_in_force: TimeInForce::Gtc,
         post_only: false,
         stp: Stp::CancelNewest,
-        price_micros: price,
-        size_micros: size,
-        filled_micros: 0,
+        price: P(price),
+        size: S(size),
+        filled: S(0),
         reserved_micros: 0,
-        fees_micros: 0,
+        fees: C(0),
         status: OrderStatus::Pending,
         reason: None,
         venue: Venue::Paper,
@@ -71,7 +75,7 @@ fn complementary_buys_mint_and_each_pays_its_own_price() {
     assert_eq!((yes.status, yes.reserved_micros), (OrderStatus::Open, 2_000_000 + 20_000));
     let no = ex.place(order("o2", "b", 1, Side::Buy, 600_000, 5_000_000), &mut b).expect("no");
     assert_eq!(no.status, OrderStatus::Filled);
-    assert_eq!((no.filled_micros, no.fees_micros, no.reserved_micros), (5_000_000, 30_000, 0));
+    assert_eq!((no.filled, no.fees, no.reserved_micros), (S(5_000_000), C(30_000), 0));
     let n = net(&b.transfers);
     assert_eq!(n[&("user:a:available".into(), "shares:m1:0".into())], 5_000_000);
     assert_eq!(n[&("user:b:available".into(), "shares:m1:1".into())], 5_000_000);
@@ -81,7 +85,7 @@ fn complementary_buys_mint_and_each_pays_its_own_price() {
     // The maker's order is filled too; nothing is left reserved anywhere.
     assert!(n.keys().all(|(a, _)| !a.ends_with(":reserved")), "{n:?}");
     assert_eq!(b.fills.len(), 2);
-    assert_eq!(b.trades[0].price_micros, 400_000, "trades print in outcome 0's terms");
+    assert_eq!(b.trades[0].price, P(400_000), "trades print in outcome 0's terms");
     assert_eq!(ex.live_orders().count(), 0);
 }
 
@@ -142,22 +146,22 @@ fn amending_down_keeps_priority_and_anything_else_loses_it() {
     let mut b = funded(&[("a", 10_000_000), ("b", 10_000_000), ("c", 10_000_000)]);
     ex.place(order("o1", "a", 0, Side::Buy, 500_000, 2_000_000), &mut b).expect("first");
     ex.place(order("o2", "b", 0, Side::Buy, 500_000, 2_000_000), &mut b).expect("second");
-    let reduced = ex.amend("a", "o1", None, Some(1_000_000), &mut b).expect("reduce");
+    let reduced = ex.amend("a", "o1", None, Some(S(1_000_000)), &mut b).expect("reduce");
     assert_eq!(reduced.reserved_micros, 500_000);
     // A seller takes 1 share: it meets o1 first, which kept its place.
     ex.place(order("o3", "c", 1, Side::Buy, 500_000, 1_000_000), &mut b).expect("taker");
     assert_eq!(ex.current("o1", &b).map(|o| o.status), Some(OrderStatus::Filled));
     // o2 re-prices and so goes behind nobody but gets a new priority.
     let before = ex.live_order("o2").map(|o| o.priority);
-    let moved = ex.amend("b", "o2", Some(510_000), None, &mut b).expect("reprice");
+    let moved = ex.amend("b", "o2", Some(P(510_000)), None, &mut b).expect("reprice");
     assert!(Some(moved.priority) > before);
     assert_eq!(moved.reserved_micros, 1_020_000);
-    assert_eq!(ex.amend("b", "o2", None, Some(0), &mut b).expect_err("too small").code(), "size_below_filled");
+    assert_eq!(ex.amend("b", "o2", None, Some(S(0)), &mut b).expect_err("too small").code(), "size_below_filled");
 }
 
 #[test]
 fn limits_refuse_with_their_own_codes() {
-    let limits = Limits { max_open_orders: 1, price_band_micros: 100_000, max_market_exposure_micros: 600_000 };
+    let limits = Limits { max_open_orders: 1, price_band: P(100_000), max_market_exposure: C(600_000) };
     let mut ex = exchange(Fees::default(), limits);
     let mut b = funded(&[("a", 10_000_000), ("b", 10_000_000), ("c", 10_000_000)]);
     assert_eq!(
@@ -179,25 +183,25 @@ fn limits_refuse_with_their_own_codes() {
 #[test]
 fn an_amend_passes_the_limits_a_new_order_would() {
     // The review's case: 20 units of exposure; 10 @ 0.50 fits, amending it to 1000 must not.
-    let limits = Limits { max_open_orders: 2, price_band_micros: 100_000, max_market_exposure_micros: 20_000_000 };
+    let limits = Limits { max_open_orders: 2, price_band: P(100_000), max_market_exposure: C(20_000_000) };
     let mut ex = exchange(Fees::default(), limits);
     let mut b = funded(&[("a", 1_000_000_000), ("b", 1_000_000_000)]);
     ex.place(order("o1", "a", 0, Side::Buy, 500_000, 10_000_000), &mut b).expect("within limits");
-    let bigger = ex.amend("a", "o1", None, Some(1_000_000_000), &mut b).expect_err("exposure");
+    let bigger = ex.amend("a", "o1", None, Some(S(1_000_000_000)), &mut b).expect_err("exposure");
     assert_eq!(bigger.code().as_str(), "exposure_limit");
     let o1 = ex.live_order("o1").expect("still live").clone();
-    assert_eq!((o1.size_micros, o1.reserved_micros), (10_000_000, 5_000_000), "a refused amend changes nothing");
+    assert_eq!((o1.size, o1.reserved_micros), (S(10_000_000), 5_000_000), "a refused amend changes nothing");
     // Up to the limit is fine: its own reservation is replaced, not counted twice.
-    ex.amend("a", "o1", None, Some(40_000_000), &mut b).expect("exactly the limit");
-    ex.amend("a", "o1", None, Some(10_000_000), &mut b).expect("a size decrease");
+    ex.amend("a", "o1", None, Some(S(40_000_000)), &mut b).expect("exactly the limit");
+    ex.amend("a", "o1", None, Some(S(10_000_000)), &mut b).expect("a size decrease");
     // The band: a reference from b's ask at 0.55 (mid 0.525); o1 may not move to 0.30.
     ex.place(order("o2", "b", 1, Side::Buy, 450_000, 1_000_000), &mut b).expect("ask 0.55");
-    let far = ex.amend("a", "o1", Some(300_000), None, &mut b).expect_err("band");
+    let far = ex.amend("a", "o1", Some(P(300_000)), None, &mut b).expect_err("band");
     assert_eq!(far.code().as_str(), "price_outside_band");
-    ex.amend("a", "o1", Some(480_000), None, &mut b).expect("inside the band");
+    ex.amend("a", "o1", Some(P(480_000)), None, &mut b).expect("inside the band");
     // Open orders: an amend is not a new order.
     ex.place(order("o3", "a", 0, Side::Buy, 470_000, 1_000_000), &mut b).expect("second open order");
-    ex.amend("a", "o3", Some(460_000), None, &mut b).expect("the count does not grow on amend");
+    ex.amend("a", "o3", Some(P(460_000)), None, &mut b).expect("the count does not grow on amend");
     assert_eq!(
         ex.place(order("o4", "a", 0, Side::Buy, 460_000, 1_000_000), &mut b).expect_err("open orders").code(),
         "too_many_open_orders"
@@ -256,10 +260,10 @@ fn gtd_orders_expire_and_give_their_reservation_back() {
 
 #[test]
 fn rules_refuse_ticks_the_books_cannot_index() {
-    assert!(MarketRules::new(M, 10_000, 2).is_ok());
-    assert!(MarketRules::new(M, 0, 2).is_err(), "no tick");
-    assert!(MarketRules::new(M, 300_000, 2).is_err(), "does not divide one unit");
-    assert!(MarketRules::new(M, 10_000, 1).is_err(), "one outcome");
+    assert!(MarketRules::new(M, P(10_000), 2).is_ok());
+    assert!(MarketRules::new(M, P(0), 2).is_err(), "no tick");
+    assert!(MarketRules::new(M, P(300_000), 2).is_err(), "does not divide one unit");
+    assert!(MarketRules::new(M, P(10_000), 1).is_err(), "one outcome");
 }
 
 #[test]

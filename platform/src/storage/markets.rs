@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row as _, Transaction};
 
 use super::{Db, StorageError, parse_column};
-use kairos_domain::{Market, MarketProtocol, NewMarket, Outcome, new_id, now_us};
+use kairos_domain::{Market, MarketProtocol, NewMarket, Outcome, Price, Size, new_id, now_us};
 
 const MARKET_COLUMNS: &str = "id, venue, external_id, slug, question, description, status, \
      tick_size_micros, min_size_micros, end_time_us, venue_protocol, resolved_outcome, is_sample, created_at_us, \
@@ -65,8 +65,8 @@ async fn insert(tx: &mut Transaction<'_, Any>, id: &str, m: &NewMarket, now: i64
     .bind(m.question.as_str())
     .bind(m.description.as_str())
     .bind(m.status.as_str())
-    .bind(m.tick_size_micros)
-    .bind(m.min_size_micros)
+    .bind(m.tick_size.micros())
+    .bind(m.min_size.micros())
     .bind(m.end_time_us)
     .bind(m.protocol.map(MarketProtocol::as_str))
     .bind(i64::from(m.is_sample))
@@ -108,8 +108,8 @@ async fn update(tx: &mut Transaction<'_, Any>, id: &str, m: &NewMarket, now: i64
     .bind(m.question.as_str())
     .bind(m.description.as_str())
     .bind(m.status.as_str())
-    .bind(m.tick_size_micros)
-    .bind(m.min_size_micros)
+    .bind(m.tick_size.micros())
+    .bind(m.min_size.micros())
     .bind(m.end_time_us)
     .bind(m.protocol.map(MarketProtocol::as_str))
     .bind(now)
@@ -187,8 +187,8 @@ fn market_from_row(r: &AnyRow) -> Result<Market, StorageError> {
         question: r.try_get("question")?,
         description: r.try_get("description")?,
         status: parse_column(&r.try_get::<String, _>("status")?, "markets.status")?,
-        tick_size_micros: r.try_get("tick_size_micros")?,
-        min_size_micros: r.try_get("min_size_micros")?,
+        tick_size: Price::from_micros(r.try_get("tick_size_micros")?),
+        min_size: Size::from_micros(r.try_get("min_size_micros")?),
         end_time_us: r.try_get("end_time_us")?,
         protocol: r
             .try_get::<Option<String>, _>("venue_protocol")?

@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{Db, StorageError, placeholders};
-use kairos_domain::{Fill, Finality, Order, OrderStatus};
+use kairos_domain::{Collateral, Fill, Finality, Order, OrderStatus, Price, Size};
 
 /// The SQL list of live statuses, `('pending', 'open', 'partially_filled')`, from
 /// [`OrderStatus::is_live`]: the one place "live" is spelled for the database.
@@ -50,11 +50,11 @@ fn order_from_row(row: &AnyRow) -> Result<Order, StorageError> {
         time_in_force: parse(row, "time_in_force")?,
         post_only: row.try_get::<i64, _>("post_only")? != 0,
         stp: parse(row, "stp")?,
-        price_micros: row.try_get("price_micros")?,
-        size_micros: row.try_get("size_micros")?,
-        filled_micros: row.try_get("filled_micros")?,
+        price: Price::from_micros(row.try_get("price_micros")?),
+        size: Size::from_micros(row.try_get("size_micros")?),
+        filled: Size::from_micros(row.try_get("filled_micros")?),
         reserved_micros: row.try_get("reserved_micros")?,
-        fees_micros: row.try_get("fees_micros")?,
+        fees: Collateral::from_micros(row.try_get("fees_micros")?),
         status: parse(row, "status")?,
         reason: row.try_get("reason")?,
         venue: parse(row, "venue")?,
@@ -75,9 +75,9 @@ fn fill_from_row(row: &AnyRow) -> Result<Fill, StorageError> {
         market_id: row.try_get("market_id")?,
         outcome: outcome(row)?,
         side: parse(row, "side")?,
-        price_micros: row.try_get("price_micros")?,
-        size_micros: row.try_get("size_micros")?,
-        fee_micros: row.try_get("fee_micros")?,
+        price: Price::from_micros(row.try_get("price_micros")?),
+        size: Size::from_micros(row.try_get("size_micros")?),
+        fee: Collateral::from_micros(row.try_get("fee_micros")?),
         liquidity: parse(row, "liquidity")?,
         finality: parse(row, "finality")?,
         created_at_us: row.try_get("created_at_us")?,
@@ -112,11 +112,11 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
                 .bind(o.time_in_force.as_str())
                 .bind(i64::from(o.post_only))
                 .bind(o.stp.as_str())
-                .bind(o.price_micros)
-                .bind(o.size_micros)
-                .bind(o.filled_micros)
+                .bind(o.price.micros())
+                .bind(o.size.micros())
+                .bind(o.filled.micros())
                 .bind(o.reserved_micros)
-                .bind(o.fees_micros)
+                .bind(o.fees.micros())
                 .bind(o.status.as_str())
                 .bind(o.reason.as_deref())
                 .bind(o.venue.as_str())
@@ -144,9 +144,9 @@ pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result
                 .bind(&f.market_id)
                 .bind(i64::from(f.outcome))
                 .bind(f.side.as_str())
-                .bind(f.price_micros)
-                .bind(f.size_micros)
-                .bind(f.fee_micros)
+                .bind(f.price.micros())
+                .bind(f.size.micros())
+                .bind(f.fee.micros())
                 .bind(f.liquidity.as_str())
                 .bind(f.finality.as_str())
                 .bind(f.created_at_us);

@@ -16,8 +16,8 @@ fn market(ext: &str) -> NewMarket {
         question: "Will it?".to_string(),
         description: "d".to_string(),
         status: MarketStatus::Open,
-        tick_size_micros: 10_000,
-        min_size_micros: 5_000_000,
+        tick_size: kairos_domain::Price::from_micros(10_000),
+        min_size: kairos_domain::Size::from_micros(5_000_000),
         end_time_us: None,
         protocol: None,
         is_sample: true,
@@ -109,7 +109,7 @@ async fn markets_round_trip_and_upsert_by_external_id() {
         assert_eq!(markets::get(&db, "00000000-0000-7000-8000-000000000000").await.expect("get"), None);
 
         let mut bad = market("0xc");
-        bad.tick_size_micros = 0;
+        bad.tick_size = kairos_domain::Price::ZERO;
         assert!(matches!(markets::upsert(&db, &bad).await, Err(StorageError::Invalid(_))));
         db.close().await;
     }

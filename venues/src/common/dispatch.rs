@@ -1,7 +1,7 @@
 //! [`Venues`]: every venue of this instance, and the way to the other instances. Each call goes
 //! through the [`Venue`] trait of the venue the market names.
 
-use kairos_domain::{Order, Refusal, Venue as VenueName};
+use kairos_domain::{Order, Price, Refusal, Size, Venue as VenueName};
 use kairos_platform::storage::Db;
 
 use super::{CancelCause, Venue, VenueError};
@@ -9,13 +9,13 @@ use crate::forwarding;
 use crate::paper::sequencer::{PaperVenue, Reply, Request};
 use crate::polymarket::PolymarketVenue;
 
-fn amend_request(order: &Order, price_micros: Option<i64>, size_micros: Option<i64>) -> Request {
+fn amend_request(order: &Order, price: Option<Price>, size: Option<Size>) -> Request {
     Request::Amend {
         user_id: order.user_id.clone(),
         order_id: order.id.clone(),
         market_id: order.market_id.clone(),
-        price_micros,
-        size_micros,
+        price,
+        size,
     }
 }
 
@@ -72,15 +72,10 @@ impl Venues {
         }
     }
 
-    pub async fn amend(
-        &self,
-        order: &Order,
-        price_micros: Option<i64>,
-        size_micros: Option<i64>,
-    ) -> Result<Order, VenueError> {
+    pub async fn amend(&self, order: &Order, price: Option<Price>, size: Option<Size>) -> Result<Order, VenueError> {
         match order.venue {
-            VenueName::Paper => self.paper_route().amend(order, price_micros, size_micros).await,
-            VenueName::Polymarket => self.polymarket.amend(order, price_micros, size_micros).await,
+            VenueName::Paper => self.paper_route().amend(order, price, size).await,
+            VenueName::Polymarket => self.polymarket.amend(order, price, size).await,
         }
     }
 
@@ -147,13 +142,8 @@ impl Venue for PaperRoute<'_> {
         one(self.venues.paper_call(Request::Place(Box::new(order))).await?)
     }
 
-    async fn amend(
-        &self,
-        order: &Order,
-        price_micros: Option<i64>,
-        size_micros: Option<i64>,
-    ) -> Result<Order, VenueError> {
-        one(self.venues.paper_call(amend_request(order, price_micros, size_micros)).await?)
+    async fn amend(&self, order: &Order, price: Option<Price>, size: Option<Size>) -> Result<Order, VenueError> {
+        one(self.venues.paper_call(amend_request(order, price, size)).await?)
     }
 
     async fn cancel(&self, order: &Order) -> Result<Order, VenueError> {

@@ -1,6 +1,6 @@
 //! The contract every venue keeps.
 
-use kairos_domain::{Order, Refusal};
+use kairos_domain::{Order, Price, Refusal, Size};
 
 /// Why a venue did not do what it was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
@@ -20,12 +20,7 @@ pub enum VenueError {
 pub trait Venue {
     /// Places an order (status `pending`, ids set); returns it as the venue left it.
     async fn submit(&self, order: Order) -> Result<Order, VenueError>;
-    async fn amend(
-        &self,
-        order: &Order,
-        price_micros: Option<i64>,
-        size_micros: Option<i64>,
-    ) -> Result<Order, VenueError>;
+    async fn amend(&self, order: &Order, price: Option<Price>, size: Option<Size>) -> Result<Order, VenueError>;
     async fn cancel(&self, order: &Order) -> Result<Order, VenueError>;
     /// Cancels every open order of the user (in one market, or all), each carrying `cause` as
     /// its reason.

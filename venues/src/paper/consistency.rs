@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use kairos_domain::money::MICROS_PER_UNIT;
 use kairos_domain::order::share_asset;
-use kairos_domain::{Side, Venue, format_micros};
+use kairos_domain::{Price, Side, Size, Venue};
 use kairos_platform::storage::ledger::COLLATERAL;
 use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
 use serde::Serialize;
@@ -26,7 +27,7 @@ pub struct BookLevels {
 }
 
 /// One side of a book: price → size, in micro-units.
-type LevelMap = BTreeMap<i64, i64>;
+type LevelMap = BTreeMap<Price, Size>;
 
 pub async fn check(db: &Db) -> Result<ConsistencyReport, StorageError> {
     let live = orders::live_on_venue(db, Venue::Paper.as_str()).await?;
@@ -49,13 +50,13 @@ pub async fn check(db: &Db) -> Result<ConsistencyReport, StorageError> {
         let is_binary = binary[&o.market_id];
         let (book, mirrored) = if is_binary { (0, o.outcome == 1) } else { (o.outcome as usize, false) };
         let (price, bid) = if mirrored {
-            (1_000_000 - o.price_micros, o.side == Side::Sell)
+            (Price::from_micros(MICROS_PER_UNIT) - o.price, o.side == Side::Sell)
         } else {
-            (o.price_micros, o.side == Side::Buy)
+            (o.price, o.side == Side::Buy)
         };
         let entry = levels.entry((o.market_id.clone(), book)).or_default();
         let side = if bid { &mut entry.0 } else { &mut entry.1 };
-        *side.entry(price).or_default() += o.remaining_micros();
+        *side.entry(price).or_default() += o.remaining();
     }
     for (account, asset, balance) in ledger::all_balances(db).await? {
         if !matches!(account.user(), Some((_, ledger::Bucket::Reserved))) {
@@ -73,7 +74,7 @@ pub async fn check(db: &Db) -> Result<ConsistencyReport, StorageError> {
         }
     }
     for ((market, book), (bids, asks)) in levels {
-        let fmt = |it: Vec<(&i64, &i64)>| it.into_iter().map(|(p, s)| (format_micros(*p), format_micros(*s))).collect();
+        let fmt = |it: Vec<(&Price, &Size)>| it.into_iter().map(|(p, s)| (p.to_string(), s.to_string())).collect();
         report.books.insert(
             format!("{market}/{book}"),
             BookLevels { bids: fmt(bids.iter().rev().collect()), asks: fmt(asks.iter().collect()) },

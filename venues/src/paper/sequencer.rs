@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use kairos_domain::{Order, Venue, now_us};
+use kairos_domain::{Order, Price, Size, Venue, now_us};
 use kairos_platform::locks;
 use kairos_platform::storage::audit_log::{self, AuditEntry};
 use kairos_platform::storage::{Db, StorageError, ledger, market_leases, markets, orders};
@@ -19,7 +19,7 @@ use sqlx::Connection as _;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use kairos_domain::Refusal;
-use kairos_matching::exchange::{Batch, Exchange, Limits, MarketRules};
+use kairos_matching::exchange::{Batch, Exchange, Ladder, Limits, MarketRules};
 use kairos_matching::settlement::{self, Fees};
 
 use crate::common::{CancelCause, StreamEvent, VenueError};
@@ -36,10 +36,32 @@ const ATTEMPTS: usize = 3;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Request {
     Place(Box<Order>),
-    Cancel { user_id: String, order_id: String, market_id: String },
-    CancelAll { user_id: String, market_id: Option<String>, cause: CancelCause },
-    Amend { user_id: String, order_id: String, market_id: String, price_micros: Option<i64>, size_micros: Option<i64> },
-    Resolve { market_id: String, winning_outcome: u32, actor: String, request_id: String },
+    Cancel {
+        user_id: String,
+        order_id: String,
+        market_id: String,
+    },
+    CancelAll {
+        user_id: String,
+        market_id: Option<String>,
+        cause: CancelCause,
+    },
+    Amend {
+        user_id: String,
+        order_id: String,
+        market_id: String,
+        // Serialized under the names instances already exchange.
+        #[serde(rename = "price_micros")]
+        price: Option<Price>,
+        #[serde(rename = "size_micros")]
+        size: Option<Size>,
+    },
+    Resolve {
+        market_id: String,
+        winning_outcome: u32,
+        actor: String,
+        request_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -53,8 +75,8 @@ pub enum Reply {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BookView {
     pub seq: u64,
-    pub bids: Vec<(i64, i64)>,
-    pub asks: Vec<(i64, i64)>,
+    pub bids: Ladder,
+    pub asks: Ladder,
 }
 
 pub type BookViews = Arc<RwLock<HashMap<(String, usize), BookView>>>;
@@ -241,7 +263,7 @@ async fn load_market(
         return Ok(());
     }
     let outcomes = u32::try_from(m.outcomes.len()).unwrap_or(u32::MAX);
-    let rules = match MarketRules::new(&m.id, m.tick_size_micros, outcomes) {
+    let rules = match MarketRules::new(&m.id, m.tick_size, outcomes) {
         Ok(rules) => rules,
         Err(e) => {
             // Its requests are answered `market_not_matched_here`; the operators must fix it.
@@ -364,10 +386,9 @@ impl Sequencer {
                 Request::CancelAll { user_id, market_id, cause } => {
                     Ok(Reply::Orders(self.exchange.cancel_all(user_id, market_id.as_deref(), cause.reason(), batch)))
                 }
-                Request::Amend { user_id, order_id, price_micros, size_micros, .. } => self
-                    .exchange
-                    .amend(user_id, order_id, *price_micros, *size_micros, batch)
-                    .map(|o| Reply::Order(Box::new(o))),
+                Request::Amend { user_id, order_id, price, size, .. } => {
+                    self.exchange.amend(user_id, order_id, *price, *size, batch).map(|o| Reply::Order(Box::new(o)))
+                }
                 Request::Resolve { market_id, winning_outcome, actor, request_id } => {
                     self.resolve(&mut tx, market_id, *winning_outcome, actor, request_id, batch).await?
                 }
@@ -513,7 +534,7 @@ impl Sequencer {
                 market_id,
                 user,
                 *outcome,
-                *shares,
+                Size::from_micros(*shares),
                 *outcome == winning,
             ));
         }
@@ -606,11 +627,11 @@ fn market_of(request: &Request) -> Option<&str> {
 }
 
 /// The levels that differ between two ladders: new sizes, and 0 for levels that are gone.
-pub fn level_changes(before: &[(i64, i64)], after: &[(i64, i64)]) -> Vec<(i64, i64)> {
-    let old: HashMap<i64, i64> = before.iter().copied().collect();
-    let new: HashMap<i64, i64> = after.iter().copied().collect();
-    let mut changes: Vec<(i64, i64)> = after.iter().filter(|(p, s)| old.get(p) != Some(s)).copied().collect();
-    changes.extend(before.iter().filter(|(p, _)| !new.contains_key(p)).map(|(p, _)| (*p, 0)));
+pub fn level_changes(before: &[(Price, Size)], after: &[(Price, Size)]) -> Ladder {
+    let old: HashMap<Price, Size> = before.iter().copied().collect();
+    let new: HashMap<Price, Size> = after.iter().copied().collect();
+    let mut changes: Ladder = after.iter().filter(|(p, s)| old.get(p) != Some(s)).copied().collect();
+    changes.extend(before.iter().filter(|(p, _)| !new.contains_key(p)).map(|(p, _)| (*p, Size::ZERO)));
     changes.sort_unstable();
     changes
 }
@@ -618,12 +639,14 @@ pub fn level_changes(before: &[(i64, i64)], after: &[(i64, i64)]) -> Vec<(i64, i
 #[cfg(test)]
 mod tests {
     use super::level_changes;
+    use kairos_domain::{Price, Size};
 
     #[test]
     fn level_changes_name_new_sizes_and_gone_levels() {
-        let before = [(50, 10), (49, 5)];
-        let after = [(50, 7), (48, 3)];
-        assert_eq!(level_changes(&before, &after), vec![(48, 3), (49, 0), (50, 7)]);
+        let l = |p, s| (Price::from_micros(p), Size::from_micros(s));
+        let before = [l(50, 10), l(49, 5)];
+        let after = [l(50, 7), l(48, 3)];
+        assert_eq!(level_changes(&before, &after), vec![l(48, 3), l(49, 0), l(50, 7)]);
         assert!(level_changes(&after, &after).is_empty());
     }
 }

@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use kairos_domain::{MarketProtocol, MarketStatus, NewMarket, Outcome, Venue, parse_micros, parse_rfc3339_us};
+use kairos_domain::{
+    MarketProtocol, MarketStatus, NewMarket, Outcome, Price, Size, Venue, parse_micros, parse_rfc3339_us,
+};
 
 /// One market as Gamma serves it; only the fields Kairos uses.
 #[derive(Debug, Deserialize)]
@@ -131,8 +133,8 @@ fn convert(m: GammaMarket, venue: Venue) -> Result<NewMarket, String> {
         question,
         description: m.description.unwrap_or_default(),
         status,
-        tick_size_micros,
-        min_size_micros,
+        tick_size: Price::from_micros(tick_size_micros),
+        min_size: Size::from_micros(min_size_micros),
         end_time_us,
         protocol: (venue == Venue::Polymarket).then_some(protocol),
         is_sample: false,
@@ -206,8 +208,8 @@ mod tests {
         assert_eq!(markets.len(), 1);
         let m = &markets[0];
         assert_eq!(m.external_id.as_deref(), Some("0xabc"));
-        assert_eq!(m.tick_size_micros, 1_000);
-        assert_eq!(m.min_size_micros, 5_000_000);
+        assert_eq!(m.tick_size, Price::from_micros(1_000));
+        assert_eq!(m.min_size, Size::from_micros(5_000_000));
         assert_eq!(m.status, MarketStatus::Open);
         assert_eq!(m.outcomes[1].label, "No");
         assert_eq!(m.outcomes[1].external_id.as_deref(), Some("222"));

@@ -13,11 +13,11 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kairos_clob_client::eth::{Address, U256};
 use kairos_clob_client::auth::l2::Credentials;
 use kairos_clob_client::auth::signer::Signer;
 use kairos_clob_client::build::{self, Account, Built, OrderArgs};
 use kairos_clob_client::deposit_wallet::{self, Severity};
+use kairos_clob_client::eth::{Address, U256};
 use kairos_clob_client::http::envelope::OrderType;
 use kairos_clob_client::http::types::{ApiKeyCredentials, OpenOrder, PostOrderResponse, Trade};
 use kairos_clob_client::http::{ClientConfig, ClobClient, ClobError, Submitted};
@@ -26,8 +26,8 @@ use kairos_clob_client::positions;
 use kairos_clob_client::rounding::{AmountSide, OrderKind};
 use kairos_domain::risk::{AccountLimits, AccountOrder, AccountState, check_account};
 use kairos_domain::{
-    Fill, Finality, Market, MarketProtocol, Order, OrderStatus, OrderType as KairosOrderType, Side, TimeInForce,
-    Venue as VenueName, format_micros, now_us,
+    Collateral, Fill, Finality, Hold, Market, MarketProtocol, Order, OrderStatus, OrderType as KairosOrderType, Price,
+    Side, Size, TimeInForce, Venue as VenueName, now_us,
 };
 use kairos_platform::config::PolymarketCredentials;
 use kairos_platform::locks;
@@ -184,10 +184,10 @@ impl Live {
                 Side::Buy => AmountSide::Buy,
                 Side::Sell => AmountSide::Sell,
             },
-            price: format_micros(order.price_micros),
-            size: format_micros(order.size_micros),
+            price: order.price.to_string(),
+            size: order.size.to_string(),
             kind: OrderKind::Limit,
-            tick: format_micros(market.tick_size_micros),
+            tick: market.tick_size.to_string(),
             neg_risk: false,
             order_type,
             post_only: order.post_only,
@@ -219,15 +219,15 @@ impl Live {
 
     /// The CLOB's midpoint for the order's token, the price band's reference; `None` when the
     /// band is off, the order is not a limit, or the book has no mid.
-    async fn reference_price(&self, order: &Order, market: &Market) -> Result<Option<i64>, VenueError> {
-        if self.limits.price_band_micros == 0 || order.order_type != KairosOrderType::Limit {
+    async fn reference_price(&self, order: &Order, market: &Market) -> Result<Option<Price>, VenueError> {
+        if !self.limits.price_band.is_positive() || order.order_type != KairosOrderType::Limit {
             return Ok(None);
         }
         let Some(token) = market.outcomes.get(order.outcome as usize).and_then(|o| o.external_id.as_deref()) else {
             return Ok(None);
         };
         match self.client.midpoint(token).await {
-            Ok(mid) => Ok(kairos_domain::parse_micros(&mid).ok()),
+            Ok(mid) => Ok(Price::parse(&mid).ok()),
             Err(ClobError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(clob(e)),
         }
@@ -236,7 +236,7 @@ impl Live {
     /// Records the order (pending, reserved, with its hash) in one transaction; returns the
     /// stored order, which is an earlier one when this is a replay. The account limits are
     /// checked in that transaction, against the orders it can see.
-    async fn record(&self, mut order: Order, reference_price_micros: Option<i64>) -> Result<(Order, bool), VenueError> {
+    async fn record(&self, mut order: Order, reference_price: Option<Price>) -> Result<(Order, bool), VenueError> {
         let mut conn = self.db.pool().acquire().await.map_err(|e| storage(e.into()))?;
         let mut tx = conn.begin().await.map_err(|e| storage(e.into()))?;
         ledger::lock_in(&mut tx).await.map_err(storage)?;
@@ -254,15 +254,18 @@ impl Live {
             orders::account_state_in(&mut tx, &order.user_id, VENUE, &order.market_id).await.map_err(storage)?;
         let state = AccountState {
             open_orders: u32::try_from(open_orders).unwrap_or(u32::MAX),
-            market_buys_held_micros,
-            reference_price_micros,
+            market_buys_held: Collateral::from_micros(market_buys_held_micros),
+            reference_price,
+        };
+        let hold = match order.side {
+            Side::Buy => Hold::Collateral(Collateral::from_micros(amount)),
+            Side::Sell => Hold::Shares(Size::from_micros(amount)),
         };
         let candidate = AccountOrder {
-            is_buy: order.side == Side::Buy,
             is_limit: order.order_type == KairosOrderType::Limit,
-            price_micros: order.price_micros,
-            hold_micros: amount,
-            replaces_hold_micros: None,
+            price: order.price,
+            hold,
+            replaces_hold: None,
         };
         check_account(&self.limits, &candidate, &state).map_err(|b| VenueError::Refused(b.into()))?;
         let account = ledger::available(&order.user_id);
@@ -350,7 +353,7 @@ impl Live {
         match result {
             Ok(Submitted::Posted(r)) if r.success => {
                 let state =
-                    VenueOrder { status: reports::VenueStatus::Live, size_matched_micros: 0, trade_ids: Vec::new() };
+                    VenueOrder { status: reports::VenueStatus::Live, size_matched: Size::ZERO, trade_ids: Vec::new() };
                 self.apply_state(&order, Some(state), None).await?;
                 if let Err(e) = self.follow_placement(&id, &r).await {
                     tracing::warn!(order_id = %id, error = %e, "reading a matched order's trades failed; the poller retries");

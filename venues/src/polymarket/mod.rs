@@ -75,7 +75,12 @@ impl Venue for PolymarketVenue {
         self.on()?.submit(order).await
     }
 
-    async fn amend(&self, _: &Order, _: Option<i64>, _: Option<i64>) -> Result<Order, VenueError> {
+    async fn amend(
+        &self,
+        _: &Order,
+        _: Option<kairos_domain::Price>,
+        _: Option<kairos_domain::Size>,
+    ) -> Result<Order, VenueError> {
         self.on()?;
         Err(VenueError::Refused(Refusal::AmendNotSupported))
     }

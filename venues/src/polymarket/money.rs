@@ -14,7 +14,7 @@
 use kairos_domain::ledger::{Account, COLLATERAL, Posting, Transfer, available, pending, reserved};
 use kairos_domain::money::MICROS_PER_UNIT;
 use kairos_domain::order::share_asset;
-use kairos_domain::{Fill, Order, Side};
+use kairos_domain::{Collateral, Fill, Order, Price, Side, Size};
 
 /// The omnibus account: Kairos's position at Polymarket. Its collateral is what users paid in
 /// for matched trades; its shares go negative by what users hold.
@@ -24,17 +24,19 @@ fn venue_account() -> Account {
     Account::Venue { name: VENUE_NAME.to_string() }
 }
 
-/// The collateral of `size_micros` at `price_micros`. Prices here are between 0 and 1 (orders
-/// by the API's rules, trades by [`super::reports`], which refuses others as unreadable), so the
-/// notional never exceeds the size and cannot overflow; the clamp keeps that true of any input.
-fn notional(price_micros: i64, size_micros: i64) -> i64 {
-    kairos_domain::money::notional(price_micros.clamp(0, MICROS_PER_UNIT), size_micros).unwrap_or(size_micros)
+/// The collateral of `size` at `price`, in micro-units for the postings. Prices here are
+/// between 0 and 1 (orders by the API's rules, trades by [`super::reports`], which refuses
+/// others as unreadable), so the notional never exceeds the size and cannot overflow; the
+/// clamp keeps that true of any input, so the fallback is unreachable.
+fn notional(price: Price, size: Size) -> i64 {
+    let price = Price::from_micros(price.micros().clamp(0, MICROS_PER_UNIT));
+    kairos_domain::money::notional(price, size).map_or(size.micros(), Collateral::micros)
 }
 
 /// The asset an order holds back and the amount for its whole size: collateral at the limit
 /// price for a buy, the shares for a sell.
 pub fn reservation(order: &Order) -> (String, i64) {
-    (held_asset(order), held_for(order, order.size_micros))
+    (held_asset(order), held_for(order, order.size))
 }
 
 pub fn held_asset(order: &Order) -> String {
@@ -44,11 +46,12 @@ pub fn held_asset(order: &Order) -> String {
     }
 }
 
-/// The part of an order's reservation that covers `size` of it.
-pub fn held_for(order: &Order, size_micros: i64) -> i64 {
+/// The part of an order's reservation that covers `size` of it, in the held asset's
+/// micro-units (collateral for a buy, shares for a sell).
+pub fn held_for(order: &Order, size: Size) -> i64 {
     match order.side {
-        Side::Buy => notional(order.price_micros, size_micros),
-        Side::Sell => size_micros,
+        Side::Buy => notional(order.price, size),
+        Side::Sell => size.micros(),
     }
 }
 
@@ -71,7 +74,7 @@ fn transfer(asset: String, kind: &str, reference: &str, postings: Vec<Option<Pos
 pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
     let user = &order.user_id;
     let shares = share_asset(&order.market_id, order.outcome);
-    let cost = notional(fill.price_micros, fill.size_micros);
+    let cost = notional(fill.price, fill.size);
     let reference = &fill.trade_id;
     let out = match order.side {
         Side::Buy => [
@@ -89,7 +92,7 @@ pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
                 shares,
                 "venue_match",
                 reference,
-                vec![posting(venue_account(), -fill.size_micros), posting(pending(user), fill.size_micros)],
+                vec![posting(venue_account(), -fill.size.micros()), posting(pending(user), fill.size.micros())],
             ),
         ],
         Side::Sell => [
@@ -99,8 +102,8 @@ pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
                 reference,
                 vec![
                     posting(reserved(user), -held),
-                    posting(venue_account(), fill.size_micros),
-                    posting(available(user), held - fill.size_micros),
+                    posting(venue_account(), fill.size.micros()),
+                    posting(available(user), held - fill.size.micros()),
                 ],
             ),
             transfer(
@@ -117,16 +120,16 @@ pub fn matched(order: &Order, fill: &Fill, held: i64) -> Vec<Transfer> {
 /// What a match put in `pending`: (asset, amount).
 fn pending_leg(order: &Order, fill: &Fill) -> (String, i64) {
     match order.side {
-        Side::Buy => (share_asset(&order.market_id, order.outcome), fill.size_micros),
-        Side::Sell => (COLLATERAL.to_string(), notional(fill.price_micros, fill.size_micros)),
+        Side::Buy => (share_asset(&order.market_id, order.outcome), fill.size.micros()),
+        Side::Sell => (COLLATERAL.to_string(), notional(fill.price, fill.size)),
     }
 }
 
 /// What a match took from the user: (asset, amount).
 fn paid_leg(order: &Order, fill: &Fill) -> (String, i64) {
     match order.side {
-        Side::Buy => (COLLATERAL.to_string(), notional(fill.price_micros, fill.size_micros)),
-        Side::Sell => (share_asset(&order.market_id, order.outcome), fill.size_micros),
+        Side::Buy => (COLLATERAL.to_string(), notional(fill.price, fill.size)),
+        Side::Sell => (share_asset(&order.market_id, order.outcome), fill.size.micros()),
     }
 }
 
@@ -185,11 +188,11 @@ pub(super) fn test_order(side: Side) -> Order {
         time_in_force: TimeInForce::Gtc,
         post_only: false,
         stp: Stp::CancelNewest,
-        price_micros: 500_000,
-        size_micros: 10_000_000,
-        filled_micros: 0,
+        price: Price::from_micros(500_000),
+        size: Size::from_micros(10_000_000),
+        filled: Size::ZERO,
         reserved_micros: 0,
-        fees_micros: 0,
+        fees: Collateral::ZERO,
         status: OrderStatus::Open,
         reason: None,
         venue: Venue::Polymarket,
@@ -220,9 +223,9 @@ mod tests {
             market_id: "m".into(),
             outcome: 0,
             side: Side::Buy,
-            price_micros: price,
-            size_micros: size,
-            fee_micros: 0,
+            price: Price::from_micros(price),
+            size: Size::from_micros(size),
+            fee: Collateral::ZERO,
             liquidity: Liquidity::Taker,
             finality: Finality::Matched,
             created_at_us: 0,
@@ -247,7 +250,7 @@ mod tests {
         let o = order(Side::Buy);
         assert_eq!(reservation(&o), (COLLATERAL.to_string(), 5_000_000));
         let f = fill(400_000, 4_000_000);
-        let m = matched(&o, &f, held_for(&o, f.size_micros));
+        let m = matched(&o, &f, held_for(&o, f.size));
         let n = net(&m);
         assert_eq!(n[&("user:u:reserved".into(), COLLATERAL.into())], -2_000_000);
         assert_eq!(n[&("user:u:available".into(), COLLATERAL.into())], 400_000, "the price improvement");
@@ -272,7 +275,7 @@ mod tests {
         let o = order(Side::Sell);
         assert_eq!(reservation(&o), ("shares:m:0".to_string(), 10_000_000));
         let f = fill(600_000, 10_000_000);
-        let m = matched(&o, &f, held_for(&o, f.size_micros));
+        let m = matched(&o, &f, held_for(&o, f.size));
         let n = net(&m);
         assert_eq!(n[&("user:u:reserved".into(), "shares:m:0".into())], -10_000_000);
         assert_eq!(n[&("user:u:pending".into(), COLLATERAL.into())], 6_000_000);

@@ -6,7 +6,7 @@
 
 use kairos_clob_client::http::types::{OpenOrder, Trade};
 use kairos_clob_client::ws::messages::OrderEvent;
-use kairos_domain::{Finality, Liquidity, parse_micros};
+use kairos_domain::{Finality, Liquidity, Price, Size, parse_micros};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unreadable CLOB report: {0}")]
@@ -18,21 +18,21 @@ fn micros(field: &str, text: &str) -> Result<i64, ReportError> {
 
 /// A price of a share: between 0 and 1. What the money of a fill is computed from, so a notional
 /// never exceeds its size.
-fn price(field: &str, text: &str) -> Result<i64, ReportError> {
+fn price(field: &str, text: &str) -> Result<Price, ReportError> {
     let p = micros(field, text)?;
     if !(0..=kairos_domain::money::MICROS_PER_UNIT).contains(&p) {
         return Err(ReportError(format!("{field} {text:?} is not between 0 and 1")));
     }
-    Ok(p)
+    Ok(Price::from_micros(p))
 }
 
 /// A size: not negative.
-fn size(field: &str, text: &str) -> Result<i64, ReportError> {
+fn size(field: &str, text: &str) -> Result<Size, ReportError> {
     let s = micros(field, text)?;
     if s < 0 {
         return Err(ReportError(format!("{field} {text:?} is negative")));
     }
-    Ok(s)
+    Ok(Size::from_micros(s))
 }
 
 /// One order's side of one trade.
@@ -41,8 +41,8 @@ pub struct VenueFill {
     /// The order's id on the CLOB (its hash).
     pub venue_order_id: String,
     pub trade_id: String,
-    pub price_micros: i64,
-    pub size_micros: i64,
+    pub price: Price,
+    pub size: Size,
     pub liquidity: Liquidity,
     pub finality: Finality,
 }
@@ -65,8 +65,8 @@ pub fn fills_of_trade(trade: &Trade) -> Result<Vec<VenueFill>, ReportError> {
         out.push(VenueFill {
             venue_order_id: trade.taker_order_id.clone(),
             trade_id: trade.id.clone(),
-            price_micros: price("price", &trade.price)?,
-            size_micros: size("size", &trade.size)?,
+            price: price("price", &trade.price)?,
+            size: size("size", &trade.size)?,
             liquidity: Liquidity::Taker,
             finality,
         });
@@ -75,8 +75,8 @@ pub fn fills_of_trade(trade: &Trade) -> Result<Vec<VenueFill>, ReportError> {
         out.push(VenueFill {
             venue_order_id: maker.order_id.clone(),
             trade_id: trade.id.clone(),
-            price_micros: price("maker price", &maker.price)?,
-            size_micros: size("matched_amount", &maker.matched_amount)?,
+            price: price("maker price", &maker.price)?,
+            size: size("matched_amount", &maker.matched_amount)?,
             liquidity: Liquidity::Maker,
             finality,
         });
@@ -99,7 +99,7 @@ pub enum VenueStatus {
 pub struct VenueOrder {
     pub status: VenueStatus,
     /// How much of it the CLOB has matched, whether or not we have seen those trades yet.
-    pub size_matched_micros: i64,
+    pub size_matched: Size,
     /// The trades it took part in, when the report lists them.
     pub trade_ids: Vec<String>,
 }
@@ -115,15 +115,15 @@ pub fn status(text: &str) -> Result<VenueStatus, ReportError> {
     }
 }
 
-fn matched_or_zero(text: &str) -> Result<i64, ReportError> {
-    if text.is_empty() { Ok(0) } else { micros("size_matched", text) }
+fn matched_or_zero(text: &str) -> Result<Size, ReportError> {
+    if text.is_empty() { Ok(Size::ZERO) } else { micros("size_matched", text).map(Size::from_micros) }
 }
 
 impl VenueOrder {
     pub fn from_rest(o: &OpenOrder) -> Result<VenueOrder, ReportError> {
         Ok(VenueOrder {
             status: status(&o.status)?,
-            size_matched_micros: matched_or_zero(&o.size_matched)?,
+            size_matched: matched_or_zero(&o.size_matched)?,
             trade_ids: o.associate_trades.clone(),
         })
     }
@@ -132,7 +132,7 @@ impl VenueOrder {
     pub fn from_event(e: &OrderEvent) -> Result<VenueOrder, ReportError> {
         let status =
             if e.kind.eq_ignore_ascii_case("CANCELLATION") { VenueStatus::Cancelled } else { status(&e.status)? };
-        Ok(VenueOrder { status, size_matched_micros: matched_or_zero(&e.size_matched)?, trade_ids: Vec::new() })
+        Ok(VenueOrder { status, size_matched: matched_or_zero(&e.size_matched)?, trade_ids: Vec::new() })
     }
 }
 
@@ -175,10 +175,10 @@ mod tests {
         let fills = fills_of_trade(&trade).expect("fills");
         assert_eq!(fills.len(), 3);
         assert_eq!(
-            (fills[0].size_micros, fills[0].price_micros, fills[0].liquidity),
-            (15_000_000, 520_000, Liquidity::Taker)
+            (fills[0].size, fills[0].price, fills[0].liquidity),
+            (Size::from_micros(15_000_000), Price::from_micros(520_000), Liquidity::Taker)
         );
-        assert_eq!((fills[2].size_micros, fills[2].price_micros), (5_000_000, 560_000));
+        assert_eq!((fills[2].size, fills[2].price), (Size::from_micros(5_000_000), Price::from_micros(560_000)));
         assert!(fills.iter().all(|f| f.finality == Finality::Matched));
         let mut bad = trade.clone();
         let mut above_one = trade.clone();
@@ -208,7 +208,11 @@ mod tests {
         };
         assert_eq!(
             VenueOrder::from_event(&e),
-            Ok(VenueOrder { status: VenueStatus::Cancelled, size_matched_micros: 2_500_000, trade_ids: vec![] })
+            Ok(VenueOrder {
+                status: VenueStatus::Cancelled,
+                size_matched: Size::from_micros(2_500_000),
+                trade_ids: vec![]
+            })
         );
         assert_eq!(finality("CONFIRMED"), Ok(Finality::Confirmed));
         assert_eq!(finality("RETRYING"), Ok(Finality::Matched));

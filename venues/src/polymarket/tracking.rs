@@ -10,7 +10,7 @@
 //!   holds, but only once every trade the CLOB says it matched has been seen: until then the
 //!   caller must fetch those trades first ([`StateStep::NeedsTrades`]).
 
-use kairos_domain::{Fill, Finality, Order, OrderStatus, TimeInForce, new_id};
+use kairos_domain::{Collateral, Fill, Finality, Order, OrderStatus, Size, TimeInForce, new_id};
 use kairos_platform::storage::ledger::Transfer;
 
 use super::money;
@@ -47,7 +47,7 @@ pub fn release_rest(order: &mut Order, effects: &mut Effects) {
 
 fn confirm(order: &mut Order, fill: &Fill, effects: &mut Effects) {
     effects.transfers.extend(money::confirmed(order, fill));
-    order.filled_micros += fill.size_micros;
+    order.filled += fill.size;
 }
 
 /// Applies one of the order's sides of a trade; `fills` are the order's fills so far (the new
@@ -64,14 +64,14 @@ pub fn apply_fill(order: &mut Order, fills: &mut Vec<Fill>, report: &VenueFill, 
                 market_id: order.market_id.clone(),
                 outcome: order.outcome,
                 side: order.side,
-                price_micros: report.price_micros,
-                size_micros: report.size_micros,
-                fee_micros: 0,
+                price: report.price,
+                size: report.size,
+                fee: Collateral::ZERO,
                 liquidity: report.liquidity,
                 finality: report.finality,
                 created_at_us: now_us,
             };
-            let held = money::held_for(order, fill.size_micros).min(order.reserved_micros).max(0);
+            let held = money::held_for(order, fill.size).min(order.reserved_micros).max(0);
             effects.transfers.extend(money::matched(order, &fill, held));
             order.reserved_micros -= held;
             match report.finality {
@@ -100,10 +100,10 @@ pub fn apply_fill(order: &mut Order, fills: &mut Vec<Fill>, report: &VenueFill, 
         order.status = OrderStatus::Open;
         effects.order_changed = true;
     }
-    if order.status.is_live() && order.filled_micros >= order.size_micros {
+    if order.status.is_live() && order.filled >= order.size {
         order.status = OrderStatus::Filled;
         release_rest(order, &mut effects);
-    } else if order.status == OrderStatus::Open && order.filled_micros > 0 {
+    } else if order.status == OrderStatus::Open && order.filled.is_positive() {
         order.status = OrderStatus::PartiallyFilled;
     }
     if effects.order_changed {
@@ -134,7 +134,7 @@ pub fn apply_state(
     now_us: i64,
 ) -> StateStep {
     let mut effects = Effects::default();
-    let seen: i64 = fills.iter().map(|f| f.size_micros).sum();
+    let seen: Size = fills.iter().map(|f| f.size).sum();
     let all_final = fills.iter().all(|f| f.finality != Finality::Matched);
     match venue {
         None => {
@@ -145,7 +145,7 @@ pub fn apply_state(
                 effects.order_changed = true;
             }
         }
-        Some(v) if v.size_matched_micros > seen => return StateStep::NeedsTrades(v.trade_ids.clone()),
+        Some(v) if v.size_matched > seen => return StateStep::NeedsTrades(v.trade_ids.clone()),
         Some(v) => match v.status {
             VenueStatus::Live if order.status == OrderStatus::Pending => {
                 order.status = OrderStatus::Open;
@@ -160,7 +160,7 @@ pub fn apply_state(
                 release_rest(order, &mut effects);
                 effects.order_changed = true;
             }
-            VenueStatus::Matched if order.status.is_live() && all_final && order.filled_micros < order.size_micros => {
+            VenueStatus::Matched if order.status.is_live() && all_final && order.filled < order.size => {
                 // Everything matched, some of it failed on chain: nothing of it will trade again.
                 order.status = OrderStatus::Cancelled;
                 order.reason = Some("venue_trade_failed".to_string());
@@ -190,8 +190,8 @@ mod tests {
         VenueFill {
             venue_order_id: "0xabc".into(),
             trade_id: trade.into(),
-            price_micros: 500_000,
-            size_micros: size,
+            price: kairos_domain::Price::from_micros(500_000),
+            size: Size::from_micros(size),
             liquidity: Liquidity::Maker,
             finality,
         }
@@ -201,11 +201,11 @@ mod tests {
     fn nothing_is_filled_before_it_is_confirmed_and_nothing_moves_twice() {
         let (mut o, mut fills) = (order(), Vec::new());
         let e = apply_fill(&mut o, &mut fills, &report("t1", 10_000_000, Finality::Matched), 1);
-        assert_eq!((e.new_fills.len(), o.filled_micros, o.status, o.reserved_micros), (1, 0, OrderStatus::Open, 0));
+        assert_eq!((e.new_fills.len(), o.filled, o.status, o.reserved_micros), (1, Size::ZERO, OrderStatus::Open, 0));
         assert!(apply_fill(&mut o, &mut fills, &report("t1", 10_000_000, Finality::Matched), 2).is_empty());
         let e = apply_fill(&mut o, &mut fills, &report("t1", 10_000_000, Finality::Confirmed), 3);
         assert_eq!(e.advanced, vec![(fills[0].id.clone(), Finality::Matched, Finality::Confirmed)]);
-        assert_eq!((o.filled_micros, o.status), (10_000_000, OrderStatus::Filled));
+        assert_eq!((o.filled, o.status), (Size::from_micros(10_000_000), OrderStatus::Filled));
         assert!(apply_fill(&mut o, &mut fills, &report("t1", 10_000_000, Finality::Failed), 4).is_empty(), "final");
     }
 
@@ -217,8 +217,9 @@ mod tests {
         let e = apply_fill(&mut o, &mut fills, &report("t2", 6_000_000, Finality::Failed), 2);
         assert_eq!(e.transfers.len(), 2, "both legs of t2 go back");
         apply_fill(&mut o, &mut fills, &report("t1", 4_000_000, Finality::Confirmed), 3);
-        assert_eq!((o.filled_micros, o.status), (4_000_000, OrderStatus::PartiallyFilled));
-        let matched = VenueOrder { status: VenueStatus::Matched, size_matched_micros: 10_000_000, trade_ids: vec![] };
+        assert_eq!((o.filled, o.status), (Size::from_micros(4_000_000), OrderStatus::PartiallyFilled));
+        let matched =
+            VenueOrder { status: VenueStatus::Matched, size_matched: Size::from_micros(10_000_000), trade_ids: vec![] };
         let StateStep::Apply(e) = apply_state(&mut o, &fills, Some(&matched), None, 4) else { panic!("apply") };
         assert!(e.order_changed);
         assert_eq!((o.status, o.reason.as_deref()), (OrderStatus::Cancelled, Some("venue_trade_failed")));
@@ -227,8 +228,11 @@ mod tests {
     #[test]
     fn a_cancel_waits_for_the_trades_the_clob_matched() {
         let (mut o, fills) = (order(), Vec::new());
-        let cancelled =
-            VenueOrder { status: VenueStatus::Cancelled, size_matched_micros: 2_000_000, trade_ids: vec!["t9".into()] };
+        let cancelled = VenueOrder {
+            status: VenueStatus::Cancelled,
+            size_matched: Size::from_micros(2_000_000),
+            trade_ids: vec!["t9".into()],
+        };
         assert_eq!(apply_state(&mut o, &fills, Some(&cancelled), None, 1), StateStep::NeedsTrades(vec!["t9".into()]));
         let mut fills = fills;
         apply_fill(&mut o, &mut fills, &report("t9", 2_000_000, Finality::Matched), 2);

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use kairos_domain::ErrorCode;
-use kairos_domain::{Venue, format_micros, parse_id};
+use kairos_domain::{Venue, parse_id};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,8 +30,8 @@ pub struct BookBody {
     pub asks: Vec<Level>,
 }
 
-pub fn levels(v: &[(i64, i64)]) -> Vec<Level> {
-    v.iter().map(|(p, s)| Level { price: format_micros(*p), size: format_micros(*s) }).collect()
+pub fn levels(v: &[(kairos_domain::Price, kairos_domain::Size)]) -> Vec<Level> {
+    v.iter().map(|(p, s)| Level { price: p.to_string(), size: s.to_string() }).collect()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

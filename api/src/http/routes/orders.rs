@@ -224,20 +224,16 @@ pub async fn amend(
         return Err(ApiError::conflict(ErrorCode::OrderNotLive, format!("the order is {}", order.status)));
     }
     let market = market_of(&state, &order.market_id).await?;
-    let price = req.price.as_deref().map(|p| placement::price_micros(p, &market)).transpose()?;
-    let size = req.size.as_deref().map(|s| placement::size_micros(s, &market)).transpose()?;
+    let price = req.price.as_deref().map(|p| placement::parse_price(p, &market)).transpose()?;
+    let size = req.size.as_deref().map(|s| placement::parse_size(s, &market)).transpose()?;
     // Only lowering the size takes risk away; everything else meets the kill switch.
-    let reduces_only = price.is_none_or(|p| p == order.price_micros) && size.is_some_and(|s| s < order.size_micros);
+    let reduces_only = price.is_none_or(|p| p == order.price) && size.is_some_and(|s| s < order.size);
     if !reduces_only {
         placement::check_trading(state.runtime().latest().trading)?;
         kairos_domain::risk::check_market(market.status)
             .map_err(|r| ApiError::Unprocessable { code: r.code(), message: r.to_string() })?;
     }
-    placement::check_notional(
-        price.unwrap_or(order.price_micros),
-        size.unwrap_or(order.size_micros),
-        &state.settings().trading,
-    )?;
+    placement::check_notional(price.unwrap_or(order.price), size.unwrap_or(order.size), &state.settings().trading)?;
     let amended = state.venues().amend(&order, price, size).await.map_err(venue_error)?;
     Ok(axum::Json(OrderBody::from(&amended)))
 }

@@ -13,7 +13,7 @@
 //! size `"0"` is gone.
 
 use kairos_domain::ErrorCode;
-use kairos_domain::format_micros;
+use kairos_domain::{Price, Size};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -54,11 +54,11 @@ pub fn error(code: ErrorCode, message: &str) -> Value {
     json!({ "type": "error", "code": code, "message": message })
 }
 
-fn ladder(levels: &[(i64, i64)]) -> Value {
-    Value::Array(levels.iter().map(|(p, s)| json!([format_micros(*p), format_micros(*s)])).collect())
+fn ladder(levels: &[(Price, Size)]) -> Value {
+    Value::Array(levels.iter().map(|(p, s)| json!([p.to_string(), s.to_string()])).collect())
 }
 
-pub fn snapshot(market_id: &str, book: usize, seq: u64, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Value {
+pub fn snapshot(market_id: &str, book: usize, seq: u64, bids: &[(Price, Size)], asks: &[(Price, Size)]) -> Value {
     json!({ "type": "book_snapshot", "market_id": market_id, "book": book, "seq": seq, "bids": ladder(bids), "asks": ladder(asks) })
 }
 
@@ -72,8 +72,8 @@ fn trade(t: &Trade) -> Value {
         "trade_id": t.trade_id,
         "market_id": t.market_id,
         "book": t.book,
-        "price": format_micros(t.price_micros),
-        "size": format_micros(t.size_micros),
+        "price": t.price.to_string(),
+        "size": t.size.to_string(),
         "taker_side": t.taker_side.as_str(),
     })
 }
@@ -131,8 +131,13 @@ mod tests {
 
     #[test]
     fn deltas_go_only_to_subscribers_and_never_repeat_a_snapshot() {
-        let event =
-            StreamEvent::Book { market_id: "m".into(), book: 0, seq: 5, bids: vec![(400_000, 0)], asks: vec![] };
+        let event = StreamEvent::Book {
+            market_id: "m".into(),
+            book: 0,
+            seq: 5,
+            bids: vec![(Price::from_micros(400_000), Size::ZERO)],
+            asks: vec![],
+        };
         let subscribed: HashSet<Channel> = [Channel::Book { market_id: "m".into(), book: 0 }].into();
         let mut seen = HashMap::new();
         seen.insert(("m".to_string(), 0), 4);

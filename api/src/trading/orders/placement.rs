@@ -5,7 +5,8 @@
 use kairos_domain::ErrorCode;
 use kairos_domain::risk::{self, OrderAction, Rejection, RejectionKind};
 use kairos_domain::{
-    Market, Order, OrderStatus, OrderType, Side, Stp, TimeInForce, TradingState, new_id, parse_rfc3339_us,
+    Collateral, Market, Order, OrderStatus, OrderType, Price, Side, Size, Stp, TimeInForce, TradingState, new_id,
+    parse_rfc3339_us,
 };
 use kairos_platform::config::Trading;
 use serde::{Deserialize, Serialize};
@@ -100,20 +101,20 @@ pub fn valid_client_order_id(id: &str) -> bool {
 }
 
 /// Checks a price against the market: exact, on the grid.
-pub fn price_micros(text: &str, market: &Market) -> Result<i64, ApiError> {
-    let ticks = risk::price_ticks(text, market.tick_size_micros).map_err(rejection)?;
-    Ok(i64::from(ticks) * market.tick_size_micros)
+pub fn parse_price(text: &str, market: &Market) -> Result<Price, ApiError> {
+    let ticks = risk::price_ticks(text, market.tick_size).map_err(rejection)?;
+    Ok(Price::from_micros(i64::from(ticks) * market.tick_size.micros()))
 }
 
 /// Checks a size against the market: exact, at least the minimum, on the size step.
-pub fn size_micros(text: &str, market: &Market) -> Result<i64, ApiError> {
-    let size = risk::size_micros(text, market.min_size_micros).map_err(rejection)?;
-    risk::check_lot(size, market.tick_size_micros).map_err(rejection)?;
+pub fn parse_size(text: &str, market: &Market) -> Result<Size, ApiError> {
+    let size = risk::parse_size(text, market.min_size).map_err(rejection)?;
+    risk::check_lot(size, market.tick_size).map_err(rejection)?;
     Ok(size)
 }
 
-pub fn check_notional(price: i64, size: i64, trading: &Trading) -> Result<(), ApiError> {
-    risk::check_notional(price, size, trading.max_order_notional_micros).map_err(rejection)
+pub fn check_notional(price: Price, size: Size, trading: &Trading) -> Result<(), ApiError> {
+    risk::check_notional(price, size, Collateral::from_micros(trading.max_order_notional_micros)).map_err(rejection)
 }
 
 /// Builds the order a request asks for (status `pending`), or the first reason it cannot be.
@@ -183,9 +184,9 @@ pub fn build(
         }
         (_, None) => None,
     };
-    let price_micros = price_micros(&req.price, market)?;
-    let size_micros = size_micros(&req.size, market)?;
-    check_notional(price_micros, size_micros, trading)?;
+    let price = parse_price(&req.price, market)?;
+    let size = parse_size(&req.size, market)?;
+    check_notional(price, size, trading)?;
     let id = new_id();
     let client_order_id = match &req.client_order_id {
         Some(c) if valid_client_order_id(c) => c.clone(),
@@ -218,11 +219,11 @@ pub fn build(
         time_in_force,
         post_only,
         stp,
-        price_micros,
-        size_micros,
-        filled_micros: 0,
+        price,
+        size,
+        filled: Size::ZERO,
         reserved_micros: 0,
-        fees_micros: 0,
+        fees: Collateral::ZERO,
         status: OrderStatus::Pending,
         reason: None,
         venue: market.venue,
@@ -246,8 +247,9 @@ pub fn request_hash(o: &Order) -> String {
         o.side,
         o.order_type,
         o.time_in_force,
-        o.price_micros,
-        o.size_micros,
+        // In micro-units, as the digests already stored were computed.
+        o.price.micros(),
+        o.size.micros(),
         o.expires_at_us.map_or(String::new(), |t| t.to_string()),
         o.post_only,
         o.stp,
@@ -270,8 +272,8 @@ mod tests {
             question: "q".into(),
             description: String::new(),
             status: MarketStatus::Open,
-            tick_size_micros: 10_000,
-            min_size_micros: 1_000_000,
+            tick_size: Price::from_micros(10_000),
+            min_size: Size::from_micros(1_000_000),
             end_time_us: None,
             protocol: None,
             resolved_outcome: None,
@@ -317,7 +319,7 @@ mod tests {
     #[test]
     fn a_good_request_becomes_a_pending_order() {
         let o = build(&request("0.42", "10.5"), &market(), "u", &TRADING, 1).expect("order");
-        assert_eq!((o.price_micros, o.size_micros, o.time_in_force), (420_000, 10_500_000, TimeInForce::Gtc));
+        assert_eq!((o.price.micros(), o.size.micros(), o.time_in_force), (420_000, 10_500_000, TimeInForce::Gtc));
         assert_eq!((o.status, o.client_order_id.as_str()), (OrderStatus::Pending, "abc-1"));
         let again = build(&request("0.420", "10.50"), &market(), "u", &TRADING, 2).expect("order");
         assert_eq!(o.request_hash, again.request_hash, "the same order spelled differently is a replay");

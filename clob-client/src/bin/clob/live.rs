@@ -103,7 +103,8 @@ pub(crate) async fn run(command: &str, v: &Value) -> Result<Value, String> {
             let asset_type = match (text(v, "asset_type"), token) {
                 (Ok(given), _) => given,
                 (Err(_), Some(t)) => {
-                    let id = kairos_clob_client::eth::U256::from_str_radix(t, 10).map_err(|_| "token_id: a decimal id")?;
+                    let id =
+                        kairos_clob_client::eth::U256::from_str_radix(t, 10).map_err(|_| "token_id: a decimal id")?;
                     AssetType::of_token(id).as_str().to_string()
                 }
                 (Err(_), None) => AssetType::Collateral.as_str().to_string(),

@@ -20,9 +20,9 @@ use std::io::Read as _;
 use std::process::ExitCode;
 use std::str::FromStr as _;
 
-use kairos_clob_client::eth::{Address, B256, U256};
 use kairos_clob_client::auth::{l1, l2, signer::Signer, signer::hex0x};
 use kairos_clob_client::contracts;
+use kairos_clob_client::eth::{Address, B256, U256};
 use kairos_clob_client::orders::{Version, domain, sign_v1, sign_v2, v1, v2};
 use kairos_clob_client::rounding::{AmountSide, OrderKind, exact, python};
 use serde_json::{Value, json};
