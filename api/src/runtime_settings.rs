@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use kairos_domain::TradingState;
+use kairos_platform::cache::Redis;
 use kairos_platform::locks;
 use kairos_platform::storage::{Db, StorageError, settings};
 
@@ -75,9 +76,9 @@ pub fn snapshot_from_rows(rows: &[(String, String)]) -> RuntimeSnapshot {
 }
 
 /// After a change of the settings table: re-read here, and tell the other instances.
-pub async fn announce_change(state: &crate::state::AppState) -> Result<(), StorageError> {
-    state.runtime().reload(state.db()).await?;
-    if let Some(redis) = state.redis()
+pub async fn announce_change(runtime: &RuntimeSettings, db: &Db, redis: Option<&Redis>) -> Result<(), StorageError> {
+    runtime.reload(db).await?;
+    if let Some(redis) = redis
         && let Err(e) = redis.publish(CHANGED_CHANNEL, "changed").await
     {
         // Not fatal: the others see the change by polling within half a second.
@@ -88,9 +89,14 @@ pub async fn announce_change(state: &crate::state::AppState) -> Result<(), Stora
 
 /// Re-reads the settings whenever another instance announces a change, resubscribing after
 /// Redis drops. Runs until `shutdown`.
-pub async fn follow_announcements(state: crate::state::AppState, shutdown: tokio_util::sync::CancellationToken) {
+pub async fn follow_announcements(
+    runtime: &RuntimeSettings,
+    db: &Db,
+    redis: Option<&Redis>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
     use futures_util::StreamExt as _;
-    let Some(redis) = state.redis().cloned() else {
+    let Some(redis) = redis else {
         // Nothing to follow; the task lives as long as the server, like the others.
         shutdown.cancelled().await;
         return;
@@ -105,7 +111,7 @@ pub async fn follow_announcements(state: crate::state::AppState, shutdown: tokio
                         msg = messages.next() => match msg {
                             Some(_) => {
                                 metrics::counter!("kairos_runtime_settings_announcements_total").increment(1);
-                                if let Err(e) = state.runtime().reload(state.db()).await {
+                                if let Err(e) = runtime.reload(db).await {
                                     tracing::warn!(error = %e, "runtime settings reload after an announcement failed");
                                 }
                             }

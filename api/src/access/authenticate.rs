@@ -57,7 +57,7 @@ pub async fn recheck(state: &AppState, principal: &Principal) -> Result<(), ApiE
         Principal::Key { key_id, .. } => {
             let key = state
                 .key_cache()
-                .get(state, key_id)
+                .get(state.db(), state.master_key(), key_id)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized(ErrorCode::UnknownKey, "no such API key"))?;
             key_usable(&key)?;
@@ -65,7 +65,7 @@ pub async fn recheck(state: &AppState, principal: &Principal) -> Result<(), ApiE
         Principal::User { user_id, role, .. } => {
             let (current, status) = state
                 .user_cache()
-                .get(state, user_id)
+                .get(state.db(), user_id)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized(ErrorCode::UnknownUser, "the token's user does not exist"))?;
             if status != "active" {
@@ -102,7 +102,7 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Princip
     let (claims, _) = state.jwt().verify(token).map_err(|e| ApiError::unauthorized(e.code(), e.message()))?;
     let user = state
         .user_cache()
-        .get(state, &claims.sub)
+        .get(state.db(), &claims.sub)
         .await?
         .ok_or_else(|| ApiError::unauthorized(ErrorCode::UnknownUser, "the token's user does not exist"))?;
     if user.1 != "active" {
@@ -177,7 +177,7 @@ pub(crate) async fn verify_signed(
     }
     let key = state
         .key_cache()
-        .get(state, key_id)
+        .get(state.db(), state.master_key(), key_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized(ErrorCode::UnknownKey, "no such API key"))?;
     let path = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
@@ -203,7 +203,9 @@ pub(crate) async fn verify_signed(
     key_usable(&key)?;
     // Remembered past twice the freshness window with a margin for clock steps, so a
     // signature cannot be replayed at the window's edge.
-    if !signed_request::first_use(state, signature, window * 2 + REPLAY_MARGIN).await {
+    if !signed_request::first_use(state.local_replay_guard(), state.redis(), signature, window * 2 + REPLAY_MARGIN)
+        .await
+    {
         return Err(ApiError::unauthorized(ErrorCode::ReplayedSignature, "this signature was already used"));
     }
     if let Some(allow) = &key.allow {

@@ -12,8 +12,9 @@ use kairos_platform::locks;
 use kairos_platform::storage::{api_keys, users};
 
 use super::*;
+use crate::access::key_secrets::MasterKey;
 use crate::http::error::ApiError;
-use crate::state::AppState;
+use kairos_platform::storage::Db;
 
 /// A key as the verifier needs it, cached briefly so each signed request does not read the
 /// database (a revocation takes effect within [`KEY_CACHE_TTL`] on every instance).
@@ -75,8 +76,13 @@ impl<V: Clone> TtlCache<V> {
 pub struct KeyCache(TtlCache<CachedKey>);
 
 impl KeyCache {
-    pub(crate) async fn get(&self, state: &AppState, key_id: &str) -> Result<Option<CachedKey>, ApiError> {
-        self.0.get_or_load(key_id, load_key(state, key_id)).await
+    pub(crate) async fn get(
+        &self,
+        db: &Db,
+        master_key: &MasterKey,
+        key_id: &str,
+    ) -> Result<Option<CachedKey>, ApiError> {
+        self.0.get_or_load(key_id, load_key(db, master_key, key_id)).await
     }
 
     pub fn forget(&self, key_id: &str) {
@@ -84,14 +90,14 @@ impl KeyCache {
     }
 }
 
-pub(crate) async fn load_key(state: &AppState, key_id: &str) -> Result<Option<CachedKey>, ApiError> {
-    let Some(key) = api_keys::get(state.db(), key_id).await? else { return Ok(None) };
-    let Some(owner) = users::get(state.db(), &key.user_id).await? else { return Ok(None) };
+pub(crate) async fn load_key(db: &Db, master_key: &MasterKey, key_id: &str) -> Result<Option<CachedKey>, ApiError> {
+    let Some(key) = api_keys::get(db, key_id).await? else { return Ok(None) };
+    let Some(owner) = users::get(db, &key.user_id).await? else { return Ok(None) };
     let ciphertext = key
         .secret_ciphertext
         .as_deref()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("api key {key_id} has no encrypted secret")))?;
-    let secret = state.master_key().decrypt(&key.id, ciphertext).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let secret = master_key.decrypt(&key.id, ciphertext).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let scopes = key.scopes.split(',').filter_map(|s| s.parse().ok()).collect();
     let allow = key.ip_allowlist.as_deref().map(|list| list.split(',').filter_map(|s| IpRule::parse(s).ok()).collect());
     Ok(Some(CachedKey {
@@ -113,8 +119,8 @@ pub(crate) type UserState = (Role, String);
 pub struct UserCache(TtlCache<UserState>);
 
 impl UserCache {
-    pub(crate) async fn get(&self, state: &AppState, user_id: &str) -> Result<Option<UserState>, ApiError> {
-        let load = async { Ok(users::get(state.db(), user_id).await?.map(|u| (u.role, u.status))) };
+    pub(crate) async fn get(&self, db: &Db, user_id: &str) -> Result<Option<UserState>, ApiError> {
+        let load = async { Ok(users::get(db, user_id).await?.map(|u| (u.role, u.status))) };
         self.0.get_or_load(user_id, load).await
     }
 

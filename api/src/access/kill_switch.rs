@@ -145,7 +145,7 @@ async fn apply(
         Err(StorageError::Conflict(m)) if m == NO_LONGER_OPEN => return Ok(false),
         Err(e) => return Err(e.into()),
     }
-    crate::runtime_settings::announce_change(state).await?;
+    crate::runtime_settings::announce_change(state.runtime(), state.db(), state.redis()).await?;
     Ok(true)
 }
 

@@ -95,9 +95,13 @@ pub use kairos_domain::time::within_window as fresh;
 /// Records a request signature; false when it was seen within `ttl`. Shared through Redis
 /// when it answers (a replay to another instance is caught too), and always in this instance's
 /// memory (so a Redis that lost the key cannot admit a replay here).
-pub async fn first_use(state: &crate::state::AppState, signature: &str, ttl: Duration) -> bool {
-    let local = state.local_replay_guard();
-    if let Some(redis) = state.redis()
+pub async fn first_use(
+    local: &LocalReplayGuard,
+    redis: Option<&kairos_platform::cache::Redis>,
+    signature: &str,
+    ttl: Duration,
+) -> bool {
+    if let Some(redis) = redis
         && let Ok(mut conn) = redis.connection().await
     {
         let key = format!("kairos:sig:{signature}");

@@ -173,7 +173,8 @@ pub async fn start(settings: ApiSettings) -> Result<Running, StartError> {
     let token = shutdown.clone();
     let follow_state = state.clone();
     tasks.spawn(async move {
-        crate::runtime_settings::follow_announcements(follow_state, token).await;
+        let s = &follow_state;
+        crate::runtime_settings::follow_announcements(s.runtime(), s.db(), s.redis(), token).await;
         ("runtime-settings announcements", Ok(()))
     });
     tracing::info!(%addr, %metrics_addr, %internal_addr, profile = settings.core.profile.as_str(), "kairos-api listening");

@@ -339,7 +339,7 @@ pub async fn set_flag(
         })
     })
     .await?;
-    crate::runtime_settings::announce_change(&state).await?;
+    crate::runtime_settings::announce_change(state.runtime(), state.db(), state.redis()).await?;
     Ok(axum::Json(FlagBody { name, enabled: req.enabled }))
 }
 

@@ -36,8 +36,13 @@ pub async fn forwarded(State(state): State<AppState>, headers: HeaderMap, body: 
     }
     let signature = header(SIGNATURE_HEADER);
     let window = state.settings().signature_window;
-    if !crate::access::signed_request::first_use(&state, &format!("instance:{signature}"), window * 2 + REPLAY_MARGIN)
-        .await
+    if !crate::access::signed_request::first_use(
+        state.local_replay_guard(),
+        state.redis(),
+        &format!("instance:{signature}"),
+        window * 2 + REPLAY_MARGIN,
+    )
+    .await
     {
         return Err(ApiError::unauthorized(ErrorCode::ReplayedInstanceSignature, "this request was already run"));
     }
