@@ -53,8 +53,8 @@ struct Inner {
 pub enum StateError {
     #[error("{0} is not set")]
     Missing(&'static str),
-    #[error("{0}")]
-    MasterKey(String),
+    #[error(transparent)]
+    MasterKey(#[from] crate::access::key_secrets::KeySecretError),
     #[error(transparent)]
     Polymarket(#[from] kairos_venues::polymarket::live::SetupError),
 }

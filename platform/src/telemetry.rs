@@ -20,9 +20,9 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// Replaces the log filter (for SIGHUP reloads).
-    pub fn set_filter(&self, directives: &str) -> Result<(), String> {
-        let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
-        self.filter.reload(filter).map_err(|e| e.to_string())
+    pub fn set_filter(&self, directives: &str) -> Result<(), TelemetryError> {
+        let filter = EnvFilter::try_new(directives).map_err(|e| TelemetryError::Filter(e.to_string()))?;
+        self.filter.reload(filter).map_err(|e| TelemetryError::Reload(e.to_string()))
     }
 
     /// Flushes spans not yet exported; call once at exit.
@@ -44,6 +44,8 @@ pub enum TelemetryError {
     Exporter(String),
     #[error("a tracing subscriber is already installed: {0}")]
     AlreadyInstalled(String),
+    #[error("the log filter could not be swapped: {0}")]
+    Reload(String),
 }
 
 /// Installs the global subscriber. `otlp_endpoint` is the value of

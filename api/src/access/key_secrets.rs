@@ -11,6 +11,21 @@ use rand::RngCore as _;
 #[derive(Clone)]
 pub struct MasterKey(Aes256Gcm);
 
+/// Why a master key or a stored key secret cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeySecretError {
+    #[error("KAIROS_MASTER_KEY {0}")]
+    BadMasterKey(#[from] kairos_platform::config::MasterKeyError),
+    #[error("the master key is not an AES-256 key")]
+    Cipher,
+    #[error("encryption failed")]
+    Encrypt,
+    #[error("the stored key secret is not base64 of a nonce and a ciphertext")]
+    Malformed,
+    #[error("cannot decrypt the key secret (wrong KAIROS_MASTER_KEY?)")]
+    Decrypt,
+}
+
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MasterKey([redacted])")
@@ -19,34 +34,33 @@ impl std::fmt::Debug for MasterKey {
 
 impl MasterKey {
     /// From the config value (32 bytes, base64; checked by the config loader).
-    pub fn from_config(secret: &Secret) -> Result<MasterKey, String> {
-        let bytes = kairos_platform::config::decode_master_key(secret.expose())
-            .map_err(|message| format!("KAIROS_MASTER_KEY {message}"))?;
-        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| "KAIROS_MASTER_KEY must be 32 bytes".to_string())?;
+    pub fn from_config(secret: &Secret) -> Result<MasterKey, KeySecretError> {
+        let bytes = kairos_platform::config::decode_master_key(secret.expose())?;
+        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| KeySecretError::Cipher)?;
         Ok(MasterKey(cipher))
     }
 
-    pub fn encrypt(&self, key_id: &str, secret: &[u8]) -> Result<String, String> {
+    pub fn encrypt(&self, key_id: &str, secret: &[u8]) -> Result<String, KeySecretError> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let ct = self
             .0
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret, aad: key_id.as_bytes() })
-            .map_err(|_| "encryption failed".to_string())?;
+            .map_err(|_| KeySecretError::Encrypt)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         Ok(base64::engine::general_purpose::STANDARD.encode(out))
     }
 
-    pub fn decrypt(&self, key_id: &str, stored: &str) -> Result<Vec<u8>, String> {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(stored).map_err(|_| "ciphertext is not base64")?;
+    pub fn decrypt(&self, key_id: &str, stored: &str) -> Result<Vec<u8>, KeySecretError> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(stored).map_err(|_| KeySecretError::Malformed)?;
         if bytes.len() < 12 + 16 {
-            return Err("ciphertext too short".to_string());
+            return Err(KeySecretError::Malformed);
         }
         let (nonce, ct) = bytes.split_at(12);
         self.0
             .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: key_id.as_bytes() })
-            .map_err(|_| "cannot decrypt the key secret (wrong KAIROS_MASTER_KEY?)".to_string())
+            .map_err(|_| KeySecretError::Decrypt)
     }
 }
 

@@ -253,8 +253,8 @@ fn check_master_key(p: &mut Parser<'_>, key: Option<&Secret>, local: bool) {
         }
         return;
     };
-    if let Err(message) = secret::decode_master_key(key.expose()) {
-        p.problem("KAIROS_MASTER_KEY", &message);
+    if let Err(e) = secret::decode_master_key(key.expose()) {
+        p.problem("KAIROS_MASTER_KEY", &e.to_string());
     }
 }
 

@@ -29,7 +29,7 @@ pub use local_secrets::LOCAL_SECRETS_FILE_PREFIX;
 pub use polymarket::{POLYMARKET_REQUIRED, PolymarketCredentials};
 pub use profile::{LogFormat, Profile, StorageMode};
 pub use rate_limits::{PrincipalKind, RateClass, RateLimits};
-pub use secret::{Secret, decode_master_key, redact_url};
+pub use secret::{MasterKeyError, Secret, decode_master_key, redact_url};
 pub use sources::{ConfigFileError, Origin, RawSources};
 
 use parser::Parser;

@@ -33,20 +33,24 @@ impl fmt::Display for Secret {
 /// `KAIROS_MASTER_KEY`'s 32 bytes, from base64 in either alphabet (standard or URL-safe), with or
 /// without padding: operators paste keys from tools that use either. The error says what was
 /// given (its length), never the value.
-pub fn decode_master_key(text: &str) -> Result<[u8; 32], String> {
+pub fn decode_master_key(text: &str) -> Result<[u8; 32], MasterKeyError> {
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let text = text.trim();
     let decoded = [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD].iter().find_map(|e| e.decode(text).ok());
     let Some(bytes) = decoded else {
-        return Err(format!(
-            "is not base64 (standard or URL-safe alphabet, padding optional): {} characters given",
-            text.chars().count()
-        ));
+        return Err(MasterKeyError::NotBase64 { characters: text.chars().count() });
     };
-    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-        format!("decodes to {} bytes; exactly 32 are required (e.g. `openssl rand -base64 32`)", bytes.len())
-    })
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| MasterKeyError::WrongLength { bytes: bytes.len() })
+}
+
+/// Why a master key is refused: what was given (its size), never the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MasterKeyError {
+    #[error("is not base64 (standard or URL-safe alphabet, padding optional): {characters} characters given")]
+    NotBase64 { characters: usize },
+    #[error("decodes to {bytes} bytes; exactly 32 are required (e.g. `openssl rand -base64 32`)")]
+    WrongLength { bytes: usize },
 }
 
 /// A URL with any password replaced, for logs: `postgres://kairos:[redacted]@db/kairos`.
@@ -109,9 +113,9 @@ mod master_key_tests {
         ] {
             assert_eq!(decode_master_key(text), Ok(key), "{text}");
         }
-        let short = decode_master_key("c2hvcnQ=").expect_err("5 bytes");
+        let short = decode_master_key("c2hvcnQ=").expect_err("5 bytes").to_string();
         assert!(short.contains("5 bytes") && !short.contains("c2hvcnQ"), "{short}");
-        let junk = decode_master_key("not base64 at all!").expect_err("junk");
+        let junk = decode_master_key("not base64 at all!").expect_err("junk").to_string();
         assert!(junk.contains("18 characters") && !junk.contains("junk"), "{junk}");
     }
 }
