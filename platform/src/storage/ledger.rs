@@ -13,6 +13,7 @@ use sqlx::{Connection as _, Row as _};
 
 use super::chain::{GENESIS_HASH, hash_fields};
 use super::{Db, StorageError};
+use kairos_domain::order::share_asset;
 use kairos_domain::{new_id, now_us};
 
 pub use kairos_domain::ledger::{
@@ -216,25 +217,33 @@ pub async fn lock_in(conn: &mut AnyConnection) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Users' available share balances in a market: `(user id, outcome, shares)`, nonzero only.
+/// Users' available share balances in a market of `outcomes` outcomes: `(user id, outcome,
+/// shares)`, nonzero only. Each outcome's asset is named exactly, never matched by a pattern.
 pub async fn share_holders_in(
     conn: &mut AnyConnection,
     market_id: &str,
+    outcomes: u32,
 ) -> Result<Vec<(String, u32, i64)>, StorageError> {
-    let prefix = format!("shares:{market_id}:");
-    let rows = sqlx::query(
-        "SELECT account, asset, balance_micros FROM account_balances WHERE asset LIKE $1 \
+    let assets: Vec<String> = (0..outcomes).map(|o| share_asset(market_id, o)).collect();
+    if assets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT account, asset, balance_micros FROM account_balances WHERE asset IN ({}) \
          AND balance_micros <> 0 ORDER BY account, asset",
-    )
-    .bind(format!("{prefix}%"))
-    .fetch_all(conn)
-    .await?;
+        super::in_placeholders(1, assets.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for asset in &assets {
+        query = query.bind(asset);
+    }
+    let rows = query.fetch_all(conn).await?;
     let mut out = Vec::new();
     for r in rows {
         let (account, asset): (String, String) = (r.try_get(0)?, r.try_get(1)?);
         let account: Account =
             account.parse().map_err(|e: kairos_domain::ledger::UnknownAccount| StorageError::Invalid(e.to_string()))?;
-        let outcome = asset.strip_prefix(&prefix).and_then(|o| o.parse().ok());
+        let outcome = assets.iter().position(|a| *a == asset).and_then(|i| u32::try_from(i).ok());
         if let (Some((user, Bucket::Available)), Some(outcome)) = (account.user(), outcome) {
             out.push((user.to_string(), outcome, r.try_get(2)?));
         }

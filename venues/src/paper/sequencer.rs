@@ -516,19 +516,19 @@ impl Sequencer {
         request_id: &str,
         batch: &mut Batch,
     ) -> Result<Result<Reply, Refusal>, StorageError> {
-        match markets::get(&self.db, market_id).await? {
+        let outcomes = match markets::get(&self.db, market_id).await? {
             None => return Ok(Err(Refusal::UnknownMarket)),
             Some(m) if m.resolved_outcome.is_some() => return Ok(Err(Refusal::MarketResolved)),
             Some(m) if winning as usize >= m.outcomes.len() => return Ok(Err(Refusal::NoSuchOutcome(winning))),
-            Some(_) => {}
-        }
+            Some(m) => u32::try_from(m.outcomes.len()).unwrap_or(u32::MAX),
+        };
         let cancelled = self.exchange.cancel_market(market_id, batch);
         // The releases must be in the balances the payout reads.
         ledger::append_many_locked_in(tx, &std::mem::take(&mut batch.transfers)).await?;
         if !markets::resolve_in(tx, market_id, winning).await? {
             return Err(StorageError::Conflict(format!("market {market_id} is already resolved")));
         }
-        let holders = ledger::share_holders_in(tx, market_id).await?;
+        let holders = ledger::share_holders_in(tx, market_id, outcomes).await?;
         for (user, outcome, shares) in &holders {
             batch.transfers.extend(settlement::resolution_transfers(
                 market_id,
