@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The load figures of the README: a fresh database, four market makers with API keys, a
-# release server, a warm-up run, then kairos-load at concurrency 8, 12 and 16 (20 s each),
-# then `orders verify` and `ledger verify`.
+# release server, a warm-up run, then kairos-load at each concurrency of LEVELS (default 8, 16,
+# 24 and 32; 20 s each, SECONDS_PER_LEVEL to change), the sequencer's batch sizes and times
+# from the metrics listener, then `orders verify` and `ledger verify`.
 #
 #   scripts/load-run.sh sqlite
 #   scripts/load-run.sh postgres postgres://postgres@127.0.0.1:5432/kairos_load   # dropped and re-created
@@ -29,10 +30,15 @@ fi
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18080/health >/dev/null 2>&1 && break; sleep 0.2; done
-load() { "$bin/kairos-load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" --seconds 20 --concurrency "$1" | tr -d '\n '; echo; }
+load() {
+  "$bin/kairos-load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" \
+    --seconds "${SECONDS_PER_LEVEL:-20}" --concurrency "$1" | tr -d '\n '
+  echo
+}
 echo "warm-up: $(load 16)"
 # A new PostgreSQL database plans its statements on empty tables until it is analysed.
 if [ "$backend" = postgres ]; then psql -q "$KAIROS_DATABASE_URL" -c ANALYZE; fi
-for c in 8 12 16; do echo "concurrency $c: $(load "$c")"; done
+for c in ${LEVELS:-8 16 24 32}; do echo "concurrency $c: $(load "$c")"; done
+curl -fsS http://127.0.0.1:19090/metrics | grep -E '^kairos_paper_batch_(duration_seconds|requests)(_sum|_count|\{quantile="0.(5|99)"\})' || true
 "$bin/kairos-api" orders verify | python3 -c 'import json,sys; r=json.load(sys.stdin); print("orders verify:", r["live_orders"], "live orders, problems:", r["problems"])'
 "$bin/kairos-api" ledger verify

@@ -16,6 +16,7 @@ use kairos_platform::telemetry::Telemetry;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _, SizeAbove};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -330,6 +331,9 @@ impl Running {
     }
 }
 
+/// Responses smaller than this go uncompressed.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
 /// The API app with every layer. Outermost first: request id, compression, error envelope,
 /// trace span, metrics, CORS (preflights are answered before authentication), timeout, body
 /// limit (so a signed request's body is bounded before it is read), access (authentication,
@@ -367,7 +371,8 @@ pub fn app(state: AppState) -> Router {
                 }),
         )
         .layer(from_fn(error_envelope))
-        .layer(CompressionLayer::new())
+        // Small bodies (an order, an error) cost more to compress than they save on the wire.
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES))))
         .layer(from_fn(request_id))
 }
 

@@ -64,7 +64,6 @@ pub async fn sweep(state: &AppState) -> Result<usize, StorageError> {
             state.venues().cancel_everywhere_because(state.db(), &user_id, None, CancelCause::DeadManSwitch).await;
         let (count, error) = match &cancelled {
             Ok(orders) => {
-                dead_man::complete(state.db(), &user_id, retry_at).await?;
                 tracing::warn!(
                     user_id,
                     cancelled = orders.len(),
@@ -92,24 +91,34 @@ pub async fn sweep(state: &AppState) -> Result<usize, StorageError> {
             (false, None) => Some("dead_man_switch.completed"),
             (false, Some(_)) => None,
         };
-        if let Some(action) = action {
-            audit_log::append(
-                state.db(),
-                &AuditEntry {
-                    actor: "system:dead_man_switch".to_string(),
-                    action: action.to_string(),
-                    target: Some(format!("user:{user_id}")),
-                    request_id: None,
-                    before: None,
-                    after: Some(
-                        serde_json::json!({
-                            "cancelled_orders": count, "error": error, "attempt": due.attempts + 1,
-                            "retrying": error.is_some(),
-                        })
-                        .to_string(),
-                    ),
-                },
-            )
+        let entry = action.map(|action| AuditEntry {
+            actor: "system:dead_man_switch".to_string(),
+            action: action.to_string(),
+            target: Some(format!("user:{user_id}")),
+            request_id: None,
+            before: None,
+            after: Some(
+                serde_json::json!({
+                    "cancelled_orders": count, "error": error, "attempt": due.attempts + 1,
+                    "retrying": error.is_some(),
+                })
+                .to_string(),
+            ),
+        });
+        let done = error.is_none();
+        // The switch goes (when its cancels all succeeded) in the transaction that records it,
+        // so nobody sees it gone without its audit entry. Only a failed retry has no entry, and
+        // it completes nothing.
+        if let Some(entry) = entry {
+            audit_log::with_audit(state.db(), |conn| {
+                let (user_id, entry) = (user_id.clone(), entry.clone());
+                Box::pin(async move {
+                    if done {
+                        dead_man::complete_in(&mut *conn, &user_id, retry_at).await?;
+                    }
+                    Ok(((), entry))
+                })
+            })
             .await?;
         }
         if first || error.is_none() {

@@ -225,7 +225,8 @@ fn dev_starts_from_any_directory_reloads_on_sighup_and_drains_on_sigterm() {
     wait_for_log(&mut lines, |v| v["message"] == "reloaded log filter");
     get("/health");
     wait_for_log(&mut lines, |v| v["level"] == "DEBUG" && v["message"] == "response");
-    let statuses: Vec<u16> = (0..3).map(|_| get("/v1/time").0).collect();
+    // Ten requests: within the old budget (20/s), beyond the new one even across a second.
+    let statuses: Vec<u16> = (0..10).map(|_| get("/v1/time").0).collect();
     assert!(statuses.contains(&429), "the reloaded budget applies: {statuses:?}");
 
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());

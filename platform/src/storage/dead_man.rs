@@ -84,14 +84,19 @@ pub async fn claim(
 }
 
 /// Takes a fired switch off once its cancels all succeeded; false when a heartbeat re-armed
-/// it meanwhile (it then waits for heartbeats again).
-pub async fn complete(db: &Db, user_id: &str, retry_at_us: i64) -> Result<bool, StorageError> {
+/// it meanwhile (it then waits for heartbeats again). On the caller's connection, in the
+/// transaction of the audit entry that records it.
+pub async fn complete_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    retry_at_us: i64,
+) -> Result<bool, StorageError> {
     let done = sqlx::query(
         "DELETE FROM dead_man_switches WHERE user_id = $1 AND deadline_us = $2 AND fired_at_us IS NOT NULL",
     )
     .bind(user_id)
     .bind(retry_at_us)
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

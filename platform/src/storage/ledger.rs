@@ -80,9 +80,16 @@ pub async fn append_many_in(conn: &mut AnyConnection, transfers: &[Transfer]) ->
     }
     let mut tx = conn.begin().await?;
     lock_in(&mut tx).await?;
-    let ids = append_postings(&mut tx, transfers).await?;
+    let (ids, _) = append_postings(&mut tx, transfers, None).await?;
     tx.commit().await?;
     Ok(ids)
+}
+
+/// The last entry of the hash chain: its sequence number and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainTip {
+    pub seq: i64,
+    pub hash: String,
 }
 
 /// [`append_many_in`] for a caller that already holds the ledger lock ([`lock_in`]) in its own
@@ -98,17 +105,109 @@ pub async fn append_many_locked_in(
     if transfers.is_empty() {
         return Ok(Vec::new());
     }
-    append_postings(conn, transfers).await
+    append_postings(conn, transfers, None).await.map(|(ids, _)| ids)
 }
 
-async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Result<Vec<String>, StorageError> {
+/// What a single ledger writer (the paper venue's sequencer) knows of the ledger between its
+/// transactions, so it reads nothing twice. Valid only while nobody else writes the ledger:
+/// the writer checks that with [`lock_counted_in`] and starts from [`Known::default`] when
+/// someone did, or when its transaction failed.
+#[derive(Debug, Default, Clone)]
+pub struct Known {
+    /// The hash chain's last entry.
+    pub tip: Option<ChainTip>,
+    /// Kept balances by account, then asset. An account present here has every balance it
+    /// has in the database here too (an absent asset is zero).
+    balances: HashMap<String, HashMap<String, i64>>,
+}
+
+/// Accounts whose balances [`Known`] keeps before it starts again from nothing: it never holds
+/// more than a bounded part of the ledger in memory.
+const KNOWN_ACCOUNTS_MAX: usize = 100_000;
+
+impl Known {
+    /// Reads the balances of the accounts it does not hold yet.
+    async fn load(&mut self, conn: &mut AnyConnection, accounts: &[String]) -> Result<(), StorageError> {
+        let mut missing: Vec<String> = accounts.iter().filter(|a| !self.balances.contains_key(*a)).cloned().collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if self.balances.len() + missing.len() > KNOWN_ACCOUNTS_MAX {
+            self.balances.clear();
+            missing = accounts.to_vec();
+            missing.sort_unstable();
+            missing.dedup();
+        }
+        let read = balances_by_name_in(conn, &missing).await?;
+        for account in missing {
+            self.balances.entry(account).or_default();
+        }
+        for ((account, asset), b) in read {
+            self.balances.entry(account).or_default().insert(asset, b);
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, account: String, asset: String, balance: i64) {
+        self.balances.entry(account).or_default().insert(asset, balance);
+    }
+}
+
+/// [`available_balances_in`] that reads only the users `known` does not hold yet.
+pub async fn available_balances_known_in(
+    conn: &mut AnyConnection,
+    user_ids: &[&str],
+    known: &mut Known,
+) -> Result<HashMap<(String, String), i64>, StorageError> {
+    let accounts: Vec<String> = user_ids.iter().map(|u| available(u).to_string()).collect();
+    known.load(conn, &accounts).await?;
+    let mut out = HashMap::new();
+    for (user, account) in user_ids.iter().zip(&accounts) {
+        for (asset, b) in known.balances.get(account).into_iter().flatten() {
+            out.insert((user.to_string(), asset.clone()), *b);
+        }
+    }
+    Ok(out)
+}
+
+/// [`append_many_locked_in`] for the single writer that keeps a [`Known`]: the chain's tip and
+/// the balances come from it when it has them (no read), and it is brought up to date.
+pub async fn append_many_known_in(
+    conn: &mut AnyConnection,
+    transfers: &[Transfer],
+    known: &mut Known,
+) -> Result<Vec<String>, StorageError> {
+    for t in transfers {
+        validate(t)?;
+    }
+    if transfers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (ids, tip) = append_postings(conn, transfers, Some(known)).await?;
+    known.tip = Some(tip);
+    Ok(ids)
+}
+
+async fn append_postings(
+    conn: &mut AnyConnection,
+    transfers: &[Transfer],
+    mut known: Option<&mut Known>,
+) -> Result<(Vec<String>, ChainTip), StorageError> {
+    let known_head = known.as_deref_mut().and_then(|k| k.tip.take());
     // The caller holds the ledger lock: what is read next is current until its transaction ends.
-    let head = sqlx::query("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?;
-    let (mut seq, mut prev_hash) = match head {
-        Some(r) => (r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?),
-        None => (0, GENESIS_HASH.to_string()),
+    let (mut seq, mut prev_hash) = match known_head {
+        Some(h) => (h.seq, h.hash),
+        None => {
+            let head = sqlx::query("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *conn)
+                .await?;
+            match head {
+                Some(r) => (r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?),
+                None => (0, GENESIS_HASH.to_string()),
+            }
+        }
     };
     let now = now_us();
     let mut ids = Vec::with_capacity(transfers.len());
@@ -161,7 +260,10 @@ async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Re
     // Balances move by each transfer's net change per account, computed exactly and in order:
     // a transfer that debits and credits the same account is judged by its net, and no balance
     // can leave i64 (PostgreSQL would refuse it, SQLite would turn it into a float).
-    let mut balances = current_balances(conn, transfers).await?;
+    let mut balances = match known.as_deref_mut() {
+        Some(k) => known_balances(conn, transfers, k).await?,
+        None => current_balances(conn, transfers).await?,
+    };
     for transfer in transfers {
         let mut net: Vec<(&Account, i64)> = Vec::new();
         for p in &transfer.postings {
@@ -193,7 +295,32 @@ async fn append_postings(conn: &mut AnyConnection, transfers: &[Transfer]) -> Re
         }
         q.execute(&mut *conn).await?;
     }
-    Ok(ids)
+    if let Some(k) = known {
+        for ((account, asset), balance) in rows {
+            k.set(account, asset, balance);
+        }
+    }
+    Ok((ids, ChainTip { seq, hash: prev_hash }))
+}
+
+/// [`current_balances`] from what `known` holds, reading only accounts it has not seen.
+async fn known_balances(
+    conn: &mut AnyConnection,
+    transfers: &[Transfer],
+    known: &mut Known,
+) -> Result<HashMap<(String, String), i64>, StorageError> {
+    let wanted: Vec<String> = transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.to_string())).collect();
+    known.load(conn, &wanted).await?;
+    let mut out = HashMap::new();
+    for account in &wanted {
+        let Some(held) = known.balances.get(account) else { continue };
+        for t in transfers {
+            if let Some(b) = held.get(&t.asset) {
+                out.insert((account.clone(), t.asset.clone()), *b);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The kept balance of every (account, asset) the transfers touch; absent ones are zero.
@@ -215,6 +342,15 @@ async fn current_balances(
 pub async fn lock_in(conn: &mut AnyConnection) -> Result<(), StorageError> {
     sqlx::query("UPDATE ledger_lock SET writes = writes + 1 WHERE id = 1").execute(conn).await?;
     Ok(())
+}
+
+/// [`lock_in`], returning how many times the lock has been taken, this time included. A
+/// writer that sees its own previous count plus one knows nobody else wrote the ledger (or
+/// took a market lease) since its last commit, so what it learnt then is still current.
+pub async fn lock_counted_in(conn: &mut AnyConnection) -> Result<i64, StorageError> {
+    let row =
+        sqlx::query("UPDATE ledger_lock SET writes = writes + 1 WHERE id = 1 RETURNING writes").fetch_one(conn).await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Users' available share balances in a market of `outcomes` outcomes: `(user id, outcome,

@@ -180,6 +180,18 @@ impl Db {
     /// Connects (creating a SQLite file and its directory when needed). Fails when the
     /// database cannot be reached within the acquire timeout.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StorageError> {
+        Db::open(url, max_connections, true).await
+    }
+
+    /// [`Db::connect`] without the liveness round trip sqlx makes each time it lends a
+    /// connection: for a single owner on a hot path (the paper venue's sequencer) that retries
+    /// a failed transaction on a fresh start anyway. A dead connection then fails its first
+    /// statement instead of being replaced before it.
+    pub async fn connect_without_ping(url: &str, max_connections: u32) -> Result<Db, StorageError> {
+        Db::open(url, max_connections, false).await
+    }
+
+    async fn open(url: &str, max_connections: u32, ping: bool) -> Result<Db, StorageError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).map_err(|e| StorageError::BadUrl(e.to_string()))?;
         let url = match backend {
@@ -191,6 +203,7 @@ impl Db {
             .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(ping)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -89,6 +89,68 @@ async fn the_ledger_balances_refuses_overdrafts_and_verifies() {
     }
 }
 
+/// The sequencer's way of writing: the lock's count says whether anyone else wrote since its
+/// last commit, and while nobody did, what it knows (the chain's tip, the balances) stands in
+/// for reading them. The chain stays intact and every balance it computes is the database's.
+#[tokio::test]
+async fn a_single_writer_reuses_what_it_knows_only_while_nobody_else_writes() {
+    use sqlx::Connection as _;
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let (a, b) = (user(&db, "ka").await, user(&db, "kb").await);
+        let mut conn = db.pool().acquire().await.expect("conn");
+        ledger::append_in(&mut conn, &Transfer::between(Account::Deposits, available(&a), 9_000_000, "credit", None))
+            .await
+            .expect("credit");
+        let mut known = ledger::Known::default();
+        let mut last = None;
+        for round in 0..3 {
+            let mut tx = conn.begin().await.expect("begin");
+            let writes = ledger::lock_counted_in(&mut tx).await.expect("lock");
+            if last.is_some_and(|w: i64| w + 1 != writes) {
+                known = ledger::Known::default();
+            }
+            let seen = ledger::available_balances_known_in(&mut tx, &[a.as_str()], &mut known).await.expect("read");
+            assert_eq!(seen[&(a.clone(), COLLATERAL.to_string())], 9_000_000 - round * 1_000_000, "{}", s.label);
+            let hold = Transfer::between(available(&a), reserved(&a), 1_000_000, "reserve", None);
+            let pay = Transfer::between(reserved(&a), available(&b), 1_000_000, "trade", None);
+            ledger::append_many_known_in(&mut tx, &[hold, pay], &mut known).await.expect("append");
+            tx.commit().await.expect("commit");
+            last = Some(writes);
+            if round == 1 {
+                // Another writer in between: the count moves by two, and the next round starts
+                // from nothing instead of trusting a stale tip and stale balances.
+                ledger::append_in(&mut conn, &Transfer::between(available(&b), Account::Fees, 500_000, "fee", None))
+                    .await
+                    .expect("other writer");
+            }
+        }
+        // Within one count, a stale view is refused by the database rather than written: the
+        // same tip twice would repeat a sequence number.
+        let mut stale = known.clone();
+        ledger::append_in(&mut conn, &Transfer::between(Account::Deposits, available(&a), 1, "credit", None))
+            .await
+            .expect("credit");
+        let mut tx = conn.begin().await.expect("begin");
+        ledger::lock_in(&mut tx).await.expect("lock");
+        let again = Transfer::between(available(&a), reserved(&a), 1, "reserve", None);
+        assert!(ledger::append_many_known_in(&mut tx, &[again], &mut stale).await.is_err(), "{}", s.label);
+        drop(tx);
+        drop(conn);
+        let balances = ledger::user_balances(&db, &b).await.expect("balances");
+        assert_eq!(balances, vec![(available(&b), COLLATERAL.to_string(), 2_500_000)], "{}", s.label);
+        assert_eq!(
+            ledger::user_balances(&db, &a).await.expect("balances"),
+            vec![(available(&a), COLLATERAL.to_string(), 6_000_001), (reserved(&a), COLLATERAL.to_string(), 0)],
+            "{}",
+            s.label
+        );
+        let head = ledger::verify(&db).await.expect("verify").expect("intact");
+        assert_eq!(head.rows, 2 + 3 * 4 + 2 + 2, "{}", s.label);
+        db.close().await;
+    }
+}
+
 #[tokio::test]
 async fn orders_and_fills_round_trip_and_only_live_orders_are_live() {
     for s in scratch::all().await {

@@ -149,13 +149,14 @@ impl PaperVenue {
             };
             runtime.block_on(async move {
                 let setup = async {
-                    let db = Db::connect(&url, 2).await?;
+                    let db = Db::connect_without_ping(&url, 2).await?;
                     let exchange = rebuild(&db, fees, limits, &instance).await?;
                     Ok::<_, StorageError>((db, exchange))
                 };
                 match setup.await {
                     Ok((db, exchange)) => {
-                        let mut sequencer = Sequencer { db, fees, limits, exchange, views, events, instance };
+                        let mut sequencer =
+                            Sequencer { db, fees, limits, exchange, views, events, instance, known: None };
                         sequencer.publish_books(None);
                         let _ = ready_tx.send(Ok(()));
                         sequencer.run(rx).await;
@@ -216,7 +217,26 @@ struct Sequencer {
     exchange: Exchange,
     views: BookViews,
     events: broadcast::Sender<Arc<StreamEvent>>,
+    /// What the last committed batch left known, valid while nobody else takes the ledger lock.
+    known: Option<Known>,
 }
+
+/// What a committed batch learnt that the next one may reuse instead of reading it again,
+/// provided the ledger lock's count shows no other writer in between ([`ledger::lock_counted_in`]):
+/// every ledger write and every lease taken by another instance happens under that lock.
+#[derive(Debug, Default)]
+struct Known {
+    /// The lock's count as this batch took it.
+    writes: i64,
+    /// The ledger's tip and the balances this instance read or wrote.
+    ledger: ledger::Known,
+    /// Markets whose lease this instance held, with a time it holds it until at least
+    /// (renewals only move the real expiry later).
+    leases: HashMap<String, i64>,
+}
+
+/// A lease known to be ours is read again once it has less than this left.
+const LEASE_RECHECK_MARGIN_US: i64 = 2_000_000;
 
 /// The exchange as the database holds it, for the markets this instance can lease: every one
 /// with live orders whose lease is free, lapsed or already ours, each loaded with its live
@@ -321,8 +341,12 @@ impl Sequencer {
         let mut last_error = String::new();
         for attempt in 0..ATTEMPTS {
             let mut batch = Batch::new(now_us());
+            let started = std::time::Instant::now();
             match self.commit(&requests, expire, &mut batch).await {
                 Ok(results) => {
+                    // What bounds the order rate: one batch's transaction at a time.
+                    metrics::histogram!("kairos_paper_batch_duration_seconds").record(started.elapsed().as_secs_f64());
+                    metrics::histogram!("kairos_paper_batch_requests").record(requests.len() as f64);
                     // Published before the replies, so a client that reads the book after its
                     // answer sees its own order there.
                     self.publish(batch);
@@ -335,6 +359,7 @@ impl Sequencer {
                     last_error = e.to_string();
                     tracing::warn!(attempt, error = %e, "paper batch did not commit; rebuilding from the database");
                     tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                    self.known = None;
                     match rebuild(&self.db, self.fees, self.limits, &self.instance).await {
                         Ok(exchange) => self.exchange = exchange,
                         Err(e) => last_error = format!("{last_error}; rebuild failed: {e}"),
@@ -359,8 +384,15 @@ impl Sequencer {
     ) -> Result<Vec<Result<Reply, VenueError>>, StorageError> {
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
-        ledger::lock_in(&mut tx).await?;
-        self.prepare(&mut tx, requests, expire, batch).await?;
+        let writes = ledger::lock_counted_in(&mut tx).await?;
+        // Reused only if nobody else took the lock since the last commit; kept only if this
+        // batch commits.
+        let reused = self.known.take().filter(|k| k.writes + 1 == writes);
+        metrics::counter!("kairos_paper_batch_known_total", "reused" => if reused.is_some() { "true" } else { "false" })
+            .increment(1);
+        let mut known = reused.unwrap_or_default();
+        known.writes = writes;
+        self.prepare(&mut tx, requests, expire, batch, &mut known).await?;
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
             if let Some(address) = market_of(request).and_then(|m| batch.moved.get(m)) {
@@ -390,7 +422,8 @@ impl Sequencer {
                     self.exchange.amend(user_id, order_id, *price, *size, batch).map(|o| Reply::Order(Box::new(o)))
                 }
                 Request::Resolve { market_id, winning_outcome, actor, request_id } => {
-                    self.resolve(&mut tx, market_id, *winning_outcome, actor, request_id, batch).await?
+                    self.resolve(&mut tx, market_id, *winning_outcome, actor, request_id, batch, &mut known.ledger)
+                        .await?
                 }
             };
             results.push(result.map_err(VenueError::Refused));
@@ -406,7 +439,7 @@ impl Sequencer {
                 batch.faults.join("; ")
             )));
         }
-        ledger::append_many_locked_in(&mut tx, &batch.transfers).await?;
+        ledger::append_many_known_in(&mut tx, &batch.transfers, &mut known.ledger).await?;
         let changed: Vec<&Order> = batch
             .changed
             .iter()
@@ -415,6 +448,7 @@ impl Sequencer {
         orders::save_in(&mut tx, &changed).await?;
         orders::insert_fills_in(&mut tx, &batch.fills).await?;
         tx.commit().await?;
+        self.known = Some(known);
         Ok(results)
     }
 
@@ -426,8 +460,9 @@ impl Sequencer {
         requests: &[&Request],
         expire: bool,
         batch: &mut Batch,
+        known: &mut Known,
     ) -> Result<(), StorageError> {
-        self.check_leases(tx, requests, expire, batch).await?;
+        self.check_leases(tx, requests, expire, batch, known).await?;
         let mut users: Vec<&str> = Vec::new();
         let mut client_ids: Vec<(&str, &str)> = Vec::new();
         for request in requests {
@@ -442,7 +477,7 @@ impl Sequencer {
         }
         users.sort_unstable();
         users.dedup();
-        batch.balances = ledger::available_balances_in(tx, &users).await?;
+        batch.balances = ledger::available_balances_known_in(tx, &users, &mut known.ledger).await?;
         for existing in orders::by_client_ids_in(tx, &client_ids).await? {
             let key = (existing.user_id.clone(), existing.client_order_id.clone());
             batch.client_ids.insert(key, existing.id.clone());
@@ -462,6 +497,7 @@ impl Sequencer {
         requests: &[&Request],
         expire: bool,
         batch: &mut Batch,
+        known: &mut Known,
     ) -> Result<(), StorageError> {
         let mut touched: Vec<String> = Vec::new();
         for request in requests {
@@ -478,13 +514,26 @@ impl Sequencer {
         }
         touched.sort_unstable();
         touched.dedup();
+        let now = now_us();
+        let held = |m: &String| {
+            known.leases.get(m).is_some_and(|until| *until > now + LEASE_RECHECK_MARGIN_US)
+                && self.exchange.has_market(m)
+        };
+        if touched.iter().all(held) {
+            // Every lease is ours for a while yet, and no other instance has taken the ledger
+            // lock (which taking one needs) since we last read them.
+            return Ok(());
+        }
         let ids: Vec<&str> = touched.iter().map(String::as_str).collect();
         let leases = market_leases::of_markets_in(tx, &ids).await?;
-        let now = now_us();
         for market_id in &touched {
             let lease = leases.iter().find(|l| &l.market_id == market_id);
             let current = lease.is_some_and(|l| l.owner == self.instance.id && l.expires_at_us > now);
+            known.leases.remove(market_id);
             if current && self.exchange.has_market(market_id) {
+                if let Some(l) = lease {
+                    known.leases.insert(market_id.clone(), l.expires_at_us);
+                }
                 continue;
             }
             if lease.is_none() && markets::get(&self.db, market_id).await?.is_none() {
@@ -494,6 +543,11 @@ impl Sequencer {
             }
             if current || take_lease(tx, &self.instance, market_id, now).await? {
                 load_market(&self.db, tx, &mut self.exchange, market_id).await?;
+                let until = match lease {
+                    Some(l) if current => l.expires_at_us,
+                    _ => now + i64::try_from(self.instance.lease.as_micros()).unwrap_or(i64::MAX / 2),
+                };
+                known.leases.insert(market_id.clone(), until);
                 continue;
             }
             if self.exchange.forget_market(market_id) {
@@ -507,6 +561,7 @@ impl Sequencer {
 
     /// Cancels the market's orders, marks it resolved, retires every share and pays each
     /// winning share one unit of collateral from escrow: all in the batch's transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn resolve(
         &mut self,
         tx: &mut sqlx::AnyConnection,
@@ -515,6 +570,7 @@ impl Sequencer {
         actor: &str,
         request_id: &str,
         batch: &mut Batch,
+        known: &mut ledger::Known,
     ) -> Result<Result<Reply, Refusal>, StorageError> {
         let outcomes = match markets::get(&self.db, market_id).await? {
             None => return Ok(Err(Refusal::UnknownMarket)),
@@ -524,7 +580,7 @@ impl Sequencer {
         };
         let cancelled = self.exchange.cancel_market(market_id, batch);
         // The releases must be in the balances the payout reads.
-        ledger::append_many_locked_in(tx, &std::mem::take(&mut batch.transfers)).await?;
+        ledger::append_many_known_in(tx, &std::mem::take(&mut batch.transfers), known).await?;
         if !markets::resolve_in(tx, market_id, winning).await? {
             return Err(StorageError::Conflict(format!("market {market_id} is already resolved")));
         }
