@@ -14,27 +14,13 @@ new=${2:?usage: scripts/load-ab.sh OLD_BIN_DIR NEW_BIN_DIR [sqlite|postgres] [RO
 backend=${3:-sqlite}; rounds=${4:-3}; concurrency=${5:-8}; seconds=${6:-12}
 cargo build --release -q -p kairos-load --bins
 load=${CARGO_TARGET_DIR:-target}/release/kairos-load
-export KAIROS_PROFILE=test KAIROS_RISK__MAX_OPEN_ORDERS=0 KAIROS_LOG=warn \
-  KAIROS_BIND=127.0.0.1:18080 KAIROS_METRICS_BIND=127.0.0.1:19090
-for class in READ TRADE CANCEL AUTH; do for kind in ANONYMOUS USER KEY ACCOUNT; do
-  export "KAIROS_RATE_LIMITS__${class}__${kind}=1000000"
-done; done
+source scripts/load-common.sh
 
 turn() {
-  local bin=$1 work server
+  local bin=$1 work
   work=$(mktemp -d)
-  export KAIROS_DATA_DIR="$work"
-  if [ "$backend" = postgres ]; then
-    psql -q postgres://postgres@127.0.0.1:5432/postgres \
-      -c "DROP DATABASE IF EXISTS kairos_ab" -c "CREATE DATABASE kairos_ab" 2>/dev/null
-    export KAIROS_DATABASE_URL=postgres://postgres@127.0.0.1:5432/kairos_ab
-  else
-    export KAIROS_DATABASE_URL=sqlite:$work/load.db
-  fi
-  "$bin/kairos-api" dev-accounts --makers 4 > "$work/accounts.json"
-  "$bin/kairos-api" serve > "$work/server.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18080/health >/dev/null 2>&1 && break; sleep 0.2; done
+  fresh_database "$backend" "$work" postgres://postgres@127.0.0.1:5432/kairos_ab
+  start_server "$bin" "$work"
   "$load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" --seconds 5 --concurrency 16 >/dev/null
   if [ "$backend" = postgres ]; then psql -q "$KAIROS_DATABASE_URL" -c ANALYZE; fi
   "$load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" --seconds "$seconds" \

@@ -12,24 +12,10 @@ backend=${1:?usage: scripts/load-run.sh sqlite|postgres [postgres-url]}
 cargo build --release -q -p kairos-api -p kairos-load --bins
 bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d)
-export KAIROS_PROFILE=test KAIROS_DATA_DIR="$work" KAIROS_RISK__MAX_OPEN_ORDERS=0 KAIROS_LOG=warn \
-  KAIROS_BIND=127.0.0.1:18080 KAIROS_METRICS_BIND=127.0.0.1:19090
-for class in READ TRADE CANCEL AUTH; do for kind in ANONYMOUS USER KEY ACCOUNT; do
-  export "KAIROS_RATE_LIMITS__${class}__${kind}=1000000"
-done; done
-if [ "$backend" = postgres ]; then
-  url=${2:-postgres://postgres@127.0.0.1:5432/kairos_load}
-  admin=${url%/*}/postgres
-  psql -q "$admin" -c "DROP DATABASE IF EXISTS ${url##*/}" -c "CREATE DATABASE ${url##*/}"
-  export KAIROS_DATABASE_URL=$url
-else
-  export KAIROS_DATABASE_URL=sqlite:$work/load.db
-fi
-"$bin/kairos-api" dev-accounts --makers 4 > "$work/accounts.json"
-"$bin/kairos-api" serve > "$work/server.log" 2>&1 &
-server=$!
+source scripts/load-common.sh
+fresh_database "$backend" "$work" "${2:-}"
+start_server "$bin" "$work"
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18080/health >/dev/null 2>&1 && break; sleep 0.2; done
 load() {
   "$bin/kairos-load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" \
     --seconds "${SECONDS_PER_LEVEL:-20}" --concurrency "$1" | tr -d '\n '

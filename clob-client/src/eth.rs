@@ -69,14 +69,19 @@ pub const fn hex_const<const N: usize>(text: &str) -> [u8; N] {
 
 /// `0x` and lowercase hex.
 pub fn hex0x(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(2 + 2 * bytes.len());
-    s.push_str("0x");
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
+    push_hex(&mut s, bytes);
     s
+}
+
+/// Appends `0x` and lowercase hex to `out`, without an intermediate string.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("0x");
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
 }
 
 /// A 20-byte account or contract address. `Display` is the EIP-55 checksummed form; parsing
@@ -163,7 +168,7 @@ impl fmt::Display for Address {
 
 impl fmt::Debug for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_checksum())
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -200,7 +205,7 @@ impl fmt::Display for B256 {
 
 impl fmt::Debug for B256 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex0x(&self.0))
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -141,27 +141,21 @@ pub fn sign_v2(signer: &Signer, order: &v2::Order, domain: &Domain) -> Result<Si
 /// `keccak256(ORDER_TYPE_STRING)`, computed once.
 static V2_TYPE_HASH: std::sync::LazyLock<B256> = std::sync::LazyLock::new(|| keccak256(ORDER_TYPE_STRING));
 
-/// `hashStruct(order)` for the V2 struct without allocating: every field is one 32-byte word,
-/// so the encoding is a fixed 384-byte buffer (the type hash, then the eleven fields in order).
+/// `hashStruct(order)` for the V2 struct without allocating: every field is one 32-byte word.
 pub fn struct_hash_v2(order: &v2::Order) -> B256 {
-    let mut buf = [0u8; 12 * 32];
-    buf[..32].copy_from_slice(V2_TYPE_HASH.as_slice());
-    let mut word = |i: usize, bytes: &[u8]| {
-        let end = (i + 1) * 32 + 32;
-        buf[end - bytes.len()..end].copy_from_slice(bytes);
-    };
-    word(0, &order.salt.to_be_bytes::<32>());
-    word(1, order.maker.as_slice());
-    word(2, order.signer.as_slice());
-    word(3, &order.tokenId.to_be_bytes::<32>());
-    word(4, &order.makerAmount.to_be_bytes::<32>());
-    word(5, &order.takerAmount.to_be_bytes::<32>());
-    word(6, &[order.side]);
-    word(7, &[order.signatureType]);
-    word(8, &order.timestamp.to_be_bytes::<32>());
-    word(9, order.metadata.as_slice());
-    word(10, order.builder.as_slice());
-    keccak256(buf)
+    let mut w = Words::new(*V2_TYPE_HASH);
+    w.push_uint(&order.salt);
+    w.push_address(&order.maker);
+    w.push_address(&order.signer);
+    w.push_uint(&order.tokenId);
+    w.push_uint(&order.makerAmount);
+    w.push_uint(&order.takerAmount);
+    w.push_u8(order.side);
+    w.push_u8(order.signatureType);
+    w.push_uint(&order.timestamp);
+    w.push(order.metadata);
+    w.push(order.builder);
+    w.hash()
 }
 
 /// The legacy struct's type string.
@@ -189,12 +183,13 @@ pub fn struct_hash_v1(order: &v1::Order) -> B256 {
 
 /// [`sign_v2`] with a precomputed domain separator (the hot path).
 pub fn sign_v2_with(signer: &Signer, order: &v2::Order, domain: &SigningDomain) -> Result<Signed, OrderError> {
-    let order_hash = domain.hash(struct_hash_v2(order));
+    let contents_hash = struct_hash_v2(order);
+    let order_hash = domain.hash(contents_hash);
     if order.signatureType != SIGNATURE_TYPE_POLY_1271 {
         check_signer(signer, order.signer)?;
         return Ok(Signed { order_hash, signature: signer.sign_hash(order_hash).to_vec() });
     }
-    Ok(Signed { order_hash, signature: poly_1271_signature(signer, order, &domain.domain) })
+    Ok(Signed { order_hash, signature: poly_1271_signature(signer, order.signer, contents_hash, domain) })
 }
 
 fn check_signer(signer: &Signer, order_signer: Address) -> Result<(), OrderError> {
@@ -211,27 +206,18 @@ pub const ORDER_TYPE_STRING: &str = "Order(uint256 salt,address maker,address si
 /// ERC-7739 `TypedDataSign` wrapping for deposit wallets: the EOA signs a digest binding the
 /// order (its struct hash) to the wallet (the order's signer) and the exchange domain; the wire
 /// signature carries what the wallet contract needs to check it.
-fn poly_1271_signature(signer: &Signer, order: &v2::Order, domain: &Domain) -> Vec<u8> {
-    let contents_hash = struct_hash_v2(order);
+fn poly_1271_signature(signer: &Signer, wallet: Address, contents_hash: B256, domain: &SigningDomain) -> Vec<u8> {
     let mut tds_type = b"TypedDataSign(Order contents,string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)".to_vec();
     tds_type.extend_from_slice(ORDER_TYPE_STRING.as_bytes());
-    let typehash = keccak256(&tds_type);
-    let chain_id = U256::from(domain.chain_id);
-    let mut encoded = Vec::with_capacity(7 * 32);
-    encoded.extend_from_slice(typehash.as_slice());
-    encoded.extend_from_slice(contents_hash.as_slice());
-    encoded.extend_from_slice(keccak256(b"DepositWallet").as_slice());
-    encoded.extend_from_slice(keccak256(b"1").as_slice());
-    encoded.extend_from_slice(&chain_id.to_be_bytes::<32>());
-    encoded.extend_from_slice(order.signer.to_word().as_slice());
-    encoded.extend_from_slice(B256::ZERO.as_slice());
-    let struct_hash = keccak256(&encoded);
-    let app_domain = domain.separator();
-    let mut digest_input = Vec::with_capacity(66);
-    digest_input.extend_from_slice(&[0x19, 0x01]);
-    digest_input.extend_from_slice(app_domain.as_slice());
-    digest_input.extend_from_slice(struct_hash.as_slice());
-    let inner = signer.sign_hash(keccak256(&digest_input));
+    let mut w = Words::new(keccak256(&tds_type));
+    w.push(contents_hash);
+    w.push(keccak256(b"DepositWallet"));
+    w.push(keccak256(b"1"));
+    w.push_uint(&U256::from(domain.domain.chain_id));
+    w.push_address(&wallet);
+    w.push(B256::ZERO);
+    let app_domain = domain.separator;
+    let inner = signer.sign_hash(eip712::signing_hash(&app_domain, &w.hash()));
 
     let type_len = u16::try_from(ORDER_TYPE_STRING.len()).unwrap_or(u16::MAX);
     let mut wire = Vec::with_capacity(65 + 64 + ORDER_TYPE_STRING.len() + 2);

@@ -133,6 +133,16 @@ pub enum Hold {
     Shares(Size),
 }
 
+impl Hold {
+    /// `micros` of what an order on `side` holds.
+    pub fn of(side: Side, micros: i64) -> Hold {
+        match side {
+            Side::Buy => Hold::Collateral(Collateral::from_micros(micros)),
+            Side::Sell => Hold::Shares(Size::from_micros(micros)),
+        }
+    }
+}
+
 impl Order {
     pub fn remaining(&self) -> Size {
         self.size - self.filled
@@ -140,10 +150,7 @@ impl Order {
 
     /// The reservation in its unit.
     pub fn reserved(&self) -> Hold {
-        match self.side {
-            Side::Buy => Hold::Collateral(Collateral::from_micros(self.reserved_micros)),
-            Side::Sell => Hold::Shares(Size::from_micros(self.reserved_micros)),
-        }
+        Hold::of(self.side, self.reserved_micros)
     }
 }
 

@@ -381,10 +381,7 @@ impl Exchange {
         let candidate = kairos_domain::risk::AccountOrder {
             is_limit: order.order_type == OrderType::Limit,
             price: order.price,
-            hold: match order.side {
-                Side::Buy => kairos_domain::Hold::Collateral(Collateral::from_micros(hold)),
-                Side::Sell => kairos_domain::Hold::Shares(Size::from_micros(hold)),
-            },
+            hold: kairos_domain::Hold::of(order.side, hold),
             replaces_hold: resting.map(Order::reserved),
         };
         Ok(kairos_domain::risk::check_account(&self.limits, &candidate, &state)?)

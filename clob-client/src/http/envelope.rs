@@ -1,7 +1,7 @@
 //! The `POST /order` body: the signed order's wire JSON in the key order the official clients
 //! send (the HMAC covers the exact bytes, so the bytes are built here, not by a serializer).
 
-use crate::auth::signer::hex0x;
+use crate::eth::{hex0x, push_hex};
 use crate::orders::{Signed, v1, v2};
 
 /// Order types the CLOB accepts.
@@ -119,16 +119,6 @@ fn push_decimal(b: &mut String, v: &crate::eth::U256) {
         Ok(n) => write!(b, "{n}"),
         Err(_) => write!(b, "{v}"),
     };
-}
-
-/// `0x` and lowercase hex, without an intermediate string.
-fn push_hex(b: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    b.push_str("0x");
-    for byte in bytes {
-        b.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        b.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
 }
 
 /// The same envelope for a legacy version 1 order: `{salt, maker, signer, taker, tokenId,

@@ -80,7 +80,7 @@ pub async fn append_many_in(conn: &mut AnyConnection, transfers: &[Transfer]) ->
     }
     let mut tx = conn.begin().await?;
     lock_in(&mut tx).await?;
-    let (ids, _) = append_postings(&mut tx, transfers, None).await?;
+    let (ids, _) = append_postings(&mut tx, transfers, &mut Known::default()).await?;
     tx.commit().await?;
     Ok(ids)
 }
@@ -105,7 +105,7 @@ pub async fn append_many_locked_in(
     if transfers.is_empty() {
         return Ok(Vec::new());
     }
-    append_postings(conn, transfers, None).await.map(|(ids, _)| ids)
+    append_postings(conn, transfers, &mut Known::default()).await.map(|(ids, _)| ids)
 }
 
 /// What a single ledger writer (the paper venue's sequencer) knows of the ledger between its
@@ -129,17 +129,15 @@ impl Known {
     /// Reads the balances of the accounts it does not hold yet.
     async fn load(&mut self, conn: &mut AnyConnection, accounts: &[String]) -> Result<(), StorageError> {
         let mut missing: Vec<String> = accounts.iter().filter(|a| !self.balances.contains_key(*a)).cloned().collect();
-        missing.sort_unstable();
-        missing.dedup();
         if missing.is_empty() {
             return Ok(());
         }
         if self.balances.len() + missing.len() > KNOWN_ACCOUNTS_MAX {
             self.balances.clear();
             missing = accounts.to_vec();
-            missing.sort_unstable();
-            missing.dedup();
         }
+        missing.sort_unstable();
+        missing.dedup();
         let read = balances_by_name_in(conn, &missing).await?;
         for account in missing {
             self.balances.entry(account).or_default();
@@ -155,7 +153,8 @@ impl Known {
     }
 }
 
-/// [`available_balances_in`] that reads only the users `known` does not hold yet.
+/// Users' available balances, `(user id, asset) → micro-units` (absent ones left out), reading
+/// only the users `known` does not hold yet.
 pub async fn available_balances_known_in(
     conn: &mut AnyConnection,
     user_ids: &[&str],
@@ -185,7 +184,7 @@ pub async fn append_many_known_in(
     if transfers.is_empty() {
         return Ok(Vec::new());
     }
-    let (ids, tip) = append_postings(conn, transfers, Some(known)).await?;
+    let (ids, tip) = append_postings(conn, transfers, known).await?;
     known.tip = Some(tip);
     Ok(ids)
 }
@@ -193,9 +192,9 @@ pub async fn append_many_known_in(
 async fn append_postings(
     conn: &mut AnyConnection,
     transfers: &[Transfer],
-    mut known: Option<&mut Known>,
+    known: &mut Known,
 ) -> Result<(Vec<String>, ChainTip), StorageError> {
-    let known_head = known.as_deref_mut().and_then(|k| k.tip.take());
+    let known_head = known.tip.take();
     // The caller holds the ledger lock: what is read next is current until its transaction ends.
     let (mut seq, mut prev_hash) = match known_head {
         Some(h) => (h.seq, h.hash),
@@ -260,10 +259,7 @@ async fn append_postings(
     // Balances move by each transfer's net change per account, computed exactly and in order:
     // a transfer that debits and credits the same account is judged by its net, and no balance
     // can leave i64 (PostgreSQL would refuse it, SQLite would turn it into a float).
-    let mut balances = match known.as_deref_mut() {
-        Some(k) => known_balances(conn, transfers, k).await?,
-        None => current_balances(conn, transfers).await?,
-    };
+    let mut balances = current_balances(conn, transfers, known).await?;
     for transfer in transfers {
         let mut net: Vec<(&Account, i64)> = Vec::new();
         for p in &transfer.postings {
@@ -295,21 +291,23 @@ async fn append_postings(
         }
         q.execute(&mut *conn).await?;
     }
-    if let Some(k) = known {
-        for ((account, asset), balance) in rows {
-            k.set(account, asset, balance);
-        }
+    for ((account, asset), balance) in rows {
+        known.set(account, asset, balance);
     }
     Ok((ids, ChainTip { seq, hash: prev_hash }))
 }
 
-/// [`current_balances`] from what `known` holds, reading only accounts it has not seen.
-async fn known_balances(
+/// The kept balance of every (account, asset) the transfers touch that has a row (absent ones
+/// are zero), from what `known` holds; it reads only accounts it has not seen.
+async fn current_balances(
     conn: &mut AnyConnection,
     transfers: &[Transfer],
     known: &mut Known,
 ) -> Result<HashMap<(String, String), i64>, StorageError> {
-    let wanted: Vec<String> = transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.to_string())).collect();
+    let mut wanted: Vec<String> =
+        transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.to_string())).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
     known.load(conn, &wanted).await?;
     let mut out = HashMap::new();
     for account in &wanted {
@@ -321,20 +319,6 @@ async fn known_balances(
         }
     }
     Ok(out)
-}
-
-/// The kept balance of every (account, asset) the transfers touch; absent ones are zero.
-async fn current_balances(
-    conn: &mut AnyConnection,
-    transfers: &[Transfer],
-) -> Result<HashMap<(String, String), i64>, StorageError> {
-    let mut wanted: Vec<String> =
-        transfers.iter().flat_map(|t| t.postings.iter().map(|p| p.account.to_string())).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut balances = balances_by_name_in(conn, &wanted).await?;
-    balances.retain(|(_, asset), _| transfers.iter().any(|t| t.asset == *asset));
-    Ok(balances)
 }
 
 /// Queues behind every other ledger writer for the rest of the caller's transaction (see the
@@ -401,19 +385,6 @@ pub async fn balances_in(
         out.insert((account, asset), balance);
     }
     Ok(out)
-}
-
-/// Users' available balances: `(user id, asset) → micro-units`, absent ones left out.
-pub async fn available_balances_in(
-    conn: &mut AnyConnection,
-    user_ids: &[&str],
-) -> Result<HashMap<(String, String), i64>, StorageError> {
-    let accounts: Vec<Account> = user_ids.iter().map(|u| available(u)).collect();
-    let balances = balances_in(conn, &accounts).await?;
-    Ok(balances
-        .into_iter()
-        .filter_map(|((account, asset), b)| account.user().map(|(user, _)| ((user.to_string(), asset), b)))
-        .collect())
 }
 
 async fn balances_by_name_in(

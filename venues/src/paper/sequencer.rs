@@ -95,6 +95,13 @@ pub struct Instance {
     pub lease: Duration,
 }
 
+impl Instance {
+    /// When a lease taken or renewed at `now_us` lapses.
+    pub fn lease_until(&self, now_us: i64) -> i64 {
+        now_us.saturating_add(i64::try_from(self.lease.as_micros()).unwrap_or(i64::MAX / 2))
+    }
+}
+
 /// The handle the API holds: cheap to clone. Made without the database ([`PaperVenue::new`]);
 /// [`PaperVenue::start`] rebuilds the books and starts the sequencer, and until then every
 /// request is answered `Unavailable`.
@@ -263,7 +270,7 @@ async fn take_lease(
     market_id: &str,
     now: i64,
 ) -> Result<bool, StorageError> {
-    let until = now + i64::try_from(instance.lease.as_micros()).unwrap_or(i64::MAX / 2);
+    let until = instance.lease_until(now);
     market_leases::acquire_in(tx, market_id, &instance.id, &instance.address, now, until).await
 }
 
@@ -311,7 +318,7 @@ impl Sequencer {
             tokio::select! {
                 _ = renew.tick() => {
                     let now = now_us();
-                    let until = now + i64::try_from(self.instance.lease.as_micros()).unwrap_or(i64::MAX / 2);
+                    let until = self.instance.lease_until(now);
                     if let Err(e) = market_leases::renew_all(&self.db, &self.instance.id, now, until).await {
                         tracing::warn!(error = %e, "renewing market leases failed; batches re-check them");
                     }
@@ -545,7 +552,7 @@ impl Sequencer {
                 load_market(&self.db, tx, &mut self.exchange, market_id).await?;
                 let until = match lease {
                     Some(l) if current => l.expires_at_us,
-                    _ => now + i64::try_from(self.instance.lease.as_micros()).unwrap_or(i64::MAX / 2),
+                    _ => self.instance.lease_until(now),
                 };
                 known.leases.insert(market_id.clone(), until);
                 continue;

@@ -257,14 +257,10 @@ impl Live {
             market_buys_held: Collateral::from_micros(market_buys_held_micros),
             reference_price,
         };
-        let hold = match order.side {
-            Side::Buy => Hold::Collateral(Collateral::from_micros(amount)),
-            Side::Sell => Hold::Shares(Size::from_micros(amount)),
-        };
         let candidate = AccountOrder {
             is_limit: order.order_type == KairosOrderType::Limit,
             price: order.price,
-            hold,
+            hold: Hold::of(order.side, amount),
             replaces_hold: None,
         };
         check_account(&self.limits, &candidate, &state).map_err(|b| VenueError::Refused(b.into()))?;
