@@ -96,6 +96,7 @@ error_codes! {
     NotAPaperMarket => "not_a_paper_market",
     NotAWebsocket => "not_a_websocket",
     NotFound => "not_found",
+    OrderGroupFrozen => "order_group_frozen",
     OrderNotFound => "order_not_found",
     OrderNotLive => "order_not_live",
     OrderNotionalTooLarge => "order_notional_too_large",

@@ -10,6 +10,7 @@ pub mod market;
 pub mod money;
 pub mod network;
 pub mod order;
+pub mod order_group;
 pub mod refusal;
 pub mod risk;
 pub mod time;
@@ -21,6 +22,7 @@ pub use market::{Market, MarketProtocol, MarketStatus, NewMarket, Outcome, Venue
 pub use money::{Collateral, MoneyError, Price, Size, format_micros, parse_micros};
 pub use network::IpRule;
 pub use order::{Fill, Finality, Hold, Liquidity, Order, OrderStatus, OrderType, Side, Stp, TimeInForce};
+pub use order_group::{GroupLimits, GroupState, OrderGroup};
 pub use refusal::Refusal;
 pub use time::{format_rfc3339_us, now_us, parse_rfc3339_us};
 pub use trading_state::TradingState;

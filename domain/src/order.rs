@@ -120,6 +120,9 @@ pub struct Order {
     pub reason: Option<String>,
     pub venue: super::Venue,
     pub venue_order_id: Option<String>,
+    /// The market-maker protection group it belongs to ([`crate::order_group`]).
+    #[serde(default)]
+    pub order_group_id: Option<String>,
     pub expires_at_us: Option<i64>,
     pub priority: i64,
     pub created_at_us: i64,

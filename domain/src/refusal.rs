@@ -44,6 +44,13 @@ pub enum Refusal {
     /// The user's share of the venue's order budget is spent for this second (cancels pass).
     #[error("you are placing orders on this venue faster than your share of its budget; retry in a second")]
     VenueBusy,
+    /// The order names a group that does not exist, was deleted or is another account's.
+    #[error("no such order group")]
+    OrderGroupNotFound,
+    /// The group tripped its market-maker protection: no new orders in it until it thaws or
+    /// is reset (cancels still pass).
+    #[error("the order group is frozen by its market-maker protection until {until}; reset it or wait")]
+    OrderGroupFrozen { until: String },
 }
 
 impl Refusal {
@@ -64,6 +71,8 @@ impl Refusal {
             Refusal::MarketMoved { .. } => ErrorCode::MarketMoved,
             Refusal::HeartbeatLost => ErrorCode::VenueHeartbeatLost,
             Refusal::VenueBusy => ErrorCode::VenueRateLimited,
+            Refusal::OrderGroupNotFound => ErrorCode::NotFound,
+            Refusal::OrderGroupFrozen { .. } => ErrorCode::OrderGroupFrozen,
         }
     }
 }

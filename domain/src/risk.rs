@@ -257,7 +257,7 @@ mod tests {
 }
 
 /// Limits that need the account's state; zero turns one off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccountLimits {
     pub max_open_orders: u32,
     /// How far from the reference price a limit order may be.

@@ -14,6 +14,8 @@ use kairos_domain::{
     money::MICROS_PER_UNIT, new_id,
 };
 
+use kairos_domain::order_group::{Breach, GroupFill, GroupWindow, OrderGroup};
+
 use crate::order_book::{self as book, CancelReason, Event, OrderBook, RejectReason};
 use crate::settlement::{self, Fees, Party};
 
@@ -130,6 +132,10 @@ pub struct Batch {
     /// Broken invariants met while applying the batch (an amount that overflowed): a batch with
     /// any must not be committed.
     pub faults: Vec<String>,
+    /// Order groups whose state changed (a trip, a reset, a deletion): saved with the batch.
+    pub groups: Vec<String>,
+    /// Groups that tripped in this batch and the limit each went past.
+    pub trips: Vec<(String, Breach)>,
     pub now_us: i64,
 }
 
@@ -196,6 +202,40 @@ pub struct Exchange {
     next_book_id: u64,
     next_priority: i64,
     events: Vec<Event>,
+    /// Market-maker protection: the order groups loaded and their live orders.
+    groups: groups::Groups,
+    /// Groups the current submit tripped (reused between submits).
+    tripped: Vec<(String, Breach)>,
+    /// What entered from the database since the sequencer last took it.
+    journal: Journal,
+}
+
+/// What entered an exchange from the database rather than through its requests: the paper
+/// log records it with the next batch, so a replay can put the same state where the live
+/// engine had it (markets move between instances; a failed commit rebuilds the exchange).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Journal {
+    /// The exchange is new: the process started, or a failed commit made it rebuild.
+    pub fresh: bool,
+    /// Markets loaded with their live orders, in order.
+    pub markets: Vec<MarketLoad>,
+    /// Order groups as loaded, with the fills that counted then.
+    pub groups: Vec<(OrderGroup, Vec<GroupFill>)>,
+}
+
+impl Journal {
+    pub fn is_empty(&self) -> bool {
+        !self.fresh && self.markets.is_empty() && self.groups.is_empty()
+    }
+}
+
+/// A market loaded from the database: its rules, or that it was resolved (never matched).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MarketLoad {
+    pub id: String,
+    pub tick: Price,
+    pub outcomes: u32,
+    pub resolved: bool,
 }
 
 impl Exchange {
@@ -214,6 +254,9 @@ impl Exchange {
             next_book_id: 1,
             next_priority: next_priority + 1,
             events: Vec::new(),
+            groups: groups::Groups::default(),
+            tripped: Vec::new(),
+            journal: Journal { fresh: true, ..Journal::default() },
         }
     }
 
@@ -246,6 +289,19 @@ impl Exchange {
     pub fn markets_of(&self, user_id: &str) -> Vec<String> {
         let mut out: Vec<String> =
             self.live.values().filter(|o| o.user_id == user_id).map(|o| o.market_id.clone()).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The markets where an order group has live orders here.
+    pub fn markets_of_group(&self, group_id: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .groups
+            .members(group_id)
+            .iter()
+            .filter_map(|n| self.live.get(n).map(|o| o.market_id.clone()))
+            .collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -325,12 +381,18 @@ impl Exchange {
                 order.reserved_micros;
         }
         self.ids.insert(order.id.clone(), book_id);
+        if let Some(group) = &order.order_group_id {
+            self.groups.join(group, book_id);
+        }
         self.live.insert(book_id, order);
     }
 
     fn untrack(&mut self, book_id: u64) -> Option<Order> {
         let order = self.live.remove(&book_id)?;
         self.ids.remove(&order.id);
+        if let Some(group) = &order.order_group_id {
+            self.groups.leave(group, book_id);
+        }
         self.expiring -= usize::from(order.expires_at_us.is_some());
         if let Some(n) = self.open_per_user.get_mut(&order.user_id) {
             *n = n.saturating_sub(1);
@@ -404,6 +466,7 @@ impl Exchange {
             return Err(Refusal::MarketResolved);
         }
         let rules = self.markets.get(&order.market_id).ok_or(Refusal::UnknownMarket)?.rules.clone();
+        self.groups.admit(&order, batch.now_us)?;
         let book_index = rules.book_of(order.outcome);
         let (side, price_ticks) = book_terms(&rules, &order, order.price).ok_or(Refusal::PriceOffGrid)?;
         settlement::within_range(order.size, self.fees).map_err(|_| Refusal::AmountOutOfRange)?;
@@ -444,8 +507,7 @@ impl Exchange {
         self.track(book_id, order);
         let mut events = std::mem::take(&mut self.events);
         events.clear();
-        let m = self.markets.get_mut(&rules.id).expect("market looked up above");
-        m.books[book_index].submit(new, batch.now_us, &mut events);
+        self.submit(&rules, book_index, new, batch.now_us, &mut events);
         if let [Event::Rejected { reason, .. }] = events.as_slice() {
             // Nothing happened on the book: take the reservation back out of the batch.
             let reason = *reason;
@@ -461,7 +523,117 @@ impl Exchange {
         }
         self.apply_events(&rules, book_index, &events, batch);
         self.events = events;
+        self.finish_trips(batch);
         self.current(&order_id, batch).ok_or(Refusal::NotFound)
+    }
+
+    /// Submits to a book with the order groups' guard watching each fill.
+    fn submit(&mut self, rules: &MarketRules, index: usize, new: book::NewOrder, now_us: i64, events: &mut Vec<Event>) {
+        let Some(m) = self.markets.get_mut(&rules.id) else { return };
+        let mut guard =
+            groups::Guard { live: &self.live, groups: &mut self.groups, rules, now_us, tripped: &mut self.tripped };
+        m.books[index].submit_guarded(new, now_us, events, &mut guard);
+    }
+
+    /// After a submit that tripped groups: cancels their orders left in other books and
+    /// records the trips, in the same step as the fill that tripped them.
+    fn finish_trips(&mut self, batch: &mut Batch) {
+        if self.tripped.is_empty() {
+            return;
+        }
+        for (group, breach) in std::mem::take(&mut self.tripped) {
+            for book_id in self.groups.members(&group) {
+                self.cancel_book_order(book_id, CancelReason::Protection, batch);
+            }
+            if !batch.groups.contains(&group) {
+                batch.groups.push(group.clone());
+            }
+            batch.trips.push((group, breach));
+        }
+    }
+
+    /// Puts an order group as the database holds it, with the fills that still count.
+    pub fn put_group(&mut self, group: OrderGroup, window: GroupWindow) {
+        self.journal.groups.push((group.clone(), window.counted().copied().collect()));
+        self.groups.put(group, window);
+    }
+
+    /// Notes a market the sequencer loaded from the database (for the paper log).
+    pub fn note_load(&mut self, load: MarketLoad) {
+        self.journal.markets.push(load);
+    }
+
+    /// What entered from the database since the last call.
+    pub fn take_journal(&mut self) -> Journal {
+        std::mem::take(&mut self.journal)
+    }
+
+    /// The fee and limit settings in force.
+    pub fn settings(&self) -> (Fees, Limits) {
+        (self.fees, self.limits)
+    }
+
+    /// Puts other settings in force (a replay follows the ones each batch recorded).
+    pub fn set_settings(&mut self, fees: Fees, limits: Limits) {
+        (self.fees, self.limits) = (fees, limits);
+    }
+
+    /// Takes a market's live orders out (oldest priority first) and drops the market: what a
+    /// replay moves to the instance that loaded it next.
+    pub fn take_market(&mut self, id: &str) -> Vec<Order> {
+        let mut orders: Vec<Order> = self.live.values().filter(|o| o.market_id == id).cloned().collect();
+        orders.sort_by_key(|o| o.priority);
+        self.forget_market(id);
+        self.closed.remove(id);
+        orders
+    }
+
+    pub fn group(&self, id: &str) -> Option<(&OrderGroup, &GroupWindow)> {
+        self.groups.get(id)
+    }
+
+    /// Every order group loaded here (the sequencer reloads them when another writer ran).
+    pub fn group_ids(&self) -> Vec<String> {
+        self.groups.ids()
+    }
+
+    pub fn has_groups(&self) -> bool {
+        !self.groups.is_empty()
+    }
+
+    /// Makes a user's group active again with an empty window.
+    pub fn reset_group(&mut self, user_id: &str, id: &str, batch: &mut Batch) -> Result<OrderGroup, Refusal> {
+        let (group, window) = self.groups.own_mut(user_id, id)?;
+        group.reset(batch.now_us);
+        window.clear();
+        let group = group.clone();
+        if !batch.groups.contains(&group.id) {
+            batch.groups.push(group.id.clone());
+        }
+        Ok(group)
+    }
+
+    /// Deletes a user's group: cancels its live orders here (reason `order_group_deleted`) and
+    /// refuses it from now on. Returns the cancelled orders. Deleting a deleted group cancels
+    /// what is left of it here (each instance holding some of its orders runs it).
+    pub fn delete_group(&mut self, user_id: &str, id: &str, batch: &mut Batch) -> Result<Vec<Order>, Refusal> {
+        let group = self.groups.owned_mut(user_id, id)?;
+        group.deleted_at_us.get_or_insert(batch.now_us);
+        group.updated_at_us = batch.now_us;
+        if !batch.groups.contains(&id.to_string()) {
+            batch.groups.push(id.to_string());
+        }
+        let members = self.groups.members(id);
+        let ids: Vec<String> = members.iter().filter_map(|n| self.live.get(n).map(|o| o.id.clone())).collect();
+        for n in members {
+            self.cancel_book_order(n, CancelReason::Requested, batch);
+        }
+        for order_id in &ids {
+            if let Some(o) = batch.finished.get_mut(order_id) {
+                o.reason = Some("order_group_deleted".to_string());
+            }
+        }
+        Ok(ids.iter().filter_map(|order_id| self.current(order_id, batch)).collect())
     }
 
     /// The order as it stands after this batch so far.
@@ -626,8 +798,7 @@ impl Exchange {
         self.track(new_id_in_book, o);
         let mut events = std::mem::take(&mut self.events);
         events.clear();
-        let m = self.markets.get_mut(&rules.id).ok_or(Refusal::UnknownMarket)?;
-        m.books[index].submit(new, batch.now_us, &mut events);
+        self.submit(&rules, index, new, batch.now_us, &mut events);
         batch.touched.insert((rules.id.clone(), index));
         if let [Event::Rejected { reason, .. }] = events.as_slice() {
             // A post-only amend that would now cross: the order ends, as the book refused it.
@@ -646,6 +817,7 @@ impl Exchange {
             self.apply_events(&rules, index, &events, batch);
         }
         self.events = events;
+        self.finish_trips(batch);
         self.current(order_id, batch).ok_or(Refusal::NotFound)
     }
 
@@ -689,6 +861,7 @@ impl Exchange {
                         CancelReason::Unfilled => "unfilled",
                         CancelReason::SelfTrade => "self_trade_prevented",
                         CancelReason::Expired => "expired",
+                        CancelReason::Protection => MMP_TRIGGERED,
                     };
                     self.finish(id, status, Some(why), batch);
                 }
@@ -870,5 +1043,9 @@ pub fn reject_reason(reason: RejectReason) -> &'static str {
     }
 }
 
+/// The reason an order cancelled by its group's market-maker protection carries.
+pub const MMP_TRIGGERED: &str = "mmp_triggered";
+
+mod groups;
 #[cfg(test)]
 mod tests;

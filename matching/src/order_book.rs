@@ -66,6 +66,34 @@ pub enum CancelReason {
     Unfilled,
     SelfTrade,
     Expired,
+    /// Market-maker protection: the order's group went past a limit ([`FillGuard`]).
+    Protection,
+}
+
+/// Looks at each fill as it happens, inside the match: what it names is cancelled before the
+/// taker meets the next resting order, so nothing of a tripped group trades after the trip.
+pub trait FillGuard {
+    /// Called after each fill. Pushes onto `cancel` the resting orders to pull now (ids this
+    /// book does not hold are ignored); returns whether the taker must stop, its rest cancelled.
+    fn after_fill(
+        &mut self,
+        taker: OrderId,
+        maker: OrderId,
+        price_ticks: u32,
+        size: i64,
+        cancel: &mut Vec<OrderId>,
+    ) -> bool;
+}
+
+/// The guard of a book without protection: it never acts.
+#[derive(Debug, Clone, Copy)]
+pub struct NoGuard;
+
+impl FillGuard for NoGuard {
+    #[inline]
+    fn after_fill(&mut self, _: OrderId, _: OrderId, _: u32, _: i64, _: &mut Vec<OrderId>) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +175,8 @@ pub struct OrderBook {
     slots: Vec<Slot>,
     free: Vec<u32>,
     index: HashMap<OrderId, (Side, u32)>,
+    /// What a guard asked to cancel, reused so a fill allocates nothing.
+    pulled: Vec<OrderId>,
 }
 
 /// The side and price at which an order on `outcome` enters the book of a binary market
@@ -176,6 +206,7 @@ impl OrderBook {
             slots: Vec::new(),
             free: Vec::new(),
             index: HashMap::new(),
+            pulled: Vec::new(),
         }
     }
 
@@ -219,6 +250,17 @@ impl OrderBook {
 
     /// Submits an order; appends what happened to `events`.
     pub fn submit(&mut self, order: NewOrder, now_us: i64, events: &mut Vec<Event>) {
+        self.submit_guarded(order, now_us, events, &mut NoGuard)
+    }
+
+    /// [`OrderBook::submit`] with a guard that sees each fill as it happens.
+    pub fn submit_guarded(
+        &mut self,
+        order: NewOrder,
+        now_us: i64,
+        events: &mut Vec<Event>,
+        guard: &mut impl FillGuard,
+    ) {
         if order.price_ticks == 0 || order.price_ticks >= self.ticks {
             return events.push(Event::Rejected { id: order.id, reason: RejectReason::InvalidPrice });
         }
@@ -244,12 +286,12 @@ impl OrderBook {
             return events.push(Event::Rejected { id: order.id, reason: RejectReason::FokUnfillable });
         }
         let mut remaining = order.size;
-        let mut taker_cancelled = false;
+        let mut taker_cancelled = None;
         if crosses {
-            (remaining, taker_cancelled) = self.take(&order, remaining, now_us, events);
+            (remaining, taker_cancelled) = self.take(&order, remaining, now_us, events, guard);
         }
-        if taker_cancelled {
-            return events.push(Event::Cancelled { id: order.id, remaining, reason: CancelReason::SelfTrade });
+        if let Some(reason) = taker_cancelled {
+            return events.push(Event::Cancelled { id: order.id, remaining, reason });
         }
         if remaining == 0 {
             return;
@@ -301,14 +343,21 @@ impl OrderBook {
         total
     }
 
-    /// Matches against the other side; returns (remaining, whether self-trade prevention
-    /// cancelled the taker).
-    fn take(&mut self, order: &NewOrder, mut remaining: i64, now_us: i64, events: &mut Vec<Event>) -> (i64, bool) {
+    /// Matches against the other side; returns (remaining, why the taker's rest is cancelled
+    /// when self-trade prevention or the guard stopped it).
+    fn take(
+        &mut self,
+        order: &NewOrder,
+        mut remaining: i64,
+        now_us: i64,
+        events: &mut Vec<Event>,
+        guard: &mut impl FillGuard,
+    ) -> (i64, Option<CancelReason>) {
         loop {
             let price = match order.side {
                 Side::Buy if self.best_ask <= order.price_ticks => self.best_ask,
                 Side::Sell if self.best_bid > 0 && self.best_bid >= order.price_ticks => self.best_bid,
-                _ => return (remaining, false),
+                _ => return (remaining, None),
             };
             let maker_side = match order.side {
                 Side::Buy => Side::Sell,
@@ -334,14 +383,14 @@ impl OrderBook {
                 }
                 if slot.owner == order.owner {
                     match order.stp {
-                        Stp::CancelNewest => return (remaining, true),
+                        Stp::CancelNewest => return (remaining, Some(CancelReason::SelfTrade)),
                         Stp::CancelOldest => {
                             self.cancel_slot(slot_index, CancelReason::SelfTrade, events);
                             continue;
                         }
                         Stp::CancelBoth => {
                             self.cancel_slot(slot_index, CancelReason::SelfTrade, events);
-                            return (remaining, true);
+                            return (remaining, Some(CancelReason::SelfTrade));
                         }
                     }
                 }
@@ -369,10 +418,21 @@ impl OrderBook {
                     size: qty,
                     maker_remaining,
                 });
+                let mut pulled = std::mem::take(&mut self.pulled);
+                pulled.clear();
+                let stop = guard.after_fill(order.id, slot.id, price, qty, &mut pulled);
+                for id in &pulled {
+                    self.cancel_with(*id, CancelReason::Protection, events);
+                }
+                self.pulled = pulled;
+                if stop {
+                    self.settle_level(maker_side, price);
+                    return (remaining, (remaining > 0).then_some(CancelReason::Protection));
+                }
             }
             self.settle_level(maker_side, price);
             if remaining == 0 {
-                return (0, false);
+                return (0, None);
             }
         }
     }

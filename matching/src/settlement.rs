@@ -20,7 +20,7 @@ pub fn issuer(market_id: &str) -> Account {
 }
 
 /// Maker and taker fees in basis points of the notional.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Fees {
     pub maker_bps: i64,
     pub taker_bps: i64,

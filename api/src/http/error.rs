@@ -234,9 +234,10 @@ impl From<kairos_platform::storage::StorageError> for ApiError {
 /// The refusal of an order request: its code and whether it is the caller's fault (4xx).
 pub fn refusal_status(r: &kairos_domain::Refusal) -> u16 {
     match r {
-        kairos_domain::Refusal::NotFound => 404,
+        kairos_domain::Refusal::NotFound | kairos_domain::Refusal::OrderGroupNotFound => 404,
         kairos_domain::Refusal::ClientOrderIdReused(_)
         | kairos_domain::Refusal::MarketResolved
+        | kairos_domain::Refusal::OrderGroupFrozen { .. }
         | kairos_domain::Refusal::MarketMoved { .. } => 409,
         kairos_domain::Refusal::UnknownMarket | kairos_domain::Refusal::HeartbeatLost => 503,
         kairos_domain::Refusal::VenueBusy => 429,

@@ -11,7 +11,7 @@ use crate::access::route_rules::{Access, ROUTES};
 use crate::http::error::ErrorBody;
 use crate::http::routes::{
     account, admin, api_keys, auth, balances, books, health, heartbeat, legacy, market_resolution, markets,
-    openapi_json, orders, ws,
+    openapi_json, order_groups, orders, ws,
 };
 use crate::state::AppState;
 
@@ -31,6 +31,7 @@ use crate::state::AppState;
         (name = "api-keys", description = "Market makers' API keys (signed requests)"),
         (name = "admin", description = "Operator routes; every change is audited"),
         (name = "orders", description = "Orders, fills, positions and the dead-man's switch"),
+        (name = "order-groups", description = "Market-maker protection: groups of orders cancelled and frozen when their fills pass a limit"),
         (name = "streams", description = "Websocket streams"),
         (name = "legacy", description = "The old platform's order routes: deprecated aliases of /v1/orders"),
     ),
@@ -174,6 +175,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::get_by_client_id))
         .routes(routes!(orders::fills))
         .routes(routes!(orders::positions))
+        .routes(routes!(order_groups::create, order_groups::list))
+        .routes(routes!(order_groups::get, order_groups::delete))
+        .routes(routes!(order_groups::reset))
         .routes(routes!(heartbeat::heartbeat))
         .routes(routes!(market_resolution::resolve))
         .routes(routes!(books::book))

@@ -60,6 +60,17 @@ pub enum Command {
         #[command(subcommand)]
         command: OrdersCommand,
     },
+    /// Rebuild the paper venue's books, fills and ledger movements from its durable order log
+    /// with the matching code, and compare them with the database; prints
+    /// `{"markets","orders","fills","mismatches",…}` and exits 1 on any mismatch.
+    Replay {
+        /// Compare only this market (everything is still replayed).
+        #[arg(long)]
+        market: Option<String>,
+        /// Replay up to this RFC 3339 time and compare what the database held by then.
+        #[arg(long)]
+        until: Option<String>,
+    },
     /// Make market makers with API keys and collateral, and a paper market, for load runs and
     /// demos; prints them as JSON (`kairos-load --accounts`). dev and test profiles only.
     DevAccounts {
@@ -190,6 +201,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Orders { command: OrdersCommand::Verify } => {
             with_runtime(|settings, _| Box::pin(orders_verify(settings)))
         }
+        Command::Replay { market, until } => with_runtime(move |settings, _| Box::pin(replay(settings, market, until))),
         Command::DevAccounts { makers, credit } => {
             with_runtime(move |settings, _| Box::pin(dev_accounts(settings, makers, credit)))
         }
@@ -442,6 +454,30 @@ async fn orders_verify(settings: ApiSettings) -> Result<(), String> {
     let report = result?;
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     if report.problems.is_empty() { Ok(()) } else { Err(format!("{} problem(s)", report.problems.len())) }
+}
+
+async fn replay(settings: ApiSettings, market: Option<String>, until: Option<String>) -> Result<(), String> {
+    let until_us = match until {
+        None => None,
+        Some(text) => Some(
+            kairos_domain::parse_rfc3339_us(&text)
+                .ok_or_else(|| format!("--until: {text:?} is not an RFC 3339 time"))?,
+        ),
+    };
+    let market = match market {
+        None => None,
+        Some(text) => Some(kairos_domain::parse_id(&text).ok_or_else(|| format!("--market: {text:?} is not a UUID"))?),
+    };
+    let db = connect(&settings).await?;
+    let options = kairos_venues::paper::replay::Options { market, until_us };
+    let result = kairos_venues::paper::replay::run(&db, &options).await.map_err(|e| e.to_string());
+    db.close().await;
+    let report = result?;
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    match report.mismatches.first() {
+        None => Ok(()),
+        Some(first) => Err(format!("{} mismatch(es); the first: {first}", report.mismatch_count)),
+    }
 }
 
 async fn dev_accounts(settings: ApiSettings, makers: usize, credit: String) -> Result<(), String> {

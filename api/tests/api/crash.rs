@@ -89,6 +89,16 @@ async fn start_server(vars: &[(String, String)]) -> (Child, String) {
 }
 
 /// Orders stored so far, all users together.
+/// Runs `kairos-api replay`; returns whether it exited 0 and the report it printed.
+fn replay_cli(vars: &[(String, String)]) -> (bool, serde_json::Value) {
+    let out = kairos_api(vars).arg("replay").output().expect("replay");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!("replay printed no report ({e}): {stdout} / {}", String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.success(), report)
+}
+
 async fn stored_orders(store: &Db) -> i64 {
     use sqlx::Row as _;
     sqlx::query("SELECT COUNT(*) FROM orders")
@@ -178,11 +188,31 @@ async fn a_server_killed_under_load_loses_and_doubles_nothing() {
         assert_eq!((levels("bids"), levels("asks")), (expected.bids.clone(), expected.asks.clone()), "{}", db.label);
         let verified = ledger::verify(&store).await.expect("verify");
         assert!(verified.is_ok(), "{}: {verified:?}", db.label);
+        // The durable log alone re-derives every order, fill and ledger movement...
+        let replayed = replay_cli(&vars);
+        assert!(replayed.0, "{}: replay found mismatches: {}", db.label, replayed.1);
+        assert!(replayed.1["orders"].as_u64().is_some_and(|n| n >= report.acked.len() as u64), "{}", replayed.1);
+        // ...and one corrupted fill makes it fail, naming that fill's order.
+        let fill_order: String = sqlx::query_scalar("SELECT order_id FROM fills ORDER BY id LIMIT 1")
+            .fetch_one(store.pool())
+            .await
+            .expect("a fill");
+        sqlx::query(
+            "UPDATE fills SET size_micros = size_micros + 1 WHERE id = (SELECT id FROM fills ORDER BY id LIMIT 1)",
+        )
+        .execute(store.pool())
+        .await
+        .expect("corrupt");
+        let corrupted = replay_cli(&vars);
+        assert!(!corrupted.0, "{}: a corrupted fill must fail the replay", db.label);
+        let first = corrupted.1["mismatches"][0].as_str().unwrap_or_default().to_string();
+        assert!(first.contains(&fill_order), "{}: {first}", db.label);
         eprintln!(
-            "{}: crash test: {} orders acknowledged before and after the kill, books rebuilt: {} live",
+            "{}: crash test: {} orders acknowledged before and after the kill, books rebuilt: {} live; replay: {}",
             db.label,
             report.acked.len(),
-            consistent.live_orders
+            consistent.live_orders,
+            replayed.1
         );
         server.kill().expect("kill");
         server.wait().expect("reaped");
@@ -269,6 +299,9 @@ async fn when_the_instance_holding_a_market_dies_another_takes_it_over() {
         assert_ne!(lease.address, base_b, "{}: forwarding never goes to the public listener", db.label);
         let consistent = consistency::check(&store).await.expect("check");
         assert!(consistent.problems.is_empty(), "{}: {:?}", db.label, consistent.problems);
+        let replayed = kairos_venues::paper::replay::run(&store, &Default::default()).await.expect("replay");
+        assert!(replayed.mismatches.is_empty(), "{}: {:?}", db.label, replayed.mismatches);
+        assert!(replayed.markets >= 1 && replayed.fills >= 2, "{}: {replayed:?}", db.label);
         eprintln!("{}: takeover after {:?} ({moved_answers} market_moved answers)", db.label, started.elapsed());
         b.kill().expect("kill b");
         b.wait().expect("reaped");

@@ -15,6 +15,7 @@ mod markets;
 mod mock_clob;
 mod openapi;
 mod operators;
+mod order_groups;
 mod orders;
 mod polymarket;
 mod readiness;

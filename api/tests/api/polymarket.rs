@@ -517,3 +517,57 @@ async fn play_money_never_funds_real_orders() {
     assert_eq!((status, error_code(&body).as_str()), (403, "faucet_disabled"), "{body}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_order_group_trips_on_clob_fills_and_cancels_its_clob_orders() {
+    for db in scratch::all().await {
+        let clob = mock_clob::start().await;
+        let app = app_on(&db, &clob, &clob.ws, "60000").await;
+        let (_, op) = app.user(Role::Operator).await;
+        let m = pm_market(&app, "pm-mmp").await;
+        let (_, user) = funded(&app, &op, "100").await;
+        let limits = json!({ "limits": { "interval_ms": 60_000, "max_filled_size": "5", "max_filled_notional": "1000" },
+                             "freeze_ms": 0 });
+        let (status, g) = app.send(Method::POST, "/v1/order-groups", Some(&user), Some(limits)).await;
+        assert_eq!(status, 201, "{g}");
+        let g = g["id"].as_str().expect("id").to_string();
+        let mut placed = Vec::new();
+        for (i, price) in ["0.40", "0.39", "0.38"].into_iter().enumerate() {
+            let mut body = buy(&m, price, "4", &format!("mmp-{i}"));
+            body["order_group_id"] = json!(g);
+            let (status, o) = place(&app, &user, body).await;
+            assert_eq!(status, 201, "{}: {o}", db.label);
+            placed.push(o);
+        }
+        let hash = |o: &Value| o["venue_order_id"].as_str().expect("hash").to_string();
+        // 4 shares is within the limit; 4 more (8) goes past it.
+        clob.fill(&hash(&placed[0]), "mmp-t1", "4", "0.40", true);
+        eventually(10, "the first fill", || async {
+            let (_, f) = app.send(Method::GET, "/v1/fills", Some(&user), None).await;
+            f["data"].as_array().is_some_and(|d| d.len() == 1)
+        })
+        .await;
+        let (_, state) = app.send(Method::GET, &format!("/v1/order-groups/{g}"), Some(&user), None).await;
+        assert_eq!((state["state"].as_str(), state["window"]["filled_size"].as_str()), (Some("active"), Some("4")));
+        clob.fill(&hash(&placed[1]), "mmp-t2", "4", "0.39", true);
+        eventually(10, "the group trips and its last order is cancelled on the CLOB", || async {
+            let o = order_of(&app, &user, placed[2]["id"].as_str().expect("id")).await;
+            o["status"] == "cancelled" && o["reason"] == "mmp_triggered"
+        })
+        .await;
+        assert_eq!(clob.order(&hash(&placed[2])).map(|o| o.status), Some("ORDER_STATUS_CANCELED".to_string()));
+        let (_, state) = app.send(Method::GET, &format!("/v1/order-groups/{g}"), Some(&user), None).await;
+        assert_eq!((state["state"].as_str(), state["trips"].as_i64()), (Some("frozen"), Some(1)), "{state}");
+        assert!(state["frozen_until"].is_null(), "frozen until a reset: {state}");
+        let mut again = buy(&m, "0.30", "1", "mmp-9");
+        again["order_group_id"] = json!(g);
+        let (status, e) = place(&app, &user, again.clone()).await;
+        assert_eq!((status, error_code(&e).as_str()), (409, "order_group_frozen"), "{}: {e}", db.label);
+        let (status, _) = app.send(Method::POST, &format!("/v1/order-groups/{g}/reset"), Some(&user), None).await;
+        assert_eq!(status, 200);
+        let (status, o) = place(&app, &user, again).await;
+        assert_eq!(status, 201, "{}: {o}", db.label);
+        ledger_ok(&app, db.label).await;
+        app.stop().await;
+    }
+}

@@ -271,3 +271,46 @@ async fn streams_check_scopes_budgets_sizes_connections_and_revocations() {
     assert_eq!(code, (4401, "revoked_key".to_string()));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_cancels_of_a_tripped_order_group_stream_on_the_orders_channel() {
+    let db = scratch::sqlite();
+    let app = spawn(&db, &[]).await;
+    let base = app.base.replace("http://", "ws://");
+    let (_, op) = app.user(Role::Operator).await;
+    let m = market(&app, kairos_domain::Venue::Paper, "mmp-stream").await;
+    let (_, maker) = funded(&app, &op, "100").await;
+    let (_, taker) = funded(&app, &op, "100").await;
+    let limits = json!({ "limits": { "interval_ms": 1000, "max_filled_size": "1", "max_filled_notional": "100" },
+                         "freeze_ms": 1000 });
+    let (_, g) = app.send(Method::POST, "/v1/order-groups", Some(&maker), Some(limits)).await;
+    let mut quotes = Vec::new();
+    for price in ["0.40", "0.39"] {
+        let body = json!({ "market_id": m, "outcome": 0, "side": "buy", "price": price, "size": "2", "order_group_id": g["id"] });
+        let (status, q) = app.send(Method::POST, "/v1/orders", Some(&maker), Some(body)).await;
+        assert_eq!(status, 201, "{q}");
+        quotes.push(q["id"].as_str().expect("id").to_string());
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{base}/v1/ws?token={maker}")).await.expect("connect");
+    send_json(&mut ws, json!({ "op": "subscribe", "channel": "orders" })).await;
+    // Messages are handled in order: the pong means the subscription is in place.
+    send_json(&mut ws, json!({ "op": "ping" })).await;
+    next_of(&mut ws, &["pong"]).await;
+    let take =
+        json!({ "market_id": m, "outcome": 1, "side": "buy", "price": "0.60", "size": "2", "time_in_force": "ioc" });
+    let (status, _) = app.send(Method::POST, "/v1/orders", Some(&taker), Some(take)).await;
+    assert_eq!(status, 201);
+    loop {
+        let o = next_of(&mut ws, &["order"]).await;
+        if o["order"]["id"] == quotes[1].as_str() {
+            let order = &o["order"];
+            assert_eq!(
+                (order["status"].as_str(), order["reason"].as_str()),
+                (Some("cancelled"), Some("mmp_triggered")),
+                "{o}"
+            );
+            break;
+        }
+    }
+    app.stop().await;
+}

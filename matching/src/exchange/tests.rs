@@ -39,6 +39,7 @@ fn order(id: &str, user: &str, outcome: u32, side: Side, price: i64, size: i64) 
         reason: None,
         venue: Venue::Paper,
         venue_order_id: None,
+        order_group_id: None,
         expires_at_us: None,
         priority: 0,
         created_at_us: 0,
@@ -274,5 +275,133 @@ fn prices_off_the_grid_are_refused_before_anything_moves() {
         let placed = ex.place(order(&format!("o{price}"), "a", 0, Side::Buy, price, 1_000_000), &mut b);
         assert_eq!(placed, Err(Refusal::PriceOffGrid), "{price}");
         assert!(b.transfers.is_empty() && b.changed.is_empty(), "{price}: nothing reserved or recorded");
+    }
+}
+
+mod order_groups {
+    use kairos_domain::order_group::{GroupLimits, GroupWindow, OrderGroup};
+
+    use super::*;
+
+    const GROUP: &str = "g1";
+
+    fn group(user: &str, id: &str, max_size: i64) -> OrderGroup {
+        let limits = GroupLimits {
+            interval_ms: 1_000,
+            max_filled_size: S(max_size),
+            max_filled_notional: C(1_000_000_000_000),
+            max_delta: None,
+        };
+        OrderGroup::new(id, user, &format!("user:{user}"), limits, 5_000, 0)
+    }
+
+    fn in_group(mut o: Order, group: &str) -> Order {
+        o.order_group_id = Some(group.into());
+        o
+    }
+
+    /// A maker with five 2-share asks in its group (limit 5 shares) at 0.50..0.54, plus one
+    /// ask outside the group at 0.55, and a second market with a group quote.
+    fn quoted() -> (Exchange, Batch) {
+        let mut ex = exchange(Fees::default(), Limits::default());
+        ex.add_market(MarketRules::new("m2", P(10_000), 2).expect("rules"));
+        ex.put_group(group("mm", GROUP, 5_000_000), GroupWindow::default());
+        let mut b = funded(&[("mm", 100_000_000), ("taker", 100_000_000), ("other", 100_000_000)]);
+        b.balances.insert(("mm".into(), "shares:m1:0".into()), 20_000_000);
+        for (i, price) in [500_000, 510_000, 520_000, 530_000, 540_000].into_iter().enumerate() {
+            let o = in_group(order(&format!("q{i}"), "mm", 0, Side::Sell, price, 2_000_000), GROUP);
+            assert_eq!(ex.place(o, &mut b).expect("quote").status, OrderStatus::Open);
+        }
+        ex.place(order("plain", "mm", 0, Side::Sell, 550_000, 2_000_000), &mut b).expect("plain");
+        let mut m2 = in_group(order("q-m2", "mm", 0, Side::Buy, 300_000, 2_000_000), GROUP);
+        m2.market_id = "m2".into();
+        ex.place(m2, &mut b).expect("m2 quote");
+        (ex, b)
+    }
+
+    #[test]
+    fn a_sweep_trips_the_group_at_the_fill_past_its_limit_and_pulls_every_quote_at_once() {
+        let (mut ex, mut b) = quoted();
+        let fills_before = b.fills.len();
+        // One taker order that could take all six asks.
+        let taker = ex.place(order("t1", "taker", 0, Side::Buy, 600_000, 12_000_000), &mut b).expect("taker");
+        let group_fills: Vec<&Fill> =
+            b.fills[fills_before..].iter().filter(|f| f.user_id == "mm" && f.order_id.starts_with('q')).collect();
+        // 2 + 2 = 4 shares is within 5; the third fill (6 shares) goes past it and trips.
+        assert_eq!(group_fills.len(), 3, "{group_fills:?}");
+        assert_eq!(group_fills.iter().map(|f| f.size.micros()).sum::<i64>(), 6_000_000, "one fill past the limit");
+        // The two quotes left in this book and the one in m2 were cancelled, the taker went on
+        // to the ask outside the group.
+        for id in ["q3", "q4", "q-m2"] {
+            let o = ex.current(id, &b).expect("known");
+            assert_eq!((o.status, o.reason.as_deref()), (OrderStatus::Cancelled, Some(MMP_TRIGGERED)), "{id}");
+        }
+        assert_eq!(ex.current("plain", &b).expect("plain").status, OrderStatus::Filled);
+        assert_eq!(taker.filled, S(8_000_000));
+        assert_eq!(b.trips.len(), 1);
+        assert_eq!(b.groups, vec![GROUP.to_string()]);
+        let (g, _) = ex.group(GROUP).expect("group");
+        assert_eq!((g.trips, g.frozen_until_us), (1, Some(1 + 5_000_000)));
+        // Frozen: a new order in it is refused; the maker's other orders still go.
+        let refused = ex.place(in_group(order("q9", "mm", 0, Side::Sell, 700_000, 1_000_000), GROUP), &mut b);
+        assert_eq!(refused.expect_err("frozen").code().as_str(), "order_group_frozen");
+        ex.place(order("free", "mm", 0, Side::Sell, 700_000, 1_000_000), &mut b).expect("outside the group");
+    }
+
+    #[test]
+    fn a_taker_in_a_group_stops_at_its_trip() {
+        let mut ex = exchange(Fees::default(), Limits::default());
+        ex.put_group(group("t", GROUP, 3_000_000), GroupWindow::default());
+        let mut b = funded(&[("mm", 100_000_000), ("t", 100_000_000)]);
+        b.balances.insert(("mm".into(), "shares:m1:0".into()), 20_000_000);
+        for i in 0..4 {
+            ex.place(order(&format!("a{i}"), "mm", 0, Side::Sell, 500_000, 2_000_000), &mut b).expect("ask");
+        }
+        let taker = ex.place(in_group(order("t1", "t", 0, Side::Buy, 500_000, 8_000_000), GROUP), &mut b);
+        let taker = taker.expect("taker");
+        assert_eq!(taker.filled, S(4_000_000), "the second fill tripped the group");
+        assert_eq!((taker.status, taker.reason.as_deref()), (OrderStatus::Cancelled, Some(MMP_TRIGGERED)));
+        assert_eq!(ex.current("a2", &b).expect("a2").status, OrderStatus::Open, "the maker is untouched");
+    }
+
+    #[test]
+    fn other_principals_groups_are_untouched_and_not_joinable() {
+        let (mut ex, mut b) = quoted();
+        ex.put_group(group("other", "g2", 1_000_000), GroupWindow::default());
+        let mut o = in_group(order("x", "other", 1, Side::Sell, 500_000, 1_000_000), GROUP);
+        o.market_id = M.into();
+        assert_eq!(ex.place(o, &mut b).expect_err("not theirs").code().as_str(), "not_found");
+        ex.place(order("t1", "taker", 0, Side::Buy, 600_000, 12_000_000), &mut b).expect("taker");
+        assert_eq!(ex.group("g2").expect("g2").0.trips, 0);
+        assert_eq!(b.trips.iter().map(|(g, _)| g.as_str()).collect::<Vec<_>>(), vec![GROUP]);
+    }
+
+    #[test]
+    fn a_reset_or_the_freeze_running_out_lets_orders_in_again() {
+        let (mut ex, mut b) = quoted();
+        ex.place(order("t1", "taker", 0, Side::Buy, 600_000, 12_000_000), &mut b).expect("taker");
+        let q = || in_group(order("again", "mm", 0, Side::Sell, 700_000, 1_000_000), GROUP);
+        // After the freeze (5 s after the trip at t = 1 µs).
+        let mut later = Batch { now_us: 1 + 5_000_000, ..funded(&[("mm", 100_000_000)]) };
+        later.balances.insert(("mm".into(), "shares:m1:0".into()), 10_000_000);
+        assert_eq!(ex.place(q(), &mut later).expect("thawed").status, OrderStatus::Open);
+        // A reset by its owner clears the window; by anyone else it is not found.
+        let mut b2 = funded(&[]);
+        assert_eq!(ex.reset_group("x", GROUP, &mut b2).expect_err("not theirs").code().as_str(), "not_found");
+        let g = ex.reset_group("mm", GROUP, &mut b2).expect("reset");
+        assert_eq!((g.frozen_until_us, g.window_start_us), (None, 1));
+        assert_eq!(ex.group(GROUP).expect("g").1.fills(), 0);
+    }
+
+    #[test]
+    fn deleting_a_group_cancels_its_orders_and_refuses_it() {
+        let (mut ex, mut b) = quoted();
+        let cancelled = ex.delete_group("mm", GROUP, &mut b).expect("deleted");
+        assert_eq!(cancelled.len(), 6, "five quotes in m1 and one in m2");
+        assert!(cancelled.iter().all(|o| o.reason.as_deref() == Some("order_group_deleted")));
+        assert_eq!(ex.current("plain", &b).expect("plain").status, OrderStatus::Open);
+        let again = ex.place(in_group(order("z", "mm", 0, Side::Sell, 700_000, 1_000_000), GROUP), &mut b);
+        assert_eq!(again.expect_err("deleted").code().as_str(), "not_found");
+        assert!(ex.delete_group("mm", GROUP, &mut b).expect("idempotent").is_empty());
     }
 }

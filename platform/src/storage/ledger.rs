@@ -337,6 +337,19 @@ pub async fn lock_counted_in(conn: &mut AnyConnection) -> Result<i64, StorageErr
     Ok(row.try_get(0)?)
 }
 
+/// The net movement per (account, asset) of what a venue's matching wrote: every entry whose
+/// reference is one of its orders (reservations, releases) or one of its trades (trades, fees,
+/// mints, merges), leaving out the resolution payouts (`settle`). What `replay` re-derives.
+pub async fn venue_trading_nets(db: &Db, venue: &str) -> Result<Vec<(String, String, i64)>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT account, asset, CAST(SUM(amount_micros) AS BIGINT) FROM ledger_entries          WHERE kind <> 'settle' AND (reference IN (SELECT id FROM orders WHERE venue = $1)          OR reference IN (SELECT f.trade_id FROM fills f JOIN orders o ON o.id = f.order_id WHERE o.venue = $1))          GROUP BY account, asset",
+    )
+    .bind(venue)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+}
+
 /// Users' available share balances in a market of `outcomes` outcomes: `(user id, outcome,
 /// shares)`, nonzero only. Each outcome's asset is named exactly, never matched by a pattern.
 pub async fn share_holders_in(

@@ -21,8 +21,8 @@ static LIVE_STATUSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 
 const ORDER_COLUMNS: &str = "id, user_id, client_order_id, request_hash, market_id, outcome, side, order_type, \
     time_in_force, post_only, stp, price_micros, size_micros, filled_micros, reserved_micros, fees_micros, status, \
-    reason, venue, venue_order_id, expires_at_us, priority, created_at_us, updated_at_us";
-const ORDER_WIDTH: usize = 24;
+    reason, venue, venue_order_id, order_group_id, expires_at_us, priority, created_at_us, updated_at_us";
+const ORDER_WIDTH: usize = 25;
 
 const FILL_COLUMNS: &str = "id, trade_id, order_id, user_id, market_id, outcome, side, price_micros, size_micros, \
     fee_micros, liquidity, finality, created_at_us";
@@ -59,6 +59,7 @@ fn order_from_row(row: &AnyRow) -> Result<Order, StorageError> {
         reason: row.try_get("reason")?,
         venue: parse(row, "venue")?,
         venue_order_id: row.try_get("venue_order_id")?,
+        order_group_id: row.try_get("order_group_id")?,
         expires_at_us: row.try_get("expires_at_us")?,
         priority: row.try_get("priority")?,
         created_at_us: row.try_get("created_at_us")?,
@@ -121,6 +122,7 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
                 .bind(o.reason.as_deref())
                 .bind(o.venue.as_str())
                 .bind(o.venue_order_id.as_deref())
+                .bind(o.order_group_id.as_deref())
                 .bind(o.expires_at_us)
                 .bind(o.priority)
                 .bind(o.created_at_us)
@@ -388,6 +390,29 @@ pub async fn account_state_in(
     );
     let row = sqlx::query(&sql).bind(user_id).bind(venue).bind(market_id).fetch_one(conn).await?;
     Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Every order of a venue, for the replay's comparison.
+pub async fn of_venue(db: &Db, venue: &str) -> Result<Vec<Order>, StorageError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE venue = $1 ORDER BY id");
+    sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
+}
+
+/// Every fill of a venue's orders, for the replay's comparison.
+pub async fn fills_of_venue(db: &Db, venue: &str) -> Result<Vec<Fill>, StorageError> {
+    let columns = FILL_COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ");
+    let sql =
+        format!("SELECT {columns} FROM fills f JOIN orders o ON o.id = f.order_id WHERE o.venue = $1 ORDER BY f.id");
+    sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
+}
+
+/// An order group's live orders on one venue.
+pub async fn live_in_group(db: &Db, venue: &str, group_id: &str) -> Result<Vec<Order>, StorageError> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE order_group_id = $1 AND venue = $2 AND status IN {} ORDER BY priority",
+        *LIVE_STATUSES
+    );
+    sqlx::query(&sql).bind(group_id).bind(venue).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub(crate) fn order(user_id: &str, market_id: &str, client: &str, status: OrderS
         reason: None,
         venue: Venue::Paper,
         venue_order_id: None,
+        order_group_id: None,
         expires_at_us: None,
         priority,
         created_at_us: 1,

@@ -115,20 +115,37 @@ impl Venues {
         if self.polymarket.is_enabled() {
             results.push(self.polymarket.cancel_all(user_id, market_id, cause).await);
         }
-        let mut cancelled = Vec::new();
-        let mut first_error = None;
-        for result in results {
-            match result {
-                Ok(orders) => cancelled.extend(orders),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
+        all_cancelled(results)
+    }
+}
+
+/// Market-maker protection's order groups. Their state is written by this instance's paper
+/// sequencer, in the transaction of the batch that changes it; other instances read it again
+/// before their next batch (another writer took the ledger lock), so a reset or deletion here
+/// holds everywhere.
+impl Venues {
+    /// Makes a group active again with an empty window.
+    pub async fn reset_group(&self, user_id: &str, group_id: &str) -> Result<kairos_domain::OrderGroup, VenueError> {
+        let request = Request::ResetGroup { user_id: user_id.to_string(), group_id: group_id.to_string() };
+        match self.paper.call(request).await? {
+            Reply::Group(g) => Ok(*g),
+            other => Err(VenueError::Unavailable(format!("unexpected reply {other:?}"))),
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(cancelled),
+    }
+
+    /// Deletes a group and cancels its orders: here, on every other instance that holds a
+    /// market where the user has live orders, and on the Polymarket venue when it is on.
+    /// Every place is tried; then the first error is returned.
+    pub async fn delete_group(&self, db: &Db, user_id: &str, group_id: &str) -> Result<Vec<Order>, VenueError> {
+        let request = Request::DeleteGroup { user_id: user_id.to_string(), group_id: group_id.to_string() };
+        let mut results = vec![self.paper.call(request.clone()).await.and_then(orders)];
+        for address in self.forwarder.other_holders(db, user_id, None).await {
+            results.push(self.forwarder.forward(&address, &request).await.and_then(|r| r).and_then(orders));
         }
+        if self.polymarket.is_enabled() {
+            results.push(self.polymarket.cancel_group(group_id, "order_group_deleted").await);
+        }
+        all_cancelled(results)
     }
 }
 
@@ -158,6 +175,24 @@ impl Venue for PaperRoute<'_> {
     ) -> Result<Vec<Order>, VenueError> {
         let request = cancel_all_request(user_id, market_id, cause);
         orders(self.venues.paper_call(request).await?)
+    }
+}
+
+/// Every cancelled order of a fan-out, or its first error (after every place was tried).
+fn all_cancelled(results: Vec<Result<Vec<Order>, VenueError>>) -> Result<Vec<Order>, VenueError> {
+    let mut cancelled = Vec::new();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(orders) => cancelled.extend(orders),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(cancelled),
     }
 }
 

@@ -3,4 +3,6 @@
 //! answering; [`consistency`] checks the books and the ledger against each other.
 
 pub mod consistency;
+pub mod log;
+pub mod replay;
 pub mod sequencer;

@@ -11,15 +11,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use kairos_domain::OrderGroup;
 use kairos_domain::{Order, Price, Size, Venue, now_us};
 use kairos_platform::locks;
 use kairos_platform::storage::audit_log::{self, AuditEntry};
-use kairos_platform::storage::{Db, StorageError, ledger, market_leases, markets, orders};
+use kairos_platform::storage::{Db, StorageError, ledger, market_leases, markets, order_groups, orders, paper_log};
+
+use super::log;
 use sqlx::Connection as _;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use kairos_domain::Refusal;
-use kairos_matching::exchange::{Batch, Exchange, Ladder, Limits, MarketRules};
+use kairos_matching::exchange::{Batch, Exchange, Ladder, Limits, MarketLoad, MarketRules};
 use kairos_matching::settlement::{self, Fees};
 
 use crate::common::{CancelCause, StreamEvent, VenueError};
@@ -62,6 +65,16 @@ pub enum Request {
         actor: String,
         request_id: String,
     },
+    /// Makes an order group active again with an empty window.
+    ResetGroup {
+        user_id: String,
+        group_id: String,
+    },
+    /// Cancels an order group's orders here and refuses the group from now on.
+    DeleteGroup {
+        user_id: String,
+        group_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -69,6 +82,7 @@ pub enum Reply {
     Order(Box<Order>),
     Orders(Vec<Order>),
     Resolved { cancelled: usize, holders: usize },
+    Group(Box<OrderGroup>),
 }
 
 /// A book as last published: what a new subscriber gets as its snapshot.
@@ -285,11 +299,13 @@ async fn load_market(
     let Some(m) = markets::get(db, market_id).await? else {
         return Err(StorageError::NotFound(format!("market {market_id}")));
     };
-    if m.status == kairos_domain::MarketStatus::Resolved {
+    let outcomes = u32::try_from(m.outcomes.len()).unwrap_or(u32::MAX);
+    let resolved = m.status == kairos_domain::MarketStatus::Resolved;
+    exchange.note_load(MarketLoad { id: m.id.clone(), tick: m.tick_size, outcomes, resolved });
+    if resolved {
         exchange.close_market(market_id);
         return Ok(());
     }
-    let outcomes = u32::try_from(m.outcomes.len()).unwrap_or(u32::MAX);
     let rules = match MarketRules::new(&m.id, m.tick_size, outcomes) {
         Ok(rules) => rules,
         Err(e) => {
@@ -299,10 +315,21 @@ async fn load_market(
         }
     };
     exchange.add_market(rules);
+    let mut groups: Vec<String> = Vec::new();
     for order in orders::live_in_market_in(tx, market_id).await? {
         let id = order.id.clone();
+        groups.extend(order.order_group_id.iter().filter(|g| exchange.group(g).is_none()).cloned());
         if let Err(refusal) = exchange.restore(order) {
             tracing::error!(order_id = %id, %market_id, %refusal, "a stored live order cannot enter the book");
+        }
+    }
+    // The groups of its orders, with the fills that still count: protection carries over a
+    // takeover.
+    groups.sort_unstable();
+    groups.dedup();
+    if !groups.is_empty() {
+        for (group, window) in order_groups::load_in(tx, &groups, now_us()).await? {
+            exchange.put_group(group, window);
         }
     }
     Ok(())
@@ -354,6 +381,11 @@ impl Sequencer {
                     // What bounds the order rate: one batch's transaction at a time.
                     metrics::histogram!("kairos_paper_batch_duration_seconds").record(started.elapsed().as_secs_f64());
                     metrics::histogram!("kairos_paper_batch_requests").record(requests.len() as f64);
+                    for (group, breach) in &batch.trips {
+                        tracing::warn!(group_id = %group, limit = breach.as_str(), "order group tripped; its orders are cancelled");
+                        metrics::counter!("kairos_order_group_trips_total", "venue" => "paper", "limit" => breach.as_str())
+                            .increment(1);
+                    }
                     // Published before the replies, so a client that reads the book after its
                     // answer sees its own order there.
                     self.publish(batch);
@@ -397,9 +429,22 @@ impl Sequencer {
         let reused = self.known.take().filter(|k| k.writes + 1 == writes);
         metrics::counter!("kairos_paper_batch_known_total", "reused" => if reused.is_some() { "true" } else { "false" })
             .increment(1);
+        let fresh = reused.is_none();
         let mut known = reused.unwrap_or_default();
         known.writes = writes;
-        self.prepare(&mut tx, requests, expire, batch, &mut known).await?;
+        self.prepare(&mut tx, requests, expire, batch, &mut known, fresh).await?;
+        let (fees, limits) = self.exchange.settings();
+        let mut record = log::Written {
+            fees,
+            limits,
+            journal: self.exchange.take_journal(),
+            balances: batch.balances.iter().map(|((u, a), v)| (u.clone(), a.clone(), *v)).collect(),
+            client_ids: batch.client_ids.iter().map(|((u, c), id)| (u.clone(), c.clone(), id.clone())).collect(),
+            steps: Vec::with_capacity(requests.len()),
+            expire,
+        };
+        record.balances.sort_unstable();
+        record.client_ids.sort_unstable();
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
             if let Some(address) = market_of(request).and_then(|m| batch.moved.get(m)) {
@@ -432,7 +477,14 @@ impl Sequencer {
                     self.resolve(&mut tx, market_id, *winning_outcome, actor, request_id, batch, &mut known.ledger)
                         .await?
                 }
+                Request::ResetGroup { user_id, group_id } => {
+                    self.exchange.reset_group(user_id, group_id, batch).map(|g| Reply::Group(Box::new(g)))
+                }
+                Request::DeleteGroup { user_id, group_id } => {
+                    self.exchange.delete_group(user_id, group_id, batch).map(Reply::Orders)
+                }
             };
+            record.steps.push(log::Step { request: *request, accepted: result.is_ok() });
             results.push(result.map_err(VenueError::Refused));
         }
         if expire {
@@ -454,13 +506,27 @@ impl Sequencer {
             .collect();
         orders::save_in(&mut tx, &changed).await?;
         orders::insert_fills_in(&mut tx, &batch.fills).await?;
+        if !batch.groups.is_empty() {
+            let groups: Vec<&OrderGroup> =
+                batch.groups.iter().filter_map(|id| self.exchange.group(id).map(|(g, _)| g)).collect();
+            order_groups::save_state_in(&mut tx, &groups).await?;
+        }
+        if !record.steps.is_empty() || record.expire && !batch.changed.is_empty() || !record.journal.is_empty() {
+            let json = serde_json::to_string(&record)
+                .map_err(|e| StorageError::Invalid(format!("the paper log record cannot be written: {e}")))?;
+            let row =
+                paper_log::Row { batch: writes, at_us: batch.now_us, instance: self.instance.id.clone(), record: json };
+            paper_log::append_in(&mut tx, &row).await?;
+        }
         tx.commit().await?;
         self.known = Some(known);
         Ok(results)
     }
 
     /// Reads what the batch's requests need: their markets, their users' balances (under the
-    /// ledger lock, so current), and the orders their client order ids already name.
+    /// ledger lock, so current), the orders their client order ids already name, and the order
+    /// groups they name (all groups known here again when `fresh`: another writer may have
+    /// changed them since this instance last read them).
     async fn prepare(
         &mut self,
         tx: &mut sqlx::AnyConnection,
@@ -468,18 +534,31 @@ impl Sequencer {
         expire: bool,
         batch: &mut Batch,
         known: &mut Known,
+        fresh: bool,
     ) -> Result<(), StorageError> {
         self.check_leases(tx, requests, expire, batch, known).await?;
         let mut users: Vec<&str> = Vec::new();
         let mut client_ids: Vec<(&str, &str)> = Vec::new();
+        let mut groups: Vec<String> = if fresh { self.exchange.group_ids() } else { Vec::new() };
         for request in requests {
             match request {
                 Request::Place(o) => {
                     users.push(o.user_id.as_str());
                     client_ids.push((&o.user_id, &o.client_order_id));
+                    groups.extend(o.order_group_id.iter().filter(|g| self.exchange.group(g).is_none()).cloned());
                 }
                 Request::Amend { user_id, .. } => users.push(user_id.as_str()),
+                Request::ResetGroup { group_id, .. } | Request::DeleteGroup { group_id, .. } => {
+                    groups.push(group_id.clone())
+                }
                 _ => {}
+            }
+        }
+        if !groups.is_empty() {
+            groups.sort_unstable();
+            groups.dedup();
+            for (group, window) in order_groups::load_in(tx, &groups, batch.now_us).await? {
+                self.exchange.put_group(group, window);
             }
         }
         users.sort_unstable();
@@ -513,6 +592,7 @@ impl Sequencer {
                     Some(m) => touched.push(m.clone()),
                     None => touched.extend(self.exchange.markets_of(user_id)),
                 },
+                Request::DeleteGroup { group_id, .. } => touched.extend(self.exchange.markets_of_group(group_id)),
                 other => touched.extend(market_of(other).map(str::to_string)),
             }
         }
@@ -686,6 +766,7 @@ fn market_of(request: &Request) -> Option<&str> {
             Some(market_id)
         }
         Request::CancelAll { market_id, .. } => market_id.as_deref(),
+        Request::ResetGroup { .. } | Request::DeleteGroup { .. } => None,
     }
 }
 

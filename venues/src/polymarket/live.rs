@@ -29,9 +29,10 @@ use kairos_domain::{
     Collateral, Fill, Finality, Hold, Market, MarketProtocol, Order, OrderStatus, OrderType as KairosOrderType, Price,
     Side, Size, TimeInForce, Venue as VenueName, now_us,
 };
+use kairos_matching::exchange::MMP_TRIGGERED;
 use kairos_platform::config::PolymarketCredentials;
 use kairos_platform::locks;
-use kairos_platform::storage::{Db, StorageError, ledger, markets, orders};
+use kairos_platform::storage::{Db, StorageError, ledger, markets, order_groups, orders};
 use sqlx::Connection as _;
 
 use super::budget::OrderBudget;
@@ -296,6 +297,7 @@ impl Live {
         if !self.budget.take(&order.user_id) {
             return Err(VenueError::Refused(Refusal::VenueBusy));
         }
+        self.admit_group(&order).await?;
         let market = markets::get(&self.db, &order.market_id)
             .await
             .map_err(storage)?
@@ -456,8 +458,11 @@ impl Live {
             return Ok(None);
         }
         write_in(&mut tx, &stored, &effects).await.map_err(storage)?;
+        let tripped = Self::trip_groups_in(&mut tx, &[(&stored, &effects)]).await.map_err(storage)?;
         tx.commit().await.map_err(|e| storage(e.into()))?;
         self.publish(&stored, &effects.new_fills);
+        drop(_one);
+        self.cancel_tripped(tripped).await;
         Ok(Some(effects))
     }
 
@@ -505,10 +510,15 @@ impl Live {
                 changed.push((order, all));
             }
         }
+        let pairs: Vec<(&Order, &Effects)> = changed.iter().map(|(o, e)| (o, e)).collect();
+        let tripped = Self::trip_groups_in(&mut tx, &pairs).await.map_err(storage)?;
         tx.commit().await.map_err(|e| storage(e.into()))?;
         for (order, effects) in &changed {
             self.publish(order, &effects.new_fills);
         }
+        // Cancelling applies the orders' states, which takes `applying` again.
+        drop(_one);
+        self.cancel_tripped(tripped).await;
         Ok(changed.into_iter().map(|(order, _)| order).collect())
     }
 
@@ -665,6 +675,72 @@ impl Live {
                 None => break,
             }
         }
+        self.cancel_orders(&targets, reason).await
+    }
+
+    /// Cancels an order group's live orders on the CLOB (a trip of its protection, or its
+    /// deletion); every order is tried, then the first error is returned.
+    pub async fn cancel_group(&self, group_id: &str, reason: &str) -> Result<Vec<Order>, VenueError> {
+        let targets = orders::live_in_group(&self.db, VENUE, group_id).await.map_err(storage)?;
+        self.cancel_orders(&targets, reason).await
+    }
+
+    /// Refuses an order whose group is not the user's, is deleted or is frozen.
+    async fn admit_group(&self, order: &Order) -> Result<(), VenueError> {
+        let Some(id) = &order.order_group_id else { return Ok(()) };
+        let group = order_groups::get(&self.db, id).await.map_err(storage)?;
+        kairos_domain::OrderGroup::admit(group.as_ref(), &order.user_id, now_us()).map_err(VenueError::Refused)
+    }
+
+    /// Counts the new fills of the orders a transaction changed against their groups, on that
+    /// transaction: a group past a limit is frozen there, and its id returned so the caller
+    /// cancels its CLOB orders as soon as the transaction commits.
+    async fn trip_groups_in(
+        tx: &mut sqlx::AnyConnection,
+        changed: &[(&Order, &Effects)],
+    ) -> Result<Vec<String>, StorageError> {
+        let mut ids: Vec<String> = changed
+            .iter()
+            .filter(|(_, e)| !e.new_fills.is_empty())
+            .filter_map(|(o, _)| o.order_group_id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(ids);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let now = now_us();
+        let mut tripped = Vec::new();
+        let mut frozen = Vec::new();
+        for (mut group, window) in order_groups::load_in(tx, &ids, now).await? {
+            if group.deleted_at_us.is_some() || group.state(now) == kairos_domain::GroupState::Frozen {
+                continue;
+            }
+            if let Some(breach) = window.breach(&group.limits) {
+                tracing::warn!(group_id = %group.id, limit = breach.as_str(), "order group tripped on CLOB fills");
+                metrics::counter!("kairos_order_group_trips_total", "venue" => VENUE, "limit" => breach.as_str())
+                    .increment(1);
+                group.trip(now);
+                tripped.push(group.id.clone());
+                frozen.push(group);
+            }
+        }
+        order_groups::save_state_in(tx, &frozen.iter().collect::<Vec<_>>()).await?;
+        Ok(tripped)
+    }
+
+    /// Cancels the CLOB orders of groups that just tripped; a failure is logged, and the
+    /// group stays frozen so nothing new joins it.
+    async fn cancel_tripped(&self, groups: Vec<String>) {
+        for group in groups {
+            // Boxed: cancelling settles orders, which applies their state, which may trip again.
+            if let Err(e) = Box::pin(self.cancel_group(&group, MMP_TRIGGERED)).await {
+                tracing::error!(group_id = %group, error = %e, "cancelling a tripped group's CLOB orders failed");
+            }
+        }
+    }
+
+    async fn cancel_orders(&self, targets: &[Order], reason: &str) -> Result<Vec<Order>, VenueError> {
         let hashes: Vec<&str> = targets.iter().filter_map(|o| o.venue_order_id.as_deref()).collect();
         if !hashes.is_empty() {
             // The client splits at the CLOB's 3,000 ids per request.
@@ -672,7 +748,7 @@ impl Live {
         }
         let mut cancelled = Vec::new();
         let mut first_error = None;
-        for order in &targets {
+        for order in targets {
             let Some(hash) = order.venue_order_id.as_deref() else { continue };
             match self.settle_cancel(order, hash, reason).await {
                 Ok(()) => match self.current(&order.id).await {

@@ -60,6 +60,11 @@ impl PolymarketVenue {
         self.live.clone()
     }
 
+    /// Cancels an order group's live CLOB orders (its deletion).
+    pub async fn cancel_group(&self, group_id: &str, reason: &str) -> Result<Vec<Order>, VenueError> {
+        self.on()?.cancel_group(group_id, reason).await
+    }
+
     fn on(&self) -> Result<&Live, VenueError> {
         self.live.as_deref().ok_or_else(|| {
             VenueError::Disabled(format!(

@@ -197,6 +197,7 @@ pub(super) fn test_order(side: Side) -> Order {
         reason: None,
         venue: Venue::Polymarket,
         venue_order_id: Some("0xabc".into()),
+        order_group_id: None,
         expires_at_us: None,
         priority: 0,
         created_at_us: 0,

@@ -14,6 +14,7 @@ pub mod legacy;
 pub mod market_resolution;
 pub mod markets;
 pub mod openapi_json;
+pub mod order_groups;
 pub mod orders;
 pub mod paging;
 pub mod ws;

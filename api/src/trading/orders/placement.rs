@@ -80,6 +80,10 @@ pub struct PlaceOrderRequest {
     /// Unique per account, 1–64 characters of `A–Z a–z 0–9 - _ . :`. Repeating a request with
     /// the same id returns the original order (header `Idempotent-Replayed: true`).
     pub client_order_id: Option<String>,
+    /// The order group (market-maker protection) the order joins: the group must be the
+    /// account's own and not frozen.
+    #[schema(format = Uuid)]
+    pub order_group_id: Option<String>,
 }
 
 fn rejection(r: Rejection) -> ApiError {
@@ -198,6 +202,13 @@ pub fn build(
         }
         None => id.clone(),
     };
+    let order_group_id = match &req.order_group_id {
+        None => None,
+        Some(g) => Some(
+            kairos_domain::parse_id(g)
+                .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "order_group_id must be a UUID"))?,
+        ),
+    };
     let side = match req.side {
         SideWire::Buy => Side::Buy,
         SideWire::Sell => Side::Sell,
@@ -228,6 +239,7 @@ pub fn build(
         reason: None,
         venue: market.venue,
         venue_order_id: None,
+        order_group_id,
         expires_at_us,
         priority: 0,
         created_at_us: now_us,
@@ -240,7 +252,7 @@ pub fn build(
 /// A digest of what the order asks for (not of how it was spelled): the same order sent
 /// twice has the same digest; any change of parameters changes it.
 pub fn request_hash(o: &Order) -> String {
-    let canonical = format!(
+    let mut canonical = format!(
         "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
         o.market_id,
         o.outcome,
@@ -254,6 +266,11 @@ pub fn request_hash(o: &Order) -> String {
         o.post_only,
         o.stp,
     );
+    // Only orders in a group carry it, so the digests stored before groups existed still match.
+    if let Some(group) = &o.order_group_id {
+        canonical.push_str("|group:");
+        canonical.push_str(group);
+    }
     hex::encode(Sha256::digest(canonical.as_bytes()))
 }
 
@@ -300,6 +317,7 @@ mod tests {
             post_only: None,
             stp: None,
             client_order_id: Some("abc-1".into()),
+            order_group_id: None,
         }
     }
 

@@ -1,0 +1,42 @@
+//! SQL for the paper venue's durable order log (`paper_log`): the sequencer appends one row per
+//! committed batch in that batch's transaction; `kairos-api replay` reads them back in commit
+//! order. The record is JSON the venue defines (`kairos_venues::paper::log`); storage keeps it
+//! as text.
+
+use sqlx::AnyConnection;
+use sqlx::Row as _;
+
+use super::{Db, StorageError};
+
+/// One batch as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub batch: i64,
+    pub at_us: i64,
+    pub instance: String,
+    pub record: String,
+}
+
+pub async fn append_in(conn: &mut AnyConnection, row: &Row) -> Result<(), StorageError> {
+    sqlx::query("INSERT INTO paper_log (batch, at_us, instance, record) VALUES ($1, $2, $3, $4)")
+        .bind(row.batch)
+        .bind(row.at_us)
+        .bind(&row.instance)
+        .bind(&row.record)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Up to `limit` batches after `after`, in commit order.
+pub async fn page(db: &Db, after: i64, limit: i64) -> Result<Vec<Row>, StorageError> {
+    let rows =
+        sqlx::query("SELECT batch, at_us, instance, record FROM paper_log WHERE batch > $1 ORDER BY batch LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await?;
+    rows.iter()
+        .map(|r| Ok(Row { batch: r.try_get(0)?, at_us: r.try_get(1)?, instance: r.try_get(2)?, record: r.try_get(3)? }))
+        .collect()
+}
