@@ -72,7 +72,9 @@ pub struct OrderGroup {
     pub freeze_ms: i64,
     /// Frozen while this lies ahead (`i64::MAX`: until a reset).
     pub frozen_until_us: Option<i64>,
-    /// Fills before this time count for nothing: the group's creation, its last trip or reset.
+    /// Only fills after this time count: the group's creation, its last trip or reset. Strictly
+    /// after: the fills of the batch that tripped it share its time and must not count again
+    /// when the window is read back from the database.
     pub window_start_us: i64,
     /// How often it tripped.
     pub trips: i64,
@@ -155,9 +157,16 @@ impl OrderGroup {
         }
     }
 
-    /// The earliest fill time that can still count at `now_us`.
+    /// The earliest time a fill may have and still count at `now_us` (see [`OrderGroup::counts`]).
     pub fn counts_from(&self, now_us: i64) -> i64 {
-        self.window_start_us.max(now_us.saturating_sub(self.limits.interval_ms.saturating_mul(1000)))
+        self.window_start_us.saturating_add(1).max(now_us.saturating_sub(self.limits.interval_ms.saturating_mul(1000)))
+    }
+
+    /// Whether a fill at `at_us` counts at `now_us`: within the interval and after the window's
+    /// start. Memory and the database apply this one rule, so a window read back equals the one
+    /// kept (fills of a reset's own batch never count: they share its time).
+    pub fn counts(&self, at_us: i64, now_us: i64) -> bool {
+        at_us >= self.counts_from(now_us)
     }
 }
 
@@ -202,49 +211,58 @@ impl Breach {
     }
 }
 
-/// The fills of one group that still count, with their sums. Sums saturate: a window that
-/// cannot be summed is past every limit.
+/// The fills of one group that still count, with their sums (in `i128`, so no sum of `i64`
+/// fills can overflow and removing a fill always undoes adding it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupWindow {
     fills: VecDeque<GroupFill>,
-    size: i64,
-    notional: i64,
-    delta: i64,
+    size: i128,
+    notional: i128,
+    delta: i128,
+}
+
+/// An `i128` sum as an `i64` count, clamped.
+fn clamp(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
 impl GroupWindow {
     /// Drops the fills that no longer count at `now_us`.
     pub fn prune(&mut self, group: &OrderGroup, now_us: i64) {
-        let from = group.counts_from(now_us);
-        while let Some(f) = self.fills.front().copied().filter(|f| f.at_us < from) {
+        while let Some(f) = self.fills.front().copied().filter(|f| !group.counts(f.at_us, now_us)) {
             self.fills.pop_front();
-            self.size -= f.size.micros();
-            self.notional -= f.notional.micros();
-            self.delta -= f.delta;
-        }
-        if self.fills.is_empty() {
-            (self.size, self.notional, self.delta) = (0, 0, 0);
+            self.size -= i128::from(f.size.micros());
+            self.notional -= i128::from(f.notional.micros());
+            self.delta -= i128::from(f.delta);
         }
     }
 
     /// Counts a fill (fills arrive in time order).
     pub fn add(&mut self, fill: GroupFill) {
-        self.size = self.size.saturating_add(fill.size.micros());
-        self.notional = self.notional.saturating_add(fill.notional.micros());
-        self.delta = self.delta.saturating_add(fill.delta);
+        self.size += i128::from(fill.size.micros());
+        self.notional += i128::from(fill.notional.micros());
+        self.delta += i128::from(fill.delta);
         self.fills.push_back(fill);
+    }
+
+    /// Counts a fill if it counts for `group` at `now_us` ([`OrderGroup::counts`]).
+    pub fn count(&mut self, group: &OrderGroup, fill: GroupFill, now_us: i64) {
+        self.prune(group, now_us);
+        if group.counts(fill.at_us, now_us) {
+            self.add(fill);
+        }
     }
 
     /// The first limit the window is past, if any: a group may end one fill beyond its limit,
     /// never more, because the fill that goes past it trips the group.
     pub fn breach(&self, limits: &GroupLimits) -> Option<Breach> {
-        if self.size > limits.max_filled_size.micros() {
+        if self.size > i128::from(limits.max_filled_size.micros()) {
             return Some(Breach::FilledSize);
         }
-        if self.notional > limits.max_filled_notional.micros() {
+        if self.notional > i128::from(limits.max_filled_notional.micros()) {
             return Some(Breach::FilledNotional);
         }
-        if limits.max_delta.is_some_and(|d| self.delta.saturating_abs() > d.micros()) {
+        if limits.max_delta.is_some_and(|d| self.delta.abs() > i128::from(d.micros())) {
             return Some(Breach::Delta);
         }
         None
@@ -255,15 +273,15 @@ impl GroupWindow {
     }
 
     pub fn filled_size(&self) -> Size {
-        Size::from_micros(self.size)
+        Size::from_micros(clamp(self.size))
     }
 
     pub fn filled_notional(&self) -> Collateral {
-        Collateral::from_micros(self.notional)
+        Collateral::from_micros(clamp(self.notional))
     }
 
     pub fn delta(&self) -> i64 {
-        self.delta
+        clamp(self.delta)
     }
 
     pub fn fills(&self) -> usize {
@@ -320,6 +338,22 @@ mod tests {
     }
 
     #[test]
+    fn a_window_read_back_after_a_trip_leaves_out_the_tripping_batch() {
+        let mut g = group(1_000, 10_000_000);
+        let mut w = GroupWindow::default();
+        w.count(&g, fill(7, Side::Buy, 11), 7);
+        assert!(w.breach(&g.limits).is_some());
+        g.trip(7);
+        w.clear();
+        // What the database gives back for the same fills at the trip's time: nothing.
+        let mut again = GroupWindow::default();
+        again.count(&g, fill(7, Side::Buy, 11), 7);
+        assert_eq!(again, w);
+        again.count(&g, fill(8, Side::Sell, 1), 8);
+        assert_eq!((again.fills(), again.delta()), (1, -1_000_000));
+    }
+
+    #[test]
     fn delta_and_notional_limits_trip_on_their_own() {
         let mut g = group(1_000, 1_000_000_000);
         g.limits.max_delta = Some(Size::from_micros(5_000_000));
@@ -341,7 +375,7 @@ mod tests {
         g.trip(5_000);
         assert_eq!(g.state(5_000 + 999_999), GroupState::Frozen);
         assert_eq!(g.state(5_000 + 1_000_000), GroupState::Active);
-        assert_eq!(g.counts_from(5_100), 5_000, "fills before the trip no longer count");
+        assert_eq!(g.counts_from(5_100), 5_001, "fills of the trip's own time or before no longer count");
         g.freeze_ms = 0;
         g.trip(10_000);
         assert_eq!(g.state(i64::MAX - 1), GroupState::Frozen, "0 freezes until a reset");

@@ -217,8 +217,9 @@ pub struct Exchange {
 pub struct Journal {
     /// The exchange is new: the process started, or a failed commit made it rebuild.
     pub fresh: bool,
-    /// Markets loaded with their live orders, in order.
-    pub markets: Vec<MarketLoad>,
+    /// Markets loaded with their live orders, or dropped (another instance holds them now), in
+    /// order.
+    pub markets: Vec<MarketChange>,
     /// Order groups as loaded, with the fills that counted then.
     pub groups: Vec<(OrderGroup, Vec<GroupFill>)>,
 }
@@ -227,6 +228,14 @@ impl Journal {
     pub fn is_empty(&self) -> bool {
         !self.fresh && self.markets.is_empty() && self.groups.is_empty()
     }
+}
+
+/// A market entering or leaving an exchange.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum MarketChange {
+    Loaded(MarketLoad),
+    /// Dropped from memory with its live orders (the database keeps them).
+    Forgotten(String),
 }
 
 /// A market loaded from the database: its rules, or that it was resolved (never matched).
@@ -282,7 +291,11 @@ impl Exchange {
             self.set_reserved(n, 0);
             self.untrack(n);
         }
-        self.markets.remove(id).is_some()
+        let here = self.markets.remove(id).is_some();
+        if here {
+            self.journal.markets.push(MarketChange::Forgotten(id.to_string()));
+        }
+        here
     }
 
     /// The markets where a user has live orders here.
@@ -552,6 +565,29 @@ impl Exchange {
         }
     }
 
+    /// Cancels the live orders of groups that may not trade (frozen or deleted, as the
+    /// database said when they were loaded): the sequencer runs it before a batch's requests,
+    /// so a trip by another instance or venue holds here before anything matches.
+    pub fn pull_barred(&mut self, batch: &mut Batch) {
+        if self.groups.is_empty() {
+            return;
+        }
+        for (group, deleted) in self.groups.barred(batch.now_us) {
+            let members = self.groups.members(&group);
+            let ids: Vec<String> = members.iter().filter_map(|n| self.live.get(n).map(|o| o.id.clone())).collect();
+            for n in members {
+                self.cancel_book_order(n, CancelReason::Protection, batch);
+            }
+            if deleted {
+                for id in &ids {
+                    if let Some(o) = batch.finished.get_mut(id) {
+                        o.reason = Some("order_group_deleted".to_string());
+                    }
+                }
+            }
+        }
+    }
+
     /// Puts an order group as the database holds it, with the fills that still count.
     pub fn put_group(&mut self, group: OrderGroup, window: GroupWindow) {
         self.journal.groups.push((group.clone(), window.counted().copied().collect()));
@@ -560,12 +596,17 @@ impl Exchange {
 
     /// Notes a market the sequencer loaded from the database (for the paper log).
     pub fn note_load(&mut self, load: MarketLoad) {
-        self.journal.markets.push(load);
+        self.journal.markets.push(MarketChange::Loaded(load));
     }
 
-    /// What entered from the database since the last call.
-    pub fn take_journal(&mut self) -> Journal {
-        std::mem::take(&mut self.journal)
+    /// What entered from the database (or left) since the journal was last cleared.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Clears the journal once a batch that recorded it committed.
+    pub fn clear_journal(&mut self) {
+        self.journal = Journal::default();
     }
 
     /// The fee and limit settings in force.

@@ -132,7 +132,9 @@ async fn a_burst_trips_the_group_at_its_limit_and_it_stays_frozen_until_reset() 
         let (status, deleted) = app.send(Method::DELETE, &format!("/v1/order-groups/{g}"), Some(&maker), None).await;
         assert_eq!(status, 200, "{deleted}");
         assert_eq!(deleted["cancelled"][0]["reason"], "order_group_deleted", "{deleted}");
-        let (status, _) = app.send(Method::DELETE, &format!("/v1/order-groups/{g}"), Some(&maker), None).await;
+        let (status, again) = app.send(Method::DELETE, &format!("/v1/order-groups/{g}"), Some(&maker), None).await;
+        assert_eq!((status, again["cancelled"].as_array().map(Vec::len)), (200, Some(0)), "idempotent: {again}");
+        let (status, _) = app.send(Method::GET, &format!("/v1/order-groups/{g}"), Some(&maker), None).await;
         assert_eq!(status, 404);
         let (status, e) = bid(&app, &maker, &m, "0.40", Some(&g)).await;
         assert_eq!((status, error_code(&e).as_str()), (404, "not_found"));
@@ -192,6 +194,44 @@ async fn a_groups_window_and_freeze_carry_over_an_instance_takeover() {
         let replayed = replay::run(b.state().db(), &Default::default()).await.expect("replay");
         assert!(replayed.mismatches.is_empty(), "{}: {:?}", db.label, replayed.mismatches);
         assert_eq!(replayed.markets, 1, "{replayed:?}");
+        b.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_trip_on_one_instance_pulls_the_groups_quotes_on_another_before_they_match() {
+    for db in scratch::all().await {
+        let lease = [("KAIROS_MARKET_LEASE_MS", "5000")];
+        let a = spawn(&db, &lease).await;
+        let b = spawn(&db, &lease).await;
+        let (_, op) = a.user(Role::Operator).await;
+        let m1 = market(&a, Venue::Paper, "mmp-a").await;
+        let m2 = market(&a, Venue::Paper, "mmp-b").await;
+        let (_, maker) = funded(&a, &op, "100").await;
+        let (_, taker) = funded(&a, &op, "100").await;
+        let (_, g) = a.send(Method::POST, "/v1/order-groups", Some(&maker), Some(group_body("3"))).await;
+        let g = g["id"].as_str().expect("id").to_string();
+        // a matches m1, b matches m2 (each takes the lease of the market it is asked for first).
+        let (status, _) = bid(&a, &maker, &m1, "0.40", Some(&g)).await;
+        assert_eq!(status, 201);
+        let (status, _) = bid(&a, &maker, &m1, "0.39", Some(&g)).await;
+        assert_eq!(status, 201);
+        let (status, far) = bid(&b, &maker, &m2, "0.40", Some(&g)).await;
+        assert_eq!(status, 201, "{far}");
+        // On a: 2 + 2 goes past 3 and trips the group.
+        let sweep = json!({ "market_id": m1, "outcome": 1, "side": "buy", "price": "0.70", "size": "4", "time_in_force": "ioc" });
+        let (_, t) = a.send(Method::POST, "/v1/orders", Some(&taker), Some(sweep)).await;
+        assert_eq!(t["filled_size"], "4", "{}: {t}", db.label);
+        // b's next batch learns of the trip before it matches: its quote is pulled, not taken.
+        let take = json!({ "market_id": m2, "outcome": 1, "side": "buy", "price": "0.70", "size": "2", "time_in_force": "ioc" });
+        let (status, t) = b.send(Method::POST, "/v1/orders", Some(&taker), Some(take)).await;
+        assert_eq!((status, t["filled_size"].as_str()), (201, Some("0")), "{}: {t}", db.label);
+        let (status, _, reason) = order_state(&b, &maker, &far).await;
+        assert_eq!((status.as_str(), reason.as_deref()), ("cancelled", Some("mmp_triggered")), "{}", db.label);
+        let replayed = replay::run(b.state().db(), &Default::default()).await.expect("replay");
+        assert!(replayed.mismatches.is_empty(), "{}: {:?}", db.label, replayed.mismatches);
+        assert_eq!(replayed.markets, 2, "{replayed:?}");
+        a.stop().await;
         b.stop().await;
     }
 }

@@ -571,3 +571,37 @@ async fn an_order_group_trips_on_clob_fills_and_cancels_its_clob_orders() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_trip_on_the_paper_venue_cancels_the_groups_clob_orders_at_the_next_poll() {
+    for db in scratch::all().await {
+        let clob = mock_clob::start().await;
+        let app = app_on(&db, &clob, &clob.ws, "200").await;
+        let (_, op) = app.user(Role::Operator).await;
+        let pm = pm_market(&app, "pm-mmp-cross").await;
+        let paper = crate::orders::market(&app, Venue::Paper, "paper-mmp-cross").await;
+        let (_, user) = funded(&app, &op, "100").await;
+        let (_, taker) = funded(&app, &op, "100").await;
+        let limits = json!({ "limits": { "interval_ms": 60_000, "max_filled_size": "1", "max_filled_notional": "1000" },
+                             "freeze_ms": 60_000 });
+        let (_, g) = app.send(Method::POST, "/v1/order-groups", Some(&user), Some(limits)).await;
+        let g = g["id"].as_str().expect("id").to_string();
+        let mut on_clob = buy(&pm, "0.30", "2", "cross-1");
+        on_clob["order_group_id"] = json!(g);
+        let (status, clob_order) = place(&app, &user, on_clob).await;
+        assert_eq!(status, 201, "{clob_order}");
+        let quote = json!({ "market_id": paper, "outcome": 0, "side": "buy", "price": "0.40", "size": "2", "order_group_id": g });
+        assert_eq!(place(&app, &user, quote).await.0, 201);
+        let take = json!({ "market_id": paper, "outcome": 1, "side": "buy", "price": "0.60", "size": "2" });
+        assert_eq!(place(&app, &taker, take).await.0, 201);
+        let id = clob_order["id"].as_str().expect("id").to_string();
+        eventually(10, "the group's CLOB order is cancelled after the paper trip", || async {
+            let o = order_of(&app, &user, &id).await;
+            o["status"] == "cancelled" && o["reason"] == "mmp_triggered"
+        })
+        .await;
+        let hash = clob_order["venue_order_id"].as_str().expect("hash");
+        assert_eq!(clob.order(hash).map(|o| o.status), Some("ORDER_STATUS_CANCELED".to_string()), "{}", db.label);
+        app.stop().await;
+    }
+}

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kairos_domain::order_group::{Breach, GroupFill, GroupWindow, OrderGroup};
+use kairos_domain::order_group::{Breach, GroupFill, GroupState, GroupWindow, OrderGroup};
 use kairos_domain::{Order, Refusal, Size};
 
 use super::MarketRules;
@@ -84,6 +84,21 @@ impl Groups {
         }
     }
 
+    /// Groups with live orders here that may not trade: frozen (tripped, here or by another
+    /// instance or venue) or deleted, with whether it is deleted. Their orders predate the trip
+    /// or deletion (no order joins such a group) and must be pulled.
+    pub(super) fn barred(&self, now_us: i64) -> Vec<(String, bool)> {
+        let mut out: Vec<(String, bool)> = self
+            .members
+            .keys()
+            .filter_map(|id| self.known.get(id))
+            .filter(|k| k.group.deleted_at_us.is_some() || k.group.state(now_us) == GroupState::Frozen)
+            .map(|k| (k.group.id.clone(), k.group.deleted_at_us.is_some()))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Whether an order may join its group now ([`OrderGroup::admit`]).
     pub(super) fn admit(&self, order: &Order, now_us: i64) -> Result<(), Refusal> {
         let Some(id) = &order.order_group_id else { return Ok(()) };
@@ -111,9 +126,17 @@ impl Guard<'_> {
         if self.tripped.iter().any(|(t, _)| t == id) {
             return true;
         }
+        if known.group.deleted_at_us.is_some() || known.group.state(self.now_us) == GroupState::Frozen {
+            // Pulled before any request runs ([`super::Exchange::pull_barred`]); should one
+            // still trade, it trades no more.
+            if let Some(members) = self.groups.members.get(id) {
+                cancel.extend(members.iter().copied());
+            }
+            return true;
+        }
         let price = self.rules.own_price(order.outcome, price_ticks);
-        known.window.prune(&known.group, self.now_us);
-        known.window.add(GroupFill::new(self.now_us, order.side, price, Size::from_micros(size)));
+        let fill = GroupFill::new(self.now_us, order.side, price, Size::from_micros(size));
+        known.window.count(&known.group, fill, self.now_us);
         let Some(breach) = known.window.breach(&known.group.limits) else { return false };
         known.group.trip(self.now_us);
         known.window.clear();

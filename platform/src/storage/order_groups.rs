@@ -122,9 +122,8 @@ pub async fn load_in(
     Ok(groups
         .into_iter()
         .map(|g| {
-            let from = g.counts_from(now_us);
             let mut window = GroupWindow::default();
-            for (_, f) in fills.iter().filter(|(id, f)| *id == g.id && f.at_us >= from) {
+            for (_, f) in fills.iter().filter(|(id, f)| *id == g.id && g.counts(f.at_us, now_us)) {
                 window.add(*f);
             }
             (g, window)

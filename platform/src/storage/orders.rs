@@ -406,6 +406,18 @@ pub async fn fills_of_venue(db: &Db, venue: &str) -> Result<Vec<Fill>, StorageEr
     sqlx::query(&sql).bind(venue).fetch_all(db.pool()).await?.iter().map(fill_from_row).collect()
 }
 
+/// A venue's live orders whose group may not trade at `now_us`: frozen or deleted.
+pub async fn live_in_barred_groups(db: &Db, venue: &str, now_us: i64) -> Result<Vec<Order>, StorageError> {
+    let columns = ORDER_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM orders o JOIN order_groups g ON g.id = o.order_group_id \
+         WHERE o.venue = $1 AND o.status IN {} AND (g.deleted_at_us IS NOT NULL OR g.frozen_until_us > $2) \
+         ORDER BY o.priority",
+        *LIVE_STATUSES
+    );
+    sqlx::query(&sql).bind(venue).bind(now_us).fetch_all(db.pool()).await?.iter().map(order_from_row).collect()
+}
+
 /// An order group's live orders on one venue.
 pub async fn live_in_group(db: &Db, venue: &str, group_id: &str) -> Result<Vec<Order>, StorageError> {
     let sql = format!(

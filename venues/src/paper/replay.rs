@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use kairos_domain::order_group::GroupWindow;
 use kairos_domain::{Fill, Order, Venue, order::parse_share_asset};
-use kairos_matching::exchange::{Batch, Exchange, MarketRules};
+use kairos_matching::exchange::{Batch, Exchange, MarketChange, MarketLoad, MarketRules};
 use kairos_platform::storage::{Db, StorageError, ledger, orders, paper_log};
 
 use super::log;
@@ -66,6 +66,11 @@ pub enum ReplayError {
 pub struct Replay {
     exchanges: HashMap<String, Exchange>,
     holder: HashMap<String, String>,
+    /// Every market an engine loaded.
+    markets: std::collections::HashSet<String>,
+    /// Live orders of markets no engine holds now (dropped, or their engine rebuilt), until one
+    /// loads them.
+    limbo: HashMap<String, Vec<Order>>,
     /// Every order's latest state, by id.
     pub orders: HashMap<String, Order>,
     pub fills: Vec<Fill>,
@@ -98,34 +103,26 @@ impl Replay {
         self.batches += 1;
         let instance = row.instance.clone();
         let (fees, limits) = (record.fees, record.limits);
-        let mut retired = None;
         if record.journal.fresh || !self.exchanges.contains_key(&instance) {
-            retired = self.exchanges.insert(instance.clone(), Exchange::new(fees, limits, 0));
-        }
-        for load in &record.journal.markets {
-            // Where its live orders are now: the instance that held it (this one's previous
-            // exchange after a rebuild).
-            let moved = match self.holder.get(&load.id) {
-                Some(prev) if *prev == instance => match retired.as_mut() {
-                    Some(old) => old.take_market(&load.id),
-                    None => self.exchanges.get_mut(&instance).map(|e| e.take_market(&load.id)).unwrap_or_default(),
-                },
-                Some(prev) => self.exchanges.get_mut(prev).map(|e| e.take_market(&load.id)).unwrap_or_default(),
-                None => Vec::new(),
-            };
-            self.holder.insert(load.id.clone(), instance.clone());
-            let Some(ex) = self.exchanges.get_mut(&instance) else { continue };
-            if load.resolved {
-                ex.close_market(&load.id);
-                continue;
-            }
-            let Ok(rules) = MarketRules::new(&load.id, load.tick, load.outcomes) else { continue };
-            ex.add_market(rules);
-            for order in moved {
-                let id = order.id.clone();
-                if let Err(refusal) = ex.restore(order) {
-                    self.found.push(format!("batch {}: order {id} cannot enter its book again: {refusal}", row.batch));
+            // A new engine: what the old one held waits for whoever loads it next.
+            if let Some(mut old) = self.exchanges.insert(instance.clone(), Exchange::new(fees, limits, 0)) {
+                let markets: Vec<String> = old.markets().map(|(id, _)| id.to_string()).collect();
+                for m in markets {
+                    self.limbo.insert(m.clone(), old.take_market(&m));
+                    self.holder.remove(&m);
                 }
+            }
+        }
+        for change in &record.journal.markets {
+            match change {
+                MarketChange::Forgotten(m) => {
+                    if self.holder.get(m) == Some(&instance) {
+                        let orders = self.exchanges.get_mut(&instance).map(|e| e.take_market(m)).unwrap_or_default();
+                        self.limbo.insert(m.clone(), orders);
+                        self.holder.remove(m);
+                    }
+                }
+                MarketChange::Loaded(load) => self.load(row, &instance, load),
             }
         }
         let Some(ex) = self.exchanges.get_mut(&instance) else { return };
@@ -141,6 +138,7 @@ impl Replay {
             }
             batch.client_ids.insert((user, client_id), order_id);
         }
+        ex.pull_barred(&mut batch);
         let mut refusals = Vec::new();
         for (i, step) in record.steps.into_iter().enumerate() {
             let accepted = match &step.request {
@@ -203,6 +201,41 @@ impl Replay {
             }
         }
         self.fills.extend(batch.fills);
+    }
+
+    /// Puts a market where the live engine loaded it, with the live orders it had then: those
+    /// left behind by an engine that dropped it, or taken from the instance that held it.
+    fn load(&mut self, row: &paper_log::Row, instance: &str, load: &MarketLoad) {
+        let moved = match self.limbo.remove(&load.id) {
+            Some(orders) => orders,
+            None => match self.holder.get(&load.id) {
+                Some(prev) => self.exchanges.get_mut(prev).map(|e| e.take_market(&load.id)).unwrap_or_default(),
+                None => Vec::new(),
+            },
+        };
+        self.holder.insert(load.id.clone(), instance.to_string());
+        self.markets.insert(load.id.clone());
+        let Some(ex) = self.exchanges.get_mut(instance) else { return };
+        if load.resolved {
+            ex.close_market(&load.id);
+            return;
+        }
+        let rules = match MarketRules::new(&load.id, load.tick, load.outcomes) {
+            Ok(rules) => rules,
+            Err(e) => {
+                // The live engine could not trade it either; its orders stay where they were.
+                self.found.push(format!("batch {}: {e}", row.batch));
+                self.limbo.insert(load.id.clone(), moved);
+                return;
+            }
+        };
+        ex.add_market(rules);
+        for order in moved {
+            let id = order.id.clone();
+            if let Err(refusal) = ex.restore(order) {
+                self.found.push(format!("batch {}: order {id} cannot enter its book again: {refusal}", row.batch));
+            }
+        }
     }
 
     /// Compares what the replay derived with what the database holds.
@@ -332,7 +365,7 @@ pub async fn run(db: &Db, options: &Options) -> Result<Report, ReplayError> {
     }
     let matching = started.elapsed().as_secs_f64();
     let ledger_compared = replay.compare(db, options).await?;
-    let markets = replay.holder.len();
+    let markets = replay.markets.len();
     Ok(Report {
         markets,
         orders: replay.placed,

@@ -437,7 +437,7 @@ impl Sequencer {
         let mut record = log::Written {
             fees,
             limits,
-            journal: self.exchange.take_journal(),
+            journal: self.exchange.journal().clone(),
             balances: batch.balances.iter().map(|((u, a), v)| (u.clone(), a.clone(), *v)).collect(),
             client_ids: batch.client_ids.iter().map(|((u, c), id)| (u.clone(), c.clone(), id.clone())).collect(),
             steps: Vec::with_capacity(requests.len()),
@@ -445,6 +445,8 @@ impl Sequencer {
         };
         record.balances.sort_unstable();
         record.client_ids.sort_unstable();
+        // Orders of groups frozen or deleted elsewhere go before anything matches here.
+        self.exchange.pull_barred(batch);
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
             if let Some(address) = market_of(request).and_then(|m| batch.moved.get(m)) {
@@ -519,6 +521,7 @@ impl Sequencer {
             paper_log::append_in(&mut tx, &row).await?;
         }
         tx.commit().await?;
+        self.exchange.clear_journal();
         self.known = Some(known);
         Ok(results)
     }

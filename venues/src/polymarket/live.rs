@@ -461,6 +461,8 @@ impl Live {
         let tripped = Self::trip_groups_in(&mut tx, &[(&stored, &effects)]).await.map_err(storage)?;
         tx.commit().await.map_err(|e| storage(e.into()))?;
         self.publish(&stored, &effects.new_fills);
+        // The cancels below take connections and `applying` again: give both back first.
+        drop(conn);
         drop(_one);
         self.cancel_tripped(tripped).await;
         Ok(Some(effects))
@@ -516,7 +518,8 @@ impl Live {
         for (order, effects) in &changed {
             self.publish(order, &effects.new_fills);
         }
-        // Cancelling applies the orders' states, which takes `applying` again.
+        // Cancelling applies the orders' states, which takes `applying` and connections again.
+        drop(conn);
         drop(_one);
         self.cancel_tripped(tripped).await;
         Ok(changed.into_iter().map(|(order, _)| order).collect())
@@ -683,6 +686,18 @@ impl Live {
     pub async fn cancel_group(&self, group_id: &str, reason: &str) -> Result<Vec<Order>, VenueError> {
         let targets = orders::live_in_group(&self.db, VENUE, group_id).await.map_err(storage)?;
         self.cancel_orders(&targets, reason).await
+    }
+
+    /// Cancels the live CLOB orders of groups that may not trade (frozen here, by the paper
+    /// venue or by another instance, or deleted): what a failed cancel after a trip left, or a
+    /// trip elsewhere. Runs at every reconcile.
+    pub async fn cancel_barred(&self) -> Result<usize, VenueError> {
+        let barred = orders::live_in_barred_groups(&self.db, VENUE, now_us()).await.map_err(storage)?;
+        if barred.is_empty() {
+            return Ok(0);
+        }
+        tracing::warn!(orders = barred.len(), "cancelling CLOB orders of frozen or deleted order groups");
+        Ok(self.cancel_orders(&barred, MMP_TRIGGERED).await?.len())
     }
 
     /// Refuses an order whose group is not the user's, is deleted or is frozen.

@@ -74,4 +74,7 @@ async fn reconcile(live: &Live) {
         Ok(n) => metrics::gauge!("kairos_polymarket_unsettled_orders").set(n as f64),
         Err(e) => tracing::warn!(error = %e, "reconciling with the CLOB failed; retrying at the next poll"),
     }
+    if let Err(e) = live.cancel_barred().await {
+        tracing::warn!(error = %e, "cancelling orders of frozen order groups failed; retrying at the next poll");
+    }
 }

@@ -141,13 +141,14 @@ fn group_id(text: &str) -> Result<String, ApiError> {
     parse_id(text).ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "order group id must be a UUID"))
 }
 
-/// The caller's live group with its current window, or 404.
-async fn own_group(db: &Db, user_id: &str, id: &str) -> Result<OrderGroupBody, ApiError> {
+/// The caller's group with its current window, or 404; a deleted one only when `deleted` may
+/// be (a DELETE is retried until every venue has cancelled its orders).
+async fn own_group(db: &Db, user_id: &str, id: &str, deleted: bool) -> Result<OrderGroupBody, ApiError> {
     let id = group_id(id)?;
     let now = now_us();
     let mut conn = db.pool().acquire().await.map_err(kairos_platform::storage::StorageError::from)?;
     match order_groups::load_in(&mut conn, &[id], now).await?.pop() {
-        Some((g, w)) if g.user_id == user_id && g.deleted_at_us.is_none() => Ok(body(&g, &w, now)),
+        Some((g, w)) if g.user_id == user_id && (deleted || g.deleted_at_us.is_none()) => Ok(body(&g, &w, now)),
         _ => Err(ApiError::NotFound { message: "no such order group".to_string() }),
     }
 }
@@ -196,7 +197,7 @@ pub async fn get(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<OrderGroupBody>, ApiError> {
-    Ok(axum::Json(own_group(state.db(), caller.user_id(), &id).await?))
+    Ok(axum::Json(own_group(state.db(), caller.user_id(), &id, false).await?))
 }
 
 /// Makes a group active again with an empty window (whether it was frozen or not).
@@ -215,7 +216,8 @@ pub async fn reset(
     Ok(axum::Json(body(&group, &Default::default(), now_us())))
 }
 
-/// Deletes a group and cancels its open orders on every venue.
+/// Deletes a group and cancels its open orders on every venue. Idempotent: repeat it when a
+/// venue failed (503), until it answers 200.
 #[utoipa::path(delete, operation_id = "delete_order_group", path = "/v1/order-groups/{id}", tag = "order-groups",
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = DeletedOrderGroup), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -226,8 +228,9 @@ pub async fn delete(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<DeletedOrderGroup>, ApiError> {
-    // A group that is not the caller's, or is already deleted, is a 404 before anything runs.
-    let id = own_group(state.db(), caller.user_id(), &id).await?.id;
+    // A group that is not the caller's is a 404 before anything runs. Deleting a deleted group
+    // again cancels what is left of it (after a venue failed the first time) and answers 200.
+    let id = own_group(state.db(), caller.user_id(), &id, true).await?.id;
     let cancelled = state.venues().delete_group(state.db(), caller.user_id(), &id).await.map_err(venue_error)?;
     Ok(axum::Json(DeletedOrderGroup { id, cancelled: cancelled.iter().map(OrderBody::from).collect() }))
 }

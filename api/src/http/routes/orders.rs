@@ -96,8 +96,8 @@ pub fn placed_response(order: &Order, replay: bool) -> Placed {
         (status = 201, description = "Accepted: the order as the venue left it", body = OrderBody),
         (status = 200, description = "A replay of an order placed with the same client_order_id (header Idempotent-Replayed: true)", body = OrderBody),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, description = "No such market", body = ErrorBody),
-        (status = 409, description = "client_order_id reused with other parameters; venue disabled", body = ErrorBody),
+        (status = 404, description = "No such market, or no such order group of the caller's", body = ErrorBody),
+        (status = 409, description = "client_order_id reused with other parameters; venue disabled; order_group_frozen", body = ErrorBody),
         (status = 422, description = "A market or risk rule refuses it", body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 503, description = "Trading disabled or cancel-only; venue unavailable; `venue_heartbeat_lost`: the Polymarket CLOB heartbeat is not confirmed", body = ErrorBody)))]
 pub async fn place(

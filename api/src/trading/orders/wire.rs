@@ -37,6 +37,9 @@ pub struct OrderBody {
     pub venue: String,
     /// The venue's own id for the order once it has one (on Polymarket, the CLOB order hash).
     pub venue_order_id: Option<String>,
+    /// The order group (market-maker protection) it belongs to.
+    #[schema(format = Uuid)]
+    pub order_group_id: Option<String>,
     pub expires_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -64,6 +67,7 @@ impl From<&Order> for OrderBody {
             reason: o.reason.clone(),
             venue: o.venue.as_str().to_string(),
             venue_order_id: o.venue_order_id.clone(),
+            order_group_id: o.order_group_id.clone(),
             expires_at: o.expires_at_us.map(format_rfc3339_us),
             created_at: format_rfc3339_us(o.created_at_us),
             updated_at: format_rfc3339_us(o.updated_at_us),
