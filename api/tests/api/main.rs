@@ -19,5 +19,6 @@ mod order_groups;
 mod orders;
 mod polymarket;
 mod readiness;
+mod replay;
 mod support;
 mod ws;
