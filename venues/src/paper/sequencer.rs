@@ -176,8 +176,17 @@ impl PaperVenue {
                 };
                 match setup.await {
                     Ok((db, exchange)) => {
-                        let mut sequencer =
-                            Sequencer { db, fees, limits, exchange, views, events, instance, known: None };
+                        let mut sequencer = Sequencer {
+                            db,
+                            fees,
+                            limits,
+                            exchange,
+                            views,
+                            events,
+                            instance,
+                            known: None,
+                            stale: false,
+                        };
                         sequencer.publish_books(None);
                         let _ = ready_tx.send(Ok(()));
                         sequencer.run(rx).await;
@@ -240,6 +249,9 @@ struct Sequencer {
     events: broadcast::Sender<Arc<StreamEvent>>,
     /// What the last committed batch left known, valid while nobody else takes the ledger lock.
     known: Option<Known>,
+    /// A batch failed and the rebuild after it too: the exchange in memory may hold what never
+    /// committed, so the next batch rebuilds first.
+    stale: bool,
 }
 
 /// What a committed batch learnt that the next one may reuse instead of reading it again,
@@ -374,6 +386,22 @@ impl Sequencer {
         let requests: Vec<&Request> = jobs.iter().map(|j| &j.request).collect();
         let mut last_error = String::new();
         for attempt in 0..ATTEMPTS {
+            if self.stale {
+                // A failed batch may have changed the exchange in memory: nothing runs on it
+                // until it is the database's again.
+                match rebuild(&self.db, self.fees, self.limits, &self.instance).await {
+                    Ok(exchange) => {
+                        self.exchange = exchange;
+                        self.stale = false;
+                        self.publish_books(None);
+                    }
+                    Err(e) => {
+                        last_error = format!("the exchange cannot be rebuilt from the database: {e}");
+                        tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                        continue;
+                    }
+                }
+            }
             let mut batch = Batch::new(now_us());
             let started = std::time::Instant::now();
             match self.commit(&requests, expire, &mut batch).await {
@@ -400,10 +428,15 @@ impl Sequencer {
                     tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
                     self.known = None;
                     match rebuild(&self.db, self.fees, self.limits, &self.instance).await {
-                        Ok(exchange) => self.exchange = exchange,
-                        Err(e) => last_error = format!("{last_error}; rebuild failed: {e}"),
+                        Ok(exchange) => {
+                            self.exchange = exchange;
+                            self.publish_books(None);
+                        }
+                        Err(e) => {
+                            last_error = format!("{last_error}; rebuild failed: {e}");
+                            self.stale = true;
+                        }
                     }
-                    self.publish_books(None);
                 }
             }
         }
