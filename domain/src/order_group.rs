@@ -127,6 +127,11 @@ impl OrderGroup {
         if self.frozen_until_us.is_some_and(|t| t > now_us) { GroupState::Frozen } else { GroupState::Active }
     }
 
+    /// Whether its orders may not trade at `now_us`: it is frozen or deleted.
+    pub fn barred(&self, now_us: i64) -> bool {
+        self.deleted_at_us.is_some() || self.state(now_us) == GroupState::Frozen
+    }
+
     /// Freezes it after a trip at `now_us`; its window starts again there.
     pub fn trip(&mut self, now_us: i64) {
         let until = if self.freeze_ms == 0 { i64::MAX } else { now_us.saturating_add(self.freeze_ms * 1000) };

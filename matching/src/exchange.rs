@@ -150,6 +150,13 @@ impl Batch {
         }
     }
 
+    /// Notes a group whose state changed, to save with the batch.
+    fn mark_group(&mut self, id: &str) {
+        if !self.groups.iter().any(|g| g == id) {
+            self.groups.push(id.to_string());
+        }
+    }
+
     fn balance(&self, user_id: &str, asset: &str) -> i64 {
         self.balances.get(&(user_id.to_string(), asset.to_string())).copied().unwrap_or(0)
     }
@@ -555,14 +562,28 @@ impl Exchange {
             return;
         }
         for (group, breach) in std::mem::take(&mut self.tripped) {
-            for book_id in self.groups.members(&group) {
-                self.cancel_book_order(book_id, CancelReason::Protection, batch);
-            }
-            if !batch.groups.contains(&group) {
-                batch.groups.push(group.clone());
-            }
+            self.cancel_members(&group, None, batch);
+            batch.mark_group(&group);
             batch.trips.push((group, breach));
         }
+    }
+
+    /// Cancels a group's live orders here, returning their ids; they carry `reason`, or
+    /// [`MMP_TRIGGERED`] when it is `None`.
+    fn cancel_members(&mut self, group: &str, reason: Option<&str>, batch: &mut Batch) -> Vec<String> {
+        let members = self.groups.members(group);
+        let ids: Vec<String> = members.iter().filter_map(|n| self.live.get(n).map(|o| o.id.clone())).collect();
+        for n in members {
+            self.cancel_book_order(n, CancelReason::Protection, batch);
+        }
+        if let Some(reason) = reason {
+            for id in &ids {
+                if let Some(o) = batch.finished.get_mut(id) {
+                    o.reason = Some(reason.to_string());
+                }
+            }
+        }
+        ids
     }
 
     /// Cancels the live orders of groups that may not trade (frozen or deleted, as the
@@ -573,18 +594,7 @@ impl Exchange {
             return;
         }
         for (group, deleted) in self.groups.barred(batch.now_us) {
-            let members = self.groups.members(&group);
-            let ids: Vec<String> = members.iter().filter_map(|n| self.live.get(n).map(|o| o.id.clone())).collect();
-            for n in members {
-                self.cancel_book_order(n, CancelReason::Protection, batch);
-            }
-            if deleted {
-                for id in &ids {
-                    if let Some(o) = batch.finished.get_mut(id) {
-                        o.reason = Some("order_group_deleted".to_string());
-                    }
-                }
-            }
+            self.cancel_members(&group, deleted.then_some(ORDER_GROUP_DELETED), batch);
         }
     }
 
@@ -638,19 +648,13 @@ impl Exchange {
         self.groups.ids()
     }
 
-    pub fn has_groups(&self) -> bool {
-        !self.groups.is_empty()
-    }
-
     /// Makes a user's group active again with an empty window.
     pub fn reset_group(&mut self, user_id: &str, id: &str, batch: &mut Batch) -> Result<OrderGroup, Refusal> {
         let (group, window) = self.groups.own_mut(user_id, id)?;
         group.reset(batch.now_us);
         window.clear();
         let group = group.clone();
-        if !batch.groups.contains(&group.id) {
-            batch.groups.push(group.id.clone());
-        }
+        batch.mark_group(&group.id);
         Ok(group)
     }
 
@@ -661,19 +665,8 @@ impl Exchange {
         let group = self.groups.owned_mut(user_id, id)?;
         group.deleted_at_us.get_or_insert(batch.now_us);
         group.updated_at_us = batch.now_us;
-        if !batch.groups.contains(&id.to_string()) {
-            batch.groups.push(id.to_string());
-        }
-        let members = self.groups.members(id);
-        let ids: Vec<String> = members.iter().filter_map(|n| self.live.get(n).map(|o| o.id.clone())).collect();
-        for n in members {
-            self.cancel_book_order(n, CancelReason::Requested, batch);
-        }
-        for order_id in &ids {
-            if let Some(o) = batch.finished.get_mut(order_id) {
-                o.reason = Some("order_group_deleted".to_string());
-            }
-        }
+        batch.mark_group(id);
+        let ids = self.cancel_members(id, Some(ORDER_GROUP_DELETED), batch);
         Ok(ids.iter().filter_map(|order_id| self.current(order_id, batch)).collect())
     }
 
@@ -1086,6 +1079,8 @@ pub fn reject_reason(reason: RejectReason) -> &'static str {
 
 /// The reason an order cancelled by its group's market-maker protection carries.
 pub const MMP_TRIGGERED: &str = "mmp_triggered";
+/// The reason an order cancelled by its group's deletion carries.
+pub const ORDER_GROUP_DELETED: &str = "order_group_deleted";
 
 mod groups;
 #[cfg(test)]

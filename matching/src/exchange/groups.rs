@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kairos_domain::order_group::{Breach, GroupFill, GroupState, GroupWindow, OrderGroup};
+use kairos_domain::order_group::{Breach, GroupFill, GroupWindow, OrderGroup};
 use kairos_domain::{Order, Refusal, Size};
 
 use super::MarketRules;
@@ -92,7 +92,7 @@ impl Groups {
             .members
             .keys()
             .filter_map(|id| self.known.get(id))
-            .filter(|k| k.group.deleted_at_us.is_some() || k.group.state(now_us) == GroupState::Frozen)
+            .filter(|k| k.group.barred(now_us))
             .map(|k| (k.group.id.clone(), k.group.deleted_at_us.is_some()))
             .collect();
         out.sort_unstable();
@@ -126,7 +126,7 @@ impl Guard<'_> {
         if self.tripped.iter().any(|(t, _)| t == id) {
             return true;
         }
-        if known.group.deleted_at_us.is_some() || known.group.state(self.now_us) == GroupState::Frozen {
+        if known.group.barred(self.now_us) {
             // Pulled before any request runs ([`super::Exchange::pull_barred`]); should one
             // still trade, it trades no more.
             if let Some(members) = self.groups.members.get(id) {

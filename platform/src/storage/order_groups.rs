@@ -65,16 +65,22 @@ pub async fn of_user(db: &Db, user_id: &str) -> Result<Vec<OrderGroup>, StorageE
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<OrderGroup>, StorageError> {
     let mut conn = db.pool().acquire().await?;
-    Ok(load_in(&mut conn, &[id.to_string()], i64::MAX).await?.into_iter().next().map(|(g, _)| g))
+    Ok(select_in(&mut conn, &[id.to_string()]).await?.pop())
 }
 
-/// The groups named, each with the window of its fills that still count at `now_us` (pass
-/// `i64::MAX` to skip reading fills), on the caller's connection.
+/// The groups named, each with the window of its fills that still count at `now_us`, on the
+/// caller's connection.
 pub async fn load_in(
     conn: &mut AnyConnection,
     ids: &[String],
     now_us: i64,
 ) -> Result<Vec<(OrderGroup, GroupWindow)>, StorageError> {
+    let groups = select_in(conn, ids).await?;
+    with_windows_in(conn, groups, now_us).await
+}
+
+/// The groups named, by id.
+async fn select_in(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<OrderGroup>, StorageError> {
     let mut groups = Vec::new();
     for list in in_lists(ids) {
         let sql = format!("SELECT {COLUMNS} FROM order_groups WHERE id IN ({})", in_placeholders(1, list.len()));
@@ -88,8 +94,17 @@ pub async fn load_in(
     }
     groups.sort_by(|a, b| a.id.cmp(&b.id));
     groups.dedup_by(|a, b| a.id == b.id);
-    if now_us == i64::MAX || groups.is_empty() {
-        return Ok(groups.into_iter().map(|g| (g, GroupWindow::default())).collect());
+    Ok(groups)
+}
+
+/// Each group with the window of its fills that still count at `now_us`.
+pub async fn with_windows_in(
+    conn: &mut AnyConnection,
+    groups: Vec<OrderGroup>,
+    now_us: i64,
+) -> Result<Vec<(OrderGroup, GroupWindow)>, StorageError> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
     }
     let since = groups.iter().map(|g| g.counts_from(now_us)).min().unwrap_or(now_us);
     let live: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();

@@ -8,6 +8,7 @@ use super::{CancelCause, Venue, VenueError};
 use crate::forwarding;
 use crate::paper::sequencer::{PaperVenue, Reply, Request};
 use crate::polymarket::PolymarketVenue;
+use kairos_matching::exchange::ORDER_GROUP_DELETED;
 
 fn amend_request(order: &Order, price: Option<Price>, size: Option<Size>) -> Request {
     Request::Amend {
@@ -96,6 +97,22 @@ impl Venues {
         self.cancel_everywhere_because(db, user_id, market_id, CancelCause::Requested).await
     }
 
+    /// Runs a cancelling request here and on every other instance that holds a market (this
+    /// one, or any) where the user has live orders: one result per place.
+    async fn paper_everywhere(
+        &self,
+        db: &Db,
+        user_id: &str,
+        market_id: Option<&str>,
+        request: &Request,
+    ) -> Vec<Result<Vec<Order>, VenueError>> {
+        let mut results = vec![self.paper.call(request.clone()).await.and_then(orders)];
+        for address in self.forwarder.other_holders(db, user_id, market_id).await {
+            results.push(self.forwarder.forward(&address, request).await.and_then(|r| r).and_then(orders));
+        }
+        results
+    }
+
     /// [`Venues::cancel_everywhere`], the orders carrying `cause` as their reason: here, on
     /// every other instance that holds a market where the user has live orders, and on the
     /// Polymarket venue when it is on. Every place is tried even when one fails; then the
@@ -108,10 +125,7 @@ impl Venues {
         cause: CancelCause,
     ) -> Result<Vec<Order>, VenueError> {
         let request = cancel_all_request(user_id, market_id, cause);
-        let mut results = vec![self.paper.call(request.clone()).await.and_then(orders)];
-        for address in self.forwarder.other_holders(db, user_id, market_id).await {
-            results.push(self.forwarder.forward(&address, &request).await.and_then(|r| r).and_then(orders));
-        }
+        let mut results = self.paper_everywhere(db, user_id, market_id, &request).await;
         if self.polymarket.is_enabled() {
             results.push(self.polymarket.cancel_all(user_id, market_id, cause).await);
         }
@@ -138,12 +152,9 @@ impl Venues {
     /// Every place is tried; then the first error is returned.
     pub async fn delete_group(&self, db: &Db, user_id: &str, group_id: &str) -> Result<Vec<Order>, VenueError> {
         let request = Request::DeleteGroup { user_id: user_id.to_string(), group_id: group_id.to_string() };
-        let mut results = vec![self.paper.call(request.clone()).await.and_then(orders)];
-        for address in self.forwarder.other_holders(db, user_id, None).await {
-            results.push(self.forwarder.forward(&address, &request).await.and_then(|r| r).and_then(orders));
-        }
+        let mut results = self.paper_everywhere(db, user_id, None, &request).await;
         if self.polymarket.is_enabled() {
-            results.push(self.polymarket.cancel_group(group_id, "order_group_deleted").await);
+            results.push(self.polymarket.cancel_group(group_id, ORDER_GROUP_DELETED).await);
         }
         all_cancelled(results)
     }

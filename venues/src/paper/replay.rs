@@ -19,7 +19,7 @@ use kairos_matching::exchange::{Batch, Exchange, MarketChange, MarketLoad, Marke
 use kairos_platform::storage::{Db, StorageError, ledger, orders, paper_log};
 
 use super::log;
-use super::sequencer::Request;
+use super::sequencer::{Request, engine_step};
 
 /// What to replay and compare.
 #[derive(Debug, Clone, Default)]
@@ -141,19 +141,8 @@ impl Replay {
         ex.pull_barred(&mut batch);
         let mut refusals = Vec::new();
         for (i, step) in record.steps.into_iter().enumerate() {
+            self.placed += usize::from(matches!(step.request, Request::Place(_)));
             let accepted = match &step.request {
-                Request::Place(order) => {
-                    self.placed += 1;
-                    ex.place((**order).clone(), &mut batch).is_ok()
-                }
-                Request::Cancel { user_id, order_id, .. } => ex.cancel(user_id, order_id, &mut batch).is_ok(),
-                Request::CancelAll { user_id, market_id, cause } => {
-                    ex.cancel_all(user_id, market_id.as_deref(), cause.reason(), &mut batch);
-                    true
-                }
-                Request::Amend { user_id, order_id, price, size, .. } => {
-                    ex.amend(user_id, order_id, *price, *size, &mut batch).is_ok()
-                }
                 Request::Resolve { market_id, .. } => {
                     // Its checks read the market's row; the log says how they ended.
                     if step.accepted {
@@ -162,8 +151,7 @@ impl Replay {
                     }
                     step.accepted
                 }
-                Request::ResetGroup { user_id, group_id } => ex.reset_group(user_id, group_id, &mut batch).is_ok(),
-                Request::DeleteGroup { user_id, group_id } => ex.delete_group(user_id, group_id, &mut batch).is_ok(),
+                other => engine_step(ex, other, &mut batch).is_ok(),
             };
             if accepted != step.accepted {
                 let word = |a: bool| if a { "accepted" } else { "refused" };

@@ -496,28 +496,11 @@ impl Sequencer {
                 continue;
             }
             let result = match request {
-                Request::Place(order) => {
-                    self.exchange.place((**order).clone(), batch).map(|o| Reply::Order(Box::new(o)))
-                }
-                Request::Cancel { user_id, order_id, .. } => {
-                    self.exchange.cancel(user_id, order_id, batch).map(|o| Reply::Order(Box::new(o)))
-                }
-                Request::CancelAll { user_id, market_id, cause } => {
-                    Ok(Reply::Orders(self.exchange.cancel_all(user_id, market_id.as_deref(), cause.reason(), batch)))
-                }
-                Request::Amend { user_id, order_id, price, size, .. } => {
-                    self.exchange.amend(user_id, order_id, *price, *size, batch).map(|o| Reply::Order(Box::new(o)))
-                }
                 Request::Resolve { market_id, winning_outcome, actor, request_id } => {
                     self.resolve(&mut tx, market_id, *winning_outcome, actor, request_id, batch, &mut known.ledger)
                         .await?
                 }
-                Request::ResetGroup { user_id, group_id } => {
-                    self.exchange.reset_group(user_id, group_id, batch).map(|g| Reply::Group(Box::new(g)))
-                }
-                Request::DeleteGroup { user_id, group_id } => {
-                    self.exchange.delete_group(user_id, group_id, batch).map(Reply::Orders)
-                }
+                other => engine_step(&mut self.exchange, other, batch),
             };
             record.steps.push(log::Step { request: *request, accepted: result.is_ok() });
             results.push(result.map_err(VenueError::Refused));
@@ -791,6 +774,31 @@ impl Sequencer {
                 asks: ask_changes,
             }));
         }
+    }
+}
+
+/// What a request does to the engine alone (all but a resolution, which reads and writes the
+/// database): the live sequencer and the replay run this one function.
+pub(crate) fn engine_step(exchange: &mut Exchange, request: &Request, batch: &mut Batch) -> Result<Reply, Refusal> {
+    match request {
+        Request::Place(order) => exchange.place((**order).clone(), batch).map(|o| Reply::Order(Box::new(o))),
+        Request::Cancel { user_id, order_id, .. } => {
+            exchange.cancel(user_id, order_id, batch).map(|o| Reply::Order(Box::new(o)))
+        }
+        Request::CancelAll { user_id, market_id, cause } => {
+            Ok(Reply::Orders(exchange.cancel_all(user_id, market_id.as_deref(), cause.reason(), batch)))
+        }
+        Request::Amend { user_id, order_id, price, size, .. } => {
+            exchange.amend(user_id, order_id, *price, *size, batch).map(|o| Reply::Order(Box::new(o)))
+        }
+        Request::ResetGroup { user_id, group_id } => {
+            exchange.reset_group(user_id, group_id, batch).map(|g| Reply::Group(Box::new(g)))
+        }
+        Request::DeleteGroup { user_id, group_id } => {
+            exchange.delete_group(user_id, group_id, batch).map(Reply::Orders)
+        }
+        // Callers run a resolution themselves; this answer only keeps the match whole.
+        Request::Resolve { .. } => Err(Refusal::NotTradable("a resolution needs the database".to_string())),
     }
 }
 

@@ -728,7 +728,7 @@ impl Live {
         let mut tripped = Vec::new();
         let mut frozen = Vec::new();
         for (mut group, window) in order_groups::load_in(tx, &ids, now).await? {
-            if group.deleted_at_us.is_some() || group.state(now) == kairos_domain::GroupState::Frozen {
+            if group.barred(now) {
                 continue;
             }
             if let Some(breach) = window.breach(&group.limits) {

@@ -179,11 +179,11 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<axum::Json<OrderGroupList>, ApiError> {
-    let ids: Vec<String> =
-        order_groups::of_user(state.db(), caller.user_id()).await?.into_iter().map(|g| g.id).collect();
+    let groups = order_groups::of_user(state.db(), caller.user_id()).await?;
     let now = now_us();
     let mut conn = state.db().pool().acquire().await.map_err(kairos_platform::storage::StorageError::from)?;
-    let data = order_groups::load_in(&mut conn, &ids, now).await?.iter().map(|(g, w)| body(g, w, now)).collect();
+    let data =
+        order_groups::with_windows_in(&mut conn, groups, now).await?.iter().map(|(g, w)| body(g, w, now)).collect();
     Ok(axum::Json(OrderGroupList { data }))
 }
 
