@@ -5,6 +5,7 @@
 //! the middle, so about half of them cross and trade (minting pairs) and the rest rest.
 
 mod sign;
+pub mod soak;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-pub use sign::sign;
+pub use sign::{Signer, sign};
 
 /// A market maker's API key, as `kairos-api dev-accounts` prints it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +30,16 @@ pub struct Account {
 pub struct Accounts {
     pub market_id: String,
     pub accounts: Vec<Account>,
+}
+
+impl Accounts {
+    /// Reads the file `kairos-api dev-accounts` wrote; the error names the file.
+    pub fn read(path: &std::path::Path) -> Result<Accounts, String> {
+        std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -67,11 +78,7 @@ impl Report {
     pub fn percentile(&self, q: f64) -> u64 {
         let mut sorted = self.latencies_us.clone();
         sorted.sort_unstable();
-        if sorted.is_empty() {
-            return 0;
-        }
-        let index = ((sorted.len() - 1) as f64 * q).round() as usize;
-        sorted[index.min(sorted.len() - 1)]
+        quantile(&sorted, q)
     }
 
     pub fn summary(&self) -> serde_json::Value {
@@ -92,13 +99,30 @@ impl Report {
     }
 }
 
-fn now_ms() -> i64 {
+/// The value at quantile `q` (0..=1) of sorted values (nearest rank); 0 when there are none.
+pub(crate) fn quantile(sorted: &[u64], q: f64) -> u64 {
+    let Some(last) = sorted.len().checked_sub(1) else { return 0 };
+    sorted[((last as f64 * q).round() as usize).min(last)]
+}
+
+/// Server time minus local time in milliseconds (`GET /v1/time`), so signed requests carry the
+/// server's clock; 0 when the server does not answer.
+pub(crate) async fn server_skew_ms(client: &reqwest::Client, base_url: &str) -> i64 {
+    match client.get(format!("{base_url}/v1/time")).send().await {
+        Ok(r) => {
+            r.json::<serde_json::Value>().await.ok().and_then(|v| v["epoch_ms"].as_i64()).map_or(0, |t| t - now_ms())
+        }
+        Err(_) => 0,
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The n-th order of a worker: YES or NO, 0.45–0.55.
-fn order_body(market_id: &str, worker: usize, n: u64) -> serde_json::Value {
+pub(crate) fn order_body(market_id: &str, worker: usize, n: u64) -> serde_json::Value {
     let mix = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33) ^ worker as u64;
     let outcome = (mix & 1) as u32;
     let price = 45 + (mix >> 1) % 11;
@@ -120,12 +144,7 @@ pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap_or_default();
-    let skew = match client.get(format!("{}/v1/time", plan.base_url)).send().await {
-        Ok(r) => {
-            r.json::<serde_json::Value>().await.ok().and_then(|v| v["epoch_ms"].as_i64()).map_or(0, |t| t - now_ms())
-        }
-        Err(_) => 0,
-    };
+    let skew = server_skew_ms(&client, &plan.base_url).await;
     let sent = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + plan.duration;

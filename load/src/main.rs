@@ -33,13 +33,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let accounts: Accounts = match std::fs::read_to_string(&args.accounts)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-    {
+    let accounts = match Accounts::read(&args.accounts) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("kairos-load: --accounts {}: {e}", args.accounts.display());
+            eprintln!("kairos-load: --accounts {e}");
             return ExitCode::from(2);
         }
     };

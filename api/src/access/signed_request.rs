@@ -116,32 +116,70 @@ pub async fn first_use(
 }
 
 /// Signatures seen inside the freshness window, per instance (Redis covers several instances).
+/// Expired ones are dropped once per window, so the memory held follows the request rate over
+/// one window instead of growing to the cap (the soak showed the difference).
 #[derive(Debug, Default)]
 pub struct LocalReplayGuard {
-    seen: Mutex<HashMap<String, Instant>>,
+    seen: Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    at: HashMap<String, Instant>,
+    pruned: Option<Instant>,
 }
 
 impl LocalReplayGuard {
+    /// Past this many, expired signatures are dropped at once whatever the time.
+    const CAP: usize = 100_000;
+
     /// Records the signature; false when it was seen within `ttl`.
     pub fn first_use(&self, signature: &str, ttl: Duration) -> bool {
         let now = Instant::now();
         let mut seen = locks::lock(&self.seen);
-        if seen.len() > 100_000 {
-            seen.retain(|_, at| now.duration_since(*at) < ttl);
+        let window_over = seen.pruned.is_none_or(|at| now.duration_since(at) >= ttl);
+        if window_over || seen.at.len() > Self::CAP {
+            seen.at.retain(|_, at| now.duration_since(*at) < ttl);
+            seen.pruned = Some(now);
         }
-        match seen.get(signature) {
+        match seen.at.get(signature) {
             Some(at) if now.duration_since(*at) < ttl => false,
             _ => {
-                seen.insert(signature.to_string(), now);
+                seen.at.insert(signature.to_string(), now);
                 true
             }
         }
+    }
+
+    /// Signatures held now.
+    pub fn len(&self) -> usize {
+        locks::lock(&self.seen).at.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_replay_guard_refuses_a_repeat_and_forgets_expired_signatures_each_window() {
+        let guard = LocalReplayGuard::default();
+        let ttl = Duration::from_millis(300);
+        assert!(guard.first_use("a", ttl));
+        assert!(!guard.first_use("a", ttl), "a replay inside the window");
+        for n in 0..100 {
+            assert!(guard.first_use(&format!("s{n}"), ttl));
+        }
+        assert_eq!(guard.len(), 101);
+        std::thread::sleep(ttl + Duration::from_millis(20));
+        assert!(guard.first_use("b", ttl), "a new signature after the window");
+        assert_eq!(guard.len(), 1, "the expired ones went with the window, long before the cap");
+        assert!(guard.first_use("a", ttl), "an expired signature is new again (its timestamp is refused elsewhere)");
+    }
 
     #[test]
     fn signs_and_verifies_the_exact_bytes() {

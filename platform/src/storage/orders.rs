@@ -12,7 +12,9 @@ use super::{Db, StorageError, placeholders};
 use kairos_domain::{Collateral, Fill, Finality, Order, OrderStatus, Price, Size};
 
 /// The SQL list of live statuses, `('pending', 'open', 'partially_filled')`, from
-/// [`OrderStatus::is_live`]: the one place "live" is spelled for the database.
+/// [`OrderStatus::is_live`]: the one place "live" is spelled for the queries. The partial
+/// indexes of `migrations/20261204000007_live_order_indexes.sql` repeat it (a database uses a
+/// partial index only for a query whose WHERE says the same); a test keeps the two equal.
 static LIVE_STATUSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let live: Vec<String> =
         OrderStatus::ALL.iter().filter(|s| s.is_live()).map(|s| format!("'{}'", s.as_str())).collect();
@@ -432,5 +434,15 @@ mod tests {
     #[test]
     fn live_statuses_are_those_the_domain_calls_live() {
         assert_eq!(*super::LIVE_STATUSES, "('pending', 'open', 'partially_filled')");
+    }
+
+    #[test]
+    fn the_live_order_indexes_cover_exactly_the_live_statuses() {
+        let migration = include_str!("../../../migrations/20261204000007_live_order_indexes.sql");
+        let indexes: Vec<&str> = migration.lines().filter(|l| l.starts_with("CREATE INDEX")).collect();
+        assert_eq!(indexes.len(), 2);
+        for index in indexes {
+            assert!(index.ends_with(&format!("WHERE status IN {};", *super::LIVE_STATUSES)), "{index}");
+        }
     }
 }

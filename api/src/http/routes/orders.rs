@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use kairos_domain::ErrorCode;
 use kairos_domain::order::parse_share_asset;
-use kairos_domain::{Market, Order, OrderStatus, format_micros, now_us, parse_id};
+use kairos_domain::{Market, Order, OrderStatus, Refusal, format_micros, now_us, parse_id};
 use kairos_platform::storage::{ledger, orders};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -41,6 +41,19 @@ pub fn venue_error(e: VenueError) -> ApiError {
         }
         VenueError::Unavailable(detail) => ApiError::VenueUnavailable(detail),
         VenueError::Disabled(message) => ApiError::Conflict { code: ErrorCode::VenueDisabled, message },
+    }
+}
+
+/// A venue's answer to a request about an order the caller was just shown to own and to be
+/// live: the venue not knowing it any more means it was filled or cancelled in between (the
+/// paper engine holds live orders only), which is 409 `order_not_live`, never 404.
+fn own_live_order_error(e: VenueError) -> ApiError {
+    match e {
+        VenueError::Refused(Refusal::NotFound) => ApiError::conflict(
+            ErrorCode::OrderNotLive,
+            "the order stopped being live (filled or cancelled) before this request reached it",
+        ),
+        other => venue_error(other),
     }
 }
 
@@ -234,7 +247,7 @@ pub async fn amend(
             .map_err(|r| ApiError::Unprocessable { code: r.code(), message: r.to_string() })?;
     }
     placement::check_notional(price.unwrap_or(order.price), size.unwrap_or(order.size), &state.settings().trading)?;
-    let amended = state.venues().amend(&order, price, size).await.map_err(venue_error)?;
+    let amended = state.venues().amend(&order, price, size).await.map_err(own_live_order_error)?;
     Ok(axum::Json(OrderBody::from(&amended)))
 }
 
@@ -244,7 +257,7 @@ pub async fn cancel_one(state: &AppState, user_id: &str, id: &str) -> Result<Ord
     if !order.status.is_live() {
         return Err(ApiError::conflict(ErrorCode::OrderNotLive, format!("the order is already {}", order.status)));
     }
-    state.venues().cancel(&order).await.map_err(venue_error)
+    state.venues().cancel(&order).await.map_err(own_live_order_error)
 }
 
 /// Cancels an order.
@@ -502,5 +515,15 @@ mod tests {
             assert!(!public.contains(secret), "{public}");
         }
         assert_eq!(e.internal_cause().as_deref(), Some(cause), "kept for the log");
+    }
+
+    /// Found by the soak: a cancel racing the fill of its order answered 404 for an order the
+    /// caller can still read.
+    #[test]
+    fn an_own_order_the_venue_no_longer_holds_is_no_longer_live() {
+        let e = own_live_order_error(VenueError::Refused(Refusal::NotFound));
+        assert_eq!((e.status().as_u16(), e.code().as_str()), (409, "order_not_live"));
+        let other = own_live_order_error(VenueError::Refused(Refusal::MarketResolved));
+        assert_eq!(other.status(), venue_error(VenueError::Refused(Refusal::MarketResolved)).status());
     }
 }
