@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 pub use sign::{Signer, sign};
@@ -116,6 +115,17 @@ pub(crate) async fn server_skew_ms(client: &reqwest::Client, base_url: &str) -> 
     }
 }
 
+/// How a request that got no answer failed, as the reports count it.
+pub(crate) fn transport_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_connect() {
+        "connect"
+    } else if e.is_timeout() {
+        "timeout"
+    } else {
+        "transport"
+    }
+}
+
 pub(crate) fn now_ms() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
@@ -151,7 +161,7 @@ pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..plan.concurrency {
         let account = plan.accounts.accounts[worker % plan.accounts.accounts.len()].clone();
-        let secret = base64::engine::general_purpose::URL_SAFE.decode(&account.secret).unwrap_or_default();
+        let signer = Signer::for_account(&account, skew);
         let (client, stop, sent, market) =
             (client.clone(), stop.clone(), sent.clone(), plan.accounts.market_id.clone());
         let url = format!("{}/v1/orders", plan.base_url);
@@ -162,18 +172,12 @@ pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
                 n += 1;
                 sent.fetch_add(1, Ordering::Relaxed);
                 let body = order_body(&market, worker, n).to_string();
-                let ts = (now_ms() + skew).to_string();
-                let signature = sign::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
+                let mut request = client.post(&url).header("content-type", "application/json");
+                for (name, value) in signer.headers("POST", "/v1/orders", body.as_bytes()) {
+                    request = request.header(name, value);
+                }
                 let began = Instant::now();
-                let result = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("KAIROS-KEY", &account.key_id)
-                    .header("KAIROS-TIMESTAMP", &ts)
-                    .header("KAIROS-SIGNATURE", signature)
-                    .body(body)
-                    .send()
-                    .await;
+                let result = request.body(body).send().await;
                 match result {
                     Ok(res) if res.status().is_success() => {
                         let v: serde_json::Value = res.json().await.unwrap_or_default();
@@ -191,14 +195,7 @@ pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
                         *report.errors.entry(format!("{status} {code}")).or_default() += 1;
                     }
                     Err(e) => {
-                        let kind = if e.is_connect() {
-                            "connect"
-                        } else if e.is_timeout() {
-                            "timeout"
-                        } else {
-                            "transport"
-                        };
-                        *report.errors.entry(kind.to_string()).or_default() += 1;
+                        *report.errors.entry(transport_kind(&e).to_string()).or_default() += 1;
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                 }

@@ -39,6 +39,12 @@ impl Signer {
         Signer { key_id: key_id.to_string(), secret, skew_ms, last_ms: Default::default() }
     }
 
+    /// The signer of a `kairos-api dev-accounts` account (its secret is url-safe base64).
+    pub fn for_account(account: &crate::Account, skew_ms: i64) -> Signer {
+        let secret = base64::engine::general_purpose::URL_SAFE.decode(&account.secret).unwrap_or_default();
+        Signer::new(&account.key_id, secret, skew_ms)
+    }
+
     /// `KAIROS-KEY`, `KAIROS-TIMESTAMP` and `KAIROS-SIGNATURE` for this request.
     pub fn headers(&self, method: &str, path_and_query: &str, body: &[u8]) -> [(&'static str, String); 3] {
         let now = crate::now_ms() + self.skew_ms;

@@ -152,12 +152,9 @@ impl LocalReplayGuard {
     }
 
     /// Signatures held now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         locks::lock(&self.seen).at.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

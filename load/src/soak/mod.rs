@@ -14,8 +14,6 @@ pub mod window;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-
 use crate::{Accounts, Signer};
 use traffic::Ctx;
 pub use verdict::{Criteria, Verdict, judge};
@@ -61,15 +59,7 @@ pub async fn run(plan: &Plan, mut on_sample: impl FnMut(&Sample)) -> Vec<Sample>
     };
     // Each client signs with one market maker's key, round the accounts; the clients of one
     // key share its signer, so no two of them send the same signature.
-    let signers: Vec<Signer> = plan
-        .accounts
-        .accounts
-        .iter()
-        .map(|a| {
-            let secret = base64::engine::general_purpose::URL_SAFE.decode(&a.secret).unwrap_or_default();
-            Signer::new(&a.key_id, secret, skew)
-        })
-        .collect();
+    let signers: Vec<Signer> = plan.accounts.accounts.iter().map(|a| Signer::for_account(a, skew)).collect();
     let signer = |i: usize| signers[i % signers.len()].clone();
     let per_client = |count: usize, rate: u32| Duration::from_secs_f64(count as f64 / f64::from(rate.max(1)));
     let mut clients = tokio::task::JoinSet::new();

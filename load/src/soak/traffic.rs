@@ -48,13 +48,7 @@ async fn send(
             let value: Value = res.json().await.unwrap_or_default();
             Ok((status, value))
         }
-        Err(e) => Err(if e.is_connect() {
-            "connect"
-        } else if e.is_timeout() {
-            "timeout"
-        } else {
-            "transport"
-        }),
+        Err(e) => Err(crate::transport_kind(&e)),
     };
     let latency = began.elapsed();
     match answer {
