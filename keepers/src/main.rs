@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kairos_platform::config;
+use kairos_platform::service_manager;
 use kairos_platform::storage::Db;
 use kairos_platform::telemetry;
 
@@ -100,6 +101,7 @@ async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
     tracing::warn!(
         "kairos-keepers runs no jobs yet: flash-market settlement, chain sync and order reconciliation are not implemented"
     );
+    service_manager::notify(service_manager::State::Ready);
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
         tokio::select! {
@@ -112,6 +114,7 @@ async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
             () = terminate() => break,
         }
     }
+    service_manager::notify(service_manager::State::Stopping);
     tracing::info!("kairos-keepers stopped");
     db.close().await;
     Ok(())

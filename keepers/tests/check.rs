@@ -1,4 +1,5 @@
-//! The health check the container runs: healthy with a reachable database, not without one.
+//! The health check the container runs: healthy with a reachable database, not without one;
+//! and what the keepers tell systemd.
 
 use std::process::Command;
 
@@ -48,4 +49,32 @@ fn config_check_passes_a_prod_config_without_the_apis_secrets() {
     let out = run(None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KAIROS_DATABASE_URL"));
+}
+
+/// The unit's `Type=notify` (deploy/systemd/kairos-keepers.service): READY=1 once the database
+/// answers, STOPPING=1 on SIGTERM, then a clean exit.
+#[test]
+fn the_service_manager_is_told_ready_and_stopping() {
+    let dir = tempfile::tempdir().expect("dir");
+    let socket = dir.path().join("notify");
+    let manager = std::os::unix::net::UnixDatagram::bind(&socket).expect("bind");
+    manager.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kairos-keepers"))
+        .env_clear()
+        .env("KAIROS_PROFILE", "test")
+        .env("KAIROS_DATA_DIR", dir.path())
+        .env("KAIROS_DATABASE_URL", format!("sqlite:{}", dir.path().join("k.db").display()))
+        .env("NOTIFY_SOCKET", &socket)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let next = || {
+        let mut buf = [0u8; 64];
+        let n = manager.recv(&mut buf).expect("a notification within 30 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(next(), "READY=1");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill").success());
+    assert_eq!(next(), "STOPPING=1");
+    assert!(child.wait().expect("wait").success());
 }

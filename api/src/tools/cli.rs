@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use kairos_domain::{Role, Scope, Venue};
 use kairos_platform::config::{self, ApiSettings, Origin};
+use kairos_platform::service_manager;
 use kairos_platform::storage::Db;
 use kairos_platform::storage::markets::{self, Upserted};
 use kairos_platform::telemetry::{self, Telemetry};
@@ -283,6 +284,7 @@ async fn serve(settings: ApiSettings, telemetry: Arc<Telemetry>) -> Result<(), S
     // server says it listens is never met by the default action (SIGHUP would kill it).
     let signals = Signals::install().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let running = crate::http::server::start(settings).await.map_err(|e| e.to_string())?;
+    service_manager::notify(service_manager::State::Ready);
     let token = running.shutdown_token();
     let state = running.state.clone();
     tokio::spawn(signals.handle(token, state, telemetry));
@@ -318,12 +320,19 @@ impl Signals {
     ) {
         loop {
             tokio::select! {
-                _ = self.term.recv() => { tracing::info!("SIGTERM: draining in-flight requests"); token.cancel(); return; }
-                _ = self.int.recv() => { tracing::info!("SIGINT: draining in-flight requests"); token.cancel(); return; }
-                _ = self.hup.recv() => { tracing::info!("SIGHUP: reloading"); crate::http::server::reload(&state, Some(&telemetry)).await; }
+                _ = self.term.recv() => { tracing::info!("SIGTERM: draining in-flight requests"); break; }
+                _ = self.int.recv() => { tracing::info!("SIGINT: draining in-flight requests"); break; }
+                _ = self.hup.recv() => {
+                    tracing::info!("SIGHUP: reloading");
+                    service_manager::notify(service_manager::State::Reloading);
+                    crate::http::server::reload(&state, Some(&telemetry)).await;
+                    service_manager::notify(service_manager::State::Ready);
+                }
                 () = token.cancelled() => return,
             }
         }
+        service_manager::notify(service_manager::State::Stopping);
+        token.cancel();
     }
 }
 

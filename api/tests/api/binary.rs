@@ -1,6 +1,6 @@
 //! The `kairos-api` binary itself: fail-closed start-up, `config check`, `migrate`,
 //! `markets import`, `openapi --check`, a zero-setup dev start from any directory, SIGHUP
-//! reload and graceful SIGTERM.
+//! reload and graceful SIGTERM, each told to a service manager (systemd's notify protocol).
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
@@ -174,11 +174,22 @@ fn wait_for_log(
     panic!("the server exited before logging what the test waited for");
 }
 
+/// The next message the server sent its service manager (systemd's notify socket).
+fn next_notification(manager: &std::os::unix::net::UnixDatagram) -> String {
+    let mut buf = [0u8; 256];
+    let n = manager.recv(&mut buf).expect("a notification within 30 s");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
 #[test]
 fn dev_starts_from_any_directory_reloads_on_sighup_and_drains_on_sigterm() {
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("kairos.toml");
     std::fs::write(&config, "log = \"info\"\n").expect("write");
+    // Standing in for systemd (`Type=notify` in deploy/systemd/kairos-api.service).
+    let socket = dir.path().join("notify");
+    let manager = std::os::unix::net::UnixDatagram::bind(&socket).expect("bind");
+    manager.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     let mut child = kairos(
         &[],
         &[
@@ -186,6 +197,7 @@ fn dev_starts_from_any_directory_reloads_on_sighup_and_drains_on_sigterm() {
             ("KAIROS_METRICS_BIND", "127.0.0.1:0"),
             ("KAIROS_LOG_FORMAT", "json"),
             ("KAIROS_CONFIG", config.to_str().expect("utf8")),
+            ("NOTIFY_SOCKET", socket.to_str().expect("utf8")),
         ],
         dir.path(),
     )
@@ -197,6 +209,7 @@ fn dev_starts_from_any_directory_reloads_on_sighup_and_drains_on_sigterm() {
     let mut lines = BufReader::new(logs).lines().map_while(Result::ok);
     let listening = wait_for_log(&mut lines, |v| v["message"] == "kairos-api listening");
     let addr = listening["addr"].as_str().expect("addr").to_string();
+    assert_eq!(next_notification(&manager), "READY=1", "ready once it listens");
 
     let get = |path: &str| -> (u16, String) {
         use std::io::{Read as _, Write as _};
@@ -223,6 +236,8 @@ fn dev_starts_from_any_directory_reloads_on_sighup_and_drains_on_sigterm() {
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-HUP", &pid]).status().expect("kill").success());
     wait_for_log(&mut lines, |v| v["message"] == "reloaded log filter");
+    assert_eq!(next_notification(&manager), "RELOADING=1");
+    assert_eq!(next_notification(&manager), "READY=1", "ready again after the reload");
     get("/health");
     wait_for_log(&mut lines, |v| v["level"] == "DEBUG" && v["message"] == "response");
     // Ten requests: within the old budget (20/s), beyond the new one even across a second.
@@ -231,6 +246,7 @@ fn dev_starts_from_any_directory_reloads_on_sighup_and_drains_on_sigterm() {
 
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
     wait_for_log(&mut lines, |v| v["message"] == "kairos-api stopped");
+    assert_eq!(next_notification(&manager), "STOPPING=1");
     let status = child.wait().expect("wait");
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }

@@ -18,7 +18,7 @@ use kairos_platform::storage::{Db, ledger, orders};
 use kairos_venues::paper::consistency;
 
 /// Every server binds port 0 and the test reads the address it got from its start-up log line.
-fn env(db: &ScratchDb, data: &std::path::Path) -> Vec<(String, String)> {
+pub(crate) fn env(db: &ScratchDb, data: &std::path::Path) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = [
         ("KAIROS_PROFILE", "test"),
         ("KAIROS_METRICS_BIND", "127.0.0.1:0"),
@@ -43,7 +43,7 @@ fn env(db: &ScratchDb, data: &std::path::Path) -> Vec<(String, String)> {
     vars
 }
 
-fn kairos_api(vars: &[(String, String)]) -> Command {
+pub(crate) fn kairos_api(vars: &[(String, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kairos-api"));
     cmd.env_clear().envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     cmd

@@ -20,5 +20,6 @@ mod orders;
 mod polymarket;
 mod readiness;
 mod replay;
+mod supervised;
 mod support;
 mod ws;
