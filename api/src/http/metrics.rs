@@ -38,6 +38,24 @@ pub fn handle() -> Result<PrometheusHandle, String> {
         .clone()
 }
 
+/// How often recorded histogram samples are folded into their buckets and summaries.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the histogram samples recorded since the last pass into their buckets and summaries.
+/// The recorder keeps every raw sample until then, and otherwise only a scrape folds them: with
+/// nothing scraping (Prometheus down, or not yet configured) they piled up without bound, 7.6
+/// MB in 7 minutes of the soak's load. Runs until `shutdown`.
+pub async fn upkeep(handle: PrometheusHandle, shutdown: tokio_util::sync::CancellationToken) {
+    let mut every = tokio::time::interval(UPKEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => handle.run_upkeep(),
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
 /// The metrics listener's app: `GET /metrics`.
 pub fn app(state: AppState, handle: PrometheusHandle) -> Router {
     Router::new().route("/metrics", get(render)).with_state((state, handle))

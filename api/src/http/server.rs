@@ -143,6 +143,12 @@ pub async fn start(settings: ApiSettings) -> Result<Running, StartError> {
     tasks.spawn(async move {
         ("api listener", axum::serve(listener, api).with_graceful_shutdown(token.cancelled_owned()).await)
     });
+    let token = shutdown.clone();
+    let upkeep_handle = prometheus.clone();
+    tasks.spawn(async move {
+        crate::http::metrics::upkeep(upkeep_handle, token).await;
+        ("metrics upkeep", Ok(()))
+    });
     let metrics_app = crate::http::metrics::app(state.clone(), prometheus);
     let token = shutdown.clone();
     tasks.spawn(async move {
