@@ -27,17 +27,12 @@ source scripts/load-common.sh
 fresh_database "$backend" "$work" "${3:-}"
 start_server "$bin" "$work"
 trap 'kill $server 2>/dev/null || true' EXIT
-load() {
-  "$bin/kairos-load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" --seconds "$2" \
-    --concurrency "$1" | tr -d '\n '
-  echo
-}
-echo "warm-up: $(load 16 10)"
+echo "warm-up: $(load_json "$bin" "$work" 16 10)"
 if [ "$backend" = postgres ]; then psql -q "$KAIROS_DATABASE_URL" -c ANALYZE; fi
 mkdir -p "$out"
 perf record -F 499 --call-graph dwarf,16384 -o "$work/perf.data" -p "$server" -- sleep 12 >/dev/null 2>&1 &
 perf_pid=$!
-echo "concurrency $concurrency under perf: $(load "$concurrency" 15)"
+echo "concurrency $concurrency under perf: $(load_json "$bin" "$work" "$concurrency" 15)"
 wait "$perf_pid" || true
 curl -fsS http://127.0.0.1:19090/metrics | grep -E '^kairos_paper_batch_(duration_seconds|requests)(_sum|_count|\{quantile="0.(5|99)"\})' || true
 perf script -i "$work/perf.data" 2>/dev/null | "$inferno/inferno-collapse-perf" > "$work/folded.txt"

@@ -28,3 +28,11 @@ start_server() {
   server=$!
   for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18080/health >/dev/null 2>&1 && break; sleep 0.2; done
 }
+
+# load_json BIN_DIR WORK_DIR CONCURRENCY SECONDS: one kairos-load run against the started
+# server, its JSON report on one line.
+load_json() {
+  "$1/kairos-load" --url http://127.0.0.1:18080 --accounts "$2/accounts.json" --seconds "$4" \
+    --concurrency "$3" | tr -d '\n '
+  echo
+}

@@ -16,11 +16,7 @@ source scripts/load-common.sh
 fresh_database "$backend" "$work" "${2:-}"
 start_server "$bin" "$work"
 trap 'kill $server 2>/dev/null || true' EXIT
-load() {
-  "$bin/kairos-load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" \
-    --seconds "${SECONDS_PER_LEVEL:-20}" --concurrency "$1" | tr -d '\n '
-  echo
-}
+load() { load_json "$bin" "$work" "$1" "${SECONDS_PER_LEVEL:-20}"; }
 echo "warm-up: $(load 16)"
 # A new PostgreSQL database plans its statements on empty tables until it is analysed.
 if [ "$backend" = postgres ]; then psql -q "$KAIROS_DATABASE_URL" -c ANALYZE; fi
