@@ -328,7 +328,8 @@ impl Signals {
                     crate::http::server::reload(&state, Some(&telemetry)).await;
                     service_manager::notify(service_manager::State::Ready);
                 }
-                () = token.cancelled() => return,
+                // Stopping for another reason (a listener failed): the manager is told all the same.
+                () = token.cancelled() => break,
             }
         }
         service_manager::notify(service_manager::State::Stopping);

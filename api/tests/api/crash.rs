@@ -111,6 +111,44 @@ async fn stored_orders(store: &Db) -> i64 {
 /// Acknowledged orders before the kill: enough that a lost or doubled one would show.
 const ORDERS_BEFORE_KILL: i64 = 50;
 
+/// `kairos-api dev-accounts`: market makers with API keys and `credit` units each, and a market.
+pub(crate) fn dev_accounts(vars: &[(String, String)], makers: usize, credit: &str) -> Accounts {
+    let makers = makers.to_string();
+    let out = kairos_api(vars).args(["dev-accounts", "--makers", &makers, "--credit", credit]).output().expect("run");
+    assert!(out.status.success(), "dev-accounts: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("accounts json")
+}
+
+/// Orders running against a server until `stop` is set.
+pub(crate) struct Load {
+    pub stop: Arc<AtomicBool>,
+    pub report: tokio::task::JoinHandle<kairos_load::Report>,
+}
+
+/// Starts kairos-load at `concurrency` against `base` and returns once the database holds
+/// [`ORDERS_BEFORE_KILL`] orders: a kill then comes with enough stored, however fast this
+/// machine is.
+pub(crate) async fn load_until_stored(
+    base: &str,
+    accounts: Accounts,
+    concurrency: usize,
+    store: &Db,
+    label: &str,
+) -> Load {
+    let plan = Plan { base_url: base.to_string(), accounts, concurrency, duration: Duration::from_secs(600) };
+    let stop = Arc::new(AtomicBool::new(false));
+    let report = tokio::spawn({
+        let stop = stop.clone();
+        async move { run(&plan, stop).await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while stored_orders(store).await < ORDERS_BEFORE_KILL {
+        assert!(Instant::now() < deadline, "{label}: the load stored too few orders in 120 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Load { stop, report }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_under_load_loses_and_doubles_nothing() {
     for db in scratch::all().await {
@@ -119,27 +157,12 @@ async fn a_server_killed_under_load_loses_and_doubles_nothing() {
         // The restarted server is the same instance (on another port): it takes its own market
         // lease back at once, as a deployment that names its instances does.
         vars.push(("KAIROS_INSTANCE_ID".into(), "crash-test".into()));
-        let out =
-            kairos_api(&vars).args(["dev-accounts", "--makers", "4", "--credit", "100000"]).output().expect("run");
-        assert!(out.status.success(), "dev-accounts: {}", String::from_utf8_lossy(&out.stderr));
-        let accounts: Accounts = serde_json::from_slice(&out.stdout).expect("accounts json");
+        let accounts = dev_accounts(&vars, 4, "100000");
         let market_id = accounts.market_id.clone();
 
         let (mut server, base) = start_server(&vars).await;
         let store = Db::connect(&db.url, 2).await.expect("db");
-        // The load runs until stopped; the kill comes once enough orders are stored, however
-        // fast this machine is.
-        let plan = Plan { base_url: base.clone(), accounts, concurrency: 16, duration: Duration::from_secs(600) };
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = tokio::spawn({
-            let stop = stop.clone();
-            async move { run(&plan, stop).await }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while stored_orders(&store).await < ORDERS_BEFORE_KILL {
-            assert!(Instant::now() < deadline, "{}: the load stored too few orders in 120 s", db.label);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let Load { stop, report: load } = load_until_stored(&base, accounts, 16, &store, db.label).await;
         server.kill().expect("kill -9");
         server.wait().expect("reaped");
         // Requests keep going until one meets the dead server.
@@ -255,10 +278,7 @@ async fn when_the_instance_holding_a_market_dies_another_takes_it_over() {
         let (mut vars_a, mut vars_b) = (vars.clone(), vars);
         vars_a.push(("KAIROS_INSTANCE_ID".into(), "instance-a".into()));
         vars_b.push(("KAIROS_INSTANCE_ID".into(), "instance-b".into()));
-        let out =
-            kairos_api(&vars_a).args(["dev-accounts", "--makers", "2", "--credit", "1000"]).output().expect("run");
-        assert!(out.status.success(), "dev-accounts: {}", String::from_utf8_lossy(&out.stderr));
-        let accounts: Accounts = serde_json::from_slice(&out.stdout).expect("accounts json");
+        let accounts = dev_accounts(&vars_a, 2, "1000");
         let (maker, taker, m) = (&accounts.accounts[0], &accounts.accounts[1], accounts.market_id.clone());
         let (mut a, base_a) = start_server(&vars_a).await;
         let (mut b, base_b) = start_server(&vars_b).await;

@@ -9,11 +9,10 @@
 use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use kairos_load::{Accounts, Plan, run};
 use kairos_platform::storage::scratch;
 use kairos_platform::storage::{Db, ledger, orders};
 
@@ -169,10 +168,6 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-async fn stored_orders(store: &Db) -> i64 {
-    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM orders").fetch_one(store.pool()).await.expect("count orders")
-}
-
 #[test]
 fn the_unit_restarts_on_failure_within_start_limits() {
     let policy = Policy::from_unit(&unit_text());
@@ -200,12 +195,7 @@ async fn a_server_killed_with_sigkill_serves_again_within_the_units_policy_with_
         let mut vars = crate::crash::env(&db, data.path());
         vars.push(("KAIROS_BIND".into(), format!("127.0.0.1:{port}")));
         vars.push(("KAIROS_INSTANCE_ID".into(), "supervised".into()));
-        let out = crate::crash::kairos_api(&vars)
-            .args(["dev-accounts", "--makers", "4", "--credit", "100000"])
-            .output()
-            .expect("run");
-        assert!(out.status.success(), "dev-accounts: {}", String::from_utf8_lossy(&out.stderr));
-        let accounts: Accounts = serde_json::from_slice(&out.stdout).expect("accounts json");
+        let accounts = crate::crash::dev_accounts(&vars, 4, "100000");
 
         let command_vars = vars.clone();
         let supervisor = Supervisor::start(
@@ -220,17 +210,7 @@ async fn a_server_killed_with_sigkill_serves_again_within_the_units_policy_with_
         assert!(matches!(supervisor.next(within), Event::Ready { .. }), "{}: first start", db.label);
         let base = format!("http://127.0.0.1:{port}");
         let store = Db::connect(&db.url, 2).await.expect("db");
-        let plan = Plan { base_url: base.clone(), accounts, concurrency: 8, duration: Duration::from_secs(600) };
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = tokio::spawn({
-            let stop = stop.clone();
-            async move { run(&plan, stop).await }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while stored_orders(&store).await < 50 {
-            assert!(Instant::now() < deadline, "{}: the load stored too few orders in 120 s", db.label);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let load = crate::crash::load_until_stored(&base, accounts, 8, &store, db.label).await;
 
         supervisor.signal("KILL");
         let killed = Instant::now();
@@ -252,8 +232,8 @@ async fn a_server_killed_with_sigkill_serves_again_within_the_units_policy_with_
         );
         assert!(serving <= within, "{}: {serving:?} > {within:?}", db.label);
 
-        stop.store(true, Ordering::Relaxed);
-        let report = load.await.expect("load");
+        load.stop.store(true, Ordering::Relaxed);
+        let report = load.report.await.expect("load");
         assert!(!report.acked.is_empty(), "{}: {}", db.label, report.summary());
         for acked in &report.acked {
             let stored = orders::get(&store, &acked.order_id).await.expect("read");
