@@ -96,6 +96,9 @@ async fn check(settings: &config::KeeperSettings) -> anyhow::Result<()> {
 }
 
 async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
+    // Listened for from here on: a SIGTERM that comes as soon as READY=1 is sent, or while a
+    // ping runs, is kept until the loop looks, instead of killing the process or being lost.
+    let mut stop = StopSignals::install()?;
     let db = Db::connect(settings.core.database_url.expose(), 2).await?;
     db.migrate().await?;
     tracing::warn!(
@@ -110,8 +113,7 @@ async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
                     tracing::error!(error = %e, "database unreachable");
                 }
             }
-            r = tokio::signal::ctrl_c() => { r?; break; }
-            () = terminate() => break,
+            () = stop.recv() => break,
         }
     }
     service_manager::notify(service_manager::State::Stopping);
@@ -120,20 +122,38 @@ async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// SIGTERM and SIGINT.
 #[cfg(unix)]
-async fn terminate() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut s) => {
-            s.recv().await;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGTERM");
-            std::future::pending::<()>().await;
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl StopSignals {
+    fn install() -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
         }
     }
 }
 
 #[cfg(not(unix))]
-async fn terminate() {
-    std::future::pending::<()>().await;
+struct StopSignals;
+
+#[cfg(not(unix))]
+impl StopSignals {
+    fn install() -> std::io::Result<StopSignals> {
+        Ok(StopSignals)
+    }
+
+    async fn recv(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
