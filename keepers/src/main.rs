@@ -6,10 +6,15 @@
 //! no jobs, checks the database every 30 seconds, and exits cleanly on SIGTERM/SIGINT. It
 //! never reports work it does not do.
 //!
+//! `kairos-keepers preflight` prints the preflight report of what the keepers need (see
+//! [`preflight`]) and exits 1 on any failure.
+//!
 //! `kairos-keepers check` loads the config, reaches the database and exits 0 (or 1 naming what
 //! failed): the container health check. `kairos-keepers config check` prints the effective
 //! settings (secrets redacted) and every problem, exiting 2 on any: the keepers read only the
 //! core settings, so a `prod` config without the API's bind address or secrets passes.
+
+mod preflight;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,6 +33,15 @@ fn main() -> ExitCode {
         return config_check();
     }
     let (settings, problems) = config::load_keepers();
+    if args.iter().map(String::as_str).eq(["preflight"]) {
+        return match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(preflight::run(&settings, &problems)).print(),
+            Err(e) => {
+                eprintln!("kairos-keepers: cannot start the async runtime: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if !problems.is_empty() {
         eprintln!("kairos-keepers: refusing to start, the config has {} problem(s):", problems.len());
         for p in &problems {

@@ -101,4 +101,25 @@ impl Redis {
         }
         Ok(start.elapsed())
     }
+
+    /// Writes a short-lived key, reads it back and deletes it; returns the time all three
+    /// took. Proves Redis takes writes (a replica or a full `maxmemory` with `noeviction`
+    /// answers PING but refuses SET).
+    pub async fn write_and_read_back(&self) -> Result<Duration, CacheError> {
+        let start = Instant::now();
+        let mut conn = self.connection().await?;
+        let key = format!("kairos:preflight:{}", uuid::Uuid::now_v7());
+        let value = uuid::Uuid::now_v7().to_string();
+        let round_trip = async {
+            redis::cmd("SET").arg(&key).arg(&value).arg("PX").arg(30_000).query_async::<()>(&mut conn).await?;
+            let read: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
+            redis::cmd("DEL").arg(&key).query_async::<()>(&mut conn).await?;
+            Ok::<_, redis::RedisError>(read)
+        };
+        let read = tokio::time::timeout(REDIS_TIMEOUT * 3, round_trip).await.map_err(|_| CacheError::Timeout)??;
+        if read.as_deref() != Some(value.as_str()) {
+            return Err(CacheError::UnexpectedReply(format!("wrote {value}, read back {read:?}")));
+        }
+        Ok(start.elapsed())
+    }
 }

@@ -3,4 +3,5 @@
 
 pub mod cli;
 pub mod dev_accounts;
+pub mod preflight;
 pub mod seed;

@@ -18,6 +18,7 @@ mod operators;
 mod order_groups;
 mod orders;
 mod polymarket;
+mod preflight;
 mod readiness;
 mod replay;
 mod supervised;

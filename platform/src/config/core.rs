@@ -26,17 +26,36 @@ pub struct CoreSettings {
     pub data_dir: PathBuf,
     pub shutdown_grace: Duration,
     pub otlp_endpoint: Option<String>,
+    pub time: TimeSettings,
+    pub solana: SolanaEndpoints,
+    /// Auth-bypass toggles set to a true value (refused outside dev/test, ignored in them).
+    pub auth_bypass_set: Vec<&'static str>,
     /// Where each setting came from, by variable name, for `config check` and the start-up log.
     pub origins: Vec<(&'static str, Origin)>,
     /// Variables that start with `KAIROS_` but mean nothing to Kairos (typos, removed settings).
     pub unknown_variables: Vec<String>,
 }
 
+/// How preflight checks the clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeSettings {
+    /// `host:port` of each NTP server; empty when none is configured.
+    pub ntp_servers: Vec<String>,
+    pub max_drift: Duration,
+}
+
+/// The Solana endpoints this deployment uses, when it uses a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SolanaEndpoints {
+    pub rpc_url: Option<String>,
+    pub ws_url: Option<String>,
+}
+
 /// Variable names that other systems (and the platform Kairos replaces, and Kairos itself
 /// before it dropped its unused `KAIROS_DEV_AUTH_BYPASS`) used to switch authentication off.
 /// Kairos reads none of them; set to a true value outside `dev`/`test`, any of them stops
 /// start-up, so a deployment that believes it turned auth off learns that it did not.
-pub(super) const AUTH_BYPASS_VARIABLES: &[&str] = &[
+pub const AUTH_BYPASS_VARIABLES: &[&str] = &[
     "KAIROS_DEV_AUTH_BYPASS",
     "KAIROS_AUTH_BYPASS",
     "KAIROS_DISABLE_AUTH",
@@ -88,16 +107,19 @@ pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
     let log_format =
         p.parse("KAIROS_LOG_FORMAT", || if profile == Profile::Dev { LogFormat::Pretty } else { LogFormat::Json });
     let shutdown_grace = Duration::from_millis(p.parse("KAIROS_SHUTDOWN_GRACE_MS", || 30_000u64));
+    let auth_bypass_set: Vec<&'static str> = AUTH_BYPASS_VARIABLES
+        .iter()
+        .copied()
+        .filter(|name| p.raw.get(name).is_some_and(|(value, _)| is_truthy(value)))
+        .collect();
     if !local {
-        for name in AUTH_BYPASS_VARIABLES {
-            if let Some((value, _)) = p.raw.get(name)
-                && is_truthy(value)
-            {
-                p.problem(name, "auth bypass toggles are refused outside dev/test; unset it");
-            }
+        for name in &auth_bypass_set {
+            p.problem(name, "auth bypass toggles are refused outside dev/test; unset it");
         }
     }
     let otlp_endpoint = p.optional("OTEL_EXPORTER_OTLP_ENDPOINT");
+    let time = load_time(p);
+    let solana = load_solana(p);
     CoreSettings {
         profile,
         database_url: Secret::new(database_url),
@@ -110,7 +132,49 @@ pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
         data_dir,
         shutdown_grace,
         otlp_endpoint,
+        time,
+        solana,
+        auth_bypass_set,
         origins: Vec::new(),
         unknown_variables: Vec::new(),
     }
+}
+
+fn load_time(p: &mut Parser<'_>) -> TimeSettings {
+    let ntp_servers: Vec<String> = p
+        .optional("KAIROS_TIME__NTP_SERVERS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    for server in &ntp_servers {
+        let port_ok =
+            server.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !port_ok {
+            p.problem("KAIROS_TIME__NTP_SERVERS", &format!("{server:?} is not host:port (e.g. pool.ntp.org:123)"));
+        }
+    }
+    let max_drift = Duration::from_millis(p.parse("KAIROS_TIME__MAX_DRIFT_MS", || 1_000u64));
+    if max_drift.is_zero() {
+        p.problem("KAIROS_TIME__MAX_DRIFT_MS", "must be at least 1");
+    }
+    TimeSettings { ntp_servers, max_drift }
+}
+
+fn load_solana(p: &mut Parser<'_>) -> SolanaEndpoints {
+    let rpc_url = p.optional("KAIROS_SOLANA__RPC_URL");
+    if let Some(url) = &rpc_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        p.problem("KAIROS_SOLANA__RPC_URL", "must start with http:// or https://");
+    }
+    let ws_url = p.optional("KAIROS_SOLANA__WS_URL");
+    if let Some(url) = &ws_url
+        && !(url.starts_with("ws://") || url.starts_with("wss://"))
+    {
+        p.problem("KAIROS_SOLANA__WS_URL", "must start with ws:// or wss://");
+    }
+    SolanaEndpoints { rpc_url, ws_url }
 }

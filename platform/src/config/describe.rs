@@ -33,6 +33,16 @@ impl CoreSettings {
             },
             "KAIROS_DATA_DIR" => self.data_dir.display().to_string(),
             "KAIROS_SHUTDOWN_GRACE_MS" => self.shutdown_grace.as_millis().to_string(),
+            "KAIROS_TIME__NTP_SERVERS" => {
+                if self.time.ntp_servers.is_empty() {
+                    "(unset)".to_string()
+                } else {
+                    self.time.ntp_servers.join(",")
+                }
+            }
+            "KAIROS_TIME__MAX_DRIFT_MS" => self.time.max_drift.as_millis().to_string(),
+            "KAIROS_SOLANA__RPC_URL" => or_unset(self.solana.rpc_url.as_deref().map(redact_url).as_deref(), "(unset)"),
+            "KAIROS_SOLANA__WS_URL" => or_unset(self.solana.ws_url.as_deref().map(redact_url).as_deref(), "(unset)"),
             "OTEL_EXPORTER_OTLP_ENDPOINT" => or_unset(self.otlp_endpoint.as_deref(), "(unset: no trace export)"),
             _ => return None,
         })

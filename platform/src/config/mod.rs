@@ -23,7 +23,7 @@ pub mod variables;
 use std::fmt;
 
 pub use self::api::{ApiSettings, Cluster, MIN_JWT_SECRET_BYTES, Trading};
-pub use self::core::CoreSettings;
+pub use self::core::{AUTH_BYPASS_VARIABLES, CoreSettings, SolanaEndpoints, TimeSettings};
 pub use self::keepers::KeeperSettings;
 pub use local_secrets::LOCAL_SECRETS_FILE_PREFIX;
 pub use polymarket::{POLYMARKET_REQUIRED, PolymarketCredentials};

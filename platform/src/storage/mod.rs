@@ -20,9 +20,11 @@ pub mod kill_switch;
 pub mod ledger;
 pub mod market_leases;
 pub mod markets;
+pub mod migration_status;
 pub mod order_groups;
 pub mod orders;
 pub mod paper_log;
+pub mod preflight_writes;
 pub mod refresh_tokens;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scratch;
