@@ -1,24 +1,19 @@
-//! `kairos-keepers`: scheduled workers that poll the chain and the venues (resolve and settle
-//! flash markets, sync on-chain state into the database, reconcile orders).
+//! `kairos-keepers`: scheduled workers that poll the chain and the venues. Each job is a leased
+//! singleton ([`kairos_keepers::scheduler`]): several keepers on one database run each job once per period,
+//! and a dead holder's jobs move to another keeper within one lease. The jobs that exist are in
+//! [`kairos_keepers::jobs`]; today that is `dependency-probes` (the flash-market oracle, chain sync and venue
+//! reconciliation are not implemented, and nothing registers them).
 //!
-//! No job is implemented yet (they arrive with the flash-bets and orders work). Until then the
-//! binary loads the shared config, connects to the shared database, says plainly that it runs
-//! no jobs, checks the database every 30 seconds, and exits cleanly on SIGTERM/SIGINT. It
-//! never reports work it does not do.
-//!
-//! `kairos-keepers preflight` prints the preflight report of what the keepers need (see
-//! [`preflight`]) and exits 1 on any failure.
-//!
-//! `kairos-keepers check` loads the config, reaches the database and exits 0 (or 1 naming what
-//! failed): the container health check. `kairos-keepers config check` prints the effective
-//! settings (secrets redacted) and every problem, exiting 2 on any: the keepers read only the
-//! core settings, so a `prod` config without the API's bind address or secrets passes.
-
-mod preflight;
+//! Commands: `kairos-keepers` (run the jobs), `status` (every job's lease and last runs, JSON),
+//! `preflight` (the report of what the keepers need, exit 1 on a failure), `check` (the
+//! container health check: the database answers), `config check` (the effective settings,
+//! secrets redacted, exit 2 on any problem; the keepers read only the core settings and their
+//! own, so a `prod` config without the API's bind address or secrets passes).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use kairos_keepers::{jobs, metrics, preflight, scheduler};
 use kairos_platform::config;
 use kairos_platform::service_manager;
 use kairos_platform::storage::Db;
@@ -68,6 +63,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.iter().map(String::as_str).eq(["status"]) {
+        return match runtime.block_on(status(&settings)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kairos-keepers: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if std::env::args().nth(1).as_deref() == Some("check") {
         return match runtime.block_on(check(&settings)) {
             Ok(()) => {
@@ -109,28 +113,49 @@ async fn check(settings: &config::KeeperSettings) -> anyhow::Result<()> {
     result
 }
 
+/// `kairos-keepers status`.
+async fn status(settings: &config::KeeperSettings) -> anyhow::Result<()> {
+    use kairos_platform::storage::keeper_jobs::{self, JobStatus};
+    let db = Db::connect(settings.core.database_url.expose(), 1).await?;
+    let rows = keeper_jobs::all(&db).await;
+    db.close().await;
+    let jobs: Vec<JobStatus> = rows?.iter().map(JobStatus::from).collect();
+    println!("{}", serde_json::json!({ "jobs": jobs }));
+    Ok(())
+}
+
+/// `host/pid`: who holds a lease, for `status` and the logs.
+fn holder_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    format!("{}/{}", if host.is_empty() { "localhost" } else { &host }, std::process::id())
+}
+
 async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
     // Listened for from here on: a SIGTERM that comes as soon as READY=1 is sent, or while a
     // ping runs, is kept until the loop looks, instead of killing the process or being lost.
     let mut stop = StopSignals::install()?;
-    let db = Db::connect(settings.core.database_url.expose(), 2).await?;
+    metrics::install(settings.metrics_bind).map_err(|e| anyhow::anyhow!(e))?;
+    let db = Db::connect(settings.core.database_url.expose(), 4).await?;
     db.migrate().await?;
-    tracing::warn!(
-        "kairos-keepers runs no jobs yet: flash-market settlement, chain sync and order reconciliation are not implemented"
-    );
-    service_manager::notify(service_manager::State::Ready);
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                if let Err(e) = db.ping(Duration::from_secs(2)).await {
-                    tracing::error!(error = %e, "database unreachable");
-                }
-            }
-            () = stop.recv() => break,
-        }
+    let holder = holder_name();
+    let worker = scheduler::Worker {
+        db: db.clone(),
+        holder: holder.clone(),
+        lease: settings.lease,
+        grace: settings.core.shutdown_grace,
+    };
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (job, enabled) in jobs::all(&settings) {
+        tasks.spawn(scheduler::run_job(worker.clone(), job, enabled, stopped.clone()));
     }
+    tracing::info!(holder = %holder, metrics = %settings.metrics_bind, "kairos-keepers running");
+    service_manager::notify(service_manager::State::Ready);
+    stop.recv().await;
     service_manager::notify(service_manager::State::Stopping);
+    tracing::info!("stopping: finishing or abandoning runs in progress, releasing leases");
+    let _ = stopping.send(true);
+    while tasks.join_next().await.is_some() {}
     tracing::info!("kairos-keepers stopped");
     db.close().await;
     Ok(())

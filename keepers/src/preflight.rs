@@ -7,7 +7,7 @@ use kairos_ops::probes::{RetryPolicy, configured, probe_checks};
 use kairos_ops::{Check, Report, clock, store_checks};
 use kairos_platform::config::{KeeperSettings, Problem};
 
-pub(crate) async fn run(settings: &KeeperSettings, problems: &[Problem]) -> Report {
+pub async fn run(settings: &KeeperSettings, problems: &[Problem]) -> Report {
     let mut checks = config_checks(problems, &core_aspects(&settings.core));
     let writer = format!(
         "{}/{}",

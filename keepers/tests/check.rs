@@ -64,6 +64,7 @@ fn the_service_manager_is_told_ready_and_stopping() {
         .env("KAIROS_PROFILE", "test")
         .env("KAIROS_DATA_DIR", dir.path())
         .env("KAIROS_DATABASE_URL", format!("sqlite:{}", dir.path().join("k.db").display()))
+        .env("KAIROS_KEEPERS__METRICS_BIND", "127.0.0.1:0")
         .env("NOTIFY_SOCKET", &socket)
         .stderr(std::process::Stdio::null())
         .spawn()

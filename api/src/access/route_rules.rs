@@ -67,6 +67,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/audit", R(Role::Operator), Some(Read)),
     rule("GET", "/v1/admin/audit/export", R(Role::Operator), Some(Read)),
     rule("GET", "/v1/admin/kill-switch", R(Role::Operator), Some(Read)),
+    rule("GET", "/v1/admin/keepers", R(Role::Operator), Some(Read)),
     rule("POST", "/v1/admin/kill-switch/proposals", R(Role::Operator), Some(Auth)),
     rule("POST", "/v1/admin/kill-switch/proposals/{id}/approve", R(Role::Operator), Some(Auth)),
     rule("POST", "/v1/admin/markets/{id}/resolve", R(Role::Operator), Some(Auth)),

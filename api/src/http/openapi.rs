@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::access::route_rules::{Access, ROUTES};
 use crate::http::error::ErrorBody;
 use crate::http::routes::{
-    account, admin, api_keys, auth, balances, books, health, heartbeat, legacy, market_resolution, markets,
+    account, admin, api_keys, auth, balances, books, health, heartbeat, keepers, legacy, market_resolution, markets,
     openapi_json, order_groups, orders, ws,
 };
 use crate::state::AppState;
@@ -168,6 +168,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::approve))
         .routes(routes!(admin::list_approvals))
         .routes(routes!(admin::approve_request))
+        .routes(routes!(keepers::list))
         .routes(routes!(orders::place, orders::list, orders::cancel_all))
         .routes(routes!(orders::place_batch))
         .routes(routes!(orders::get, orders::amend, orders::cancel))

@@ -479,3 +479,52 @@ async fn large_and_self_credits_and_promotions_need_a_second_approver() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn operators_see_the_keepers_jobs_and_users_do_not() {
+    use kairos_platform::storage::keeper_jobs::{self, Finished};
+    for db in scratch::all().await {
+        let a = spawn(&db, &[]).await;
+        let (_, op) = a.user(Role::Operator).await;
+        let (_, user) = a.user(Role::User).await;
+        let (status, body) = a.send(Method::GET, "/v1/admin/keepers", Some(&op), None).await;
+        assert_eq!((status, &body), (200, &json!({ "jobs": [] })), "{}", db.label);
+
+        // What a keeper process writes, through the same statements it uses.
+        let state = a.state();
+        let store = state.db();
+        let t0 = 1_800_000_000_000_000;
+        keeper_jobs::register(store, "dependency-probes", true, 60_000, t0).await.expect("register");
+        keeper_jobs::register(store, "venue-reconcile", false, 30_000, t0).await.expect("register");
+        let claim = keeper_jobs::claim(store, "dependency-probes", "keepers-1/42", t0, t0 + 15_000_000)
+            .await
+            .expect("claim")
+            .expect("free");
+        let run = Finished { ran_at_us: t0, next_run_at_us: t0 + 2_000_000, attempts: 1, error: Some("solana: down") };
+        assert!(
+            keeper_jobs::finish(store, "dependency-probes", "keepers-1/42", claim.fence, &run).await.expect("finish")
+        );
+
+        let (status, body) = a.send(Method::GET, "/v1/admin/keepers", Some(&op), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({ "jobs": [
+                { "name": "dependency-probes", "enabled": true, "holder": "keepers-1/42",
+                  "lease_until": "2027-01-15T08:00:15Z", "next_run_at": "2027-01-15T08:00:02Z",
+                  "last_run_at": "2027-01-15T08:00:00Z", "last_success_at": null, "last_error": "solana: down",
+                  "failures_in_a_row": 1, "period_s": 60, "fence": 1 },
+                { "name": "venue-reconcile", "enabled": false, "holder": null, "lease_until": null,
+                  "next_run_at": "2027-01-15T08:00:00Z", "last_run_at": null, "last_success_at": null,
+                  "last_error": null, "failures_in_a_row": 0, "period_s": 30, "fence": 0 },
+            ]}),
+            "{}",
+            db.label
+        );
+        let (status, body) = a.send(Method::GET, "/v1/admin/keepers", Some(&user), None).await;
+        assert_eq!((status, error_code(&body).as_str()), (403, "insufficient_role"), "{body}");
+        let (status, _) = a.send(Method::GET, "/v1/admin/keepers", None, None).await;
+        assert_eq!(status, 401);
+        a.stop().await;
+    }
+}

@@ -148,8 +148,22 @@ impl ApiSettings {
 }
 
 impl KeeperSettings {
+    /// The value of any variable `kairos-keepers` reads as `config check` shows it.
+    pub fn value_of(&self, name: &str) -> Option<String> {
+        if let Some(core) = self.core.value_of(name) {
+            return Some(core);
+        }
+        Some(match name {
+            "KAIROS_KEEPERS__METRICS_BIND" => self.metrics_bind.to_string(),
+            "KAIROS_KEEPERS__LEASE_MS" => self.lease.as_millis().to_string(),
+            "KAIROS_KEEPERS__PROBES__ENABLED" => self.probes.enabled.to_string(),
+            "KAIROS_KEEPERS__PROBES__PERIOD_S" => self.probes.period.as_secs().to_string(),
+            _ => return None,
+        })
+    }
+
     /// Every variable `kairos-keepers` reads, with its value and origin, secrets redacted.
     pub fn describe(&self) -> Vec<String> {
-        self.core.describe_with(&[ReadBy::All], |name| self.core.value_of(name))
+        self.core.describe_with(&[ReadBy::All, ReadBy::Keepers], |name| self.value_of(name))
     }
 }

@@ -1,10 +1,46 @@
-//! What `kairos-keepers` reads: the core settings and nothing of the API's. Its jobs' own
-//! settings (`KAIROS_KEEPERS__*`, `KAIROS_SOLANA__*`) join the table when the jobs do.
+//! What `kairos-keepers` reads: the core settings and its jobs' own (`KAIROS_KEEPERS__*`),
+//! nothing of the API's. The chain's endpoints (`KAIROS_SOLANA__*`) are core settings: the API's
+//! preflight probes them too.
+
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use super::CoreSettings;
+use super::parser::Parser;
 
 /// The settings `kairos-keepers` runs with. Build with [`super::load_keepers`].
 #[derive(Debug, Clone)]
 pub struct KeeperSettings {
     pub core: CoreSettings,
+    /// The keepers' Prometheus listener: its own port, so the API and the keepers run on one
+    /// host with the defaults.
+    pub metrics_bind: SocketAddr,
+    /// How long a job's lease lasts without renewal: a dead holder's jobs move to another
+    /// keeper within it.
+    pub lease: Duration,
+    /// The dependency probes (`dependency-probes`).
+    pub probes: JobSwitch,
+}
+
+/// A job's own settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobSwitch {
+    pub enabled: bool,
+    pub period: Duration,
+}
+
+pub(super) fn load_keepers(p: &mut Parser<'_>, core: CoreSettings) -> KeeperSettings {
+    let metrics_bind = p.parse("KAIROS_KEEPERS__METRICS_BIND", || SocketAddr::from(([127, 0, 0, 1], 9091)));
+    let lease = Duration::from_millis(p.parse("KAIROS_KEEPERS__LEASE_MS", || 15_000u64));
+    if lease < Duration::from_millis(300) {
+        p.problem("KAIROS_KEEPERS__LEASE_MS", "must be at least 300");
+    }
+    let probes = JobSwitch {
+        enabled: p.parse_flag("KAIROS_KEEPERS__PROBES__ENABLED", true),
+        period: Duration::from_secs(p.parse("KAIROS_KEEPERS__PROBES__PERIOD_S", || 60u64)),
+    };
+    if probes.period.is_zero() {
+        p.problem("KAIROS_KEEPERS__PROBES__PERIOD_S", "must be at least 1");
+    }
+    KeeperSettings { core, metrics_bind, lease, probes }
 }

@@ -24,7 +24,7 @@ use std::fmt;
 
 pub use self::api::{ApiSettings, Cluster, MIN_JWT_SECRET_BYTES, Trading};
 pub use self::core::{AUTH_BYPASS_VARIABLES, CoreSettings, SolanaEndpoints, TimeSettings};
-pub use self::keepers::KeeperSettings;
+pub use self::keepers::{JobSwitch, KeeperSettings};
 pub use local_secrets::LOCAL_SECRETS_FILE_PREFIX;
 pub use polymarket::{POLYMARKET_REQUIRED, PolymarketCredentials};
 pub use profile::{LogFormat, Profile, StorageMode};
@@ -86,11 +86,12 @@ pub fn load_keepers() -> (KeeperSettings, Vec<Problem>) {
 /// [`load_keepers`] over explicit sources.
 pub fn load_keepers_from(raw: &RawSources) -> (KeeperSettings, Vec<Problem>) {
     let mut p = Parser { raw, problems: Vec::new(), origins: Vec::new() };
-    let mut core = core::load_core(&mut p);
+    let core = core::load_core(&mut p);
+    let mut settings = keepers::load_keepers(&mut p, core);
     let Parser { problems, origins, .. } = p;
-    core.origins = origins;
-    core.unknown_variables = unknown_variables(raw, &rate_limits::RateLimits::all_variables());
-    (KeeperSettings { core }, problems)
+    settings.core.origins = origins;
+    settings.core.unknown_variables = unknown_variables(raw, &rate_limits::RateLimits::all_variables());
+    (settings, problems)
 }
 
 /// `KAIROS_*` variables in no binary's table: typos and removed settings. A variable another

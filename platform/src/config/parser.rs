@@ -93,6 +93,11 @@ impl Parser<'_> {
     }
 
     pub(super) fn parse_bool(&mut self, variable: &'static str) -> bool {
+        self.parse_flag(variable, false)
+    }
+
+    /// A true/false setting that is `default` when unset (or unreadable, with a problem).
+    pub(super) fn parse_flag(&mut self, variable: &'static str, default: bool) -> bool {
         match self.raw.get(variable) {
             Some((value, origin)) => {
                 self.set_origin(variable, origin);
@@ -101,13 +106,13 @@ impl Parser<'_> {
                     "0" | "false" | "no" | "off" | "" => false,
                     other => {
                         self.problem(variable, &format!("expected true or false, got {other:?}"));
-                        false
+                        default
                     }
                 }
             }
             None => {
                 self.set_origin(variable, Origin::Default);
-                false
+                default
             }
         }
     }

@@ -11,6 +11,8 @@ pub enum ReadBy {
     All,
     /// `kairos-api` only: `kairos-keepers` starts without these.
     Api,
+    /// `kairos-keepers` only.
+    Keepers,
 }
 
 impl ReadBy {
@@ -18,6 +20,7 @@ impl ReadBy {
         match self {
             ReadBy::All => "all",
             ReadBy::Api => "api",
+            ReadBy::Keepers => "keepers",
         }
     }
 }
@@ -56,7 +59,7 @@ const fn secret(v: Variable) -> Variable {
     Variable { secret: true, ..v }
 }
 
-use ReadBy::{All, Api};
+use ReadBy::{All, Api, Keepers};
 
 /// The rate-limit variables, one per class and principal kind: a family, not a name.
 pub const RATE_LIMIT_FAMILY: &str = "KAIROS_RATE_LIMITS__<CLASS>__<KIND>";
@@ -355,6 +358,28 @@ pub const VARIABLES: &[Variable] = &[
         "25",
         "The part of ORDERS_PER_SECOND one user may take, in percent.",
     )),
+    v(
+        "KAIROS_KEEPERS__METRICS_BIND",
+        Keepers,
+        "`127.0.0.1:9091`",
+        "127.0.0.1:9091",
+        "The keepers' Prometheus listener (its own port: the API's is KAIROS_METRICS_BIND).",
+    ),
+    v(
+        "KAIROS_KEEPERS__LEASE_MS",
+        Keepers,
+        "15000",
+        "15000",
+        "A job's lease without renewal; another keeper takes a dead holder's jobs within it.",
+    ),
+    v(
+        "KAIROS_KEEPERS__PROBES__ENABLED",
+        Keepers,
+        "`true`",
+        "true",
+        "Run `dependency-probes`: the Solana and Polymarket probes, feeding `kairos_dependency_up`.",
+    ),
+    v("KAIROS_KEEPERS__PROBES__PERIOD_S", Keepers, "60", "60", "How often `dependency-probes` runs."),
     commented(v(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         All,
@@ -393,7 +418,7 @@ POSTGRES_DB=kairos
 /// `.env.example`, from the table.
 pub fn env_example() -> String {
     let mut out = String::from(ENV_EXAMPLE_HEADER);
-    for (read_by, title) in [(All, "every binary"), (Api, "kairos-api")] {
+    for (read_by, title) in [(All, "every binary"), (Api, "kairos-api"), (Keepers, "kairos-keepers")] {
         out.push_str(&format!("\n# {:-^76}\n", format!(" {title} ")));
         for v in VARIABLES.iter().filter(|v| v.read_by == read_by) {
             out.push_str(&format!("# {} (default: {})\n", v.about, v.default.replace('`', "")));
@@ -412,6 +437,7 @@ pub fn readme_table() -> String {
         let read_by = match v.read_by {
             All => "every binary",
             Api => "`kairos-api`",
+            Keepers => "`kairos-keepers`",
         };
         out.push_str(&format!("| `{}` | {read_by} | {} | {} |\n", v.name, v.default, v.about));
     }

@@ -16,6 +16,7 @@ pub mod audit_log;
 pub mod auth_challenges;
 pub mod chain;
 pub mod dead_man;
+pub mod keeper_jobs;
 pub mod kill_switch;
 pub mod ledger;
 pub mod market_leases;
@@ -175,6 +176,8 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, for the lock migrations take; `None` on PostgreSQL.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 /// How long a request may wait for a pooled connection before it fails.
@@ -198,9 +201,13 @@ impl Db {
     async fn open(url: &str, max_connections: u32, ping: bool) -> Result<Db, StorageError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).map_err(|e| StorageError::BadUrl(e.to_string()))?;
-        let url = match backend {
-            Backend::Sqlite => prepare_sqlite_url(url)?,
-            Backend::Postgres => url.to_string(),
+        let (url, sqlite_file) = match backend {
+            Backend::Sqlite => {
+                let url = prepare_sqlite_url(url)?;
+                let file = sqlite_file_of(&url);
+                (url, Some(file))
+            }
+            Backend::Postgres => (url.to_string(), None),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(StorageError::Unreachable)?;
         let pool = AnyPoolOptions::new()
@@ -225,7 +232,7 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(StorageError::Unreachable)?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, sqlite_file })
     }
 
     pub fn backend(&self) -> Backend {
@@ -236,9 +243,15 @@ impl Db {
         &self.pool
     }
 
-    /// Applies every migration not yet applied. Safe to run from several instances at once
-    /// (PostgreSQL takes an advisory lock; SQLite serialises writers).
+    /// Applies every migration not yet applied. Safe to run from several processes at once:
+    /// sqlx takes an advisory lock on PostgreSQL but none on SQLite, where two processes
+    /// starting together on a fresh file both ran the first migration and one died on "table
+    /// already exists"; there an exclusive lock on a file beside the database serialises them.
     pub async fn migrate(&self) -> Result<(), StorageError> {
+        let _lock = match &self.sqlite_file {
+            Some(file) => Some(lock_for_migrations(file).await?),
+            None => None,
+        };
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
@@ -296,6 +309,28 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StorageError> {
         format!("{query}&mode=rwc")
     };
     Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// The file path of a URL from [`prepare_sqlite_url`].
+fn sqlite_file_of(url: &str) -> std::path::PathBuf {
+    let rest = url.trim_start_matches("sqlite://");
+    std::path::PathBuf::from(rest.split_once('?').map_or(rest, |(path, _)| path))
+}
+
+/// Waits for, and holds until dropped, the exclusive lock on `<database>.migrate-lock`.
+async fn lock_for_migrations(database: &Path) -> Result<std::fs::File, StorageError> {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".migrate-lock");
+    let path = std::path::PathBuf::from(name);
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| StorageError::Location(format!("{shown}: {e}")))?
+    .map_err(|e| StorageError::Location(format!("{shown}: {e}")))
 }
 
 /// Reads a TEXT column that holds an enum, naming the column when the value is unknown.

@@ -1,5 +1,6 @@
 //! The storage layer on every backend: SQLite and PostgreSQL (see `scratch`).
 
+mod keeper_leases;
 mod records;
 mod upgrade;
 
@@ -32,6 +33,32 @@ async fn fresh(url: &str) -> Db {
     let db = Db::connect(url, 2).await.expect("connect");
     db.migrate().await.expect("migrate");
     db
+}
+
+/// Processes starting together on a fresh database (two keepers, an API and a keeper) all
+/// migrate it: none may fail on a migration another is applying.
+#[tokio::test]
+async fn concurrent_first_migrations_all_succeed() {
+    for scratch in scratch::all().await {
+        for round in 0..3 {
+            let fresh_url = if scratch.label == "sqlite" {
+                let dir = tempfile::tempdir().expect("dir");
+                let url = format!("sqlite:{}", dir.path().join("k.db").display());
+                (url, Some(dir))
+            } else if round == 0 {
+                (scratch.url.clone(), None)
+            } else {
+                break;
+            };
+            let handles: Vec<Db> = futures_util::future::try_join_all((0..4).map(|_| Db::connect(&fresh_url.0, 2)))
+                .await
+                .expect("connect");
+            let results = futures_util::future::join_all(handles.iter().map(Db::migrate)).await;
+            for r in results {
+                r.unwrap_or_else(|e| panic!("{}: round {round}: {e}", scratch.label));
+            }
+        }
+    }
 }
 
 #[tokio::test]

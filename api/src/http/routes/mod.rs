@@ -10,6 +10,7 @@ pub mod books;
 pub mod health;
 pub mod heartbeat;
 pub mod internal;
+pub mod keepers;
 pub mod legacy;
 pub mod market_resolution;
 pub mod markets;
