@@ -26,11 +26,16 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---------------------------------------------------------------- runtime ----
 FROM debian:bookworm-slim AS runtime
 
-# ca-certificates: outbound TLS (venues, OTLP); curl: container health checks.
+# ca-certificates: outbound TLS (venues, OTLP); curl: container health checks;
+# postgresql-client-16 (from the PostgreSQL project's apt repository, set up by
+# postgresql-common's script): pg_dump/pg_restore for backups, of the compose
+# server's major version (Debian's own client is 15 and cannot dump a 16 server).
 # Unpinned on purpose: bookworm-slim's security updates are wanted.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates curl postgresql-common \
+ && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+ && apt-get install -y --no-install-recommends postgresql-client-16 \
  && rm -rf /var/lib/apt/lists/*
 
 # Unprivileged user; the working dir is its own, since the binaries create
@@ -38,7 +43,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 kairos \
  && useradd --system --uid 10001 --gid kairos --home-dir /var/lib/kairos \
         --shell /usr/sbin/nologin kairos \
- && mkdir -p /var/lib/kairos/data \
+ && mkdir -p /var/lib/kairos/data /var/lib/kairos/backups \
  && chown -R kairos:kairos /var/lib/kairos
 
 COPY --from=builder /out/kairos-api /out/kairos-keepers /usr/local/bin/

@@ -30,25 +30,40 @@ fn check_reports_the_database() {
 
 #[test]
 fn config_check_passes_a_prod_config_without_the_apis_secrets() {
-    let run = |database_url: Option<&str>| {
+    let run = |database_url: Option<&str>, extra: &[(&str, &str)]| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kairos-keepers"));
         cmd.args(["config", "check"])
             .env_clear()
             .env("KAIROS_PROFILE", "prod")
-            .env("KAIROS_REDIS_URL", "redis://cache:6379");
+            .env("KAIROS_REDIS_URL", "redis://cache:6379")
+            .envs(extra.iter().copied());
         if let Some(url) = database_url {
             cmd.env("KAIROS_DATABASE_URL", url);
         }
         cmd.output().expect("run kairos-keepers")
     };
-    let out = run(Some("postgres://kairos:pw@db:5432/kairos"));
+    let backup = [
+        ("KAIROS_BACKUP__URL", "s3://kairos-backups/prod"),
+        ("KAIROS_BACKUP__AGE_RECIPIENT", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"),
+    ];
+    let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &backup);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("config ok for profile prod"), "{stdout}");
     assert!(!stdout.contains(":pw@") && !stdout.contains("KAIROS_JWT_SECRET"), "{stdout}");
-    let out = run(None);
+    let out = run(None, &backup);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KAIROS_DATABASE_URL"));
+
+    // The backup job is on by default: prod refuses to start without what it needs, naming it.
+    let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for name in ["KAIROS_BACKUP__URL", "KAIROS_BACKUP__AGE_RECIPIENT"] {
+        assert!(stderr.contains(&format!("{name}: the keepers' backup job needs it")), "{name}: {stderr}");
+    }
+    let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &[("KAIROS_KEEPERS__BACKUP__ENABLED", "false")]);
+    assert!(out.status.success(), "switched off, nothing is missing: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// The unit's `Type=notify` (deploy/systemd/kairos-keepers.service): READY=1 once the database

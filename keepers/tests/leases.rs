@@ -1,7 +1,8 @@
 //! Two `kairos-keepers` processes on one database, as a deployment runs them: the
 //! `dependency-probes` job runs once per period (not once per process), kill -9 of the lease
 //! holder hands the job to the other within one lease, a failing dependency shows as the
-//! job's last error, and SIGTERM releases the lease. On SQLite and PostgreSQL.
+//! job's last error, and SIGTERM releases the lease. On SQLite and PostgreSQL. The `backup`
+//! job leaves one encrypted backup per period, whichever keeper holds it.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -68,6 +69,11 @@ fn keepers(vars: &[(&str, String)]) -> Command {
 
 /// The `dependency-probes` row of `kairos-keepers status`, or why there is none yet.
 fn probes_job(vars: &[(&str, String)]) -> Result<serde_json::Value, String> {
+    job(vars, "dependency-probes")
+}
+
+/// `name`'s row of `kairos-keepers status`, or why there is none yet.
+fn job(vars: &[(&str, String)], name: &str) -> Result<serde_json::Value, String> {
     let out = keepers(vars).arg("status").output().expect("kairos-keepers status");
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
@@ -75,9 +81,9 @@ fn probes_job(vars: &[(&str, String)]) -> Result<serde_json::Value, String> {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
     status["jobs"]
         .as_array()
-        .and_then(|jobs| jobs.iter().find(|j| j["name"] == "dependency-probes"))
+        .and_then(|jobs| jobs.iter().find(|j| j["name"] == name))
         .cloned()
-        .ok_or_else(|| format!("no dependency-probes in {status}"))
+        .ok_or_else(|| format!("no {name} in {status}"))
 }
 
 /// Keeper processes that are killed when the test ends, however it ends.
@@ -179,4 +185,43 @@ async fn two_keepers_run_each_job_once_per_period_and_hand_over_on_kill() {
         assert!(job["holder"].is_null(), "{}: lease not released: {job:#}", db.label);
         assert!(job["last_success_at"].is_string(), "{job:#}");
     }
+}
+
+#[tokio::test]
+async fn the_backup_job_leaves_one_backup_per_period_across_keepers() {
+    let db = scratch::sqlite();
+    let data = tempfile::tempdir().expect("data");
+    let backups = tempfile::tempdir().expect("backups");
+    let rpc = fake_rpc().await;
+    let mut vars = vars(&db, data.path(), &rpc.url);
+    vars.retain(|(k, _)| !k.starts_with("KAIROS_KEEPERS__PROBES"));
+    vars.extend([
+        ("KAIROS_KEEPERS__PROBES__ENABLED", "false".to_string()),
+        ("KAIROS_KEEPERS__BACKUP__PERIOD_S", "2".to_string()),
+        ("KAIROS_BACKUP__URL", format!("file://{}", backups.path().display())),
+        ("KAIROS_BACKUP__AGE_RECIPIENT", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p".to_string()),
+    ]);
+    let objects = || -> usize {
+        std::fs::read_dir(backups.path())
+            .map(|d| d.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".age")).count())
+            .unwrap_or(0)
+    };
+    let spawn = || keepers(&vars).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn keeper");
+    let running = Keepers(vec![spawn(), spawn()]);
+    let start = Instant::now();
+    while objects() == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no backup within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Once per 2 s period across both keepers: ~4 in 8 s, not ~8.
+    let before = objects();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let made = objects() - before;
+    assert!((2..=6).contains(&made), "{made} backups in 8 s with a 2 s period");
+    let row = job(&vars, "backup").expect("status");
+    assert!(row["last_success_at"].is_string() && row["last_error"].is_null(), "{row:#}");
+    assert!(backups.path().join("latest.json").exists());
+    let probes = job(&vars, "dependency-probes").expect("status");
+    assert_eq!(probes["enabled"], false, "switched off by its setting: {probes:#}");
+    drop(running);
 }

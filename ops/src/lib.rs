@@ -2,9 +2,10 @@
 //! `kairos-api` and `kairos-keepers`: the preflight [`report`] and the checks every binary makes
 //! ([`config_checks`], [`store_checks`], the [`clock`] against NTP), and the dependency
 //! [`probes`] (Solana RPC and websocket, the Polymarket CLOB and its websocket) with their
-//! metrics. Each binary adds what only it can check (the API its websocket auth) and prints one
+//! metrics, and the encrypted [`backup`]s with their restore. Each binary adds what only it can check (the API its websocket auth) and prints one
 //! report.
 
+pub mod backup;
 pub mod clock;
 pub mod config_checks;
 pub mod probes;

@@ -1,4 +1,4 @@
-//! The `kairos-api` command line: `serve` (default), `migrate`, `config check`,
+//! The `kairos-api` command line: `serve` (default), `migrate`, `backup`, `restore`, `config check`,
 //! `markets import FILE`, `openapi`.
 
 use std::path::PathBuf;
@@ -39,6 +39,22 @@ pub enum Command {
         /// user.
         #[arg(long)]
         token: Option<String>,
+    },
+    /// Take an encrypted backup now (`KAIROS_BACKUP__*`): prints
+    /// `{"url","bytes","sha256","taken_at","deleted"}`; `backup status` shows the newest and
+    /// its age against the one-hour RPO (exit 1 beyond it).
+    Backup {
+        #[command(subcommand)]
+        command: Option<BackupCommand>,
+    },
+    /// Restore a backup into the configured database, which must be empty unless `--force`.
+    Restore {
+        /// Restore the newest backup taken at or before this RFC 3339 time.
+        #[arg(long)]
+        at: Option<String>,
+        /// Replace a database that holds tables (stop every instance first).
+        #[arg(long)]
+        force: bool,
     },
     /// Inspect the configuration.
     Config {
@@ -104,6 +120,12 @@ pub enum Command {
         #[arg(long, conflicts_with = "output")]
         check: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// The newest backup and how old it is; exit 1 when none is within the RPO.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +217,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Preflight { url, token } => preflight(crate::tools::preflight::Target { url, token }),
         Command::Serve => with_runtime(|settings, telemetry| Box::pin(serve(settings, telemetry))),
         Command::Migrate => with_runtime(|settings, _| Box::pin(migrate(settings))),
+        Command::Backup { command: None } => with_runtime(|settings, _| Box::pin(crate::tools::backup::take(settings))),
+        Command::Backup { command: Some(BackupCommand::Status) } => {
+            with_runtime(|settings, _| Box::pin(crate::tools::backup::status(settings)))
+        }
+        Command::Restore { at, force } => {
+            with_runtime(move |settings, _| Box::pin(crate::tools::backup::restore(settings, at, force)))
+        }
         Command::Markets { command: MarketsCommand::Import { file, venue } } => {
             let venue = match venue {
                 VenueArg::Paper => Venue::Paper,

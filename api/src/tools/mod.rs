@@ -1,6 +1,7 @@
-//! The operator's tools: the `kairos-api` CLI ([`cli`]), sample markets ([`seed`]) and market
+//! The operator's tools: the `kairos-api` CLI ([`cli`]), backups and restores ([`backup`]), sample markets ([`seed`]) and market
 //! makers for load runs and demos ([`dev_accounts`]).
 
+pub mod backup;
 pub mod cli;
 pub mod dev_accounts;
 pub mod preflight;

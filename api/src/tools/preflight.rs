@@ -39,16 +39,18 @@ pub async fn run(settings: &ApiSettings, problems: &[Problem], target: &Target) 
     let writer = writer_name();
     let polymarket = settings.polymarket.as_ref().map(|p| (p.clob_base_url.as_str(), p.ws_url.as_str()));
     let deps = configured(&settings.core, polymarket);
-    let (database, redis, time, probes, server) = tokio::join!(
+    let (database, redis, time, probes, server, backup) = tokio::join!(
         store_checks::database_checks(&settings.core, &writer),
         store_checks::redis_check(&settings.core),
         clock::time_check(&settings.core),
         probe_checks(&deps, RetryPolicy::DEFAULT),
         server(settings, target),
+        kairos_ops::backup::recency_check(&settings.core),
     );
     checks.extend(database);
     checks.push(redis);
     checks.push(time);
+    checks.push(backup);
     if deps.is_empty() {
         checks.push(Check::pass("probes", "no venue or chain configured (paper venue only): nothing to probe"));
     }

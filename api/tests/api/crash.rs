@@ -52,7 +52,7 @@ pub(crate) fn kairos_api(vars: &[(String, String)]) -> Command {
 /// Starts `kairos-api serve`; returns it with its base URL, once it answers `/health`. The
 /// address is the one its "kairos-api listening" log line names; the rest of its log is passed
 /// through to the test's stderr.
-async fn start_server(vars: &[(String, String)]) -> (Child, String) {
+pub(crate) async fn start_server(vars: &[(String, String)]) -> (Child, String) {
     let mut child = kairos_api(vars).arg("serve").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let (found, address) = std::sync::mpsc::channel();

@@ -3,6 +3,7 @@
 //! process-wide tracing subscriber and so needs a process of its own.
 
 mod access;
+mod backup;
 mod binary;
 mod cluster;
 mod crash;

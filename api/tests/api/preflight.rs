@@ -1,5 +1,5 @@
 //! `kairos-api preflight` as an operator runs it: a prod config against a running instance on
-//! PostgreSQL and Redis passes every check; a weak secret, a pending migration, a 2 s clock
+//! PostgreSQL and Redis, with a fresh backup, passes every check; a weak secret, a pending migration, a 2 s clock
 //! drift and an unreachable Redis each fail their check, named, and the command exits 1.
 
 use std::process::Command;
@@ -56,21 +56,41 @@ async fn a_prod_deployment_on_postgres_and_redis_passes_every_check() {
         &[("KAIROS_REDIS_URL", &redis), ("KAIROS_STORAGE_MODE", "strict"), ("KAIROS_JWT_SECRET", JWT_SECRET)],
     )
     .await;
-    let vars = prod_vars(&db.url, &redis, &ntp);
+    let backups = tempfile::tempdir().expect("backups");
+    let mut vars = prod_vars(&db.url, &redis, &ntp);
+    vars.push(("KAIROS_BACKUP__URL", format!("file://{}", backups.path().display())));
+    vars.push(("KAIROS_BACKUP__AGE_RECIPIENT", age::x25519::Identity::generate().to_public().to_string()));
+    // A backup within the RPO, as the keepers' hourly job leaves one.
+    let out = Command::new(env!("CARGO_BIN_EXE_kairos-api"))
+        .arg("backup")
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("kairos-api backup");
+    assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
     let base = app.base.clone();
-    let (code, report) = tokio::task::spawn_blocking(move || preflight(&vars, &["--url", &base])).await.expect("join");
+    let (code, report) = {
+        let vars = vars.clone();
+        tokio::task::spawn_blocking(move || preflight(&vars, &["--url", &base])).await.expect("join")
+    };
     let not_passed: Vec<&serde_json::Value> =
         report["checks"].as_array().expect("checks").iter().filter(|c| c["status"] != "pass").collect();
     assert!(not_passed.is_empty(), "checks that did not pass: {not_passed:#?}");
     assert_eq!((code, &report["ok"]), (0, &serde_json::json!(true)), "{report:#}");
-    for name in ["stores.database", "stores.migrations", "stores.redis", "time.drift", "auth.websocket", "server.ready"]
-    {
+    for name in [
+        "stores.database",
+        "stores.migrations",
+        "stores.redis",
+        "time.drift",
+        "auth.websocket",
+        "server.ready",
+        "backup.recency",
+    ] {
         check(&report, name);
     }
     assert!(check(&report, "auth.websocket")["detail"].as_str().is_some_and(|d| d.contains("refused without a token")));
 
     // The reserved user the check signed a token for exists once, whatever the runs.
-    let vars = prod_vars(&db.url, &redis, &ntp);
     let base = app.base.clone();
     let (code, _) = tokio::task::spawn_blocking(move || preflight(&vars, &["--url", &base])).await.expect("join");
     assert_eq!(code, 0);

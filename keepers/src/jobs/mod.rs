@@ -6,6 +6,7 @@
 //! The jobs that exist are listed in [`all`]; the flash-market and reconciliation jobs of the
 //! roadmap are not here until they work (nothing is registered that only pretends to run).
 
+mod backup;
 mod dependency_probes;
 
 use std::future::Future;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use kairos_platform::config::KeeperSettings;
 use kairos_platform::storage::Db;
 
+pub use backup::Backup;
 pub use dependency_probes::DependencyProbes;
 
 /// What a run gets: the database and the lease it runs under.
@@ -40,5 +42,8 @@ pub trait Job: Send + Sync + std::fmt::Debug {
 
 /// Every job with whether the settings switch it on.
 pub fn all(settings: &KeeperSettings) -> Vec<(Arc<dyn Job>, bool)> {
-    vec![(Arc::new(DependencyProbes::new(&settings.core, settings.probes.period)), settings.probes.enabled)]
+    vec![
+        (Arc::new(DependencyProbes::new(&settings.core, settings.probes.period)), settings.probes.enabled),
+        (Arc::new(Backup::new(&settings.core, settings.backup.period)), settings.backup.enabled),
+    ]
 }

@@ -28,6 +28,7 @@ pub struct CoreSettings {
     pub otlp_endpoint: Option<String>,
     pub time: TimeSettings,
     pub solana: SolanaEndpoints,
+    pub backup: BackupSettings,
     /// Auth-bypass toggles set to a true value (refused outside dev/test, ignored in them).
     pub auth_bypass_set: Vec<&'static str>,
     /// Where each setting came from, by variable name, for `config check` and the start-up log.
@@ -49,6 +50,20 @@ pub struct TimeSettings {
 pub struct SolanaEndpoints {
     pub rpc_url: Option<String>,
     pub ws_url: Option<String>,
+}
+
+/// Where backups go and how they are sealed: `kairos-api backup`/`restore` and the keepers'
+/// hourly `backup` job read the same settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BackupSettings {
+    /// `file:///dir` or `s3://bucket/prefix` (S3 credentials, region and endpoint from the
+    /// usual `AWS_*` variables).
+    pub url: Option<String>,
+    /// The age X25519 recipient (`age1…`) every backup is encrypted to: only the public half
+    /// lives beside the database.
+    pub age_recipient: Option<String>,
+    /// The age identity file restores decrypt with (readable by its owner only).
+    pub age_identity_file: Option<PathBuf>,
 }
 
 /// Variable names that other systems (and the platform Kairos replaces, and Kairos itself
@@ -120,6 +135,7 @@ pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
     let otlp_endpoint = p.optional("OTEL_EXPORTER_OTLP_ENDPOINT");
     let time = load_time(p);
     let solana = load_solana(p);
+    let backup = load_backup(p);
     CoreSettings {
         profile,
         database_url: Secret::new(database_url),
@@ -134,6 +150,7 @@ pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
         otlp_endpoint,
         time,
         solana,
+        backup,
         auth_bypass_set,
         origins: Vec::new(),
         unknown_variables: Vec::new(),
@@ -177,4 +194,23 @@ fn load_solana(p: &mut Parser<'_>) -> SolanaEndpoints {
         p.problem("KAIROS_SOLANA__WS_URL", "must start with ws:// or wss://");
     }
     SolanaEndpoints { rpc_url, ws_url }
+}
+
+fn load_backup(p: &mut Parser<'_>) -> BackupSettings {
+    let url = p.optional("KAIROS_BACKUP__URL");
+    if let Some(url) = &url {
+        let ok = url.strip_prefix("file://").is_some_and(|dir| dir.starts_with('/'))
+            || url.strip_prefix("s3://").is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+        if !ok {
+            p.problem("KAIROS_BACKUP__URL", "must be file:///absolute/dir or s3://bucket[/prefix]");
+        }
+    }
+    let age_recipient = p.optional("KAIROS_BACKUP__AGE_RECIPIENT");
+    if let Some(r) = &age_recipient
+        && !r.starts_with("age1")
+    {
+        p.problem("KAIROS_BACKUP__AGE_RECIPIENT", "must be an age X25519 recipient (age1…, from `age-keygen -y`)");
+    }
+    let age_identity_file = p.optional("KAIROS_BACKUP__AGE_IDENTITY_FILE").map(PathBuf::from);
+    BackupSettings { url, age_recipient, age_identity_file }
 }

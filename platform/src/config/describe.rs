@@ -43,6 +43,11 @@ impl CoreSettings {
             "KAIROS_TIME__MAX_DRIFT_MS" => self.time.max_drift.as_millis().to_string(),
             "KAIROS_SOLANA__RPC_URL" => or_unset(self.solana.rpc_url.as_deref().map(redact_url).as_deref(), "(unset)"),
             "KAIROS_SOLANA__WS_URL" => or_unset(self.solana.ws_url.as_deref().map(redact_url).as_deref(), "(unset)"),
+            "KAIROS_BACKUP__URL" => or_unset(self.backup.url.as_deref(), "(unset: no backups)"),
+            "KAIROS_BACKUP__AGE_RECIPIENT" => or_unset(self.backup.age_recipient.as_deref(), "(unset)"),
+            "KAIROS_BACKUP__AGE_IDENTITY_FILE" => {
+                or_unset(self.backup.age_identity_file.as_ref().map(|f| f.display().to_string()).as_deref(), "(unset)")
+            }
             "OTEL_EXPORTER_OTLP_ENDPOINT" => or_unset(self.otlp_endpoint.as_deref(), "(unset: no trace export)"),
             _ => return None,
         })
@@ -158,6 +163,8 @@ impl KeeperSettings {
             "KAIROS_KEEPERS__LEASE_MS" => self.lease.as_millis().to_string(),
             "KAIROS_KEEPERS__PROBES__ENABLED" => self.probes.enabled.to_string(),
             "KAIROS_KEEPERS__PROBES__PERIOD_S" => self.probes.period.as_secs().to_string(),
+            "KAIROS_KEEPERS__BACKUP__ENABLED" => self.backup.enabled.to_string(),
+            "KAIROS_KEEPERS__BACKUP__PERIOD_S" => self.backup.period.as_secs().to_string(),
             _ => return None,
         })
     }

@@ -20,6 +20,9 @@ pub struct KeeperSettings {
     pub lease: Duration,
     /// The dependency probes (`dependency-probes`).
     pub probes: JobSwitch,
+    /// The hourly encrypted backup (`backup`); on only when `core.backup` says where and to
+    /// whom (dev/test switch it off silently otherwise, staging/prod refuse to start).
+    pub backup: JobSwitch,
 }
 
 /// A job's own settings.
@@ -42,5 +45,30 @@ pub(super) fn load_keepers(p: &mut Parser<'_>, core: CoreSettings) -> KeeperSett
     if probes.period.is_zero() {
         p.problem("KAIROS_KEEPERS__PROBES__PERIOD_S", "must be at least 1");
     }
-    KeeperSettings { core, metrics_bind, lease, probes }
+    let mut backup = JobSwitch {
+        enabled: p.parse_flag("KAIROS_KEEPERS__BACKUP__ENABLED", true),
+        period: Duration::from_secs(p.parse("KAIROS_KEEPERS__BACKUP__PERIOD_S", || 3_600u64)),
+    };
+    if backup.period.is_zero() {
+        p.problem("KAIROS_KEEPERS__BACKUP__PERIOD_S", "must be at least 1");
+    }
+    let backup_needs = [
+        ("KAIROS_BACKUP__URL", core.backup.url.is_none()),
+        ("KAIROS_BACKUP__AGE_RECIPIENT", core.backup.age_recipient.is_none()),
+    ];
+    if backup.enabled && backup_needs.iter().any(|(_, missing)| *missing) {
+        if core.profile.is_local() {
+            backup.enabled = false;
+        } else {
+            for (name, missing) in backup_needs {
+                if missing {
+                    p.problem(
+                        name,
+                        "the keepers' backup job needs it (or switch the job off: KAIROS_KEEPERS__BACKUP__ENABLED=false)",
+                    );
+                }
+            }
+        }
+    }
+    KeeperSettings { core, metrics_bind, lease, probes, backup }
 }

@@ -230,6 +230,10 @@ fn keepers_start_in_prod_without_the_apis_settings() {
     let core_only: Vec<(&str, &str)> = prod_vars()
         .into_iter()
         .filter(|(k, _)| !matches!(*k, "KAIROS_BIND" | "KAIROS_JWT_SECRET" | "KAIROS_MASTER_KEY"))
+        .chain([
+            ("KAIROS_BACKUP__URL", "s3://kairos-backups/prod"),
+            ("KAIROS_BACKUP__AGE_RECIPIENT", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"),
+        ])
         .collect();
     let (keepers, problems) = load_keepers_from(&sources(&core_only));
     assert!(problems.is_empty(), "{problems:?}");
@@ -320,12 +324,17 @@ fn env_example_and_readme_follow_the_table() {
             "README's table differs; KAIROS_REGENERATE=1 cargo test -p kairos-platform env_example"
         );
     }
-    // Every variable the example sets parses, and a prod config made of it lacks only secrets.
+    // Every variable the example sets parses, and a prod config made of it lacks only secrets
+    // and the backup key (each a change-me placeholder, refused).
     let set: Vec<(String, String)> = expected
         .lines()
         .filter(|l| l.starts_with("KAIROS_"))
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
     let (_, problems) = load_api_from(&RawSources::from_vars(set).expect("sources"));
-    assert_eq!(variables(&problems), ["KAIROS_JWT_SECRET", "KAIROS_MASTER_KEY"], "{problems:?}");
+    assert_eq!(
+        variables(&problems),
+        ["KAIROS_BACKUP__AGE_RECIPIENT", "KAIROS_JWT_SECRET", "KAIROS_MASTER_KEY"],
+        "{problems:?}"
+    );
 }

@@ -153,6 +153,27 @@ pub const VARIABLES: &[Variable] = &[
         "Solana websocket endpoint (probed with a slot subscription).",
     )),
     v(
+        "KAIROS_BACKUP__URL",
+        All,
+        "unset: no backups (the keepers' `backup` job needs it outside dev/test)",
+        "file:///var/lib/kairos/backups",
+        "Where backups go: `file:///dir`, or off-site `s3://bucket/prefix` (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL for other S3-compatible stores).",
+    ),
+    v(
+        "KAIROS_BACKUP__AGE_RECIPIENT",
+        All,
+        "unset (the `backup` job needs it outside dev/test)",
+        "change-me",
+        "The age public key (age1…, `age-keygen -y identity.txt`) every backup is encrypted to; the identity (private key) stays off the database host.",
+    ),
+    commented(v(
+        "KAIROS_BACKUP__AGE_IDENTITY_FILE",
+        All,
+        "unset (restores need it)",
+        "/etc/kairos/backup-identity.txt",
+        "The age identity file `kairos-api restore` decrypts with; refused unless readable by its owner only.",
+    )),
+    v(
         "KAIROS_BIND",
         Api,
         "`127.0.0.1:8080` in dev/test; **required** otherwise",
@@ -380,6 +401,14 @@ pub const VARIABLES: &[Variable] = &[
         "Run `dependency-probes`: the Solana and Polymarket probes, feeding `kairos_dependency_up`.",
     ),
     v("KAIROS_KEEPERS__PROBES__PERIOD_S", Keepers, "60", "60", "How often `dependency-probes` runs."),
+    v(
+        "KAIROS_KEEPERS__BACKUP__ENABLED",
+        Keepers,
+        "`true`",
+        "true",
+        "Run `backup` (one per deployment, under a lease): staging/prod refuse to start without KAIROS_BACKUP__URL and KAIROS_BACKUP__AGE_RECIPIENT while it is on; dev/test skip it then.",
+    ),
+    v("KAIROS_KEEPERS__BACKUP__PERIOD_S", Keepers, "3600", "3600", "How often `backup` runs (the RPO is one hour)."),
     commented(v(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         All,
