@@ -56,6 +56,15 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The release gate: no production-path stubs, no auth bypass in prod, no silent
+    /// durability downgrade in strict mode (proved by starting this binary against the
+    /// configured PostgreSQL and Redis through relays it cuts), and the runbook drill's report.
+    /// Prints the preflight report shape with each check's evidence; exits 1 on any failure.
+    ReleaseGate {
+        /// The report `scripts/runbook-drill.sh` wrote (its RUNBOOK_DRILL_REPORT).
+        #[arg(long)]
+        runbook_report: Option<PathBuf>,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -215,6 +224,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Openapi { output, check } => openapi(output, check),
         Command::Config { command: ConfigCommand::Check } => config_check(),
         Command::Preflight { url, token } => preflight(crate::tools::preflight::Target { url, token }),
+        Command::ReleaseGate { runbook_report } => release_gate(runbook_report),
         Command::Serve => with_runtime(|settings, telemetry| Box::pin(serve(settings, telemetry))),
         Command::Migrate => with_runtime(|settings, _| Box::pin(migrate(settings))),
         Command::Backup { command: None } => with_runtime(|settings, _| Box::pin(crate::tools::backup::take(settings))),
@@ -257,15 +267,27 @@ pub fn run(cli: Cli) -> ExitCode {
 /// itself and runs without the telemetry the server installs.
 fn preflight(target: crate::tools::preflight::Target) -> ExitCode {
     let (settings, problems) = config::load_api();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("kairos-api: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(runtime) = new_runtime() else { return ExitCode::FAILURE };
     let report = runtime.block_on(crate::tools::preflight::run(&settings, &problems, &target));
     report.print()
+}
+
+/// The gate prints its report whatever it finds, like preflight; a config with problems is
+/// reported by the gate's children, not here, so only the stores it needs are read.
+fn release_gate(runbook_report: Option<PathBuf>) -> ExitCode {
+    let (settings, _) = config::load_api();
+    let Some(runtime) = new_runtime() else { return ExitCode::FAILURE };
+    let report = runtime.block_on(crate::tools::release_gate::run(&settings, runbook_report.as_deref()));
+    report.print()
+}
+
+/// A multi-threaded runtime, or `None` having said why there is none.
+fn new_runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .inspect_err(|e| eprintln!("kairos-api: cannot start the async runtime: {e}"))
+        .ok()
 }
 
 type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
@@ -294,13 +316,7 @@ fn with_runtime(job: impl FnOnce(ApiSettings, Arc<Telemetry>) -> Job) -> ExitCod
         }
     };
     announce(&settings);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("kairos-api: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(runtime) = new_runtime() else { return ExitCode::FAILURE };
     let result = runtime.block_on(job(settings, telemetry.clone()));
     drop(runtime);
     if let Ok(t) = Arc::try_unwrap(telemetry) {

@@ -5,4 +5,5 @@ pub mod backup;
 pub mod cli;
 pub mod dev_accounts;
 pub mod preflight;
+pub mod release_gate;
 pub mod seed;

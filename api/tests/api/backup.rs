@@ -60,13 +60,13 @@ async fn start_moto(binary: &str) -> Moto {
     }
 }
 
-fn set(vars: &mut Vec<(String, String)>, key: &str, value: &str) {
+pub(crate) fn set(vars: &mut Vec<(String, String)>, key: &str, value: &str) {
     vars.retain(|(k, _)| k != key);
     vars.push((key.to_string(), value.to_string()));
 }
 
 /// Runs a `kairos-api` command; returns its exit success and the JSON it printed last.
-fn cli(vars: &[(String, String)], args: &[&str]) -> (bool, serde_json::Value) {
+pub(crate) fn cli(vars: &[(String, String)], args: &[&str]) -> (bool, serde_json::Value) {
     let out = kairos_api(vars).args(args).output().expect("run kairos-api");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().unwrap_or_default();
@@ -78,7 +78,7 @@ fn cli(vars: &[(String, String)], args: &[&str]) -> (bool, serde_json::Value) {
 }
 
 /// What the three verifiers say of a database: chain heads and row counts, orders' agreement.
-fn verified(vars: &[(String, String)], label: &str) -> serde_json::Value {
+pub(crate) fn verified(vars: &[(String, String)], label: &str) -> serde_json::Value {
     let mut all = serde_json::Map::new();
     for what in ["audit", "ledger", "orders"] {
         let (ok, report) = cli(vars, &[what, "verify"]);

@@ -250,21 +250,32 @@ async fn signed_post(
     account: &kairos_load::Account,
     body: serde_json::Value,
 ) -> (u16, serde_json::Value) {
+    signed(client, base, account, reqwest::Method::POST, "/v1/orders", Some(body)).await
+}
+
+/// A request signed with a market maker's key, as market makers send them.
+pub(crate) async fn signed(
+    client: &reqwest::Client,
+    base: &str,
+    account: &kairos_load::Account,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
     use base64::Engine as _;
     let secret = base64::engine::general_purpose::URL_SAFE.decode(&account.secret).expect("secret");
-    let body = body.to_string();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
     let ts = (kairos_domain::now_us() / 1_000).to_string();
-    let signature = kairos_load::sign(&secret, &ts, "POST", "/v1/orders", body.as_bytes());
-    let res = client
-        .post(format!("{base}/v1/orders"))
-        .header("content-type", "application/json")
+    let signature = kairos_load::sign(&secret, &ts, method.as_str(), path, body.as_bytes());
+    let mut req = client
+        .request(method, format!("{base}{path}"))
         .header("KAIROS-KEY", &account.key_id)
         .header("KAIROS-TIMESTAMP", ts)
-        .header("KAIROS-SIGNATURE", signature)
-        .body(body)
-        .send()
-        .await
-        .expect("send");
+        .header("KAIROS-SIGNATURE", signature);
+    if !body.is_empty() {
+        req = req.header("content-type", "application/json").body(body);
+    }
+    let res = req.send().await.expect("send");
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or_default())
 }

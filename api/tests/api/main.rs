@@ -22,6 +22,7 @@ mod polymarket;
 mod preflight;
 mod readiness;
 mod replay;
+mod runbook;
 mod supervised;
 mod support;
 mod ws;

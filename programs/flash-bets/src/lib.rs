@@ -23,6 +23,10 @@ pub mod state;
 pub mod verifier;
 
 pub use error::FlashError;
+
+/// Whether this build decodes the declared-but-unbuilt instructions (the `experimental`
+/// feature): `kairos-api release-gate` refuses a release where it is true.
+pub const EXPERIMENTAL_BUILD: bool = cfg!(feature = "experimental");
 pub use processor::process_instruction;
 
 // The unbuilt instructions are for development only: a release build refuses the feature.
