@@ -15,11 +15,11 @@ for b in kairos-api kairos-keepers; do
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for unit in deploy/systemd/*.service; do
+for unit in deploy/systemd/*.service deploy/systemd/*.timer; do
   sed "s#/usr/local/bin/#$bin/#g" "$unit" > "$work/$(basename "$unit")"
 done
 status=0
-out=$(systemd-analyze verify "$work"/*.service 2>&1) || status=1
+out=$(systemd-analyze verify "$work"/*.service "$work"/*.timer 2>&1) || status=1
 if [ -n "$out" ] || [ "$status" != 0 ]; then
   echo "check-units: systemd-analyze verify complained:"; echo "$out"; exit 1
 fi
@@ -29,4 +29,4 @@ out=$(systemd-sysusers --root="$work/root" "$(realpath deploy/systemd/kairos.sys
 if grep -qv '^Creating ' <<< "$out" || [ "$status" != 0 ] || ! grep -q '^kairos:' "$work/root/etc/passwd"; then
   echo "check-units: systemd-sysusers did not create the kairos user:"; echo "$out"; exit 1
 fi
-echo "check-units: $(ls deploy/systemd/*.service | wc -l) units and the sysusers file verify cleanly"
+echo "check-units: $(ls deploy/systemd/*.service deploy/systemd/*.timer | wc -l) units and the sysusers file verify cleanly"

@@ -65,9 +65,11 @@ impl AppState {
     pub fn new(settings: ApiSettings, db: Db, redis: Option<Redis>) -> Result<Self, StateError> {
         let jwt_secret = settings.jwt_secret.as_ref().ok_or(StateError::Missing("KAIROS_JWT_SECRET"))?;
         let jwt = Keys::new(jwt_secret, settings.jwt_secret_previous.as_ref());
-        let master_key =
-            MasterKey::from_config(settings.master_key.as_ref().ok_or(StateError::Missing("KAIROS_MASTER_KEY"))?)
-                .map_err(StateError::MasterKey)?;
+        let master_key = MasterKey::from_config(
+            settings.master_key.as_ref().ok_or(StateError::Missing("KAIROS_MASTER_KEY"))?,
+            settings.master_key_previous.as_ref(),
+        )
+        .map_err(StateError::MasterKey)?;
         let limiter = RateLimiterSet::new(settings.rate_limits, redis.clone());
         let t = settings.trading;
         let limits = Limits {

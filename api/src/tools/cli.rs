@@ -179,6 +179,10 @@ pub enum ApiKeysCommand {
         #[arg(long, default_value = "bootstrap")]
         label: String,
     },
+    /// After setting a new `KAIROS_MASTER_KEY` with the old one in `KAIROS_MASTER_KEY_PREVIOUS`:
+    /// re-encrypts every stored key secret under the new key; prints
+    /// `{"keys","reencrypted","already_current","unreadable"}` and exits 1 if any is unreadable.
+    Reencrypt,
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,6 +250,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::ApiKeys { command: ApiKeysCommand::Create { user, scopes, label } } => {
             with_runtime(move |settings, _| Box::pin(create_api_key(settings, user, scopes, label)))
+        }
+        Command::ApiKeys { command: ApiKeysCommand::Reencrypt } => {
+            with_runtime(|settings, _| Box::pin(reencrypt_api_keys(settings)))
         }
         Command::Audit { command: AuditCommand::Verify } => {
             with_runtime(|settings, _| Box::pin(audit_verify(settings)))
@@ -516,6 +523,22 @@ async fn create_api_key(settings: ApiSettings, user: String, scopes: Vec<Scope>,
     println!("{}", serde_json::json!({ "key_id": key.id, "secret": secret }));
     state.db().close().await;
     Ok(())
+}
+
+async fn reencrypt_api_keys(settings: ApiSettings) -> Result<(), String> {
+    use crate::access::key_secrets::{MasterKey, reencrypt_all};
+    let current = settings.master_key.as_ref().ok_or("KAIROS_MASTER_KEY is not set")?;
+    let master = MasterKey::from_config(current, settings.master_key_previous.as_ref()).map_err(|e| e.to_string())?;
+    let db = connect(&settings).await?;
+    let done = reencrypt_all(&db, &master).await.map_err(|e| e.to_string());
+    db.close().await;
+    let done = done?;
+    println!("{}", serde_json::to_string(&done).map_err(|e| e.to_string())?);
+    if done.unreadable.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} key secret(s) open with neither master key: re-issue those keys", done.unreadable.len()))
+    }
 }
 
 async fn audit_verify(settings: ApiSettings) -> Result<(), String> {

@@ -80,13 +80,19 @@ fn api_aspects(settings: &ApiSettings) -> Vec<Aspect> {
         },
     };
     let generated = ["KAIROS_JWT_SECRET", "KAIROS_MASTER_KEY"].iter().any(|v| origin(v) == Origin::Generated);
-    let mut variables = vec!["KAIROS_JWT_SECRET", "KAIROS_JWT_SECRET_PREVIOUS", "KAIROS_MASTER_KEY"];
+    let mut variables =
+        vec!["KAIROS_JWT_SECRET", "KAIROS_JWT_SECRET_PREVIOUS", "KAIROS_MASTER_KEY", "KAIROS_MASTER_KEY_PREVIOUS"];
     variables.extend(POLYMARKET_REQUIRED);
     variables.extend(["KAIROS_POLYMARKET__SIGNATURE_TYPE", "KAIROS_POLYMARKET__CHAIN_ID"]);
     let kid = settings.jwt_secret.as_ref().map_or_else(|| "?".to_string(), |s| jwt::kid(s.expose()));
     let mut detail = format!("JWT secret present (kid {kid}), master key present");
     if let Some(previous) = &settings.jwt_secret_previous {
         detail.push_str(&format!("; rotating: tokens of kid {} still verify", jwt::kid(previous.expose())));
+    }
+    if settings.master_key_previous.is_some() {
+        detail.push_str(
+            "; master key rotating: run `kairos-api api-keys reencrypt`, then unset KAIROS_MASTER_KEY_PREVIOUS",
+        );
     }
     detail.push_str(if settings.polymarket.is_some() {
         "; Polymarket venue on (all four credentials set)"

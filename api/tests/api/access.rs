@@ -696,3 +696,55 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         app.stop().await;
     }
 }
+
+/// The status of a key-signed `GET /v1/orders`.
+async fn lists_orders(app: &crate::support::TestApp, key_id: &str, secret: &str) -> u16 {
+    signed(app, Method::GET, "/v1/orders", key_id, secret, "", None).await.0
+}
+
+/// A master key rotation: the new key with the old one as previous keeps every API key
+/// working, `api-keys reencrypt` moves the stored secrets to the new key, and then the old key
+/// can go. Without the previous key, secrets sealed by the old one do not authenticate.
+#[tokio::test]
+async fn the_master_key_rotates_without_breaking_api_keys() {
+    const OLD: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const NEW: &str = "kH3vR8sQ2mT6wZ1yB4nC7xE0aF5gJ9dL3pU8oI2kS6c=";
+    for db in scratch::all().await {
+        let app = spawn(&db, &[("KAIROS_MASTER_KEY", OLD)]).await;
+        let (_, key_id, secret) = maker_with_key(&app, db.label).await;
+        assert_eq!(lists_orders(&app, &key_id, &secret).await, 200, "{}", db.label);
+        app.stop().await;
+
+        let rotating = spawn(&db, &[("KAIROS_MASTER_KEY", NEW), ("KAIROS_MASTER_KEY_PREVIOUS", OLD)]).await;
+        assert_eq!(
+            lists_orders(&rotating, &key_id, &secret).await,
+            200,
+            "{}: the previous key still opens the secret",
+            db.label
+        );
+        let state = rotating.state();
+        let master = kairos_api::access::key_secrets::MasterKey::from_config(
+            &kairos_platform::config::Secret::new(NEW),
+            Some(&kairos_platform::config::Secret::new(OLD)),
+        )
+        .expect("master");
+        let done = kairos_api::access::key_secrets::reencrypt_all(state.db(), &master).await.expect("reencrypt");
+        assert_eq!((done.keys, done.reencrypted, done.already_current), (1, 1, 0), "{}: {done:?}", db.label);
+        assert!(done.unreadable.is_empty());
+        let again = kairos_api::access::key_secrets::reencrypt_all(state.db(), &master).await.expect("again");
+        assert_eq!((again.reencrypted, again.already_current), (0, 1), "idempotent");
+        rotating.stop().await;
+
+        let new_only = spawn(&db, &[("KAIROS_MASTER_KEY", NEW)]).await;
+        assert_eq!(lists_orders(&new_only, &key_id, &secret).await, 200, "{}: moved to the new key", db.label);
+        new_only.stop().await;
+        let old_only = spawn(&db, &[("KAIROS_MASTER_KEY", OLD)]).await;
+        assert_ne!(
+            lists_orders(&old_only, &key_id, &secret).await,
+            200,
+            "{}: the old key alone no longer opens it",
+            db.label
+        );
+        old_only.stop().await;
+    }
+}

@@ -22,6 +22,9 @@ pub struct ApiSettings {
     /// The secret being rotated out: tokens it signed still verify until they expire.
     pub jwt_secret_previous: Option<Secret>,
     pub master_key: Option<Secret>,
+    /// The master key being rotated out: secrets it encrypted still decrypt until
+    /// `kairos-api api-keys reencrypt` has moved them to the current key.
+    pub master_key_previous: Option<Secret>,
     /// How far a signed request's timestamp may be from the server clock.
     pub signature_window: Duration,
     /// Also accept signatures over the old, unseparated form `timestamp + METHOD + path + body`
@@ -135,7 +138,11 @@ pub(super) fn load_api(p: &mut Parser<'_>, core: CoreSettings) -> (ApiSettings, 
     if jwt_secret_previous.is_some() {
         check_jwt_secret(p, "KAIROS_JWT_SECRET_PREVIOUS", jwt_secret_previous.as_ref(), local);
     }
-    check_master_key(p, master_key.as_ref(), local);
+    check_master_key(p, "KAIROS_MASTER_KEY", master_key.as_ref(), local);
+    let master_key_previous = p.optional("KAIROS_MASTER_KEY_PREVIOUS").map(Secret::new);
+    if master_key_previous.is_some() {
+        check_master_key(p, "KAIROS_MASTER_KEY_PREVIOUS", master_key_previous.as_ref(), local);
+    }
     let signature_window = Duration::from_millis(p.parse("KAIROS_SIGNATURE_WINDOW_MS", || 5_000u64));
     let signature_legacy_form = p.parse_bool("KAIROS_SIGNATURE_LEGACY_FORM");
     let kill_switch_approvals = p.parse("KAIROS_KILL_SWITCH__APPROVALS", || 2u32);
@@ -211,6 +218,7 @@ pub(super) fn load_api(p: &mut Parser<'_>, core: CoreSettings) -> (ApiSettings, 
         jwt_secret,
         jwt_secret_previous,
         master_key,
+        master_key_previous,
         signature_window,
         signature_legacy_form,
         kill_switch_approvals,
@@ -246,15 +254,15 @@ fn check_jwt_secret(p: &mut Parser<'_>, variable: &'static str, secret: Option<&
     }
 }
 
-fn check_master_key(p: &mut Parser<'_>, key: Option<&Secret>, local: bool) {
+fn check_master_key(p: &mut Parser<'_>, variable: &'static str, key: Option<&Secret>, local: bool) {
     let Some(key) = key else {
         if !local {
-            p.problem("KAIROS_MASTER_KEY", "is missing; set 32 random bytes, base64 (e.g. `openssl rand -base64 32`)");
+            p.problem(variable, "is missing; set 32 random bytes, base64 (e.g. `openssl rand -base64 32`)");
         }
         return;
     };
     if let Err(e) = secret::decode_master_key(key.expose()) {
-        p.problem("KAIROS_MASTER_KEY", &e.to_string());
+        p.problem(variable, &e.to_string());
     }
 }
 

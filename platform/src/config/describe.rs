@@ -89,6 +89,7 @@ impl ApiSettings {
             "KAIROS_JWT_SECRET" => shown(self.jwt_secret.as_ref()),
             "KAIROS_JWT_SECRET_PREVIOUS" => shown(self.jwt_secret_previous.as_ref()),
             "KAIROS_MASTER_KEY" => shown(self.master_key.as_ref()),
+            "KAIROS_MASTER_KEY_PREVIOUS" => shown(self.master_key_previous.as_ref()),
             "KAIROS_SIGNATURE_WINDOW_MS" => self.signature_window.as_millis().to_string(),
             "KAIROS_SIGNATURE_LEGACY_FORM" => self.signature_legacy_form.to_string(),
             "KAIROS_KILL_SWITCH__APPROVALS" => self.kill_switch_approvals.to_string(),

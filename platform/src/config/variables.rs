@@ -208,6 +208,13 @@ pub const VARIABLES: &[Variable] = &[
         "change-me",
         "Encrypts API key secrets at rest: 32 bytes in base64, either alphabet (`openssl rand -base64 32`).",
     )),
+    secret(commented(v(
+        "KAIROS_MASTER_KEY_PREVIOUS",
+        Api,
+        "unset",
+        "",
+        "The master key being rotated out: key secrets it encrypted still decrypt until `kairos-api api-keys reencrypt` moves them to KAIROS_MASTER_KEY.",
+    ))),
     v(
         "KAIROS_SIGNATURE_WINDOW_MS",
         Api,

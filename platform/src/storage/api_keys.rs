@@ -65,6 +65,26 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<ApiKey>, Storag
     rows.iter().map(from_row).collect()
 }
 
+/// Every key's id and stored secret (revoked keys too), for a master key rotation.
+pub async fn all_secret_ciphertexts(db: &Db) -> Result<Vec<(String, String)>, StorageError> {
+    let rows =
+        sqlx::query("SELECT id, secret_ciphertext FROM api_keys WHERE secret_ciphertext IS NOT NULL ORDER BY id")
+            .fetch_all(db.pool())
+            .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Replaces a key's stored secret if it still is `old`; false when it changed meanwhile.
+pub async fn replace_secret_ciphertext(db: &Db, id: &str, old: &str, new: &str) -> Result<bool, StorageError> {
+    let done = sqlx::query("UPDATE api_keys SET secret_ciphertext = $1 WHERE id = $2 AND secret_ciphertext = $3")
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Revokes a key on the caller's connection; false when it was already revoked or does not exist.
 pub async fn revoke_in(conn: &mut AnyConnection, id: &str, now_us: i64) -> Result<bool, StorageError> {
     let done = sqlx::query("UPDATE api_keys SET revoked_at_us = $2 WHERE id = $1 AND revoked_at_us IS NULL")
