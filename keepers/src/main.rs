@@ -1,8 +1,8 @@
 //! `kairos-keepers`: scheduled workers that poll the chain and the venues. Each job is a leased
 //! singleton ([`kairos_keepers::scheduler`]): several keepers on one database run each job once per period,
 //! and a dead holder's jobs move to another keeper within one lease. The jobs that exist are in
-//! [`kairos_keepers::jobs`]; today that is `dependency-probes` (the flash-market oracle, chain sync and venue
-//! reconciliation are not implemented, and nothing registers them).
+//! [`kairos_keepers::jobs`]; today `dependency-probes` and `backup` (the flash-market oracle, chain sync
+//! and venue reconciliation are not implemented, and nothing registers them).
 //!
 //! Commands: `kairos-keepers` (run the jobs), `status` (every job's lease and last runs, JSON),
 //! `preflight` (the report of what the keepers need, exit 1 on a failure), `check` (the
@@ -124,12 +124,6 @@ async fn status(settings: &config::KeeperSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `host/pid`: who holds a lease, for `status` and the logs.
-fn holder_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    format!("{}/{}", if host.is_empty() { "localhost" } else { &host }, std::process::id())
-}
-
 async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
     // Listened for from here on: a SIGTERM that comes as soon as READY=1 is sent, or while a
     // ping runs, is kept until the loop looks, instead of killing the process or being lost.
@@ -137,7 +131,7 @@ async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
     metrics::install(settings.metrics_bind).map_err(|e| anyhow::anyhow!(e))?;
     let db = Db::connect(settings.core.database_url.expose(), 4).await?;
     db.migrate().await?;
-    let holder = holder_name();
+    let holder = kairos_platform::host::process_name();
     let worker = scheduler::Worker {
         db: db.clone(),
         holder: holder.clone(),

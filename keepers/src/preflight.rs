@@ -9,11 +9,7 @@ use kairos_platform::config::{KeeperSettings, Problem};
 
 pub async fn run(settings: &KeeperSettings, problems: &[Problem]) -> Report {
     let mut checks = config_checks(problems, &core_aspects(&settings.core));
-    let writer = format!(
-        "{}/{}",
-        std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default(),
-        std::process::id()
-    );
+    let writer = kairos_platform::host::process_name();
     let deps = configured(&settings.core, None);
     let (database, time, probes, backup) = tokio::join!(
         store_checks::database_checks(&settings.core, &writer),

@@ -47,11 +47,6 @@ async fn rows(db: &Db) -> Vec<(String, String)> {
     settings::all(db).await.expect("settings").into_iter().filter(|(k, _)| k.starts_with("drill.")).collect()
 }
 
-/// An empty database of the same kind as `source`.
-async fn empty_like(source: &scratch::ScratchDb) -> scratch::ScratchDb {
-    if source.label == "sqlite" { scratch::sqlite() } else { scratch::postgres().await.expect("postgres") }
-}
-
 #[tokio::test]
 async fn a_backup_taken_under_writes_restores_into_an_empty_database() {
     let keys = keys();
@@ -89,7 +84,7 @@ async fn a_backup_taken_under_writes_restores_into_an_empty_database() {
         assert_eq!(taken.sha256.len(), 64);
 
         // Into an empty database: every row of one moment, a prefix of what was written.
-        let target = empty_like(&source).await;
+        let target = scratch::empty_like(&source).await;
         let restore_core = settings_for(&target.url, data.path(), backups.path(), &keys);
         let manifest =
             backup::restore(&restore_core, None, false).await.unwrap_or_else(|e| panic!("{}: {e}", source.label));

@@ -196,9 +196,7 @@ fn instance(
     addr: SocketAddr,
     internal_addr: SocketAddr,
 ) -> kairos_venues::paper::sequencer::Instance {
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".to_string());
+    let hostname = kairos_platform::host::hostname();
     kairos_venues::paper::sequencer::Instance {
         id: settings.cluster.instance_id.clone().unwrap_or_else(|| format!("{hostname}/{addr}")),
         address: settings.cluster.advertise_url.clone().unwrap_or_else(|| format!("http://{internal_addr}")),

@@ -36,7 +36,7 @@ pub async fn run(settings: &ApiSettings, problems: &[Problem], target: &Target) 
     let mut aspects = core_aspects(&settings.core);
     aspects.extend(api_aspects(settings));
     let mut checks = config_checks(problems, &aspects);
-    let writer = writer_name();
+    let writer = kairos_platform::host::process_name();
     let polymarket = settings.polymarket.as_ref().map(|p| (p.clob_base_url.as_str(), p.ws_url.as_str()));
     let deps = configured(&settings.core, polymarket);
     let (database, redis, time, probes, server, backup) = tokio::join!(
@@ -57,12 +57,6 @@ pub async fn run(settings: &ApiSettings, problems: &[Problem], target: &Target) 
     checks.extend(probes);
     checks.extend(server);
     Report::new(checks)
-}
-
-/// `host/pid`, as the keepers name lease holders.
-pub fn writer_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    format!("{}/{}", if host.is_empty() { "localhost" } else { &host }, std::process::id())
 }
 
 fn api_aspects(settings: &ApiSettings) -> Vec<Aspect> {

@@ -353,10 +353,7 @@ async fn lost_at_run_time(exe: &Path, store: &str, database_url: &str, redis_url
             _ => return Check::fail(name, "did not start within 60 s"),
         };
     let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default();
-    let ready = |client: reqwest::Client, addr: String| async move {
-        client.get(format!("http://{addr}/ready")).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
-    };
-    let before = ready(client.clone(), addr.clone()).await;
+    let before = status_of(&client, &format!("http://{addr}/ready")).await;
     if store == "database" {
         db_relay.cut()
     } else {
@@ -365,22 +362,15 @@ async fn lost_at_run_time(exe: &Path, store: &str, database_url: &str, redis_url
     let started = Instant::now();
     let mut after = before;
     while started.elapsed() < Duration::from_secs(20) {
-        after = ready(client.clone(), addr.clone()).await;
+        after = status_of(&client, &format!("http://{addr}/ready")).await;
         if after == 503 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let gauge = client
-        .get(format!("http://{metrics}/metrics"))
-        .send()
-        .await
-        .ok()
-        .map(|r| r.text())
-        .map(|t| async { t.await.unwrap_or_default() });
-    let text = match gauge {
-        Some(t) => t.await,
-        None => String::new(),
+    let text = match client.get(format!("http://{metrics}/metrics")).send().await {
+        Ok(res) => res.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
     };
     let ready_gauge =
         text.lines().find(|l| l.starts_with("kairos_ready ")).unwrap_or("kairos_ready (absent)").to_string();
@@ -398,6 +388,11 @@ async fn lost_at_run_time(exe: &Path, store: &str, database_url: &str, redis_url
     } else {
         Check::fail(name, format!("/ready {before} → {after}, `{ready_gauge}` after cutting the {store}"))
     }
+}
+
+/// The HTTP status `url` answers with; 0 when it does not answer.
+async fn status_of(client: &reqwest::Client, url: &str) -> u16 {
+    client.get(url).send().await.map_or(0, |r| r.status().as_u16())
 }
 
 /// 4. The drill's report: every step passed, recently.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use age::secrecy::ExposeSecret as _;
 use kairos_platform::storage::Db;
-use kairos_platform::storage::scratch::{self, ScratchDb};
+use kairos_platform::storage::scratch;
 
 use crate::crash::{dev_accounts, env, kairos_api, load_until_stored, start_server};
 
@@ -88,10 +88,6 @@ pub(crate) fn verified(vars: &[(String, String)], label: &str) -> serde_json::Va
     serde_json::Value::Object(all)
 }
 
-async fn empty_like(db: &ScratchDb) -> ScratchDb {
-    if db.label == "sqlite" { scratch::sqlite() } else { scratch::postgres().await.expect("postgres") }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backups_to_s3_under_load_restore_and_verify() {
     let Some(binary) = moto_binary() else { return };
@@ -138,7 +134,7 @@ async fn backups_to_s3_under_load_restore_and_verify() {
         let (ok, status) = cli(&vars, &["backup", "status"]);
         assert!(ok && status["within_rpo"] == true, "{}: {status}", db.label);
 
-        let target = empty_like(&db).await;
+        let target = scratch::empty_like(&db).await;
         let mut restore_vars = vars.clone();
         set(&mut restore_vars, "KAIROS_DATABASE_URL", &target.url);
         let (ok, restored) = cli(&restore_vars, &["restore"]);

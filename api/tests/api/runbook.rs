@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::backup::{cli, set, verified};
 use crate::crash::{dev_accounts, env, signed, start_server};
-use crate::support::new_wallet;
+use crate::support::{eventually_some, new_wallet};
 
 fn signal(pid: u32, name: &str) {
     assert!(Command::new("kill").args([name, &pid.to_string()]).status().expect("kill").success());
@@ -47,22 +47,6 @@ async fn admin(
     let body: serde_json::Value = res.json().await.unwrap_or_default();
     assert!(status == 200 || status == 201, "{path}: {status} {body}");
     body
-}
-
-/// Retries `attempt` until it returns `Some`, for at most `within`.
-async fn within<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    within: Duration,
-    attempt: impl Fn() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = attempt().await {
-            return v;
-        }
-        assert!(start.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,7 +104,7 @@ async fn the_runbook_walked_end_to_end_on_postgres_and_redis() {
     let (status, resting) = signed(&client, &base_a, maker, Method::POST, "/v1/orders", Some(bid.clone())).await;
     assert_eq!(status, 201, "{resting}");
     admin(&client, &base_a, &op1, "/v1/admin/kill-switch/proposals", json!({ "state": "disabled" })).await;
-    within("orders refused with 503", Duration::from_secs(3), || async {
+    eventually_some(3, "orders refused with 503", || async {
         let (status, body) = signed(&client, &base_a, maker, Method::POST, "/v1/orders", Some(bid.clone())).await;
         (status == 503).then_some(body)
     })
@@ -134,7 +118,7 @@ async fn the_runbook_walked_end_to_end_on_postgres_and_redis() {
     let approve = format!("/v1/admin/kill-switch/proposals/{}/approve", proposal["id"].as_str().expect("id"));
     let approved = admin(&client, &base_a, &op2, &approve, json!({})).await;
     assert_eq!(approved["status"], "applied", "{approved}");
-    let resting = within("orders accepted again", Duration::from_secs(3), || async {
+    let resting = eventually_some(3, "orders accepted again", || async {
         let (status, body) = signed(&client, &base_a, maker, Method::POST, "/v1/orders", Some(bid.clone())).await;
         (status == 201).then_some(body)
     })
@@ -166,7 +150,7 @@ async fn the_runbook_walked_end_to_end_on_postgres_and_redis() {
     assert_eq!(limited.load(Ordering::SeqCst), 0, "the first budget is generous: nothing limited before the reload");
     std::fs::write(&config, "log = \"info\"\n[rate_limits.read]\nanonymous = 2\n").expect("config");
     signal(a.id(), "-HUP");
-    within("the reloaded read budget applies", Duration::from_secs(5), || async {
+    eventually_some(5, "the reloaded read budget applies", || async {
         (limited.load(Ordering::SeqCst) > 0).then_some(())
     })
     .await;
@@ -187,7 +171,7 @@ async fn the_runbook_walked_end_to_end_on_postgres_and_redis() {
     a.kill().expect("kill -9 a");
     a.wait().expect("reaped");
     let started = Instant::now();
-    let taken_over = within("b takes the market over", Duration::from_secs(15), || async {
+    let taken_over = eventually_some(15, "b takes the market over", || async {
         let (status, body) = signed(&client, &base_b, taker, Method::POST, "/v1/orders", Some(take.clone())).await;
         assert!(status == 201 || status == 409, "{status}: {body}");
         (status == 201).then_some(body)

@@ -161,10 +161,23 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    eventually_some(seconds, what, || {
+        let done = check();
+        async move { done.await.then_some(()) }
+    })
+    .await
+}
+
+/// [`eventually`] for a check that yields a value once it holds; returns that value.
+pub(crate) async fn eventually_some<T, F, Fut>(seconds: u64, what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
     while std::time::Instant::now() < deadline {
-        if check().await {
-            return;
+        if let Some(value) = attempt().await {
+            return value;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use kairos_platform::storage::{Backend, Db};
+use kairos_platform::storage::{Backend, Db, sqlite_file};
 use sqlx::Row as _;
 
 use super::{BackupError, Format};
@@ -55,12 +55,6 @@ async fn table_count(db: &Db) -> Result<i64, BackupError> {
     };
     let row = sqlx::query(sql).fetch_one(db.pool()).await.map_err(|e| BackupError::Dump(e.to_string()))?;
     row.try_get::<i64, _>(0).map_err(|e| BackupError::Dump(e.to_string()))
-}
-
-/// The file of a `sqlite:` URL.
-fn sqlite_file(url: &str) -> PathBuf {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    PathBuf::from(rest.split_once('?').map_or(rest, |(path, _)| path))
 }
 
 async fn load_sqlite(plain: &Path, database_url: &str, force: bool) -> Result<(), BackupError> {
@@ -154,7 +148,5 @@ mod tests {
         assert_eq!(pw.as_deref(), Some("p@ss"));
         let (url, pw) = split_password("postgres://postgres@127.0.0.1:5432/test").expect("split");
         assert_eq!((url.as_str(), pw), ("postgres://postgres@127.0.0.1:5432/test", None));
-        assert_eq!(sqlite_file("sqlite://data/k.db?mode=rwc"), PathBuf::from("data/k.db"));
-        assert_eq!(sqlite_file("sqlite:data/k.db"), PathBuf::from("data/k.db"));
     }
 }

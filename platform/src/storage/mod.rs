@@ -204,7 +204,7 @@ impl Db {
         let (url, sqlite_file) = match backend {
             Backend::Sqlite => {
                 let url = prepare_sqlite_url(url)?;
-                let file = sqlite_file_of(&url);
+                let file = sqlite_file(&url);
                 (url, Some(file))
             }
             Backend::Postgres => (url.to_string(), None),
@@ -311,9 +311,9 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StorageError> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
-/// The file path of a URL from [`prepare_sqlite_url`].
-fn sqlite_file_of(url: &str) -> std::path::PathBuf {
-    let rest = url.trim_start_matches("sqlite://");
+/// The file a `sqlite:` or `sqlite://` URL names, without its query.
+pub fn sqlite_file(url: &str) -> std::path::PathBuf {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     std::path::PathBuf::from(rest.split_once('?').map_or(rest, |(path, _)| path))
 }
 
@@ -350,6 +350,8 @@ mod tests {
         assert_eq!(url, format!("sqlite://{}?mode=rwc", file.display()));
         assert!(file.parent().expect("parent").is_dir());
         assert!(prepare_sqlite_url("sqlite::memory:").is_err());
+        assert_eq!(sqlite_file(&url), file);
+        assert_eq!(sqlite_file("sqlite:data/k.db"), std::path::PathBuf::from("data/k.db"));
     }
 
     #[test]

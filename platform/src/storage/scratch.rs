@@ -79,6 +79,15 @@ pub fn redis_url() -> Option<String> {
     }
 }
 
+/// A new empty database on the same backend as `db` (a restore target, say).
+pub async fn empty_like(db: &ScratchDb) -> ScratchDb {
+    if db.label == "postgres" {
+        postgres().await.expect("PostgreSQL served `db`, so it serves another")
+    } else {
+        sqlite()
+    }
+}
+
 /// Every backend this run tests: SQLite always, PostgreSQL when configured.
 pub async fn all() -> Vec<ScratchDb> {
     let mut dbs = vec![sqlite()];
