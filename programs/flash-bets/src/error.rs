@@ -70,6 +70,8 @@ pub enum FlashError {
     WrongTokenOwner = 30,
     #[error("the circuit's verifying key was rotated after this market was created")]
     KeyRotated = 31,
+    #[error("a curve point's coordinate is not a canonical big-endian integer below the field modulus")]
+    NonCanonicalPoint = 32,
 }
 
 impl From<FlashError> for ProgramError {

@@ -20,13 +20,13 @@ pub const KEY_LEN: usize = G1_LEN + 3 * G2_LEN + (PUBLIC_INPUTS + 1) * G1_LEN;
 pub const TEST_KEY_HASHES: &[[u8; 32]] = &[
     // 4 ticks
     [
-        0x61, 0xb6, 0x8e, 0x80, 0x57, 0xca, 0xe4, 0x30, 0x7b, 0x11, 0x5c, 0xbe, 0x6a, 0x04, 0x9f, 0x08, 0x8e, 0xc1,
-        0x60, 0x1e, 0xbc, 0xb6, 0x79, 0xe6, 0x6c, 0x57, 0x8f, 0xb1, 0x93, 0xfa, 0xc0, 0x03,
+        0x00, 0x8d, 0x4f, 0x08, 0x88, 0xdd, 0x86, 0xb9, 0x6c, 0xf8, 0x15, 0x6c, 0x89, 0x3d, 0xa8, 0xde, 0x78, 0x20,
+        0xc9, 0xb1, 0xb1, 0x7d, 0x1c, 0x26, 0x97, 0x60, 0x46, 0xc8, 0x26, 0x23, 0x51, 0x80,
     ],
     // 16 ticks
     [
-        0x59, 0x2e, 0xb4, 0x66, 0xd2, 0xa0, 0x18, 0x52, 0x68, 0x6b, 0x31, 0x2f, 0xce, 0x1b, 0x83, 0x75, 0x1d, 0xfc,
-        0x5f, 0xbf, 0x84, 0xfd, 0xda, 0xce, 0x54, 0xdc, 0xff, 0x35, 0xfc, 0x2e, 0xe8, 0x76,
+        0xc9, 0xe5, 0x91, 0x78, 0x1a, 0x5d, 0x97, 0x7b, 0xc8, 0x92, 0x06, 0x05, 0xa4, 0x82, 0xbc, 0xd2, 0x08, 0xf3,
+        0x1b, 0x50, 0x74, 0x5d, 0xd8, 0x6a, 0xc8, 0x23, 0xd6, 0xf2, 0x3c, 0xb5, 0x20, 0x00,
     ],
 ];
 
@@ -91,6 +91,8 @@ impl VerifyingKey {
     }
 
     fn check_points(&self) -> Result<(), FlashError> {
+        let points = [&self.alpha_g1[..], &self.beta_g2[..], &self.gamma_g2[..], &self.delta_g2[..]];
+        canonical(points.into_iter().chain(self.ic.iter().map(|p| &p[..])))?;
         for g1 in std::iter::once(&self.alpha_g1).chain(self.ic.iter()) {
             if g1.iter().all(|b| *b == 0) {
                 return Err(FlashError::InvalidVerifyingKey);
@@ -115,14 +117,42 @@ impl VerifyingKey {
     }
 }
 
+/// The base field's modulus (coordinates live in Fq, not in the scalar field Fr that
+/// `is_less_than_bn254_field_size_be` checks public inputs against), big-endian.
+pub const FQ_MODULUS_BE: [u8; 32] = [
+    0x30, 0x64, 0x4e, 0x72, 0xe1, 0x31, 0xa0, 0x29, 0xb8, 0x50, 0x45, 0xb6, 0x81, 0x81, 0x58, 0x5d, 0x97, 0x81, 0x6a,
+    0x91, 0x68, 0x71, 0xca, 0x8d, 0x3c, 0x20, 0x8c, 0x16, 0xd8, 0x7c, 0xfd, 0x47,
+];
+
+/// Every coordinate of these points below the base field's modulus (EIP-197). The syscalls
+/// read the top bits of y as arkworks' flags and ignore them, so without this check a key or
+/// a proof has variants with those bits set that verify all the same (a malleable proof), and
+/// no other verifier (an EVM precompile, snarkjs, py_ecc) would take them.
+pub fn canonical<'a>(points: impl IntoIterator<Item = &'a [u8]>) -> Result<(), FlashError> {
+    for point in points {
+        for c in point.chunks(32) {
+            if c >= &FQ_MODULUS_BE[..] {
+                return Err(FlashError::NonCanonicalPoint);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a test key's hash when `refuse` (release builds pass `true`).
 pub fn check_not_test_key(hash: &[u8; 32], refuse: bool) -> Result<(), FlashError> {
     if refuse && TEST_KEY_HASHES.contains(hash) { Err(FlashError::TestVerifyingKey) } else { Ok(()) }
 }
 
 /// Verifies `proof` for exactly these public inputs, each checked to be below the field
-/// modulus first.
+/// modulus first, as is every coordinate of the proof's and the key's points.
 pub fn verify(key: &VerifyingKey, proof: &Proof, inputs: &[[u8; 32]; PUBLIC_INPUTS]) -> Result<(), FlashError> {
+    canonical([&proof.a[..], &proof.b[..], &proof.c[..]])?;
+    canonical(
+        [&key.alpha_g1[..], &key.beta_g2[..], &key.gamma_g2[..], &key.delta_g2[..]]
+            .into_iter()
+            .chain(key.ic.iter().map(|p| &p[..])),
+    )?;
     if !inputs.iter().all(is_less_than_bn254_field_size_be) {
         return Err(FlashError::NotAFieldElement);
     }

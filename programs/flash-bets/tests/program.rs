@@ -116,6 +116,20 @@ fn a_proof_binds_its_market_commitment_rule_and_outcome() {
     let mut garbled = proof.clone();
     garbled.b[70] ^= 1;
     assert!(chain.resolve(&m, outcome, garbled).is_err(), "a garbled B is refused");
+    // Flag-bit variants of the real proof (the syscalls read y's top bits as arkworks' flags
+    // and would verify them): refused, so a proof has exactly one encoding.
+    for (flag, byte) in [(0x80, 32), (0x40, 32), (0x80, 96)] {
+        let mut variant = proof.clone();
+        if byte == 96 {
+            variant.b[byte] |= flag;
+        } else {
+            variant.a[byte] |= flag;
+        }
+        assert_fails(chain.resolve(&m, outcome, variant), 1, FlashError::NonCanonicalPoint);
+    }
+    let mut plus_p = proof.clone();
+    plus_p.c[..32].copy_from_slice(&plus_modulus(&proof.c[..32]));
+    assert_fails(chain.resolve(&m, outcome, plus_p), 1, FlashError::NonCanonicalPoint);
     chain.resolve(&m, outcome, proof).expect("the real proof");
 }
 
@@ -135,6 +149,20 @@ fn a_market_whose_rule_differs_from_the_proofs_is_not_resolved() {
     let (outcome, proof) = honest.prove();
     assert_eq!(outcome, 1);
     chain.resolve(&m, outcome, proof).expect("resolve");
+}
+
+/// `c + p` as 32 big-endian bytes: the same residue, not a canonical encoding (p < 2^254, so
+/// it fits).
+fn plus_modulus(c: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut carry = 0u16;
+    for i in (0..32).rev() {
+        let sum = u16::from(c[i]) + u16::from(kairos_flash_bets::verifier::FQ_MODULUS_BE[i]) + carry;
+        out[i] = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
+    assert_eq!(carry, 0, "fits in 32 bytes");
+    out
 }
 
 fn groth16_negate(a: &[u8; 64]) -> [u8; 64] {
@@ -269,6 +297,16 @@ fn a_verifying_key_must_be_valid() {
     let mut identity = good.clone();
     identity.alpha_g1 = [0; 64];
     assert_fails(try_key(&mut chain, identity), 0, FlashError::InvalidVerifyingKey);
+    // EIP-197: every coordinate below the modulus, flag bits or not.
+    let mut flagged = good.clone();
+    flagged.ic[1][32] |= 0x80;
+    assert_fails(try_key(&mut chain, flagged), 0, FlashError::NonCanonicalPoint);
+    let mut flagged_g2 = good.clone();
+    flagged_g2.delta_g2[64] |= 0x80;
+    assert_fails(try_key(&mut chain, flagged_g2), 0, FlashError::NonCanonicalPoint);
+    let mut plus_p = good.clone();
+    plus_p.alpha_g1[..32].copy_from_slice(&plus_modulus(&good.alpha_g1[..32]));
+    assert_fails(try_key(&mut chain, plus_p), 0, FlashError::NonCanonicalPoint);
     try_key(&mut chain, good).expect("a valid key");
 }
 

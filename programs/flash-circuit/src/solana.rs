@@ -1,40 +1,38 @@
-//! arkworks points to the byte layout of the alt_bn128 syscalls (and `groth16-solana`):
-//! big-endian, G1 as `x‖y`, G2 as `x.c1‖x.c0‖y.c1‖y.c0`. arkworks serializes little-endian
-//! with `c0` first, so reversing each 32-byte half of G1 and each 64-byte half of G2 gives
-//! exactly that. The identity is refused: arkworks flags it in a high bit the syscalls do not read.
+//! arkworks points to the byte layout of the alt_bn128 syscalls (and `groth16-solana`,
+//! EIP-197): each coordinate a 32-byte big-endian integer below the field modulus, G1 as
+//! `x‖y`, G2 as `x.c1‖x.c0‖y.c1‖y.c0`. Each coordinate is written from its canonical integer,
+//! never by reshuffling arkworks' point serialization: that one carries flag bits (the sign of
+//! y, the identity) in the top bits of y, which the syscalls ignore but every other verifier
+//! refuses, and which would make flag-bit variants of one proof verify. The identity is refused.
 
-use ark_bn254::{Bn254, G1Affine, G2Affine};
+use ark_bn254::{Bn254, Fq, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
+use ark_ff::{BigInteger, PrimeField};
 use ark_groth16::{Proof, VerifyingKey};
-use ark_serialize::CanonicalSerialize;
 use kairos_flash_bets::verifier;
 
 use crate::error::CircuitError;
 
-fn reversed_halves<const N: usize>(le: &[u8]) -> Result<[u8; N], CircuitError> {
-    let mut out: [u8; N] = le.try_into().map_err(|_| CircuitError::keys("unexpected point encoding length"))?;
-    let half = N / 2;
-    out[..half].reverse();
-    out[half..].reverse();
-    Ok(out)
+/// The canonical big-endian integer of a base-field element.
+fn coordinate(x: &Fq) -> Result<[u8; 32], CircuitError> {
+    x.into_bigint().to_bytes_be().try_into().map_err(|_| CircuitError::keys("a coordinate is not 32 bytes"))
 }
 
 pub fn g1(p: &G1Affine) -> Result<[u8; 64], CircuitError> {
-    if p.is_zero() {
-        return Err(CircuitError::keys("a G1 point is the identity"));
-    }
-    let mut le = Vec::with_capacity(64);
-    p.serialize_uncompressed(&mut le).map_err(|e| CircuitError::keys(e.to_string()))?;
-    reversed_halves(&le)
+    let (x, y) = p.xy().ok_or_else(|| CircuitError::keys("a G1 point is the identity"))?;
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&coordinate(&x)?);
+    out[32..].copy_from_slice(&coordinate(&y)?);
+    Ok(out)
 }
 
 pub fn g2(p: &G2Affine) -> Result<[u8; 128], CircuitError> {
-    if p.is_zero() {
-        return Err(CircuitError::keys("a G2 point is the identity"));
+    let (x, y) = p.xy().ok_or_else(|| CircuitError::keys("a G2 point is the identity"))?;
+    let mut out = [0u8; 128];
+    for (at, c) in [x.c1, x.c0, y.c1, y.c0].iter().enumerate() {
+        out[at * 32..(at + 1) * 32].copy_from_slice(&coordinate(c)?);
     }
-    let mut le = Vec::with_capacity(128);
-    p.serialize_uncompressed(&mut le).map_err(|e| CircuitError::keys(e.to_string()))?;
-    reversed_halves(&le)
+    Ok(out)
 }
 
 pub fn verifying_key(vk: &VerifyingKey<Bn254>) -> Result<verifier::VerifyingKey, CircuitError> {

@@ -169,3 +169,77 @@ fn keys_are_never_written_into_a_git_work_tree() {
     assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("git work tree")), "{err}");
     assert!(!inside.exists(), "nothing was created inside the work tree");
 }
+
+/// A Python with py_ecc for the independent check: `TEST_PY_ECC_PYTHON`, else `python3` when
+/// it imports py_ecc. Missing, the test fails unless the developer opted out of tests that need
+/// outside tools (`TEST_SKIP_SERVICES=1`); CI never does.
+fn py_ecc_python() -> Option<String> {
+    let python = std::env::var("TEST_PY_ECC_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let imports = Command::new(&python).args(["-c", "import py_ecc"]).status().is_ok_and(|s| s.success());
+    if imports {
+        return Some(python);
+    }
+    let need = "this test needs Python with py_ecc (pip install py_ecc; TEST_PY_ECC_PYTHON=/path/to/python)";
+    assert!(std::env::var("TEST_SKIP_SERVICES").is_ok_and(|v| v == "1"), "{need}, or set TEST_SKIP_SERVICES=1");
+    eprintln!("SKIPPED (TEST_SKIP_SERVICES=1): {need}");
+    None
+}
+
+/// py_ecc's verdict on a key, a proof and its public inputs (tests/flash/groth16_py_ecc.py).
+fn py_ecc_verdict(python: &str, vk: &Value, proved: &Value) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flash/groth16_py_ecc.py");
+    let doc = json!({ "vk": vk, "proof": proved["proof"], "public_inputs": proved["public_inputs"] });
+    let mut child =
+        Command::new(python).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("spawn python");
+    child.stdin.take().expect("stdin").write_all(doc.to_string().as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("python runs");
+    assert!(out.status.success(), "py_ecc check failed to run");
+    serde_json::from_slice(&out.stdout).expect("py_ecc's JSON")
+}
+
+/// Every 32-byte coordinate of a hex point, as big-endian bytes.
+fn coordinates(hex_point: &Value) -> Vec<Vec<u8>> {
+    let bytes = hex::decode(hex_point.as_str().expect("hex").trim_start_matches("0x")).expect("hex");
+    bytes.chunks(32).map(<[u8]>::to_vec).collect()
+}
+
+#[test]
+fn keys_and_proofs_are_eip197_canonical_and_an_independent_verifier_accepts_them() {
+    use ark_ff::{BigInteger as _, PrimeField as _};
+    let modulus = ark_bn254::Fq::MODULUS.to_bytes_be();
+    assert_eq!(modulus, kairos_flash_bets::verifier::FQ_MODULUS_BE, "the program's copy of the modulus");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = dir_arg(tmp.path());
+    flash(&["setup", "--dir", &dir, "--ticks", "2"], "").expect("setup");
+    let vk = flash(&["export-vk", "--dir", &dir], "").expect("export");
+    let key_points = ["alpha_g1", "beta_g2", "gamma_g2", "delta_g2"]
+        .iter()
+        .map(|k| vk[*k].clone())
+        .chain(vk["ic"].as_array().expect("ic").iter().cloned());
+    for point in key_points {
+        assert!(coordinates(&point).iter().all(|c| *c < modulus), "not canonical: {point}");
+    }
+    // Proofs are randomised: about half of all y coordinates had a flag bit before the fix.
+    let python = py_ecc_python();
+    for tick in 0..12u64 {
+        let input = json!({ "market_id": MARKET, "ticks": [tick, 250], "salt": SALT,
+            "rule": { "kind": "threshold", "strike": 100 } });
+        let proved = flash(&["prove", "--dir", &dir], &input.to_string()).expect("prove");
+        for part in ["a", "b", "c"] {
+            let point = &proved["proof"][part];
+            assert!(coordinates(point).iter().all(|c| *c < modulus), "proof.{part} not canonical: {point}");
+        }
+        if let Some(python) = &python {
+            assert_eq!(py_ecc_verdict(python, &vk, &proved), json!({ "ok": true }), "tick {tick}");
+        }
+        // The flag-bit variant of this proof: y's top bit set. No verifier may take it.
+        let mut variant = proved.clone();
+        let mut a = hex::decode(proved["proof"]["a"].as_str().expect("a").trim_start_matches("0x")).expect("hex");
+        a[32] |= 0x80;
+        variant["proof"]["a"] = json!(format!("0x{}", hex::encode(&a)));
+        assert_eq!(flash(&["verify", "--dir", &dir], &variant.to_string()).expect("verify"), json!({ "valid": false }));
+        if let Some(python) = &python {
+            assert_eq!(py_ecc_verdict(python, &vk, &variant)["ok"], false, "py_ecc refuses it too");
+        }
+    }
+}
