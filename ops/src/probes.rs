@@ -1,6 +1,7 @@
 //! Connectivity probes of the dependencies a deployment has configured: the Solana JSON-RPC
 //! endpoint (`getSlot`, `getLatestBlockhash`) and websocket (a slot subscription), the
-//! Polymarket CLOB (`GET /time`) and its websocket. Each probe has a timeout per attempt and
+//! Polymarket CLOB (`GET /time`) and its websocket, the flash oracle's price feed (bitcoin's
+//! price, with the feed's API key). Each probe has a timeout per attempt and
 //! retries with jittered exponential backoff, so one lost packet is not an outage and a dead
 //! endpoint is declared within `attempts × timeout` plus the backoff. Every probe records
 //! `kairos_dependency_up{dependency}` (1 or 0), `kairos_dependency_probe_seconds{dependency}`
@@ -10,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use kairos_platform::config::{CoreSettings, redact_url};
+use kairos_platform::config::{CoreSettings, PriceSource, Secret, api_key_header, redact_url};
 use rand::Rng as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -20,8 +21,8 @@ use crate::report::Check;
 /// What to ask a dependency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// `GET url` answering 2xx.
-    Http { url: String },
+    /// `GET url` answering 2xx, with `header` (name, secret value) when given.
+    Http { url: String, header: Option<(&'static str, Secret)> },
     /// A JSON-RPC 2.0 call answering a `result`.
     JsonRpc { url: String, method: &'static str },
     /// A websocket upgrade; with `subscribe`, that JSON-RPC request sent and a `result` awaited.
@@ -69,7 +70,8 @@ pub struct Outcome {
 }
 
 /// The dependencies the settings name: the chain when `KAIROS_SOLANA__*` are set, the
-/// Polymarket CLOB when the venue is on (`polymarket` is its REST base and websocket URLs).
+/// price feed when it is an HTTP source, the Polymarket CLOB when the venue is on
+/// (`polymarket` is its REST base and websocket URLs).
 pub fn configured(core: &CoreSettings, polymarket: Option<(&str, &str)>) -> Vec<Dependency> {
     let mut deps = Vec::new();
     if let Some(url) = &core.solana.rpc_url {
@@ -88,10 +90,20 @@ pub fn configured(core: &CoreSettings, polymarket: Option<(&str, &str)>) -> Vec<
             target: Target::WebSocket { url: url.clone(), subscribe: Some("slotSubscribe") },
         });
     }
+    if let Some(PriceSource::Http { url, api_key, vs_currency }) = &core.flash.price_feed.source {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        deps.push(Dependency {
+            name: "price_feed",
+            target: Target::Http {
+                url: format!("{url}{separator}ids=bitcoin&vs_currencies={vs_currency}"),
+                header: api_key.clone().map(|key| (api_key_header(url), key)),
+            },
+        });
+    }
     if let Some((base, ws)) = polymarket {
         deps.push(Dependency {
             name: "polymarket_clob",
-            target: Target::Http { url: format!("{}/time", base.trim_end_matches('/')) },
+            target: Target::Http { url: format!("{}/time", base.trim_end_matches('/')), header: None },
         });
         deps.push(Dependency {
             name: "polymarket_ws",
@@ -134,8 +146,12 @@ pub async fn probe(dep: &Dependency, policy: RetryPolicy, http: &reqwest::Client
 
 async fn once(target: &Target, http: &reqwest::Client) -> Result<(), String> {
     match target {
-        Target::Http { url } => {
-            let response = http.get(url).send().await.map_err(|e| e.without_url().to_string())?;
+        Target::Http { url, header } => {
+            let mut request = http.get(url);
+            if let Some((name, value)) = header {
+                request = request.header(*name, value.expose());
+            }
+            let response = request.send().await.map_err(|e| e.without_url().to_string())?;
             if response.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", response.status())) }
         }
         Target::JsonRpc { url, method } => {
@@ -188,7 +204,7 @@ fn rpc_result(reply: &Value) -> Result<(), String> {
 /// `probe.<name>` from an outcome: a failure names the endpoint, the attempts and the error.
 pub fn as_check(dep: &Dependency, outcome: &Outcome) -> Check {
     let url = match &dep.target {
-        Target::Http { url } | Target::JsonRpc { url, .. } | Target::WebSocket { url, .. } => redact_url(url),
+        Target::Http { url, .. } | Target::JsonRpc { url, .. } | Target::WebSocket { url, .. } => redact_url(url),
     };
     let name = format!("probe.{}", dep.name);
     match (outcome.up, outcome.latency) {

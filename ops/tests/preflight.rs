@@ -73,7 +73,7 @@ async fn closed_url(scheme: &str) -> String {
 }
 
 fn http(url: String) -> Dependency {
-    Dependency { name: "test_http", target: Target::Http { url } }
+    Dependency { name: "test_http", target: Target::Http { url, header: None } }
 }
 
 #[tokio::test]
@@ -253,4 +253,33 @@ async fn a_websocket_that_serves_without_credentials_fails_the_auth_check() {
     let check = kairos_ops::server_checks::websocket_auth_check(&base, "any").await;
     assert_eq!(check.status, Status::Fail, "{check:?}");
     assert!(check.detail.contains("WITHOUT CREDENTIALS"), "{check:?}");
+}
+
+#[tokio::test]
+async fn the_price_feed_is_probed_with_its_key_and_the_simulated_one_is_not() {
+    let base = serve(Router::new().route(
+        "/api/v3/simple/price",
+        get(|headers: axum::http::HeaderMap, query: axum::extract::RawQuery| async move {
+            let keyed = headers.get("x-cg-demo-api-key").is_some_and(|k| k == "feed-key-1");
+            let asked = query.0.is_some_and(|q| q.contains("ids=bitcoin") && q.contains("vs_currencies=usd"));
+            if keyed && asked {
+                (axum::http::StatusCode::OK, r#"{"bitcoin":{"usd":67187.33}}"#)
+            } else {
+                (axum::http::StatusCode::UNAUTHORIZED, r#"{"error":"bad key"}"#)
+            }
+        }),
+    ))
+    .await;
+    let feed = format!("{base}/api/v3/simple/price");
+    let keyed =
+        core(&[("KAIROS_FLASH__PRICE_FEED", feed.clone()), ("KAIROS_FLASH__PRICE_FEED_API_KEY", "feed-key-1".into())]);
+    let deps = kairos_ops::probes::configured(&keyed, None);
+    assert_eq!(deps.iter().map(|d| d.name).collect::<Vec<_>>(), ["price_feed"]);
+    assert_eq!(status(&probe_checks(&deps, QUICK).await, "probe.price_feed"), Status::Pass);
+    let wrong = core(&[("KAIROS_FLASH__PRICE_FEED", feed), ("KAIROS_FLASH__PRICE_FEED_API_KEY", "wrong-key-7".into())]);
+    let checks = probe_checks(&kairos_ops::probes::configured(&wrong, None), QUICK).await;
+    assert_eq!(status(&checks, "probe.price_feed"), Status::Fail, "{checks:?}");
+    assert!(!format!("{checks:?}").contains("wrong-key-7"), "the key is never shown: {checks:?}");
+    let simulated = core(&[]);
+    assert!(kairos_ops::probes::configured(&simulated, None).is_empty(), "nothing to probe in dev's simulated feed");
 }

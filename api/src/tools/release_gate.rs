@@ -3,7 +3,8 @@
 //! report shape:
 //! 1. no production-path stubs: the flash-bets program's unbuilt instructions do not decode in
 //!    this build, and every route of the OpenAPI document is a served, ruled route with no
-//!    placeholder wording and no 501;
+//!    placeholder wording and no 501; `serve` in `staging` and `prod` refuses the simulated
+//!    price feed (and has no default feed to fall back on);
 //! 2. no auth bypass: `serve` in `prod` is started with each bypass toggle and must refuse;
 //! 3. no silent durability downgrade: `serve` in `prod`, strict mode, is started with the
 //!    database and then Redis unreachable and must refuse; started healthy, it must turn `/ready`
@@ -20,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kairos_ops::{Check, Report};
-use kairos_platform::config::{AUTH_BYPASS_VARIABLES, ApiSettings};
+use kairos_platform::config::{AUTH_BYPASS_VARIABLES, ApiSettings, SIMULATED};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -35,6 +36,7 @@ pub async fn run(settings: &ApiSettings, runbook_report: Option<&Path>) -> Repor
         Err(e) => return Report::new(vec![Check::fail("release_gate", format!("cannot find this executable: {e}"))]),
     };
     let mut checks = vec![experimental_instructions(), routes()];
+    checks.push(simulated_feed_refused(&exe).await);
     checks.push(auth_bypass_refused(&exe).await);
     checks.extend(durability(&exe, settings).await);
     checks.push(runbook(runbook_report));
@@ -195,6 +197,26 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
+/// Starts `serve` with `env` plus `variable=value` and wants it refused: exit 2 naming the
+/// variable. `Err` says what happened instead.
+async fn refused_naming(exe: &Path, env: &[(String, String)], variable: &str, value: &str) -> Result<(), String> {
+    let mut env = env.to_vec();
+    env.push((variable.to_string(), value.to_string()));
+    let exe = exe.to_path_buf();
+    let started = tokio::task::spawn_blocking(move || start(&exe, &env, Duration::from_secs(30))).await;
+    match started {
+        Ok(Started::Exited { code: Some(2), last }) if last.contains(variable) => Ok(()),
+        Ok(Started::Exited { code, last }) => {
+            Err(format!("{variable}={value}: exit {code:?} without naming it: {last}"))
+        }
+        Ok(Started::Listening { child, .. }) => {
+            stop(child);
+            Err(format!("{variable}={value}: it started and listened"))
+        }
+        Ok(Started::Hung) | Err(_) => Err(format!("{variable}={value}: no answer within 30 s")),
+    }
+}
+
 /// 2. Every bypass toggle stops a `prod` start, named.
 async fn auth_bypass_refused(exe: &Path) -> Check {
     const NAME: &str = "auth.bypass_refused";
@@ -203,29 +225,39 @@ async fn auth_bypass_refused(exe: &Path) -> Check {
         Err(e) => return Check::fail(NAME, format!("no scratch directory: {e}")),
     };
     let base = prod_env("postgres://gate@127.0.0.1:9/gate", "redis://127.0.0.1:9", data.path());
-    let mut refused = Vec::new();
     for toggle in AUTH_BYPASS_VARIABLES {
-        let mut env = base.clone();
-        env.push((toggle.to_string(), "true".to_string()));
-        let exe = exe.to_path_buf();
-        let started = tokio::task::spawn_blocking(move || start(&exe, &env, Duration::from_secs(30))).await;
-        match started {
-            Ok(Started::Exited { code: Some(2), last }) if last.contains(toggle) => {
-                refused.push(*toggle);
-            }
-            Ok(Started::Exited { code, last }) => {
-                return Check::fail(NAME, format!("{toggle}=true: exit {code:?} without naming it: {last}"));
-            }
-            Ok(Started::Listening { child, .. }) => {
-                stop(child);
-                return Check::fail(NAME, format!("{toggle}=true: prod started and listened"));
-            }
-            Ok(Started::Hung) | Err(_) => return Check::fail(NAME, format!("{toggle}=true: no answer within 30 s")),
+        if let Err(e) = refused_naming(exe, &base, toggle, "true").await {
+            return Check::fail(NAME, e);
         }
     }
     Check::pass(
         NAME,
-        format!("`serve` in prod refused to start (exit 2, naming it) with each of {}", refused.join(", ")),
+        format!(
+            "`serve` in prod refused to start (exit 2, naming it) with each of {}",
+            AUTH_BYPASS_VARIABLES.join(", ")
+        ),
+    )
+}
+
+/// 1c. The simulated price feed cannot be switched on in `staging` or `prod`.
+async fn simulated_feed_refused(exe: &Path) -> Check {
+    const NAME: &str = "stubs.simulated_feed";
+    let data = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return Check::fail(NAME, format!("no scratch directory: {e}")),
+    };
+    for profile in ["staging", "prod"] {
+        let mut env = prod_env("postgres://gate@127.0.0.1:9/gate", "redis://127.0.0.1:9", data.path());
+        env.retain(|(k, _)| k != "KAIROS_PROFILE");
+        env.push(("KAIROS_PROFILE".to_string(), profile.to_string()));
+        if let Err(e) = refused_naming(exe, &env, "KAIROS_FLASH__PRICE_FEED", SIMULATED).await {
+            return Check::fail(NAME, format!("{profile}: {e}"));
+        }
+    }
+    Check::pass(
+        NAME,
+        "`serve` in staging and prod refused to start (exit 2, naming it) with KAIROS_FLASH__PRICE_FEED=simulated; \
+         neither profile has a default feed",
     )
 }
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::flash::{FlashSettings, load_flash};
 use super::parser::{Parser, is_truthy};
 use super::{LogFormat, Origin, Profile, Secret, StorageMode};
 
@@ -29,6 +30,7 @@ pub struct CoreSettings {
     pub time: TimeSettings,
     pub solana: SolanaEndpoints,
     pub backup: BackupSettings,
+    pub flash: FlashSettings,
     /// Auth-bypass toggles set to a true value (refused outside dev/test, ignored in them).
     pub auth_bypass_set: Vec<&'static str>,
     /// Where each setting came from, by variable name, for `config check` and the start-up log.
@@ -136,6 +138,7 @@ pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
     let time = load_time(p);
     let solana = load_solana(p);
     let backup = load_backup(p);
+    let flash = load_flash(p, local);
     CoreSettings {
         profile,
         database_url: Secret::new(database_url),
@@ -151,6 +154,7 @@ pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
         time,
         solana,
         backup,
+        flash,
         auth_bypass_set,
         origins: Vec::new(),
         unknown_variables: Vec::new(),

@@ -48,6 +48,25 @@ impl CoreSettings {
             "KAIROS_BACKUP__AGE_IDENTITY_FILE" => {
                 or_unset(self.backup.age_identity_file.as_ref().map(|f| f.display().to_string()).as_deref(), "(unset)")
             }
+            "KAIROS_FLASH__PRICE_FEED" => match &self.flash.price_feed.source {
+                None => "(unset: no price feed)".to_string(),
+                Some(super::PriceSource::Simulated { .. }) => super::SIMULATED.to_string(),
+                Some(super::PriceSource::Http { url, .. }) => redact_url(url),
+            },
+            "KAIROS_FLASH__PRICE_FEED_API_KEY" => shown(match &self.flash.price_feed.source {
+                Some(super::PriceSource::Http { api_key, .. }) => api_key.as_ref(),
+                _ => None,
+            }),
+            "KAIROS_FLASH__PRICE_FEED_VS_CURRENCY" => match &self.flash.price_feed.source {
+                Some(super::PriceSource::Http { vs_currency, .. }) => vs_currency.clone(),
+                _ => "(not used)".to_string(),
+            },
+            "KAIROS_FLASH__PRICE_FEED_SEED" => match &self.flash.price_feed.source {
+                Some(super::PriceSource::Simulated { seed }) => seed.to_string(),
+                _ => "(not used)".to_string(),
+            },
+            "KAIROS_FLASH__PRICE_FEED_CALLS_PER_MINUTE" => self.flash.price_feed.calls_per_minute.to_string(),
+            "KAIROS_FLASH__PRICE_FEED_CACHE_S" => self.flash.price_feed.cache_ttl.as_secs().to_string(),
             "OTEL_EXPORTER_OTLP_ENDPOINT" => or_unset(self.otlp_endpoint.as_deref(), "(unset: no trace export)"),
             _ => return None,
         })

@@ -10,6 +10,7 @@
 mod api;
 mod core;
 mod describe;
+mod flash;
 mod keepers;
 mod local_secrets;
 mod parser;
@@ -24,6 +25,7 @@ use std::fmt;
 
 pub use self::api::{ApiSettings, Cluster, MIN_JWT_SECRET_BYTES, Trading};
 pub use self::core::{AUTH_BYPASS_VARIABLES, CoreSettings, SolanaEndpoints, TimeSettings};
+pub use self::flash::{FlashSettings, PriceFeedSettings, PriceSource, SIMULATED, api_key_header};
 pub use self::keepers::{JobSwitch, KeeperSettings};
 pub use local_secrets::LOCAL_SECRETS_FILE_PREFIX;
 pub use polymarket::{POLYMARKET_REQUIRED, PolymarketCredentials};

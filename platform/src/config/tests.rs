@@ -338,3 +338,43 @@ fn env_example_and_readme_follow_the_table() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn the_simulated_price_feed_is_the_local_default_and_refused_in_staging_and_prod() {
+    let (dev, problems) = load_vars(&[]);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(dev.core.flash.price_feed.source, Some(PriceSource::Simulated { seed: 1 }));
+    let (prod, problems) = load_vars(&prod_vars());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(prod.core.flash.price_feed.source, None, "nothing invents ticks in prod");
+    for profile in ["prod", "staging"] {
+        let vars = with(with(prod_vars(), "KAIROS_PROFILE", profile), "KAIROS_FLASH__PRICE_FEED", "simulated");
+        let (_, problems) = load_vars(&vars);
+        assert_eq!(variables(&problems), ["KAIROS_FLASH__PRICE_FEED"], "{profile}");
+        assert!(problems[0].message.contains("dev and tests only"), "{problems:?}");
+    }
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_FLASH__PRICE_FEED", "ftp://feed"));
+    assert_eq!(variables(&problems), ["KAIROS_FLASH__PRICE_FEED"]);
+    let url = "https://pro-api.coingecko.com/api/v3/simple/price";
+    let vars = with(with(prod_vars(), "KAIROS_FLASH__PRICE_FEED", url), "KAIROS_FLASH__PRICE_FEED_API_KEY", "cg-key-1");
+    let (s, problems) = load_vars(&vars);
+    assert!(problems.is_empty(), "{problems:?}");
+    let Some(PriceSource::Http { url: got, api_key, vs_currency }) = &s.core.flash.price_feed.source else {
+        panic!("an http feed: {:?}", s.core.flash.price_feed.source);
+    };
+    assert_eq!(
+        (got.as_str(), api_key.as_ref().map(Secret::expose), vs_currency.as_str()),
+        (url, Some("cg-key-1"), "usd")
+    );
+    assert!(!s.describe().iter().any(|line| line.contains("cg-key-1")), "the key is never shown");
+    let (_, problems) = load_vars(&with(prod_vars(), "KAIROS_FLASH__PRICE_FEED_CALLS_PER_MINUTE", "0"));
+    assert_eq!(variables(&problems), ["KAIROS_FLASH__PRICE_FEED_CALLS_PER_MINUTE"]);
+}
+
+#[test]
+fn the_feed_api_key_goes_in_the_header_its_host_reads() {
+    assert_eq!(api_key_header("https://pro-api.coingecko.com/api/v3/simple/price"), "x-cg-pro-api-key");
+    assert_eq!(api_key_header("https://api.coingecko.com/api/v3/simple/price"), "x-cg-demo-api-key");
+    assert_eq!(api_key_header("http://127.0.0.1:8080/simple/price"), "x-cg-demo-api-key");
+    assert_eq!(api_key_header("https://pro-api.coingecko.com.evil.example/x"), "x-cg-demo-api-key");
+}
