@@ -1,0 +1,166 @@
+//! A local Solana chain for dev and tests that speaks Solana's JSON-RPC over HTTP on
+//! localhost, so every line of chain code in the API and the keepers is solana-client over
+//! HTTP, exactly as against a real cluster.
+//!
+//! What it is: LiteSVM (the Solana runtime as a library) with the flash-bets program registered
+//! natively through `kairos-svm-shim` (the SBF toolchain cannot be installed here, so the
+//! program is the host build of the same source), SPL Token, a collateral mint of six decimals,
+//! and the methods a wallet, the API and the keepers use ([`node::Node::call`]).
+//!
+//! What it is not: a validator. There is no SBF build, no consensus, no forks, no votes, no
+//! gossip and no websocket; everything that lands is final at once; native code is not
+//! metered. It never runs in `staging` or `prod`.
+
+pub mod node;
+pub mod rpc;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use serde_json::Value;
+use solana_keypair::Keypair;
+use solana_program::pubkey::Pubkey;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::node::Node;
+
+/// What the chain's thread is asked to do.
+enum Job {
+    Rpc(Value, oneshot::Sender<Value>),
+    Mint(Pubkey, u64, oneshot::Sender<Result<(), String>>),
+    ExpireBlockhash(oneshot::Sender<()>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalChainError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("the local chain has stopped")]
+    Stopped,
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A running local chain. Dropping it (or [`LocalChain::stop`]) stops the server and the chain.
+pub struct LocalChain {
+    url: String,
+    jobs: mpsc::Sender<Job>,
+    /// The flash-bets program's upgrade authority: the one key that may initialize its config.
+    pub upgrade_authority: Keypair,
+    pub collateral_mint: Pubkey,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for LocalChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalChain").field("url", &self.url).field("collateral_mint", &self.collateral_mint).finish()
+    }
+}
+
+impl LocalChain {
+    /// Starts the chain and its JSON-RPC server on `addr` (port 0 for any free port).
+    pub async fn start(addr: SocketAddr) -> Result<Self, LocalChainError> {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.map_err(|source| LocalChainError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(|source| LocalChainError::Bind { addr, source })?;
+        let (jobs, mut queue) = mpsc::channel::<Job>(1_024);
+        let (ready, setup) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("local-chain".into())
+            .spawn(move || {
+                let (mut node, setup) = Node::new();
+                let _ = ready.send(setup);
+                while let Some(job) = queue.blocking_recv() {
+                    match job {
+                        Job::Rpc(request, reply) => {
+                            let _ = reply.send(handle(&mut node, &request));
+                        }
+                        Job::Mint(account, amount, reply) => {
+                            let _ = reply.send(node.mint_collateral(&account, amount));
+                        }
+                        Job::ExpireBlockhash(reply) => {
+                            node.expire_blockhash();
+                            let _ = reply.send(());
+                        }
+                    }
+                }
+            })
+            .map_err(|e| LocalChainError::Refused(format!("cannot start the chain's thread: {e}")))?;
+        let setup = setup.await.map_err(|_| LocalChainError::Stopped)?;
+        let app = Router::new().route("/", post(serve)).with_state(jobs.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the local chain's server stopped");
+            }
+        });
+        tracing::info!(url = %format!("http://{local}"), mint = %setup.mint, "local chain listening (LiteSVM, not a validator)");
+        Ok(Self {
+            url: format!("http://{local}"),
+            jobs,
+            upgrade_authority: setup.upgrade_authority,
+            collateral_mint: setup.mint,
+            server,
+        })
+    }
+
+    /// The JSON-RPC URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Mints collateral into an existing token account of the collateral mint.
+    pub async fn mint_collateral(&self, token_account: Pubkey, amount: u64) -> Result<(), LocalChainError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job::Mint(token_account, amount, reply)).await.map_err(|_| LocalChainError::Stopped)?;
+        answer.await.map_err(|_| LocalChainError::Stopped)?.map_err(LocalChainError::Refused)
+    }
+
+    /// Replaces the blockhash now: transactions signed with the old one are refused.
+    pub async fn expire_blockhash(&self) -> Result<(), LocalChainError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job::ExpireBlockhash(reply)).await.map_err(|_| LocalChainError::Stopped)?;
+        answer.await.map_err(|_| LocalChainError::Stopped)
+    }
+
+    pub fn stop(self) {
+        self.server.abort();
+    }
+}
+
+impl Drop for LocalChain {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// One request or a batch.
+fn handle(node: &mut Node, request: &Value) -> Value {
+    let one = |node: &mut Node, request: &Value| match rpc::parse(request) {
+        Ok((method, params, id)) => rpc::answer(id, node.call(&method, &params)),
+        Err(answer) => answer,
+    };
+    match request {
+        Value::Array(batch) => Value::Array(batch.iter().map(|r| one(node, r)).collect()),
+        single => one(node, single),
+    }
+}
+
+async fn serve(State(jobs): State<mpsc::Sender<Job>>, body: axum::body::Bytes) -> axum::Json<Value> {
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return axum::Json(serde_json::json!({
+                "jsonrpc": "2.0", "id": null, "error": { "code": -32700, "message": "Parse error" },
+            }));
+        }
+    };
+    let (reply, answer) = oneshot::channel();
+    if jobs.send(Job::Rpc(request, reply)).await.is_err() {
+        return axum::Json(serde_json::json!({
+            "jsonrpc": "2.0", "id": null, "error": { "code": -32603, "message": "the local chain has stopped" },
+        }));
+    }
+    axum::Json(answer.await.unwrap_or(Value::Null))
+}
