@@ -16,6 +16,7 @@
 //! [`ApiSettings`]: kairos_platform::config::ApiSettings
 
 pub mod access;
+pub mod flash;
 pub mod http;
 pub mod readiness;
 pub mod runtime_settings;

@@ -46,6 +46,9 @@ struct Inner {
     credential_changes: tokio::sync::broadcast::Sender<String>,
     user_cache: UserCache,
     venues: Venues,
+    /// The chain flash markets live on; `None` when no RPC URL is configured.
+    flash_chain: Option<kairos_flash::FlashChain>,
+    flash_program_id: kairos_flash::Pubkey,
 }
 
 /// Why an instance's state cannot be built from its settings.
@@ -85,8 +88,16 @@ impl AppState {
             polymarket,
             forwarder: kairos_venues::forwarding::Forwarder::new(jwt_secret.expose().as_bytes()),
         };
+        // The config loader checked the address; a library caller's bad one is refused here.
+        let flash_program_id: kairos_flash::Pubkey =
+            settings.core.flash.program_id.parse().map_err(|_| StateError::Missing("KAIROS_FLASH__PROGRAM_ID"))?;
+        let flash_chain = settings.core.solana.rpc_url.as_deref().map(|url| {
+            kairos_flash::FlashChain::new(url, flash_program_id, settings.core.flash.max_priority_fee_micro_lamports)
+        });
         Ok(AppState {
             inner: Arc::new(Inner {
+                flash_chain,
+                flash_program_id,
                 settings,
                 db,
                 redis,
@@ -105,6 +116,14 @@ impl AppState {
                 venues,
             }),
         })
+    }
+
+    pub fn flash_chain(&self) -> Option<&kairos_flash::FlashChain> {
+        self.inner.flash_chain.as_ref()
+    }
+
+    pub fn flash_program_id(&self) -> kairos_flash::Pubkey {
+        self.inner.flash_program_id
     }
 
     pub fn settings(&self) -> &ApiSettings {

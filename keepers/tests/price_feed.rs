@@ -21,6 +21,8 @@ enum Mode {
     },
     Status(u16),
     Garbage,
+    /// A 100 KB answer: more than any price.
+    Huge,
     Slow,
 }
 
@@ -52,6 +54,7 @@ async fn answer(State(fake): State<Arc<Fake>>, headers: HeaderMap, RawQuery(quer
         }
         Mode::Status(code) => (StatusCode::from_u16(code).expect("status"), r#"{"status":{"error_code":429}}"#.into()),
         Mode::Garbage => (StatusCode::OK, "<html>maintenance</html>".into()),
+        Mode::Huge => (StatusCode::OK, format!(r#"{{"{symbol}":{{"usd":1,"pad":"{}"}}}}"#, "x".repeat(100_000))),
         Mode::Slow => {
             tokio::time::sleep(Duration::from_secs(2)).await;
             (StatusCode::OK, "{}".into())
@@ -114,7 +117,8 @@ async fn failures_are_errors_never_prices_and_the_feed_recovers() {
     let (fake, url) = fake_feed().await;
     let feed = feed(&url, 6_000);
     type Expected = fn(&FeedError) -> bool;
-    let cases: [(Mode, Expected); 5] = [
+    let cases: [(Mode, Expected); 6] = [
+        (Mode::Huge, |e| matches!(e, FeedError::Malformed(m) if m.contains("more than"))),
         (Mode::Status(429), |e| *e == FeedError::RateLimited),
         (Mode::Status(500), |e| matches!(e, FeedError::Unavailable(m) if m.contains("500"))),
         (Mode::Garbage, |e| matches!(e, FeedError::Malformed(_))),
@@ -154,6 +158,17 @@ async fn the_limiter_spaces_calls_whatever_the_number_of_markets() {
     assert_eq!(arrivals.len(), 8);
     let gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(gaps.iter().all(|g| *g >= Duration::from_millis(80)), "no two calls together: {gaps:?}");
+
+    // Markets on one symbol that miss the cache together share one call.
+    let before = fake.calls();
+    let quotes = (0..8).map(|_| {
+        let shared = shared.clone();
+        tokio::spawn(async move { shared.quote("solana", TEN_S).await })
+    });
+    for q in quotes {
+        q.await.expect("task").expect("quote");
+    }
+    assert_eq!(fake.calls(), before + 1, "one call for eight markets on one symbol");
 
     // A caller that cannot wait for the budget is told so, and nothing is sent.
     let slow = feed(&url, 1);

@@ -24,6 +24,7 @@ use solana_keypair::Keypair;
 use solana_program::pubkey::Pubkey;
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::node::FlashGenesis;
 use crate::node::Node;
 
 /// What the chain's thread is asked to do.
@@ -31,6 +32,7 @@ enum Job {
     Rpc(Value, oneshot::Sender<Value>),
     Mint(Pubkey, u64, oneshot::Sender<Result<(), String>>),
     ExpireBlockhash(oneshot::Sender<()>),
+    InitializeFlash(Box<(Keypair, FlashGenesis)>, oneshot::Sender<Result<(), String>>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,10 +77,19 @@ impl LocalChain {
                 while let Some(job) = queue.blocking_recv() {
                     match job {
                         Job::Rpc(request, reply) => {
-                            let _ = reply.send(handle(&mut node, &request));
+                            // A defect in one method answers that request with an internal
+                            // error instead of ending the chain for everyone.
+                            let answer =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(&mut node, &request)))
+                                    .unwrap_or_else(|_| internal_error(&request));
+                            let _ = reply.send(answer);
                         }
                         Job::Mint(account, amount, reply) => {
-                            let _ = reply.send(node.mint_collateral(&account, amount));
+                            let _ = reply.send(node.mint_collateral(&account, amount).map(|_| ()));
+                        }
+                        Job::InitializeFlash(setup, reply) => {
+                            let (authority, genesis) = *setup;
+                            let _ = reply.send(node.initialize_flash(&authority, &genesis));
                         }
                         Job::ExpireBlockhash(reply) => {
                             node.expire_blockhash();
@@ -117,6 +128,16 @@ impl LocalChain {
         answer.await.map_err(|_| LocalChainError::Stopped)?.map_err(LocalChainError::Refused)
     }
 
+    /// Initializes the flash-bets program's config (signed by [`Self::upgrade_authority`], the
+    /// only admin) and stores the genesis' verifying keys: what an operator does once on a
+    /// cluster, done at start in dev and in tests.
+    pub async fn initialize_flash(&self, genesis: FlashGenesis) -> Result<(), LocalChainError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::InitializeFlash(Box::new((self.upgrade_authority.insecure_clone(), genesis)), reply);
+        self.jobs.send(job).await.map_err(|_| LocalChainError::Stopped)?;
+        answer.await.map_err(|_| LocalChainError::Stopped)?.map_err(LocalChainError::Refused)
+    }
+
     /// Replaces the blockhash now: transactions signed with the old one are refused.
     pub async fn expire_blockhash(&self) -> Result<(), LocalChainError> {
         let (reply, answer) = oneshot::channel();
@@ -133,6 +154,14 @@ impl Drop for LocalChain {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// The answer to a request whose handling panicked.
+fn internal_error(request: &Value) -> Value {
+    serde_json::json!({
+        "jsonrpc": "2.0", "id": request.get("id").cloned().unwrap_or(Value::Null),
+        "error": { "code": -32603, "message": "Internal error" },
+    })
 }
 
 /// One request or a batch.

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_program::clock::Clock;
+use solana_program::instruction::{AccountMeta, Instruction};
 use solana_program::program_pack::Pack as _;
 use solana_program::pubkey::Pubkey;
 use solana_signer::Signer as _;
@@ -35,6 +36,10 @@ pub const BLOCKHASH_SLOTS: u64 = 150;
 const SLOT_MS: u128 = 400;
 const VERSION: &str = "3.1.12";
 const COMPUTE_BUDGET_ID: Pubkey = solana_program::pubkey!("ComputeBudget111111111111111111111111111111");
+const MAX_ACCOUNT_LEN: u64 = 10 * 1024 * 1024;
+/// What the faucet starts with: a billion SOL.
+const FAUCET_LAMPORTS: u64 = 1_000_000_000 * 1_000_000_000;
+const ASSOCIATED_TOKEN_PROGRAM_ID: Pubkey = solana_program::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
 /// The collateral's decimals (USDC's).
 pub const COLLATERAL_DECIMALS: u8 = 6;
 
@@ -61,6 +66,15 @@ pub struct Setup {
     pub mint_authority: Keypair,
 }
 
+/// How [`Node::initialize_flash`] sets up the program: its oracles, the fee, and the
+/// verifying keys to store as `(circuit_id, ticks, key)`.
+#[derive(Debug, Clone, Default)]
+pub struct FlashGenesis {
+    pub oracles: Vec<Pubkey>,
+    pub fee_bps: u16,
+    pub keys: Vec<(u32, u16, kairos_flash_bets::verifier::VerifyingKey)>,
+}
+
 pub struct Node {
     svm: LiteSVM,
     started: Instant,
@@ -72,6 +86,9 @@ pub struct Node {
     fees: Vec<(u64, u64, Vec<Pubkey>)>,
     mint: Pubkey,
     mint_authority: Keypair,
+    /// Pays for airdrops and the chain's own transactions.
+    faucet: Keypair,
+    own_sent: u64,
 }
 
 impl std::fmt::Debug for Node {
@@ -124,7 +141,17 @@ impl Node {
                 rent_epoch: 0,
             },
         );
-        let _ = svm.airdrop(&mint_authority.pubkey(), 10_000_000_000);
+        let faucet = Keypair::new();
+        let _ = svm.set_account(
+            faucet.pubkey(),
+            Account {
+                lamports: FAUCET_LAMPORTS,
+                data: Vec::new(),
+                owner: solana_system_interface::program::ID,
+                executable: false,
+                rent_epoch: 0,
+            },
+        );
         let mut node = Self {
             svm,
             started: Instant::now(),
@@ -134,6 +161,8 @@ impl Node {
             fees: Vec::new(),
             mint: mint.pubkey(),
             mint_authority: mint_authority.insecure_clone(),
+            faucet,
+            own_sent: 0,
         };
         node.tick();
         (node, Setup { upgrade_authority, mint: mint.pubkey(), mint_authority })
@@ -184,7 +213,11 @@ impl Node {
             }
             "getMinimumBalanceForRentExemption" => {
                 let len = params.first().and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("a length"))?;
-                Ok(json!(self.svm.minimum_balance_for_rent_exemption(usize::try_from(len).unwrap_or(usize::MAX))))
+                // An account holds at most 10 MiB; a larger length is no account's.
+                if len > MAX_ACCOUNT_LEN {
+                    return Err(RpcError::invalid_params(format!("length {len} is above {MAX_ACCOUNT_LEN}")));
+                }
+                Ok(json!(self.svm.minimum_balance_for_rent_exemption(usize::try_from(len).unwrap_or(0))))
             }
             "getFeeForMessage" => Ok(self.context(json!(5_000))),
             "getBalance" => {
@@ -227,14 +260,11 @@ impl Node {
                 let key = pubkey(&string_param(params, 0, "an address")?)?;
                 let lamports =
                     params.get(1).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("lamports"))?;
-                match self.svm.airdrop(&key, lamports) {
-                    Ok(meta) => {
-                        self.record(&meta, None, Vec::new(), true);
-                        Ok(json!(meta.signature.to_string()))
-                    }
-                    Err(failed) => Err(RpcError::invalid_params(format!("airdrop failed: {}", failed.err))),
-                }
+                self.airdrop(&key, lamports)
+                    .map(|signature| json!(signature))
+                    .map_err(|e| RpcError::invalid_params(format!("airdrop failed: {e}")))
             }
+            "kairos_requestCollateral" => self.request_collateral(params),
             "sendTransaction" => self.send(params),
             "simulateTransaction" => self.simulate(params),
             "getSignatureStatuses" => {
@@ -409,9 +439,15 @@ impl Node {
     }
 
     /// Mints `amount` (micro-units) of collateral into `token_account` (dev faucets and tests).
-    pub fn mint_collateral(&mut self, token_account: &Pubkey, amount: u64) -> Result<(), String> {
+    pub fn mint_collateral(&mut self, token_account: &Pubkey, amount: u64) -> Result<String, String> {
         self.tick();
-        let ix = spl_token_interface::instruction::mint_to(
+        let mint_authority = self.mint_authority.insecure_clone();
+        let ix = self.mint_to(token_account, amount)?;
+        self.send_own(vec![ix], Some(&mint_authority))
+    }
+
+    fn mint_to(&self, token_account: &Pubkey, amount: u64) -> Result<Instruction, String> {
+        spl_token_interface::instruction::mint_to(
             &spl_token_interface::ID,
             &self.mint,
             token_account,
@@ -419,18 +455,101 @@ impl Node {
             &[],
             amount,
         )
-        .map_err(|e| e.to_string())?;
-        let tx = Transaction::new_signed_with_payer(
-            &[ix],
-            Some(&self.mint_authority.pubkey()),
-            &[&self.mint_authority],
-            self.svm.latest_blockhash(),
-        );
+        .map_err(|e| e.to_string())
+    }
+
+    /// `kairos_requestCollateral [wallet, amount]`: creates the wallet's associated token
+    /// account when missing and mints `amount` micro-units into it, in one transaction through
+    /// the ATA and SPL Token programs. Only this chain answers it (the dev faucet).
+    fn request_collateral(&mut self, params: &[Value]) -> Result<Value, RpcError> {
+        let wallet = pubkey(&string_param(params, 0, "a wallet address")?)?;
+        let amount = params.get(1).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("an amount"))?;
+        let (signature, token) = self
+            .fund_token_account(&wallet, amount)
+            .map_err(|e| RpcError::invalid_params(format!("minting collateral failed: {e}")))?;
+        Ok(json!({ "signature": signature, "tokenAccount": token.to_string() }))
+    }
+
+    fn fund_token_account(&mut self, wallet: &Pubkey, amount: u64) -> Result<(String, Pubkey), String> {
+        let token = Pubkey::find_program_address(
+            &[wallet.as_ref(), spl_token_interface::ID.as_ref(), self.mint.as_ref()],
+            &ASSOCIATED_TOKEN_PROGRAM_ID,
+        )
+        .0;
+        let create = Instruction {
+            program_id: ASSOCIATED_TOKEN_PROGRAM_ID,
+            accounts: vec![
+                AccountMeta::new(self.faucet.pubkey(), true),
+                AccountMeta::new(token, false),
+                AccountMeta::new_readonly(*wallet, false),
+                AccountMeta::new_readonly(self.mint, false),
+                AccountMeta::new_readonly(solana_system_interface::program::ID, false),
+                AccountMeta::new_readonly(spl_token_interface::ID, false),
+            ],
+            data: vec![1],
+        };
+        let mint = self.mint_to(&token, amount)?;
+        let mint_authority = self.mint_authority.insecure_clone();
+        let signature = self.send_own(vec![create, mint], Some(&mint_authority))?;
+        Ok((signature, token))
+    }
+
+    /// Initializes the flash-bets config as the upgrade authority would on a cluster: the
+    /// authority the only admin (threshold 1), `genesis.oracles` the oracles, the authority's
+    /// associated token account the fee account; then stores `genesis.keys`.
+    pub fn initialize_flash(&mut self, authority: &Keypair, genesis: &FlashGenesis) -> Result<(), String> {
+        use kairos_flash_bets::instruction::{ConfigTerms, initialize_config, set_verifying_key};
+        self.tick();
+        self.airdrop(&authority.pubkey(), 10_000_000_000)?;
+        let (_, fee_account) = self.fund_token_account(&authority.pubkey(), 0)?;
+        let terms = ConfigTerms {
+            admin_threshold: 1,
+            admins: vec![authority.pubkey()],
+            oracles: genesis.oracles.clone(),
+            fee_bps: genesis.fee_bps,
+        };
+        let init = initialize_config(&kairos_flash_bets::ID, &authority.pubkey(), &self.mint, &fee_account, terms);
+        self.send_own(vec![init], Some(authority))?;
+        for (circuit_id, ticks, key) in &genesis.keys {
+            let payer = self.faucet.pubkey();
+            let ix = set_verifying_key(
+                &kairos_flash_bets::ID,
+                &payer,
+                *circuit_id,
+                *ticks,
+                key.clone(),
+                &[authority.pubkey()],
+            );
+            self.send_own(vec![ix], Some(authority))?;
+        }
+        Ok(())
+    }
+
+    /// `requestAirdrop`: a transfer from the faucet.
+    fn airdrop(&mut self, to: &Pubkey, lamports: u64) -> Result<String, String> {
+        let ix = solana_system_interface::instruction::transfer(&self.faucet.pubkey(), to, lamports);
+        self.send_own(vec![ix], None)
+    }
+
+    /// Sends the chain's own transaction, paid by the faucet. Each carries a compute-unit
+    /// price one higher than the last, so two equal requests within one blockhash's life are
+    /// two transactions, not one refused as already processed.
+    fn send_own(&mut self, mut ixs: Vec<Instruction>, signer: Option<&Keypair>) -> Result<String, String> {
+        self.own_sent += 1;
+        let mut price = vec![3u8];
+        price.extend_from_slice(&self.own_sent.to_le_bytes());
+        ixs.insert(0, Instruction::new_with_bytes(COMPUTE_BUDGET_ID, &price, vec![]));
+        let faucet = self.faucet.insecure_clone();
+        let mut signers = vec![&faucet];
+        signers.extend(signer);
+        let tx =
+            Transaction::new_signed_with_payer(&ixs, Some(&faucet.pubkey()), &signers, self.svm.latest_blockhash());
         let wire = bincode::serialize(&tx).map_err(|e| e.to_string())?;
         match self.svm.send_transaction(tx) {
             Ok(meta) => {
+                let signature = meta.signature.to_string();
                 self.record(&meta, None, wire, true);
-                Ok(())
+                Ok(signature)
             }
             Err(failed) => Err(failed.err.to_string()),
         }
@@ -461,7 +580,12 @@ fn account_json(a: &Account) -> Value {
 }
 
 fn ui_amount(amount: u64, decimals: u8) -> String {
-    let unit = 10u128.pow(u32::from(decimals));
+    // A mint may declare up to 255 decimals; past 38, 10^decimals leaves u128 and every u64
+    // amount is all fraction.
+    let Some(unit) = 10u128.checked_pow(u32::from(decimals)) else {
+        let digits = format!("{amount:0width$}", width = usize::from(decimals));
+        return format!("0.{}", digits.trim_end_matches('0')).trim_end_matches('.').to_string();
+    };
     let (whole, frac) = (u128::from(amount) / unit, u128::from(amount) % unit);
     if frac == 0 {
         return whole.to_string();
@@ -512,7 +636,9 @@ impl Filter {
     fn matches(&self, data: &[u8]) -> bool {
         match self {
             Filter::DataSize(n) => data.len() == *n,
-            Filter::Memcmp { offset, bytes } => data.get(*offset..offset + bytes.len()) == Some(bytes.as_slice()),
+            Filter::Memcmp { offset, bytes } => {
+                offset.checked_add(bytes.len()).and_then(|end| data.get(*offset..end)) == Some(bytes.as_slice())
+            }
         }
     }
 }
@@ -549,5 +675,7 @@ mod tests {
         assert_eq!(ui_amount(1, 6), "0.000001");
         assert_eq!(ui_amount(7_000_000, 6), "7");
         assert_eq!(ui_amount(42, 0), "42");
+        assert_eq!(ui_amount(5, 40), format!("0.{}5", "0".repeat(39)), "past u128's powers of ten");
+        assert_eq!(ui_amount(0, 255), "0");
     }
 }

@@ -10,8 +10,8 @@ use utoipa_axum::routes;
 use crate::access::route_rules::{Access, ROUTES};
 use crate::http::error::ErrorBody;
 use crate::http::routes::{
-    account, admin, api_keys, auth, balances, books, health, heartbeat, keepers, legacy, market_resolution, markets,
-    openapi_json, order_groups, orders, ws,
+    account, admin, api_keys, auth, balances, books, flash, health, heartbeat, keepers, legacy, market_resolution,
+    markets, openapi_json, order_groups, orders, ws,
 };
 use crate::state::AppState;
 
@@ -33,6 +33,7 @@ use crate::state::AppState;
         (name = "orders", description = "Orders, fills, positions and the dead-man's switch"),
         (name = "order-groups", description = "Market-maker protection: groups of orders cancelled and frozen when their fills pass a limit"),
         (name = "streams", description = "Websocket streams"),
+        (name = "flash", description = "Flash markets on Solana: short-lived markets settled on chain by a Groth16 proof; wallets sign the unsigned transactions these routes build"),
         (name = "legacy", description = "The old platform's order routes: deprecated aliases of /v1/orders"),
     ),
     components(schemas(ErrorBody))
@@ -169,6 +170,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list_approvals))
         .routes(routes!(admin::approve_request))
         .routes(routes!(keepers::list))
+        .routes(routes!(flash::config))
+        .routes(routes!(flash::faucet))
+        .routes(routes!(flash::open))
+        .routes(routes!(flash::list))
+        .routes(routes!(flash::get))
+        .routes(routes!(flash::positions))
+        .routes(routes!(flash::bet))
+        .routes(routes!(flash::claim))
         .routes(routes!(orders::place, orders::list, orders::cancel_all))
         .routes(routes!(orders::place_batch))
         .routes(routes!(orders::get, orders::amend, orders::cancel))

@@ -50,6 +50,8 @@ pub enum StartError {
     Secrets(#[from] crate::state::StateError),
     #[error("rebuilding the paper venue's books failed: {0}")]
     Venue(String),
+    #[error("the dev profile's local chain: {0}")]
+    LocalChain(String),
     #[error("not ready in strict storage mode: {0}")]
     NotReady(String),
 }
@@ -66,13 +68,15 @@ pub struct Running {
     pub instance_id: String,
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, std::io::Result<()>)>,
+    /// Dev only: the local chain this instance started, held so it stops with the instance.
+    _local_chain: Option<kairos_local_chain::LocalChain>,
 }
 
 /// How often readiness, the market catalog and runtime settings (the kill switch) are
 /// refreshed: twice a second, so every instance sees a kill-switch change within a second.
 const REFRESH_EVERY: Duration = Duration::from_millis(500);
 
-pub async fn start(settings: ApiSettings) -> Result<Running, StartError> {
+pub async fn start(mut settings: ApiSettings) -> Result<Running, StartError> {
     let url = redact_url(settings.core.database_url.expose());
     let db = Db::connect(settings.core.database_url.expose(), settings.core.database_max_connections)
         .await
@@ -100,6 +104,7 @@ pub async fn start(settings: ApiSettings) -> Result<Running, StartError> {
     }
 
     crate::access::route_rules::check_against(crate::http::openapi::spec()).map_err(StartError::Routes)?;
+    let local_chain = crate::flash::dev_chain::start_if_dev(&mut settings).await.map_err(StartError::LocalChain)?;
     let state = AppState::new(settings.clone(), db.clone(), redis)?;
     let report = state.readiness().refresh().await;
     if settings.core.storage_mode == StorageMode::Strict && report.status != ReadyStatus::Ready {
@@ -185,7 +190,7 @@ pub async fn start(settings: ApiSettings) -> Result<Running, StartError> {
         ("runtime-settings announcements", Ok(()))
     });
     tracing::info!(%addr, %metrics_addr, %internal_addr, profile = settings.core.profile.as_str(), "kairos-api listening");
-    Ok(Running { addr, metrics_addr, internal_addr, state, instance_id, shutdown, tasks })
+    Ok(Running { addr, metrics_addr, internal_addr, state, instance_id, shutdown, tasks, _local_chain: local_chain })
 }
 
 /// This instance as market leases name it: configured, or `<hostname>/<public address>` (stable

@@ -37,6 +37,7 @@ pub async fn run(settings: &ApiSettings, runbook_report: Option<&Path>) -> Repor
     };
     let mut checks = vec![experimental_instructions(), routes()];
     checks.push(simulated_feed_refused(&exe).await);
+    checks.push(local_chain_dev_only(settings).await);
     checks.push(auth_bypass_refused(&exe).await);
     checks.extend(durability(&exe, settings).await);
     checks.push(runbook(runbook_report));
@@ -259,6 +260,24 @@ async fn simulated_feed_refused(exe: &Path) -> Check {
         "`serve` in staging and prod refused to start (exit 2, naming it) with KAIROS_FLASH__PRICE_FEED=simulated; \
          neither profile has a default feed",
     )
+}
+
+/// 1d. The local chain (LiteSVM behind JSON-RPC) starts only in `dev`: outside it, even with
+/// no RPC URL set, nothing starts it.
+async fn local_chain_dev_only(settings: &ApiSettings) -> Check {
+    use kairos_platform::config::Profile;
+    const NAME: &str = "stubs.local_chain";
+    for profile in [Profile::Test, Profile::Staging, Profile::Prod] {
+        let mut s = settings.clone();
+        s.core.profile = profile;
+        s.core.solana.rpc_url = None;
+        match crate::flash::dev_chain::start_if_dev(&mut s).await {
+            Ok(None) if s.core.solana.rpc_url.is_none() => {}
+            Ok(_) => return Check::fail(NAME, format!("{}: the local chain started", profile.as_str())),
+            Err(e) => return Check::fail(NAME, format!("{}: {e}", profile.as_str())),
+        }
+    }
+    Check::pass(NAME, "with no KAIROS_SOLANA__RPC_URL, test, staging and prod start no local chain (dev alone does)")
 }
 
 /// A TCP relay to `target` that [`Relay::cut`] closes: its listener and every connection.

@@ -10,6 +10,7 @@ mod crash;
 mod eip712;
 mod errors;
 mod examples;
+mod flash;
 mod health;
 mod ledger;
 mod markets;

@@ -82,6 +82,14 @@ impl HttpFeed {
         tokio::time::timeout(max_age, self.limiter.until_ready())
             .await
             .map_err(|_| FeedError::Throttled(max_age.as_millis()))?;
+        // Callers that missed together queue at the limiter; whoever is let through after the
+        // first finds its answer here, so markets on one symbol share one call.
+        if let Some(cached) = self.cache.get(symbol).await
+            && super::fresh(cached.clone(), max_age, kairos_domain::now_us()).is_ok()
+        {
+            metrics::counter!("kairos_price_feed_cache_hits_total").increment(1);
+            return Ok(cached);
+        }
         let result = self.fetch(symbol).await;
         let outcome = match &result {
             Ok(_) => "ok",
@@ -115,9 +123,20 @@ impl HttpFeed {
         if !status.is_success() {
             return Err(FeedError::Unavailable(format!("HTTP {status}")));
         }
-        let body = response.bytes().await.map_err(|e| FeedError::Unavailable(e.without_url().to_string()))?;
-        if body.len() > MAX_BODY {
-            return Err(FeedError::Malformed(format!("an answer of {} bytes", body.len())));
+        // Read at most MAX_BODY: a source that answers with megabytes is cut off, not buffered.
+        let too_large = || FeedError::Malformed(format!("an answer of more than {MAX_BODY} bytes"));
+        if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(too_large());
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) =
+            response.chunk().await.map_err(|e| FeedError::Unavailable(e.without_url().to_string()))?
+        {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
         parse(&body, symbol, &self.vs_currency, received_at_us)
     }

@@ -52,6 +52,9 @@ pub struct TimeSettings {
 pub struct SolanaEndpoints {
     pub rpc_url: Option<String>,
     pub ws_url: Option<String>,
+    /// The cluster's name as wallets know it (`mainnet-beta`, `devnet`, `localnet`), shown in
+    /// `GET /v1/flash/config`.
+    pub cluster: String,
 }
 
 /// Where backups go and how they are sealed: `kairos-api backup`/`restore` and the keepers'
@@ -136,9 +139,9 @@ pub(super) fn load_core(p: &mut Parser<'_>) -> CoreSettings {
     }
     let otlp_endpoint = p.optional("OTEL_EXPORTER_OTLP_ENDPOINT");
     let time = load_time(p);
-    let solana = load_solana(p);
+    let solana = load_solana(p, local);
     let backup = load_backup(p);
-    let flash = load_flash(p, local);
+    let flash = load_flash(p, local, &data_dir);
     CoreSettings {
         profile,
         database_url: Secret::new(database_url),
@@ -184,7 +187,7 @@ fn load_time(p: &mut Parser<'_>) -> TimeSettings {
     TimeSettings { ntp_servers, max_drift }
 }
 
-fn load_solana(p: &mut Parser<'_>) -> SolanaEndpoints {
+fn load_solana(p: &mut Parser<'_>, local: bool) -> SolanaEndpoints {
     let rpc_url = p.optional("KAIROS_SOLANA__RPC_URL");
     if let Some(url) = &rpc_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -197,7 +200,11 @@ fn load_solana(p: &mut Parser<'_>) -> SolanaEndpoints {
     {
         p.problem("KAIROS_SOLANA__WS_URL", "must start with ws:// or wss://");
     }
-    SolanaEndpoints { rpc_url, ws_url }
+    let cluster = p.string("KAIROS_SOLANA__CLUSTER", || if local { "localnet" } else { "mainnet-beta" }.to_string());
+    if !matches!(cluster.as_str(), "mainnet-beta" | "devnet" | "testnet" | "localnet") {
+        p.problem("KAIROS_SOLANA__CLUSTER", "must be mainnet-beta, devnet, testnet or localnet");
+    }
+    SolanaEndpoints { rpc_url, ws_url, cluster }
 }
 
 fn load_backup(p: &mut Parser<'_>) -> BackupSettings {

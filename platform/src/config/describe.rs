@@ -67,6 +67,15 @@ impl CoreSettings {
             },
             "KAIROS_FLASH__PRICE_FEED_CALLS_PER_MINUTE" => self.flash.price_feed.calls_per_minute.to_string(),
             "KAIROS_FLASH__PRICE_FEED_CACHE_S" => self.flash.price_feed.cache_ttl.as_secs().to_string(),
+            "KAIROS_SOLANA__CLUSTER" => self.solana.cluster.clone(),
+            "KAIROS_FLASH__PROGRAM_ID" => self.flash.program_id.clone(),
+            "KAIROS_FLASH__CIRCUIT_ID" => self.flash.circuit_id.to_string(),
+            "KAIROS_FLASH__TICKS" => self.flash.ticks.to_string(),
+            "KAIROS_FLASH__RESOLVE_WINDOW_S" => self.flash.resolve_window.as_secs().to_string(),
+            "KAIROS_FLASH__ORACLE_KEYPAIR_FILE" => {
+                or_unset(self.flash.oracle_keypair_file.as_ref().map(|f| f.display().to_string()).as_deref(), "(unset)")
+            }
+            "KAIROS_FLASH__MAX_PRIORITY_FEE_MICRO_LAMPORTS" => self.flash.max_priority_fee_micro_lamports.to_string(),
             "OTEL_EXPORTER_OTLP_ENDPOINT" => or_unset(self.otlp_endpoint.as_deref(), "(unset: no trace export)"),
             _ => return None,
         })

@@ -1,6 +1,10 @@
-//! What flash markets read (`KAIROS_FLASH__*`): the price feed the oracle takes its ticks from.
-//! A core setting, because the API's preflight probes the feed as the keepers do.
+//! What flash markets read (`KAIROS_FLASH__*`): the program on the chain (whose config account
+//! names the collateral mint and fee account, so they are not settings),
+//! the circuit markets are proved with and their schedule's limits, and the price feed the
+//! oracle takes its ticks from. A core setting: the API opens markets and builds wallets'
+//! transactions, the keepers act on them, and both probe the feed.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::Secret;
@@ -45,12 +49,37 @@ pub struct PriceFeedSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlashSettings {
     pub price_feed: PriceFeedSettings,
+    /// The flash-bets program's address (base58).
+    pub program_id: String,
+    /// The verifying key's slot on chain that new markets are proved against.
+    pub circuit_id: u32,
+    /// Ticks per market: the circuit's size, fixed by its keys.
+    pub ticks: u16,
+    /// Time between the last tick and the deadline, to prove, lock, resolve and confirm.
+    pub resolve_window: Duration,
+    /// The most a wallet's or a keeper's transaction bids per compute unit (micro-lamports),
+    /// whatever `getRecentPrioritizationFees` says.
+    pub max_priority_fee_micro_lamports: u64,
+    /// The oracle's keypair (Solana's JSON array of 64 bytes), refused unless mode 0600. In
+    /// dev/test it defaults to a file under the data directory, made on first use.
+    pub oracle_keypair_file: Option<PathBuf>,
+}
+
+/// The dev/test oracle keypair's file name under the data directory.
+pub const DEV_ORACLE_KEYPAIR_FILE: &str = "flash-oracle.dev.json";
+
+/// The program id `declare_id!` gives kairos-flash-bets (a test holds them equal).
+pub const DEFAULT_PROGRAM_ID: &str = "F1ashBets1111111111111111111111111111111111";
+
+/// Whether `s` is base58 of exactly 32 bytes, as every Solana address is.
+pub fn is_address(s: &str) -> bool {
+    bs58::decode(s).into_vec().is_ok_and(|b| b.len() == 32)
 }
 
 /// The value that selects the simulated feed.
 pub const SIMULATED: &str = "simulated";
 
-pub(super) fn load_flash(p: &mut Parser<'_>, local: bool) -> FlashSettings {
+pub(super) fn load_flash(p: &mut Parser<'_>, local: bool, data_dir: &Path) -> FlashSettings {
     let feed = p.optional("KAIROS_FLASH__PRICE_FEED").or_else(|| local.then(|| SIMULATED.to_string()));
     let api_key = p.optional("KAIROS_FLASH__PRICE_FEED_API_KEY").map(Secret::new);
     let vs_currency = p.string("KAIROS_FLASH__PRICE_FEED_VS_CURRENCY", || "usd".to_string());
@@ -79,5 +108,31 @@ pub(super) fn load_flash(p: &mut Parser<'_>, local: bool) -> FlashSettings {
         p.problem("KAIROS_FLASH__PRICE_FEED_CALLS_PER_MINUTE", "must be at least 1");
     }
     let cache_ttl = Duration::from_secs(p.parse("KAIROS_FLASH__PRICE_FEED_CACHE_S", || 30u64));
-    FlashSettings { price_feed: PriceFeedSettings { source, calls_per_minute: calls_per_minute.max(1), cache_ttl } }
+    let program_id = p.string("KAIROS_FLASH__PROGRAM_ID", || DEFAULT_PROGRAM_ID.to_string());
+    if !is_address(&program_id) {
+        p.problem("KAIROS_FLASH__PROGRAM_ID", "must be a Solana address (base58 of 32 bytes)");
+    }
+    let circuit_id = p.parse("KAIROS_FLASH__CIRCUIT_ID", || 1u32);
+    let ticks = p.parse("KAIROS_FLASH__TICKS", || 16u16);
+    if !(1..=64).contains(&ticks) {
+        p.problem("KAIROS_FLASH__TICKS", "must be between 1 and 64 (the circuit's size)");
+    }
+    let resolve_window = Duration::from_secs(p.parse("KAIROS_FLASH__RESOLVE_WINDOW_S", || 120u64));
+    if resolve_window.as_secs() < 10 || resolve_window.as_secs() > 3_600 {
+        p.problem("KAIROS_FLASH__RESOLVE_WINDOW_S", "must be between 10 and 3600 seconds");
+    }
+    let max_priority_fee_micro_lamports = p.parse("KAIROS_FLASH__MAX_PRIORITY_FEE_MICRO_LAMPORTS", || 100_000u64);
+    let oracle_keypair_file = p
+        .optional("KAIROS_FLASH__ORACLE_KEYPAIR_FILE")
+        .map(PathBuf::from)
+        .or_else(|| local.then(|| data_dir.join(DEV_ORACLE_KEYPAIR_FILE)));
+    FlashSettings {
+        oracle_keypair_file,
+        price_feed: PriceFeedSettings { source, calls_per_minute: calls_per_minute.max(1), cache_ttl },
+        program_id,
+        circuit_id,
+        ticks,
+        resolve_window,
+        max_priority_fee_micro_lamports,
+    }
 }

@@ -16,6 +16,7 @@ pub mod audit_log;
 pub mod auth_challenges;
 pub mod chain;
 pub mod dead_man;
+pub mod flash_markets;
 pub mod keeper_jobs;
 pub mod kill_switch;
 pub mod ledger;

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod balances;
 pub mod books;
+pub mod flash;
 pub mod health;
 pub mod heartbeat;
 pub mod internal;
