@@ -111,6 +111,68 @@ impl FlashChain {
         Market::read(&account.data).map(Some).map_err(|_| ChainError::WrongAccount { address, what: "market" })
     }
 
+    /// Every account of the program of one kind (`len` bytes starting with `discriminator`),
+    /// read at `finalized`, with the slot the read is at least as new as.
+    async fn accounts_of(&self, len: usize, discriminator: &[u8]) -> Result<(u64, Vec<(Pubkey, Vec<u8>)>), ChainError> {
+        use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+        use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+        let finalized = CommitmentConfig::finalized();
+        let slot = self.rpc.get_slot_with_commitment(finalized).await.map_err(rpc)?;
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::DataSize(len as u64),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, discriminator)),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(solana_rpc_client_api::response::UiAccountEncoding::Base64),
+                commitment: Some(finalized),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let accounts = self.rpc.get_program_ui_accounts_with_config(&self.program_id, config).await.map_err(rpc)?;
+        let mut out = Vec::with_capacity(accounts.len());
+        for (key, account) in accounts {
+            let data =
+                account.data.decode().ok_or_else(|| ChainError::Rpc(format!("account {key}: undecodable data")))?;
+            out.push((key, data));
+        }
+        Ok((slot, out))
+    }
+
+    /// Every market account (finalized), with the slot of the read. Accounts that do not
+    /// parse are left out and named in the log.
+    pub async fn markets(&self) -> Result<(u64, Vec<(Pubkey, Market)>), ChainError> {
+        let (slot, raw) = self.accounts_of(Market::LEN, &Market::DISCRIMINATOR).await?;
+        let markets = raw
+            .into_iter()
+            .filter_map(|(key, data)| match Market::read(&data) {
+                Ok(m) => Some((key, m)),
+                Err(e) => {
+                    tracing::error!(account = %key, error = %e, "a market account does not parse");
+                    None
+                }
+            })
+            .collect();
+        Ok((slot, markets))
+    }
+
+    /// Every position account (finalized), with the slot of the read.
+    pub async fn positions(&self) -> Result<(u64, Vec<(Pubkey, state::Position)>), ChainError> {
+        let (slot, raw) = self.accounts_of(state::Position::LEN, &state::Position::DISCRIMINATOR).await?;
+        let positions = raw
+            .into_iter()
+            .filter_map(|(key, data)| match state::Position::read(&data) {
+                Ok(p) => Some((key, p)),
+                Err(e) => {
+                    tracing::error!(account = %key, error = %e, "a position account does not parse");
+                    None
+                }
+            })
+            .collect();
+        Ok((slot, positions))
+    }
+
     pub async fn blockhash(&self) -> Result<Hash, ChainError> {
         self.rpc.get_latest_blockhash().await.map_err(rpc)
     }

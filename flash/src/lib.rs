@@ -5,6 +5,7 @@
 
 pub mod chain;
 pub mod oracle_key;
+pub mod sender;
 pub mod terms;
 pub mod wallet_tx;
 

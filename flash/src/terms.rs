@@ -83,6 +83,16 @@ pub fn rule(spec: &RuleSpec) -> Result<(Rule, &'static str), TermsError> {
     })
 }
 
+/// The program's rule from what the database stores (`rule_kind`, `rule_params`).
+pub fn stored_rule(kind: &str, params: &[u64]) -> Option<Rule> {
+    match (kind, params) {
+        ("threshold", [strike]) => Some(Rule::threshold(*strike)),
+        ("twap", [strike]) => Some(Rule::twap(*strike)),
+        ("buckets", edges) => Rule::buckets(edges).ok(),
+        _ => None,
+    }
+}
+
 /// The on-chain id for an API id (a UUID).
 pub fn market_id(id: &uuid::Uuid) -> [u8; 32] {
     let mut out = [0u8; 32];

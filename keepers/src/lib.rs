@@ -4,6 +4,7 @@
 //! ([`price_feed`]). The `kairos-keepers` binary (`main.rs`) wires them to the command line and
 //! the signals.
 
+pub mod flash;
 pub mod jobs;
 pub mod metrics;
 pub mod preflight;

@@ -1,8 +1,9 @@
 //! `kairos-keepers`: scheduled workers that poll the chain and the venues. Each job is a leased
 //! singleton ([`kairos_keepers::scheduler`]): several keepers on one database run each job once per period,
 //! and a dead holder's jobs move to another keeper within one lease. The jobs that exist are in
-//! [`kairos_keepers::jobs`]; today `dependency-probes` and `backup` (the flash-market oracle, chain sync
-//! and venue reconciliation are not implemented, and nothing registers them).
+//! [`kairos_keepers::jobs`]; today `dependency-probes`, `backup`, `flash-create`, `flash-void` and
+//! `chain-sync` (the flash oracle and venue reconciliation are not implemented, and nothing
+//! registers them).
 //!
 //! Commands: `kairos-keepers` (run the jobs), `status` (every job's lease and last runs, JSON),
 //! `preflight` (the report of what the keepers need, exit 1 on a failure), `check` (the

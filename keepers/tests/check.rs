@@ -45,6 +45,9 @@ fn config_check_passes_a_prod_config_without_the_apis_secrets() {
     let backup = [
         ("KAIROS_BACKUP__URL", "s3://kairos-backups/prod"),
         ("KAIROS_BACKUP__AGE_RECIPIENT", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"),
+        ("KAIROS_KEEPERS__FLASH_CREATE__ENABLED", "false"),
+        ("KAIROS_KEEPERS__FLASH_VOID__ENABLED", "false"),
+        ("KAIROS_KEEPERS__CHAIN_SYNC__ENABLED", "false"),
     ];
     let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &backup);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -63,7 +66,19 @@ fn config_check_passes_a_prod_config_without_the_apis_secrets() {
         assert!(stderr.contains(&format!("{name}: the keepers' backup job needs it")), "{name}: {stderr}");
     }
     let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &[("KAIROS_KEEPERS__BACKUP__ENABLED", "false")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "the chain jobs are on by default: {stderr}");
+    assert!(stderr.contains("KAIROS_SOLANA__RPC_URL: the keepers' chain jobs need it"), "{stderr}");
+    assert!(stderr.contains("KAIROS_FLASH__ORACLE_KEYPAIR_FILE: flash-create and flash-void sign"), "{stderr}");
+    let mut off = backup[2..].to_vec();
+    off.push(("KAIROS_KEEPERS__BACKUP__ENABLED", "false"));
+    let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &off);
     assert!(out.status.success(), "switched off, nothing is missing: {}", String::from_utf8_lossy(&out.stderr));
+    let mut chain = off[..2].to_vec();
+    chain.push(("KAIROS_KEEPERS__BACKUP__ENABLED", "false"));
+    chain.push(("KAIROS_SOLANA__RPC_URL", "https://rpc.example.com"));
+    let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &chain);
+    assert!(out.status.success(), "chain-sync needs only the RPC URL: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// The unit's `Type=notify` (deploy/systemd/kairos-keepers.service): READY=1 once the database

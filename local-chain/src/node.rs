@@ -79,6 +79,8 @@ pub struct Node {
     svm: LiteSVM,
     started: Instant,
     slot: u64,
+    /// Slots [`Self::expire_blockhash`] jumped ahead.
+    skipped: u64,
     blockhash_valid_until: u64,
     landed: HashMap<String, Landed>,
     /// (slot, micro-lamports per compute unit, accounts written) of each landed transaction
@@ -156,6 +158,7 @@ impl Node {
             svm,
             started: Instant::now(),
             slot: 0,
+            skipped: 0,
             blockhash_valid_until: 0,
             landed: HashMap::new(),
             fees: Vec::new(),
@@ -170,7 +173,8 @@ impl Node {
 
     /// Moves the slot and the clock to now, and replaces an expired blockhash.
     fn tick(&mut self) {
-        let slot = u64::try_from(self.started.elapsed().as_millis() / SLOT_MS).unwrap_or(u64::MAX) + 1;
+        let elapsed = u64::try_from(self.started.elapsed().as_millis() / SLOT_MS).unwrap_or(u64::MAX);
+        let slot = elapsed.saturating_add(1 + self.skipped);
         self.slot = self.slot.max(slot);
         let mut clock: Clock = self.svm.get_sysvar();
         clock.slot = self.slot;
@@ -182,10 +186,12 @@ impl Node {
         }
     }
 
-    /// Ends the current blockhash's life now (tests of re-sending after expiry).
+    /// Ends the current blockhash's life now (tests of re-sending after expiry): the chain
+    /// jumps past its last valid block height, as 150 slots of waiting would, so senders see it
+    /// expire and must rebuild.
     pub fn expire_blockhash(&mut self) {
-        self.svm.expire_blockhash();
-        self.blockhash_valid_until = self.slot + BLOCKHASH_SLOTS;
+        self.skipped += BLOCKHASH_SLOTS + 1;
+        self.tick();
     }
 
     fn context(&self, value: Value) -> Value {
@@ -654,6 +660,15 @@ fn parse_filters(filters: Option<&Value>) -> Result<Vec<Filter>, RpcError> {
             let m = f.get("memcmp").ok_or_else(|| RpcError::invalid_params(format!("unsupported filter: {f}")))?;
             let offset =
                 m.get("offset").and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("memcmp offset"))?;
+            // solana-client's `Memcmp::new_raw_bytes` sends the bytes as a JSON array.
+            if let Some(raw) = m.get("bytes").and_then(Value::as_array) {
+                let bytes = raw
+                    .iter()
+                    .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                    .collect::<Option<Vec<u8>>>()
+                    .ok_or_else(|| RpcError::invalid_params("memcmp bytes: an array of bytes"))?;
+                return Ok(Filter::Memcmp { offset: usize::try_from(offset).unwrap_or(usize::MAX), bytes });
+            }
             let text =
                 m.get("bytes").and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params("memcmp bytes"))?;
             let bytes = match m.get("encoding").and_then(Value::as_str).unwrap_or("base58") {

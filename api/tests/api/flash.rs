@@ -63,10 +63,9 @@ async fn create_on_chain(app: &TestApp, rpc: &FlashChain, oracle: &Keypair, id: 
     let blockhash = rpc.blockhash().await.expect("blockhash");
     let tx = Transaction::new_signed_with_payer(&[ix], Some(&oracle.pubkey()), &[oracle], blockhash);
     let signature = rpc.rpc().send_and_confirm_transaction(&tx).await.expect("created");
-    let recorded =
-        flash_markets::record_created(app.state().db(), id, &oracle.pubkey().to_string(), &signature.to_string(), 1)
-            .await
-            .expect("record");
+    let mut conn = app.state().db().pool().acquire().await.expect("connection");
+    let (oracle, signature) = (oracle.pubkey().to_string(), signature.to_string());
+    let recorded = flash_markets::record_created_in(&mut conn, id, &oracle, Some(&signature), 1).await.expect("record");
     assert!(recorded);
 }
 

@@ -3,11 +3,14 @@
 //! it writes that matters it writes in a transaction that first holds the lease's fence
 //! (`keeper_jobs::hold_fence_in`), so a holder that lost its lease changes nothing.
 //!
-//! The jobs that exist are listed in [`all`]; the flash-market and reconciliation jobs of the
+//! The jobs that exist are listed in [`all`]; the flash oracle and venue reconciliation of the
 //! roadmap are not here until they work (nothing is registered that only pretends to run).
 
 mod backup;
+mod chain_sync;
 mod dependency_probes;
+mod flash_create;
+mod flash_void;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +21,10 @@ use kairos_platform::config::KeeperSettings;
 use kairos_platform::storage::Db;
 
 pub use backup::Backup;
+pub use chain_sync::{ChainSync, chain_market};
 pub use dependency_probes::DependencyProbes;
+pub use flash_create::FlashCreate;
+pub use flash_void::FlashVoid;
 
 /// What a run gets: the database and the lease it runs under.
 #[derive(Debug, Clone)]
@@ -42,8 +48,12 @@ pub trait Job: Send + Sync + std::fmt::Debug {
 
 /// Every job with whether the settings switch it on.
 pub fn all(settings: &KeeperSettings) -> Vec<(Arc<dyn Job>, bool)> {
+    let access = Arc::new(crate::flash::FlashAccess::new(&settings.core));
     vec![
         (Arc::new(DependencyProbes::new(&settings.core, settings.probes.period)), settings.probes.enabled),
         (Arc::new(Backup::new(&settings.core, settings.backup.period)), settings.backup.enabled),
+        (Arc::new(FlashCreate::new(access.clone(), settings.flash_create.period)), settings.flash_create.enabled),
+        (Arc::new(FlashVoid::new(access.clone(), settings.flash_void.period)), settings.flash_void.enabled),
+        (Arc::new(ChainSync::new(access, settings.chain_sync.period)), settings.chain_sync.enabled),
     ]
 }

@@ -194,6 +194,12 @@ impl KeeperSettings {
             "KAIROS_KEEPERS__PROBES__PERIOD_S" => self.probes.period.as_secs().to_string(),
             "KAIROS_KEEPERS__BACKUP__ENABLED" => self.backup.enabled.to_string(),
             "KAIROS_KEEPERS__BACKUP__PERIOD_S" => self.backup.period.as_secs().to_string(),
+            "KAIROS_KEEPERS__FLASH_CREATE__ENABLED" => self.flash_create.enabled.to_string(),
+            "KAIROS_KEEPERS__FLASH_CREATE__PERIOD_S" => self.flash_create.period.as_secs().to_string(),
+            "KAIROS_KEEPERS__FLASH_VOID__ENABLED" => self.flash_void.enabled.to_string(),
+            "KAIROS_KEEPERS__FLASH_VOID__PERIOD_S" => self.flash_void.period.as_secs().to_string(),
+            "KAIROS_KEEPERS__CHAIN_SYNC__ENABLED" => self.chain_sync.enabled.to_string(),
+            "KAIROS_KEEPERS__CHAIN_SYNC__PERIOD_S" => self.chain_sync.period.as_secs().to_string(),
             _ => return None,
         })
     }

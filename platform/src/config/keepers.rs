@@ -23,6 +23,12 @@ pub struct KeeperSettings {
     /// The hourly encrypted backup (`backup`); on only when `core.backup` says where and to
     /// whom (dev/test switch it off silently otherwise, staging/prod refuse to start).
     pub backup: JobSwitch,
+    /// `flash-create`: puts pending flash markets on chain.
+    pub flash_create: JobSwitch,
+    /// `flash-void`: voids markets still open or locked after their deadline.
+    pub flash_void: JobSwitch,
+    /// `chain-sync`: the program's accounts into the flash tables.
+    pub chain_sync: JobSwitch,
 }
 
 /// A job's own settings.
@@ -70,5 +76,42 @@ pub(super) fn load_keepers(p: &mut Parser<'_>, core: CoreSettings) -> KeeperSett
             }
         }
     }
-    KeeperSettings { core, metrics_bind, lease, probes, backup }
+    let flash_create =
+        job_switch(p, ("KAIROS_KEEPERS__FLASH_CREATE__ENABLED", "KAIROS_KEEPERS__FLASH_CREATE__PERIOD_S"), 5);
+    let flash_void = job_switch(p, ("KAIROS_KEEPERS__FLASH_VOID__ENABLED", "KAIROS_KEEPERS__FLASH_VOID__PERIOD_S"), 15);
+    let chain_sync = job_switch(p, ("KAIROS_KEEPERS__CHAIN_SYNC__ENABLED", "KAIROS_KEEPERS__CHAIN_SYNC__PERIOD_S"), 5);
+    // Outside dev/test the chain jobs need their endpoint and the oracle's key; dev and tests
+    // find the local chain the API started (and the dev oracle's key) at run time.
+    if !core.profile.is_local() {
+        let chain_jobs = [
+            ("KAIROS_KEEPERS__FLASH_CREATE__ENABLED", flash_create.enabled),
+            ("KAIROS_KEEPERS__FLASH_VOID__ENABLED", flash_void.enabled),
+            ("KAIROS_KEEPERS__CHAIN_SYNC__ENABLED", chain_sync.enabled),
+        ];
+        let on: Vec<&str> = chain_jobs.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect();
+        if !on.is_empty() && core.solana.rpc_url.is_none() {
+            p.problem(
+                "KAIROS_SOLANA__RPC_URL",
+                &format!("the keepers' chain jobs need it (or switch them off: {}=false)", on.join("=false, ")),
+            );
+        }
+        let keyed = flash_create.enabled || flash_void.enabled;
+        if keyed && core.flash.oracle_keypair_file.is_none() {
+            p.problem(
+                "KAIROS_FLASH__ORACLE_KEYPAIR_FILE",
+                "flash-create and flash-void sign with the oracle's key (or switch them off)",
+            );
+        }
+    }
+    KeeperSettings { core, metrics_bind, lease, probes, backup, flash_create, flash_void, chain_sync }
+}
+
+/// A job's `…__ENABLED` (on by default) and `…__PERIOD_S` variables.
+fn job_switch(p: &mut Parser<'_>, (enabled, period): (&'static str, &'static str), period_s: u64) -> JobSwitch {
+    let switch =
+        JobSwitch { enabled: p.parse_flag(enabled, true), period: Duration::from_secs(p.parse(period, || period_s)) };
+    if switch.period.is_zero() {
+        p.problem(period, "must be at least 1");
+    }
+    switch
 }

@@ -233,10 +233,16 @@ fn keepers_start_in_prod_without_the_apis_settings() {
         .chain([
             ("KAIROS_BACKUP__URL", "s3://kairos-backups/prod"),
             ("KAIROS_BACKUP__AGE_RECIPIENT", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"),
+            ("KAIROS_SOLANA__RPC_URL", "https://rpc.example.com"),
+            ("KAIROS_FLASH__ORACLE_KEYPAIR_FILE", "/etc/kairos/flash-oracle.json"),
         ])
         .collect();
     let (keepers, problems) = load_keepers_from(&sources(&core_only));
     assert!(problems.is_empty(), "{problems:?}");
+    // The chain jobs are on by default: without their endpoint and key prod refuses, naming them.
+    let bare = without(without(core_only.clone(), "KAIROS_SOLANA__RPC_URL"), "KAIROS_FLASH__ORACLE_KEYPAIR_FILE");
+    let (_, problems) = load_keepers_from(&sources(&bare));
+    assert_eq!(variables(&problems), ["KAIROS_SOLANA__RPC_URL", "KAIROS_FLASH__ORACLE_KEYPAIR_FILE"]);
     assert_eq!(keepers.core.profile, Profile::Prod);
     let (_, api_problems) = load_vars(&core_only);
     assert_eq!(variables(&api_problems), ["KAIROS_BIND", "KAIROS_JWT_SECRET", "KAIROS_MASTER_KEY"]);

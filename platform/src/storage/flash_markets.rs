@@ -171,9 +171,30 @@ pub async fn positions(db: &Db, market: &str, wallet: Option<&str>) -> Result<Ve
         .collect()
 }
 
-/// The keeper's record of a market it created on chain: `pending` becomes `open`, naming the
-/// oracle and the transaction. False when the market was not pending (already recorded).
-pub async fn record_created(db: &Db, id: &str, oracle: &str, signature: &str, slot: i64) -> Result<bool, StorageError> {
+/// Markets of the given statuses, oldest first: what a keeper job works through.
+pub async fn with_status(db: &Db, statuses: &[&str], limit: i64) -> Result<Vec<FlashMarketRow>, StorageError> {
+    let mut out = Vec::new();
+    for status in statuses {
+        let sql = format!("SELECT {COLUMNS} FROM flash_markets WHERE status = $1 ORDER BY id LIMIT $2");
+        let rows = sqlx::query(&sql).bind(*status).bind(limit).fetch_all(db.pool()).await?;
+        for r in &rows {
+            out.push(from_row(r)?);
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// The keeper's record of a market it created on chain (or found there): `pending` becomes
+/// `open`, naming the oracle and the transaction when it is known. False when the market was
+/// not pending (already recorded).
+pub async fn record_created_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    oracle: &str,
+    signature: Option<&str>,
+    slot: i64,
+) -> Result<bool, StorageError> {
     let done = sqlx::query(
         "UPDATE flash_markets SET status = 'open', oracle = $1, create_signature = $2, slot = $3 \
          WHERE id = $4 AND status = 'pending'",
@@ -182,7 +203,101 @@ pub async fn record_created(db: &Db, id: &str, oracle: &str, signature: &str, sl
     .bind(signature)
     .bind(slot)
     .bind(id)
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A pending market whose betting closed before anyone created it on chain: it never opens
+/// (the program refuses a lock time in the past), so it ends `voided` with no transaction.
+pub async fn expire_pending_in(conn: &mut AnyConnection, id: &str) -> Result<bool, StorageError> {
+    let done = sqlx::query("UPDATE flash_markets SET status = 'voided' WHERE id = $1 AND status = 'pending'")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The keeper's record of its `VoidMarket` (or of finding the market voided).
+pub async fn record_voided_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    signature: Option<&str>,
+    slot: i64,
+) -> Result<bool, StorageError> {
+    let done = sqlx::query(
+        "UPDATE flash_markets SET status = 'voided', void_signature = COALESCE($1, void_signature), \
+         slot = CASE WHEN slot > $2 THEN slot ELSE $2 END WHERE id = $3 AND status IN ('open', 'locked')",
+    )
+    .bind(signature)
+    .bind(slot)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What chain-sync read of a market's account at `slot`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainMarket {
+    pub address: String,
+    pub status: String,
+    pub totals: Vec<u64>,
+    pub winning_outcome: Option<i64>,
+    pub commitment: Option<String>,
+    pub oracle: String,
+    pub slot: i64,
+}
+
+/// Applies the chain's view of a market, unless the row was last synced at a later slot (an
+/// older read never moves a row back). False when nothing changed hands (unknown address or
+/// an older slot).
+pub async fn sync_market_in(conn: &mut AnyConnection, m: &ChainMarket) -> Result<bool, StorageError> {
+    let done = sqlx::query(
+        "UPDATE flash_markets SET status = $1, totals = $2, winning_outcome = $3, commitment = $4, \
+         oracle = COALESCE(oracle, $5), slot = $6 WHERE address = $7 AND slot <= $6",
+    )
+    .bind(&m.status)
+    .bind(join(&m.totals))
+    .bind(m.winning_outcome)
+    .bind(m.commitment.as_deref())
+    .bind(&m.oracle)
+    .bind(m.slot)
+    .bind(&m.address)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A position as chain-sync read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainPosition {
+    /// `flash_markets.id` of its market.
+    pub market: String,
+    pub wallet: String,
+    pub outcome: i64,
+    pub amount: i64,
+    pub claimed: bool,
+    pub address: String,
+    pub slot: i64,
+}
+
+/// Inserts or updates a position, never from an older slot than the row's.
+pub async fn sync_position_in(conn: &mut AnyConnection, p: &ChainPosition) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO flash_positions (market_id, wallet, outcome, amount, claimed, address, slot) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (market_id, wallet, outcome) DO UPDATE SET amount = excluded.amount, \
+         claimed = excluded.claimed, slot = excluded.slot WHERE flash_positions.slot <= excluded.slot",
+    )
+    .bind(&p.market)
+    .bind(&p.wallet)
+    .bind(p.outcome)
+    .bind(p.amount)
+    .bind(i64::from(p.claimed))
+    .bind(&p.address)
+    .bind(p.slot)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,115 @@
+//! What the keepers' chain jobs share: the chain (the configured RPC URL, or in dev and tests
+//! the local chain `kairos-api` started, found at run time in `<data dir>/local-chain.json`),
+//! the oracle's key, and a run's fenced transaction.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use kairos_flash::FlashChain;
+use kairos_platform::config::CoreSettings;
+use kairos_platform::storage::{Db, keeper_jobs};
+use solana_keypair::Keypair;
+
+use crate::jobs::JobContext;
+
+/// The file `kairos-api` writes in dev when it starts the local chain.
+pub const LOCAL_CHAIN_FILE: &str = "local-chain.json";
+
+/// Where a job finds the chain and the oracle's key.
+#[derive(Debug)]
+pub struct FlashAccess {
+    rpc_url: Option<String>,
+    data_dir: PathBuf,
+    local: bool,
+    program_id: String,
+    max_priority_fee: u64,
+    oracle_file: Option<PathBuf>,
+    /// The chain client for the URL last used (the dev chain's port may change on restart).
+    chain: Mutex<Option<(String, Arc<FlashChain>)>>,
+    oracle: Mutex<Option<Arc<Keypair>>>,
+}
+
+impl FlashAccess {
+    pub fn new(core: &CoreSettings) -> FlashAccess {
+        FlashAccess {
+            rpc_url: core.solana.rpc_url.clone(),
+            data_dir: core.data_dir.clone(),
+            local: core.profile.is_local(),
+            program_id: core.flash.program_id.clone(),
+            max_priority_fee: core.flash.max_priority_fee_micro_lamports,
+            oracle_file: core.flash.oracle_keypair_file.clone(),
+            chain: Mutex::new(None),
+            oracle: Mutex::new(None),
+        }
+    }
+
+    fn url(&self) -> Result<String, String> {
+        if let Some(url) = &self.rpc_url {
+            return Ok(url.clone());
+        }
+        if !self.local {
+            return Err("KAIROS_SOLANA__RPC_URL is not set".to_string());
+        }
+        let path = self.data_dir.join(LOCAL_CHAIN_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("no chain yet: {} ({e}); start kairos-api in dev first", path.display()))?;
+        let file: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        file["rpc_url"].as_str().map(str::to_string).ok_or_else(|| format!("{} has no rpc_url", path.display()))
+    }
+
+    /// The chain client, for the URL in force now.
+    pub fn chain(&self) -> Result<Arc<FlashChain>, String> {
+        let url = self.url()?;
+        let mut cached = self.chain.lock().map_err(|_| "the chain cache is poisoned".to_string())?;
+        if let Some((known, chain)) = cached.as_ref()
+            && *known == url
+        {
+            return Ok(chain.clone());
+        }
+        let program_id =
+            self.program_id.parse().map_err(|_| "KAIROS_FLASH__PROGRAM_ID is not an address".to_string())?;
+        let chain = Arc::new(FlashChain::new(&url, program_id, self.max_priority_fee));
+        *cached = Some((url, chain.clone()));
+        Ok(chain)
+    }
+
+    /// The oracle's key: read once (0600 enforced); in dev and tests made when missing, as
+    /// `kairos-api` does, so whichever starts first makes it.
+    pub fn oracle(&self) -> Result<Arc<Keypair>, String> {
+        let mut cached = self.oracle.lock().map_err(|_| "the key cache is poisoned".to_string())?;
+        if let Some(key) = cached.as_ref() {
+            return Ok(key.clone());
+        }
+        let file = self.oracle_file.as_ref().ok_or("KAIROS_FLASH__ORACLE_KEYPAIR_FILE is not set")?;
+        let key = if self.local {
+            kairos_flash::oracle_key::load_or_create(file)
+        } else {
+            kairos_flash::oracle_key::load(file)
+        }
+        .map_err(|e| e.to_string())?;
+        let key = Arc::new(key);
+        *cached = Some(key.clone());
+        Ok(key)
+    }
+}
+
+/// A transaction of this run that first holds its lease's fence: `None` when the lease was
+/// lost (the caller writes nothing and stops).
+pub async fn fenced(
+    db: &Db,
+    job: &str,
+    ctx: &JobContext,
+) -> Result<Option<sqlx::Transaction<'static, sqlx::Any>>, String> {
+    let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
+    if keeper_jobs::hold_fence_in(&mut tx, job, &ctx.holder, ctx.fence).await.map_err(|e| e.to_string())? {
+        Ok(Some(tx))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The on-chain id a row stores as hex.
+pub fn market_id(hex_id: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(hex_id).map_err(|e| format!("market_id {hex_id:?}: {e}"))?;
+    bytes.try_into().map_err(|_| format!("market_id {hex_id:?} is not 32 bytes"))
+}
