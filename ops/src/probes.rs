@@ -23,6 +23,9 @@ use crate::report::Check;
 pub enum Target {
     /// `GET url` answering 2xx, with `header` (name, secret value) when given.
     Http { url: String, header: Option<(&'static str, Secret)> },
+    /// A CoinGecko-format `simple/price` endpoint answering bitcoin's price in `vs_currency`:
+    /// a maintenance page or an error object served with 200 is not a working feed.
+    PriceFeed { url: String, header: Option<(&'static str, Secret)>, vs_currency: String },
     /// A JSON-RPC 2.0 call answering a `result`.
     JsonRpc { url: String, method: &'static str },
     /// A websocket upgrade; with `subscribe`, that JSON-RPC request sent and a `result` awaited.
@@ -91,12 +94,12 @@ pub fn configured(core: &CoreSettings, polymarket: Option<(&str, &str)>) -> Vec<
         });
     }
     if let Some(PriceSource::Http { url, api_key, vs_currency }) = &core.flash.price_feed.source {
-        let separator = if url.contains('?') { '&' } else { '?' };
         deps.push(Dependency {
             name: "price_feed",
-            target: Target::Http {
-                url: format!("{url}{separator}ids=bitcoin&vs_currencies={vs_currency}"),
+            target: Target::PriceFeed {
+                url: url.clone(),
                 header: api_key.clone().map(|key| (api_key_header(url), key)),
+                vs_currency: vs_currency.clone(),
             },
         });
     }
@@ -154,6 +157,22 @@ async fn once(target: &Target, http: &reqwest::Client) -> Result<(), String> {
             let response = request.send().await.map_err(|e| e.without_url().to_string())?;
             if response.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", response.status())) }
         }
+        Target::PriceFeed { url, header, vs_currency } => {
+            // The query is encoded by reqwest, whatever the currency's spelling.
+            let mut request = http.get(url).query(&[("ids", "bitcoin"), ("vs_currencies", vs_currency.as_str())]);
+            if let Some((name, value)) = header {
+                request = request.header(*name, value.expose());
+            }
+            let response = request.send().await.map_err(|e| e.without_url().to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("HTTP {}", response.status()));
+            }
+            let reply: Value = response.json().await.map_err(|_| "the answer is not JSON".to_string())?;
+            match reply.get("bitcoin").and_then(|b| b.get(vs_currency)) {
+                Some(Value::Number(_)) => Ok(()),
+                _ => Err(format!("the answer holds no bitcoin price in {vs_currency}")),
+            }
+        }
         Target::JsonRpc { url, method } => {
             let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method });
             let response = http.post(url).json(&body).send().await.map_err(|e| e.without_url().to_string())?;
@@ -204,7 +223,10 @@ fn rpc_result(reply: &Value) -> Result<(), String> {
 /// `probe.<name>` from an outcome: a failure names the endpoint, the attempts and the error.
 pub fn as_check(dep: &Dependency, outcome: &Outcome) -> Check {
     let url = match &dep.target {
-        Target::Http { url, .. } | Target::JsonRpc { url, .. } | Target::WebSocket { url, .. } => redact_url(url),
+        Target::Http { url, .. }
+        | Target::PriceFeed { url, .. }
+        | Target::JsonRpc { url, .. }
+        | Target::WebSocket { url, .. } => redact_url(url),
     };
     let name = format!("probe.{}", dep.name);
     match (outcome.up, outcome.latency) {

@@ -282,4 +282,15 @@ async fn the_price_feed_is_probed_with_its_key_and_the_simulated_one_is_not() {
     assert!(!format!("{checks:?}").contains("wrong-key-7"), "the key is never shown: {checks:?}");
     let simulated = core(&[]);
     assert!(kairos_ops::probes::configured(&simulated, None).is_empty(), "nothing to probe in dev's simulated feed");
+
+    // 200 with a maintenance page, or with a price in another currency, is not a working feed.
+    for (path, body) in
+        [("/html/simple/price", "<html>maintenance</html>"), ("/eur/simple/price", r#"{"bitcoin":{"eur":1}}"#)]
+    {
+        let base =
+            serve(Router::new().route(path, get(move || async move { (axum::http::StatusCode::OK, body) }))).await;
+        let down = core(&[("KAIROS_FLASH__PRICE_FEED", format!("{base}{path}"))]);
+        let checks = probe_checks(&kairos_ops::probes::configured(&down, None), QUICK).await;
+        assert_eq!(status(&checks, "probe.price_feed"), Status::Fail, "{path}: {checks:?}");
+    }
 }
