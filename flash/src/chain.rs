@@ -111,6 +111,16 @@ impl FlashChain {
         Market::read(&account.data).map(Some).map_err(|_| ChainError::WrongAccount { address, what: "market" })
     }
 
+    /// The chain's own clock (the Clock sysvar's `unix_timestamp`, at `confirmed`): what the
+    /// program compares a market's times with, which may lag the wall clock by seconds.
+    pub async fn unix_time(&self) -> Result<i64, ChainError> {
+        let clock = solana_program::sysvar::clock::ID;
+        let account = self.rpc.get_account_with_commitment(&clock, self.rpc.commitment()).await.map_err(rpc)?.value;
+        // Clock: slot, epoch_start_timestamp, epoch, leader_schedule_epoch, unix_timestamp (LE).
+        let bytes = account.as_ref().and_then(|a| a.data.get(32..40)).and_then(|b| <[u8; 8]>::try_from(b).ok());
+        bytes.map(i64::from_le_bytes).ok_or_else(|| ChainError::Rpc("the clock sysvar is missing or short".into()))
+    }
+
     /// Every account of the program of one kind (`len` bytes starting with `discriminator`),
     /// read at `finalized`, with the slot the read is at least as new as.
     async fn accounts_of(&self, len: usize, discriminator: &[u8]) -> Result<(u64, Vec<(Pubkey, Vec<u8>)>), ChainError> {

@@ -28,6 +28,17 @@ pub enum Outcome {
     AlreadyDone,
 }
 
+impl Outcome {
+    /// What a keeper records: the signature when this send landed (else none), and its slot
+    /// as the database's integer (0 when the chain already showed the action done).
+    pub fn record(&self) -> (Option<&str>, i64) {
+        match self {
+            Outcome::Landed { signature, slot } => (Some(signature.as_str()), i64::try_from(*slot).unwrap_or(i64::MAX)),
+            Outcome::AlreadyDone => (None, 0),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// The program (or the runtime) refused the transaction, and the action is not done.

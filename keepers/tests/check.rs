@@ -48,6 +48,7 @@ fn config_check_passes_a_prod_config_without_the_apis_secrets() {
         ("KAIROS_KEEPERS__FLASH_CREATE__ENABLED", "false"),
         ("KAIROS_KEEPERS__FLASH_VOID__ENABLED", "false"),
         ("KAIROS_KEEPERS__CHAIN_SYNC__ENABLED", "false"),
+        ("KAIROS_KEEPERS__FLASH_ORACLE__ENABLED", "false"),
     ];
     let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &backup);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -69,12 +70,19 @@ fn config_check_passes_a_prod_config_without_the_apis_secrets() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "the chain jobs are on by default: {stderr}");
     assert!(stderr.contains("KAIROS_SOLANA__RPC_URL: the keepers' chain jobs need it"), "{stderr}");
-    assert!(stderr.contains("KAIROS_FLASH__ORACLE_KEYPAIR_FILE: flash-create and flash-void sign"), "{stderr}");
+    assert!(
+        stderr.contains("KAIROS_FLASH__ORACLE_KEYPAIR_FILE: flash-create, flash-oracle and flash-void sign"),
+        "{stderr}"
+    );
+    for name in ["KAIROS_FLASH__PROVING_KEY_DIR", "KAIROS_FLASH__PRICE_FEED", "KAIROS_MASTER_KEY"] {
+        assert!(stderr.contains(&format!("{name}:")), "flash-oracle needs {name}: {stderr}");
+    }
     let mut off = backup[2..].to_vec();
     off.push(("KAIROS_KEEPERS__BACKUP__ENABLED", "false"));
     let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &off);
     assert!(out.status.success(), "switched off, nothing is missing: {}", String::from_utf8_lossy(&out.stderr));
     let mut chain = off[..2].to_vec();
+    chain.push(("KAIROS_KEEPERS__FLASH_ORACLE__ENABLED", "false"));
     chain.push(("KAIROS_KEEPERS__BACKUP__ENABLED", "false"));
     chain.push(("KAIROS_SOLANA__RPC_URL", "https://rpc.example.com"));
     let out = run(Some("postgres://kairos:pw@db:5432/kairos"), &chain);

@@ -63,6 +63,7 @@ fn vars(db: &ScratchDb, data: &std::path::Path, rpc: &str) -> Vec<(&'static str,
         ("KAIROS_KEEPERS__FLASH_CREATE__ENABLED", "false".to_string()),
         ("KAIROS_KEEPERS__FLASH_VOID__ENABLED", "false".to_string()),
         ("KAIROS_KEEPERS__CHAIN_SYNC__ENABLED", "false".to_string()),
+        ("KAIROS_KEEPERS__FLASH_ORACLE__ENABLED", "false".to_string()),
     ]
 }
 

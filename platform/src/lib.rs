@@ -13,6 +13,7 @@ pub mod cache;
 pub mod config;
 pub mod host;
 pub mod locks;
+pub mod master_key;
 pub mod service_manager;
 pub mod storage;
 pub mod telemetry;

@@ -21,8 +21,7 @@ pub struct Telemetry {
 impl Telemetry {
     /// Replaces the log filter (for SIGHUP reloads).
     pub fn set_filter(&self, directives: &str) -> Result<(), TelemetryError> {
-        let filter = EnvFilter::try_new(directives).map_err(|e| TelemetryError::Filter(e.to_string()))?;
-        self.filter.reload(filter).map_err(|e| TelemetryError::Reload(e.to_string()))
+        self.filter.reload(log_filter(directives)?).map_err(|e| TelemetryError::Reload(e.to_string()))
     }
 
     /// Flushes spans not yet exported; call once at exit.
@@ -48,6 +47,16 @@ pub enum TelemetryError {
     Reload(String),
 }
 
+/// `KAIROS_LOG`'s directives with arkworks' constraint tracing (target `r1cs`) off whatever
+/// they say: its spans format the whole constraint system, which turned a 16-tick key setup of
+/// seconds into minutes, and a proof into seconds, in any process that logs at `info`.
+fn log_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
+    let quiet = "r1cs=off"
+        .parse()
+        .map_err(|e: tracing_subscriber::filter::ParseError| TelemetryError::Filter(e.to_string()))?;
+    Ok(EnvFilter::try_new(directives).map_err(|e| TelemetryError::Filter(e.to_string()))?.add_directive(quiet))
+}
+
 /// Installs the global subscriber. `otlp_endpoint` is the value of
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`; the exporter reads it (and the other standard `OTEL_*`
 /// variables) itself and sends to `<endpoint>/v1/traces`.
@@ -57,8 +66,7 @@ pub fn init(
     format: LogFormat,
     otlp_endpoint: Option<&str>,
 ) -> Result<Telemetry, TelemetryError> {
-    let filter = EnvFilter::try_new(log).map_err(|e| TelemetryError::Filter(e.to_string()))?;
-    let (filter, handle) = reload::Layer::new(filter);
+    let (filter, handle) = reload::Layer::new(log_filter(log)?);
     let provider = match otlp_endpoint {
         Some(_) => Some(otlp_provider(service)?),
         None => None,

@@ -70,7 +70,7 @@ async fn create_on_chain(app: &TestApp, rpc: &FlashChain, oracle: &Keypair, id: 
 }
 
 /// Signs the API's unsigned transaction as `wallet` and sends it.
-async fn sign_and_send(rpc: &FlashChain, encoded: &str, wallet: &Keypair) -> Result<(), String> {
+pub(crate) async fn sign_and_send(rpc: &FlashChain, encoded: &str, wallet: &Keypair) -> Result<(), String> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64");
     let mut tx: Transaction = bincode::deserialize(&bytes).expect("a transaction");
     let blockhash = tx.message.recent_blockhash;
@@ -278,5 +278,15 @@ async fn the_dev_profile_starts_its_own_chain_and_initializes_the_program() {
     let oracle = kairos_flash::oracle_key::load(&key).expect("a 0600 oracle key");
     let rpc = FlashChain::new(&url, kairos_flash_bets::ID, 0);
     assert_eq!(rpc.config().await.expect("initialized").oracles, vec![oracle.pubkey()]);
+    let lamports = rpc.rpc().get_balance(&oracle.pubkey()).await.expect("balance");
+    assert!(lamports >= 100_000_000_000, "the dev oracle can pay for the keepers' transactions: {lamports}");
+    // The dev proving key was made under the data directory and its verifying key stored, so
+    // the keepers' flash-oracle can resolve what the API opens.
+    let keys = kairos_flash_circuit::keys::Keys::load(&data.join(kairos_platform::config::DEV_PROVING_KEY_DIR))
+        .expect("the dev proving key");
+    let slot = kairos_flash_bets::state::vk_address(&kairos_flash_bets::ID, 1).0;
+    let stored = rpc.rpc().get_account(&slot).await.expect("the verifying key's account");
+    let stored = kairos_flash_bets::state::VerifyingKeyAccount::read(&stored.data).expect("a verifying key");
+    assert_eq!((stored.hash, usize::from(stored.ticks)), (keys.vk_hash().expect("hash"), keys.ticks));
     app.stop().await;
 }

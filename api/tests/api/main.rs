@@ -11,6 +11,7 @@ mod eip712;
 mod errors;
 mod examples;
 mod flash;
+mod flash_life;
 mod health;
 mod ledger;
 mod markets;

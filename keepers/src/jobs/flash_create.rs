@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kairos_domain::now_us;
-use kairos_flash::sender::{Outcome, SendPolicy, send};
+use kairos_flash::sender::{SendPolicy, send};
 use kairos_flash::terms::stored_rule;
 use kairos_flash_bets::instruction::{MarketTerms, create_market};
 use kairos_platform::storage::flash_markets::{self, FlashMarketRow};
@@ -69,10 +69,7 @@ impl FlashCreate {
         let outcome = send(&chain, &oracle, &[], &[ix], CREATE_COMPUTE_UNITS, SendPolicy::DEFAULT, exists)
             .await
             .map_err(|e| format!("market {}: {e}", m.id))?;
-        let (signature, slot) = match &outcome {
-            Outcome::Landed { signature, slot } => (Some(signature.as_str()), i64::try_from(*slot).unwrap_or(i64::MAX)),
-            Outcome::AlreadyDone => (None, 0),
-        };
+        let (signature, slot) = outcome.record();
         let Some(mut tx) = fenced(&ctx.db, NAME, ctx).await? else { return Err("lease lost".into()) };
         flash_markets::record_created_in(&mut tx, &m.id, &oracle.pubkey().to_string(), signature, slot)
             .await

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kairos_domain::now_us;
-use kairos_flash::sender::{Outcome, SendPolicy, send};
+use kairos_flash::sender::{SendPolicy, send};
 use kairos_flash_bets::instruction::void_market;
 use kairos_flash_bets::state::MarketStatus;
 use kairos_platform::storage::flash_markets::{self, FlashMarketRow};
@@ -51,10 +51,7 @@ impl FlashVoid {
         let outcome = send(&chain, &oracle, &[], &[ix], VOID_COMPUTE_UNITS, SendPolicy::DEFAULT, voided)
             .await
             .map_err(|e| format!("market {}: {e}", m.id))?;
-        let (signature, slot) = match &outcome {
-            Outcome::Landed { signature, slot } => (Some(signature.as_str()), i64::try_from(*slot).unwrap_or(i64::MAX)),
-            Outcome::AlreadyDone => (None, 0),
-        };
+        let (signature, slot) = outcome.record();
         let Some(mut tx) = fenced(&ctx.db, NAME, ctx).await? else { return Err("lease lost".into()) };
         flash_markets::record_voided_in(&mut tx, &m.id, signature, slot).await.map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;

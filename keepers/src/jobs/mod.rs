@@ -3,13 +3,14 @@
 //! it writes that matters it writes in a transaction that first holds the lease's fence
 //! (`keeper_jobs::hold_fence_in`), so a holder that lost its lease changes nothing.
 //!
-//! The jobs that exist are listed in [`all`]; the flash oracle and venue reconciliation of the
-//! roadmap are not here until they work (nothing is registered that only pretends to run).
+//! The jobs that exist are listed in [`all`]; venue reconciliation is not here until it works
+//! (nothing is registered that only pretends to run).
 
 mod backup;
 mod chain_sync;
 mod dependency_probes;
 mod flash_create;
+mod flash_oracle;
 mod flash_void;
 
 use std::future::Future;
@@ -24,6 +25,7 @@ pub use backup::Backup;
 pub use chain_sync::{ChainSync, chain_market};
 pub use dependency_probes::DependencyProbes;
 pub use flash_create::FlashCreate;
+pub use flash_oracle::{FlashOracleJob, TickPlan, tick_plan};
 pub use flash_void::FlashVoid;
 
 /// What a run gets: the database and the lease it runs under.
@@ -54,6 +56,7 @@ pub fn all(settings: &KeeperSettings) -> Vec<(Arc<dyn Job>, bool)> {
         (Arc::new(Backup::new(&settings.core, settings.backup.period)), settings.backup.enabled),
         (Arc::new(FlashCreate::new(access.clone(), settings.flash_create.period)), settings.flash_create.enabled),
         (Arc::new(FlashVoid::new(access.clone(), settings.flash_void.period)), settings.flash_void.enabled),
-        (Arc::new(ChainSync::new(access, settings.chain_sync.period)), settings.chain_sync.enabled),
+        (Arc::new(ChainSync::new(access.clone(), settings.chain_sync.period)), settings.chain_sync.enabled),
+        (Arc::new(FlashOracleJob::new(access, settings)), settings.flash_oracle.enabled),
     ]
 }

@@ -254,7 +254,7 @@ fn check_jwt_secret(p: &mut Parser<'_>, variable: &'static str, secret: Option<&
     }
 }
 
-fn check_master_key(p: &mut Parser<'_>, variable: &'static str, key: Option<&Secret>, local: bool) {
+pub(super) fn check_master_key(p: &mut Parser<'_>, variable: &'static str, key: Option<&Secret>, local: bool) {
     let Some(key) = key else {
         if !local {
             p.problem(variable, "is missing; set 32 random bytes, base64 (e.g. `openssl rand -base64 32`)");

@@ -75,6 +75,9 @@ impl CoreSettings {
             "KAIROS_FLASH__ORACLE_KEYPAIR_FILE" => {
                 or_unset(self.flash.oracle_keypair_file.as_ref().map(|f| f.display().to_string()).as_deref(), "(unset)")
             }
+            "KAIROS_FLASH__PROVING_KEY_DIR" => {
+                or_unset(self.flash.proving_key_dir.as_ref().map(|f| f.display().to_string()).as_deref(), "(unset)")
+            }
             "KAIROS_FLASH__MAX_PRIORITY_FEE_MICRO_LAMPORTS" => self.flash.max_priority_fee_micro_lamports.to_string(),
             "OTEL_EXPORTER_OTLP_ENDPOINT" => or_unset(self.otlp_endpoint.as_deref(), "(unset: no trace export)"),
             _ => return None,
@@ -200,6 +203,10 @@ impl KeeperSettings {
             "KAIROS_KEEPERS__FLASH_VOID__PERIOD_S" => self.flash_void.period.as_secs().to_string(),
             "KAIROS_KEEPERS__CHAIN_SYNC__ENABLED" => self.chain_sync.enabled.to_string(),
             "KAIROS_KEEPERS__CHAIN_SYNC__PERIOD_S" => self.chain_sync.period.as_secs().to_string(),
+            "KAIROS_KEEPERS__FLASH_ORACLE__ENABLED" => self.flash_oracle.enabled.to_string(),
+            "KAIROS_KEEPERS__FLASH_ORACLE__PERIOD_S" => self.flash_oracle.period.as_secs().to_string(),
+            "KAIROS_MASTER_KEY" => shown(self.master_key.as_ref()),
+            "KAIROS_MASTER_KEY_PREVIOUS" => shown(self.master_key_previous.as_ref()),
             _ => return None,
         })
     }

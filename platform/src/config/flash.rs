@@ -63,7 +63,14 @@ pub struct FlashSettings {
     /// The oracle's keypair (Solana's JSON array of 64 bytes), refused unless mode 0600. In
     /// dev/test it defaults to a file under the data directory, made on first use.
     pub oracle_keypair_file: Option<PathBuf>,
+    /// The ceremony's key directory (`proving_key.bin`, `ceremony.json`) the oracle proves
+    /// with. In dev/test a directory under the data directory, where `kairos-api` makes a
+    /// single-party dev key on first start.
+    pub proving_key_dir: Option<PathBuf>,
 }
+
+/// The dev/test key directory's name under the data directory.
+pub const DEV_PROVING_KEY_DIR: &str = "flash-keys.dev";
 
 /// The dev/test oracle keypair's file name under the data directory.
 pub const DEV_ORACLE_KEYPAIR_FILE: &str = "flash-oracle.dev.json";
@@ -126,8 +133,13 @@ pub(super) fn load_flash(p: &mut Parser<'_>, local: bool, data_dir: &Path) -> Fl
         .optional("KAIROS_FLASH__ORACLE_KEYPAIR_FILE")
         .map(PathBuf::from)
         .or_else(|| local.then(|| data_dir.join(DEV_ORACLE_KEYPAIR_FILE)));
+    let proving_key_dir = p
+        .optional("KAIROS_FLASH__PROVING_KEY_DIR")
+        .map(PathBuf::from)
+        .or_else(|| local.then(|| data_dir.join(DEV_PROVING_KEY_DIR)));
     FlashSettings {
         oracle_keypair_file,
+        proving_key_dir,
         price_feed: PriceFeedSettings { source, calls_per_minute: calls_per_minute.max(1), cache_ttl },
         program_id,
         circuit_id,

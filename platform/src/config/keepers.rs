@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::CoreSettings;
 use super::parser::Parser;
+use super::{CoreSettings, Origin, Secret, local_secrets};
 
 /// The settings `kairos-keepers` runs with. Build with [`super::load_keepers`].
 #[derive(Debug, Clone)]
@@ -29,6 +29,13 @@ pub struct KeeperSettings {
     pub flash_void: JobSwitch,
     /// `chain-sync`: the program's accounts into the flash tables.
     pub chain_sync: JobSwitch,
+    /// `flash-oracle`: ticks, commitment, lock, proof and resolve.
+    pub flash_oracle: JobSwitch,
+    /// Seals each market's commitment salt (`flash-oracle`); the API's key, shared. In dev/test
+    /// the generated one under the data directory, as the API reads it.
+    pub master_key: Option<Secret>,
+    /// The key being rotated out: still opens salts it sealed.
+    pub master_key_previous: Option<Secret>,
 }
 
 /// A job's own settings.
@@ -80,6 +87,26 @@ pub(super) fn load_keepers(p: &mut Parser<'_>, core: CoreSettings) -> KeeperSett
         job_switch(p, ("KAIROS_KEEPERS__FLASH_CREATE__ENABLED", "KAIROS_KEEPERS__FLASH_CREATE__PERIOD_S"), 5);
     let flash_void = job_switch(p, ("KAIROS_KEEPERS__FLASH_VOID__ENABLED", "KAIROS_KEEPERS__FLASH_VOID__PERIOD_S"), 15);
     let chain_sync = job_switch(p, ("KAIROS_KEEPERS__CHAIN_SYNC__ENABLED", "KAIROS_KEEPERS__CHAIN_SYNC__PERIOD_S"), 5);
+    let flash_oracle =
+        job_switch(p, ("KAIROS_KEEPERS__FLASH_ORACLE__ENABLED", "KAIROS_KEEPERS__FLASH_ORACLE__PERIOD_S"), 1);
+    let local = core.profile.is_local();
+    let mut master_key = p.optional("KAIROS_MASTER_KEY").map(Secret::new);
+    if master_key.is_none() && local && flash_oracle.enabled {
+        match local_secrets::load_or_create(&core.data_dir, core.profile) {
+            Ok(generated) => {
+                master_key = Some(generated.master_key);
+                p.set_origin("KAIROS_MASTER_KEY", Origin::Generated);
+            }
+            Err(message) => p.problem("KAIROS_DATA_DIR", &message),
+        }
+    }
+    if master_key.is_some() || (flash_oracle.enabled && !local) {
+        super::api::check_master_key(p, "KAIROS_MASTER_KEY", master_key.as_ref(), local);
+    }
+    let master_key_previous = p.optional("KAIROS_MASTER_KEY_PREVIOUS").map(Secret::new);
+    if master_key_previous.is_some() {
+        super::api::check_master_key(p, "KAIROS_MASTER_KEY_PREVIOUS", master_key_previous.as_ref(), local);
+    }
     // Outside dev/test the chain jobs need their endpoint and the oracle's key; dev and tests
     // find the local chain the API started (and the dev oracle's key) at run time.
     if !core.profile.is_local() {
@@ -87,6 +114,7 @@ pub(super) fn load_keepers(p: &mut Parser<'_>, core: CoreSettings) -> KeeperSett
             ("KAIROS_KEEPERS__FLASH_CREATE__ENABLED", flash_create.enabled),
             ("KAIROS_KEEPERS__FLASH_VOID__ENABLED", flash_void.enabled),
             ("KAIROS_KEEPERS__CHAIN_SYNC__ENABLED", chain_sync.enabled),
+            ("KAIROS_KEEPERS__FLASH_ORACLE__ENABLED", flash_oracle.enabled),
         ];
         let on: Vec<&str> = chain_jobs.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect();
         if !on.is_empty() && core.solana.rpc_url.is_none() {
@@ -95,15 +123,39 @@ pub(super) fn load_keepers(p: &mut Parser<'_>, core: CoreSettings) -> KeeperSett
                 &format!("the keepers' chain jobs need it (or switch them off: {}=false)", on.join("=false, ")),
             );
         }
-        let keyed = flash_create.enabled || flash_void.enabled;
+        let keyed = flash_create.enabled || flash_void.enabled || flash_oracle.enabled;
         if keyed && core.flash.oracle_keypair_file.is_none() {
             p.problem(
                 "KAIROS_FLASH__ORACLE_KEYPAIR_FILE",
-                "flash-create and flash-void sign with the oracle's key (or switch them off)",
+                "flash-create, flash-oracle and flash-void sign with the oracle's key (or switch them off)",
             );
         }
+        if flash_oracle.enabled {
+            let off = "(or switch it off: KAIROS_KEEPERS__FLASH_ORACLE__ENABLED=false)";
+            if core.flash.proving_key_dir.is_none() {
+                p.problem(
+                    "KAIROS_FLASH__PROVING_KEY_DIR",
+                    &format!("flash-oracle proves with the ceremony's key {off}"),
+                );
+            }
+            if core.flash.price_feed.source.is_none() {
+                p.problem("KAIROS_FLASH__PRICE_FEED", &format!("flash-oracle takes its ticks from it {off}"));
+            }
+        }
     }
-    KeeperSettings { core, metrics_bind, lease, probes, backup, flash_create, flash_void, chain_sync }
+    KeeperSettings {
+        core,
+        metrics_bind,
+        lease,
+        probes,
+        backup,
+        flash_create,
+        flash_void,
+        chain_sync,
+        flash_oracle,
+        master_key,
+        master_key_previous,
+    }
 }
 
 /// A job's `…__ENABLED` (on by default) and `…__PERIOD_S` variables.

@@ -26,8 +26,8 @@ use std::fmt;
 pub use self::api::{ApiSettings, Cluster, MIN_JWT_SECRET_BYTES, Trading};
 pub use self::core::{AUTH_BYPASS_VARIABLES, CoreSettings, SolanaEndpoints, TimeSettings};
 pub use self::flash::{
-    DEFAULT_PROGRAM_ID, DEV_ORACLE_KEYPAIR_FILE, FlashSettings, PriceFeedSettings, PriceSource, SIMULATED,
-    api_key_header, is_address,
+    DEFAULT_PROGRAM_ID, DEV_ORACLE_KEYPAIR_FILE, DEV_PROVING_KEY_DIR, FlashSettings, PriceFeedSettings, PriceSource,
+    SIMULATED, api_key_header, is_address,
 };
 pub use self::keepers::{JobSwitch, KeeperSettings};
 pub use local_secrets::LOCAL_SECRETS_FILE_PREFIX;

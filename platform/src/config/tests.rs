@@ -235,10 +235,32 @@ fn keepers_start_in_prod_without_the_apis_settings() {
             ("KAIROS_BACKUP__AGE_RECIPIENT", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"),
             ("KAIROS_SOLANA__RPC_URL", "https://rpc.example.com"),
             ("KAIROS_FLASH__ORACLE_KEYPAIR_FILE", "/etc/kairos/flash-oracle.json"),
+            ("KAIROS_KEEPERS__FLASH_ORACLE__ENABLED", "false"),
         ])
         .collect();
     let (keepers, problems) = load_keepers_from(&sources(&core_only));
     assert!(problems.is_empty(), "{problems:?}");
+    // flash-oracle (on by default) also needs its proving key, a price feed and the master key
+    // that seals its salts; given them, it starts.
+    let oracle_on = with(core_only.clone(), "KAIROS_KEEPERS__FLASH_ORACLE__ENABLED", "true");
+    let (_, problems) = load_keepers_from(&sources(&oracle_on));
+    assert_eq!(
+        variables(&problems),
+        ["KAIROS_MASTER_KEY", "KAIROS_FLASH__PROVING_KEY_DIR", "KAIROS_FLASH__PRICE_FEED"]
+    );
+    let complete = [
+        ("KAIROS_MASTER_KEY", "kH3vR8sQ2mT6wZ1yB4nC7xE0aF5gJ9dL3pU8oI2kS6c="),
+        ("KAIROS_FLASH__PROVING_KEY_DIR", "/var/lib/kairos/flash-keys"),
+        ("KAIROS_FLASH__PRICE_FEED", "https://api.coingecko.com/api/v3/simple/price"),
+    ];
+    let oracle_on = complete.iter().fold(oracle_on, |vars, (k, v)| with(vars, k, v));
+    let (oracle, problems) = load_keepers_from(&sources(&oracle_on));
+    assert!(problems.is_empty() && oracle.flash_oracle.enabled, "{problems:?}");
+    assert!(
+        oracle.describe().iter().any(|l| l.starts_with("KAIROS_MASTER_KEY = [redacted")),
+        "{:?}",
+        oracle.describe()
+    );
     // The chain jobs are on by default: without their endpoint and key prod refuses, naming them.
     let bare = without(without(core_only.clone(), "KAIROS_SOLANA__RPC_URL"), "KAIROS_FLASH__ORACLE_KEYPAIR_FILE");
     let (_, problems) = load_keepers_from(&sources(&bare));

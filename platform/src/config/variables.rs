@@ -252,6 +252,13 @@ pub const VARIABLES: &[Variable] = &[
         "The flash oracle's keypair (Solana's JSON array of 64 bytes), outside git; refused unless mode 0600.",
     )),
     commented(v(
+        "KAIROS_FLASH__PROVING_KEY_DIR",
+        All,
+        "`<KAIROS_DATA_DIR>/flash-keys.dev` in dev/test (`kairos-api` makes a single-party dev key there); unset otherwise",
+        "/var/lib/kairos/flash-keys",
+        "The ceremony's key directory (`flash setup`/`contribute`: `proving_key.bin`, `ceremony.json`) `flash-oracle` proves with; outside git. Its verifying key must be the one stored on chain for KAIROS_FLASH__CIRCUIT_ID.",
+    )),
+    commented(v(
         "KAIROS_FLASH__MAX_PRIORITY_FEE_MICRO_LAMPORTS",
         All,
         "100000",
@@ -288,17 +295,17 @@ pub const VARIABLES: &[Variable] = &[
     ))),
     secret(v(
         "KAIROS_MASTER_KEY",
-        Api,
-        "generated, as above, in dev/test; **required** otherwise",
+        All,
+        "generated, as above, in dev/test; **required** otherwise (by `kairos-keepers` while `flash-oracle` is on)",
         "change-me",
-        "Encrypts API key secrets at rest: 32 bytes in base64, either alphabet (`openssl rand -base64 32`).",
+        "Seals API key secrets and flash markets' commitment salts at rest: 32 bytes in base64, either alphabet (`openssl rand -base64 32`).",
     )),
     secret(commented(v(
         "KAIROS_MASTER_KEY_PREVIOUS",
-        Api,
+        All,
         "unset",
         "",
-        "The master key being rotated out: key secrets it encrypted still decrypt until `kairos-api api-keys reencrypt` moves them to KAIROS_MASTER_KEY.",
+        "The master key being rotated out: key secrets it encrypted still decrypt until `kairos-api api-keys reencrypt` moves them to KAIROS_MASTER_KEY; flash salts it sealed open while it is set, so remove it only once no market sealed under it is still open or locked (a deadline after the rotation began).",
     ))),
     v(
         "KAIROS_SIGNATURE_WINDOW_MS",
@@ -542,6 +549,20 @@ pub const VARIABLES: &[Variable] = &[
         "5",
         "5",
         "How often `chain-sync` reads the program's accounts.",
+    ),
+    v(
+        "KAIROS_KEEPERS__FLASH_ORACLE__ENABLED",
+        Keepers,
+        "true",
+        "false",
+        "Run `flash-oracle` (ticks from the price feed, the commitment, LockMarket, the Groth16 proof, ResolveMarket): outside dev/test it needs the RPC URL, the oracle's key, KAIROS_FLASH__PROVING_KEY_DIR, KAIROS_FLASH__PRICE_FEED and KAIROS_MASTER_KEY.",
+    ),
+    v(
+        "KAIROS_KEEPERS__FLASH_ORACLE__PERIOD_S",
+        Keepers,
+        "1",
+        "1",
+        "How often `flash-oracle` looks for a due tick, lock or resolve (at most a market's tick interval).",
     ),
     commented(v(
         "OTEL_EXPORTER_OTLP_ENDPOINT",

@@ -218,7 +218,8 @@ pub async fn expire_pending_in(conn: &mut AnyConnection, id: &str) -> Result<boo
     Ok(done.rows_affected() == 1)
 }
 
-/// The keeper's record of its `VoidMarket` (or of finding the market voided).
+/// The keeper's record of its `VoidMarket` (or of finding the market voided). The signature
+/// is kept even when chain-sync recorded the void first.
 pub async fn record_voided_in(
     conn: &mut AnyConnection,
     id: &str,
@@ -226,9 +227,83 @@ pub async fn record_voided_in(
     slot: i64,
 ) -> Result<bool, StorageError> {
     let done = sqlx::query(
-        "UPDATE flash_markets SET status = 'voided', void_signature = COALESCE($1, void_signature), \
-         slot = CASE WHEN slot > $2 THEN slot ELSE $2 END WHERE id = $3 AND status IN ('open', 'locked')",
+        "UPDATE flash_markets SET status = CASE WHEN status IN ('open', 'locked') THEN 'voided' ELSE status END, \
+         void_signature = COALESCE($1, void_signature), slot = CASE WHEN slot > $2 THEN slot ELSE $2 END \
+         WHERE id = $3 AND status IN ('open', 'locked', 'voided')",
     )
+    .bind(signature)
+    .bind(slot)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The market's commitment salt as sealed under the master key, once the oracle chose it.
+pub async fn sealed_salt(db: &Db, id: &str) -> Result<Option<String>, StorageError> {
+    let row =
+        sqlx::query("SELECT salt_sealed FROM flash_markets WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
+    Ok(match row {
+        Some(r) => r.try_get(0)?,
+        None => None,
+    })
+}
+
+/// Stores the oracle's sealed salt, once: false when the market already has one (the caller
+/// reads that one instead, so a lock after a restart commits to the same salt).
+pub async fn record_salt_in(conn: &mut AnyConnection, id: &str, sealed: &str) -> Result<bool, StorageError> {
+    let done = sqlx::query("UPDATE flash_markets SET salt_sealed = $1 WHERE id = $2 AND salt_sealed IS NULL")
+        .bind(sealed)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The keeper's record of its `LockMarket` (or of finding the market locked): `open` becomes
+/// `locked` with the commitment. The signature is kept even when chain-sync moved the row on
+/// first. False for an unknown market.
+pub async fn record_locked_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    commitment: &str,
+    signature: Option<&str>,
+    slot: i64,
+) -> Result<bool, StorageError> {
+    let done = sqlx::query(
+        "UPDATE flash_markets SET status = CASE WHEN status = 'open' THEN 'locked' ELSE status END, \
+         commitment = COALESCE(commitment, $1), lock_signature = COALESCE($2, lock_signature), \
+         slot = CASE WHEN slot > $3 THEN slot ELSE $3 END WHERE id = $4",
+    )
+    .bind(commitment)
+    .bind(signature)
+    .bind(slot)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The keeper's record of its `ResolveMarket`: the winner, and `resolved` (or `voided` when
+/// nobody backed the winner and the program refunded everyone). The signature is kept even
+/// when chain-sync recorded the outcome first.
+pub async fn record_resolved_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    winning_outcome: i64,
+    refunded: bool,
+    signature: Option<&str>,
+    slot: i64,
+) -> Result<bool, StorageError> {
+    let status = if refunded { "voided" } else { "resolved" };
+    let done = sqlx::query(
+        "UPDATE flash_markets SET status = CASE WHEN status IN ('open', 'locked') THEN $1 ELSE status END, \
+         winning_outcome = CASE WHEN status IN ('open', 'locked') THEN $2 ELSE winning_outcome END, \
+         resolve_signature = COALESCE($3, resolve_signature), \
+         slot = CASE WHEN slot > $4 THEN slot ELSE $4 END WHERE id = $5",
+    )
+    .bind(status)
+    .bind(winning_outcome)
     .bind(signature)
     .bind(slot)
     .bind(id)
@@ -254,7 +329,7 @@ pub struct ChainMarket {
 /// an older slot).
 pub async fn sync_market_in(conn: &mut AnyConnection, m: &ChainMarket) -> Result<bool, StorageError> {
     let done = sqlx::query(
-        "UPDATE flash_markets SET status = $1, totals = $2, winning_outcome = $3, commitment = $4, \
+        "UPDATE flash_markets SET status = $1, totals = $2, winning_outcome = $3, commitment = COALESCE($4, commitment), \
          oracle = COALESCE(oracle, $5), slot = $6 WHERE address = $7 AND slot <= $6",
     )
     .bind(&m.status)

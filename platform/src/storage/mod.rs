@@ -17,6 +17,7 @@ pub mod auth_challenges;
 pub mod chain;
 pub mod dead_man;
 pub mod flash_markets;
+pub mod flash_ticks;
 pub mod keeper_jobs;
 pub mod kill_switch;
 pub mod ledger;

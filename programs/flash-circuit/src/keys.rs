@@ -256,19 +256,33 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CircuitError> {
     Ok(())
 }
 
-/// Keys must never be committed: refuse any directory inside a git work tree.
+/// Keys must never be committed: refuse any directory inside a git work tree unless git
+/// ignores it (`git check-ignore`, so the repository's own rules decide, e.g. the dev profile's
+/// `data/`). Without a working `git` such a directory is refused.
 pub fn refuse_git_work_tree(dir: &Path) -> Result<(), CircuitError> {
     let absolute: PathBuf = if dir.is_absolute() { dir.to_path_buf() } else { std::env::current_dir()?.join(dir) };
     // The directory may not exist yet: check from its nearest existing ancestor, with
     // symbolic links resolved.
     let existing = absolute.ancestors().find(|a| a.exists()).unwrap_or(Path::new("/"));
-    if let Some(repo) = existing.canonicalize()?.ancestors().find(|a| a.join(".git").exists()) {
-        return Err(CircuitError::input(format!(
-            "refusing to write keys inside the git work tree {}; choose a directory outside it",
-            repo.display()
-        )));
+    let canonical = existing.canonicalize()?;
+    let Some(repo) = canonical.ancestors().find(|a| a.join(".git").exists()) else { return Ok(()) };
+    let target = canonical.join(absolute.strip_prefix(existing).unwrap_or(Path::new("")));
+    let ignored = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["check-ignore", "-q", "--"])
+        .arg(&target)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ignored {
+        return Ok(());
     }
-    Ok(())
+    Err(CircuitError::input(format!(
+        "refusing to write keys inside the git work tree {} where git does not ignore them; choose a directory outside it",
+        repo.display()
+    )))
 }
 
 #[cfg(any(test, feature = "test-keys"))]

@@ -170,6 +170,20 @@ fn keys_are_never_written_into_a_git_work_tree() {
     assert!(!inside.exists(), "nothing was created inside the work tree");
 }
 
+#[test]
+fn keys_may_go_where_the_work_tree_ignores_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let init = std::process::Command::new("git").arg("init").arg("-q").arg(tmp.path()).status().expect("git runs");
+    assert!(init.success(), "git init");
+    std::fs::write(tmp.path().join(".gitignore"), "data/\n").expect("ignore file");
+    let refuse = kairos_flash_circuit::keys::refuse_git_work_tree;
+    assert!(refuse(&tmp.path().join("data/flash-keys.dev")).is_ok(), "an ignored directory (not yet made)");
+    std::fs::create_dir_all(tmp.path().join("data")).expect("data");
+    assert!(refuse(&tmp.path().join("data/flash-keys.dev")).is_ok(), "under an ignored directory that exists");
+    let err = refuse(&tmp.path().join("keys")).expect_err("a tracked place");
+    assert!(err.to_string().contains("git work tree"), "{err}");
+}
+
 /// A Python with py_ecc for the independent check: `TEST_PY_ECC_PYTHON`, else `python3` when
 /// it imports py_ecc. Missing, the test fails unless the developer opted out of tests that need
 /// outside tools (`TEST_SKIP_SERVICES=1`); CI never does.
