@@ -127,7 +127,15 @@ where
                 return Err(SendError::Timeout(policy.give_up));
             }
             tokio::time::sleep(policy.poll).await;
-            let statuses = rpc_client.get_signature_statuses(&[signature]).await.map_err(rpc)?;
+            // A poll that gets no answer says nothing about the transaction: ask again at the
+            // next poll (until `give_up`) rather than lose track of one that may have landed.
+            let statuses = match rpc_client.get_signature_statuses(&[signature]).await {
+                Ok(statuses) => statuses,
+                Err(e) => {
+                    tracing::warn!(%signature, error = %e, "getSignatureStatuses failed; polling again");
+                    continue;
+                }
+            };
             if let Some(Some(status)) = statuses.value.first() {
                 if let Some(err) = &status.err {
                     return if done().await? { Ok(Outcome::AlreadyDone) } else { Err(SendError::Refused(err.clone())) };
@@ -137,7 +145,14 @@ where
                 }
                 continue;
             }
-            if rpc_client.get_block_height().await.map_err(rpc)? > last_valid {
+            let height = match rpc_client.get_block_height().await {
+                Ok(height) => height,
+                Err(e) => {
+                    tracing::warn!(%signature, error = %e, "getBlockHeight failed; polling again");
+                    continue;
+                }
+            };
+            if height > last_valid {
                 // Expired unseen: it can never land now. Read the chain and build anew.
                 break;
             }

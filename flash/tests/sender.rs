@@ -35,6 +35,8 @@ struct Proxy {
     loss: Mutex<Vec<Loss>>,
     /// Every `sendTransaction` body that reached the proxy.
     sends: Mutex<usize>,
+    /// How many `getSignatureStatuses` polls still get a 502 instead of their answer.
+    status_losses: Mutex<usize>,
 }
 
 async fn relay(State(p): State<Arc<Proxy>>, body: String) -> (StatusCode, String) {
@@ -43,6 +45,13 @@ async fn relay(State(p): State<Arc<Proxy>>, body: String) -> (StatusCode, String
         *p.sends.lock().expect("sends") += 1;
         let mut plan = p.loss.lock().expect("loss");
         if plan.is_empty() { Loss::None } else { plan.remove(0) }
+    } else if body.contains("\"getSignatureStatuses\"") {
+        let mut left = p.status_losses.lock().expect("status losses");
+        if *left > 0 {
+            *left -= 1;
+            return (StatusCode::BAD_GATEWAY, String::new());
+        }
+        Loss::None
     } else {
         Loss::None
     };
@@ -69,6 +78,7 @@ async fn proxy(upstream: &str, loss: Vec<Loss>) -> (Arc<Proxy>, String) {
         client: reqwest::Client::new(),
         loss: Mutex::new(loss),
         sends: Mutex::new(0),
+        status_losses: Mutex::new(0),
     });
     let app = Router::new().route("/", post(relay)).with_state(p.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -153,6 +163,21 @@ async fn a_lost_answer_is_tracked_not_sent_again_and_already_done_ends_the_work(
     };
     let outcome = send(&chain, &oracle, &[], std::slice::from_ref(&ix), 60_000, FAST, stale_first).await.expect("done");
     assert_eq!(outcome, Outcome::AlreadyDone);
+}
+
+#[tokio::test]
+async fn status_polls_without_an_answer_are_polled_again_and_nothing_is_sent_twice() {
+    let oracle = Keypair::new();
+    let local = setup(&oracle).await;
+    let (p, url) = proxy(local.url(), vec![]).await;
+    *p.status_losses.lock().expect("status losses") = 3;
+    let chain = FlashChain::new(&url, kairos_flash_bets::ID, 1_000);
+    let (id, ix) = create(&chain, &oracle, 300).await;
+    let exists = || async { Ok(chain.market(&id).await?.is_some()) };
+    let outcome = send(&chain, &oracle, &[], std::slice::from_ref(&ix), 50_000, FAST, exists).await.expect("sent");
+    assert!(matches!(outcome, Outcome::Landed { .. }), "the landing is still seen: {outcome:?}");
+    assert_eq!(*p.status_losses.lock().expect("status losses"), 0, "the lost polls were asked");
+    assert_eq!(*p.sends.lock().expect("sends"), 1);
 }
 
 #[tokio::test]

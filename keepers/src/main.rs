@@ -141,7 +141,7 @@ async fn run(settings: config::KeeperSettings) -> anyhow::Result<()> {
     };
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    for (job, enabled) in jobs::all(&settings) {
+    for (job, enabled) in jobs::all(&settings, &db).map_err(|e| anyhow::anyhow!(e))? {
         tasks.spawn(scheduler::run_job(worker.clone(), job, enabled, stopped.clone()));
     }
     tracing::info!(holder = %holder, metrics = %settings.metrics_bind, "kairos-keepers running");

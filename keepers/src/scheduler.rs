@@ -58,6 +58,7 @@ enum RunEnd {
 /// Registers `job` and runs it under its lease until `stop` turns true.
 pub async fn run_job(worker: Worker, job: Arc<dyn Job>, enabled: bool, mut stop: watch::Receiver<bool>) {
     let name = job.name();
+    let worker = Worker { lease: job.lease().unwrap_or(worker.lease), ..worker };
     let period_ms = i64::try_from(job.period().as_millis()).unwrap_or(i64::MAX);
     if let Err(e) = keeper_jobs::register(&worker.db, name, enabled, period_ms, now_us()).await {
         tracing::error!(job = name, error = %e, "cannot register the job; it will not run in this process");

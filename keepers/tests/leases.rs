@@ -2,11 +2,13 @@
 //! `dependency-probes` job runs once per period (not once per process), kill -9 of the lease
 //! holder hands the job to the other within one lease, a failing dependency shows as the
 //! job's last error, and SIGTERM releases the lease. On SQLite and PostgreSQL. The `backup`
-//! job leaves one encrypted backup per period, whichever keeper holds it.
+//! job leaves one encrypted backup per period, whichever keeper holds it. The CLOB heartbeat
+//! (`venue-heartbeat`) moves to the other keeper after kill -9 within the CLOB's deadline and
+//! continues the chain of heartbeat ids.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -110,10 +112,20 @@ async fn until(
     within: Duration,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> (serde_json::Value, Duration) {
+    until_job(vars, "dependency-probes", within, done).await
+}
+
+/// [`until`] for the job `name`.
+async fn until_job(
+    vars: &[(&'static str, String)],
+    name: &'static str,
+    within: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> (serde_json::Value, Duration) {
     let start = Instant::now();
     loop {
         let v = vars.to_vec();
-        let job = tokio::task::spawn_blocking(move || probes_job(&v)).await.expect("join");
+        let job = tokio::task::spawn_blocking(move || job(&v, name)).await.expect("join");
         if let Ok(job) = &job
             && done(job)
         {
@@ -230,4 +242,107 @@ async fn the_backup_job_leaves_one_backup_per_period_across_keepers() {
     let probes = job(&vars, "dependency-probes").expect("status");
     assert_eq!(probes["enabled"], false, "switched off by its setting: {probes:#}");
     drop(running);
+}
+
+/// A CLOB that takes heartbeats only in their chain (each must carry the id the last accepted
+/// one returned, as Polymarket's does) and notes when it accepted each.
+struct HeartbeatClob {
+    url: String,
+    accepted: Arc<Mutex<Vec<Instant>>>,
+    rejected: Arc<AtomicU32>,
+}
+
+async fn heartbeat_clob() -> HeartbeatClob {
+    use axum::routing::get;
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let rejected = Arc::new(AtomicU32::new(0));
+    let expected = Arc::new(Mutex::new(String::new()));
+    let (a, r) = (accepted.clone(), rejected.clone());
+    let app = Router::new()
+        .route(
+            "/time",
+            get(|| async {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("now").as_secs().to_string()
+            }),
+        )
+        .route(
+            "/v1/heartbeats",
+            post(move |body: String| {
+                let (accepted, rejected, expected) = (a.clone(), r.clone(), expected.clone());
+                async move {
+                    let sent: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
+                    let mut expected = expected.lock().expect("expected");
+                    if sent["heartbeat_id"].as_str() != Some(expected.as_str()) {
+                        rejected.fetch_add(1, Ordering::SeqCst);
+                        let body = serde_json::json!({ "error": "Invalid Heartbeat ID", "heartbeat_id": *expected });
+                        return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body));
+                    }
+                    let mut accepted = accepted.lock().expect("accepted");
+                    accepted.push(Instant::now());
+                    *expected = format!("hb-{}", accepted.len());
+                    (axum::http::StatusCode::OK, axum::Json(serde_json::json!({ "heartbeat_id": *expected })))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    HeartbeatClob { url, accepted, rejected }
+}
+
+#[tokio::test]
+async fn the_clob_heartbeat_moves_to_the_other_keeper_inside_the_deadline_after_kill() {
+    for db in scratch::all().await {
+        let data = tempfile::tempdir().expect("data");
+        let clob = heartbeat_clob().await;
+        let mut vars = vars(&db, data.path(), "http://127.0.0.1:9");
+        vars.retain(|(k, _)| *k != "KAIROS_KEEPERS__LEASE_MS");
+        vars.extend([
+            ("KAIROS_KEEPERS__PROBES__ENABLED", "false".to_string()),
+            ("KAIROS_POLYMARKET__API_KEY", "00000000-0000-0000-0000-000000000001".to_string()),
+            ("KAIROS_POLYMARKET__API_SECRET", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==".to_string()),
+            ("KAIROS_POLYMARKET__API_PASSPHRASE", "passphrase".to_string()),
+            // Hardhat's first test key: a well-known throwaway.
+            (
+                "KAIROS_POLYMARKET__PRIVATE_KEY",
+                "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".to_string(),
+            ),
+            ("KAIROS_POLYMARKET__CLOB_BASE_URL", clob.url.clone()),
+            ("KAIROS_POLYMARKET__TIMEOUT_MS", "1000".to_string()),
+        ]);
+        let spawn = || keepers(&vars).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn keeper");
+        let mut running = Keepers(vec![spawn(), spawn()]);
+        let (job, _) = until_job(&vars, "venue-heartbeat", Duration::from_secs(30), |j| j["holder"].is_string()).await;
+        let ids: Vec<u32> = running.0.iter().map(Child::id).collect();
+        let holder = pid_of(&job["holder"]).expect("holder pid");
+        let (reconcile, _) =
+            until_job(&vars, "venue-reconcile", Duration::from_secs(30), |j| j["last_success_at"].is_string()).await;
+        assert!(reconcile["last_error"].is_null(), "{}: {reconcile:#}", db.label);
+
+        // Kill the holder just before its next beat is due (beats go every 3 s): the worst time.
+        let beats = || clob.accepted.lock().expect("accepted").clone();
+        while beats().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let last = *beats().last().expect("a beat");
+        tokio::time::sleep(Duration::from_millis(2_800).saturating_sub(last.elapsed())).await;
+        let dead = usize::from(holder != ids[0]);
+        signal(&running.0[dead], "-KILL");
+        let _ = running.0[dead].wait();
+        let survivor = running.0[1 - dead].id();
+        until_job(&vars, "venue-heartbeat", Duration::from_secs(10), |j| pid_of(&j["holder"]) == Some(survivor)).await;
+        tokio::time::sleep(Duration::from_secs(7)).await;
+
+        let beats = beats();
+        let gaps: Vec<Duration> = beats.windows(2).map(|w| w[1] - w[0]).collect();
+        let widest = gaps.iter().max().copied().unwrap_or_default();
+        eprintln!(
+            "{}: widest gap between accepted beats across kill -9 of the holder: {} ms",
+            db.label,
+            widest.as_millis()
+        );
+        assert!(beats.len() >= 4, "{}: the survivor beats: {gaps:?}", db.label);
+        assert!(widest < Duration::from_secs(8), "{}: the 10 s deadline needs margin: {gaps:?}", db.label);
+        assert_eq!(clob.rejected.load(Ordering::SeqCst), 0, "{}: the survivor continued the chain of ids", db.label);
+    }
 }

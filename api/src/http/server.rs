@@ -136,7 +136,9 @@ pub async fn start(mut settings: ApiSettings) -> Result<Running, StartError> {
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
     if let Some(live) = state.venues().polymarket.live() {
-        tracing::info!("the Polymarket venue is on: heartbeat, user channel and polling start");
+        tracing::info!(
+            "the Polymarket venue is on: the user channel starts, and orders wait for the heartbeat the keepers keep (venue-heartbeat)"
+        );
         let token = shutdown.clone();
         tasks.spawn(async move {
             kairos_venues::polymarket::sync::run(live, token).await;

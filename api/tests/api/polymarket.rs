@@ -36,10 +36,53 @@ async fn app_with(db: &ScratchDb, clob: &MockClob, ws: &str, poll_ms: &str, extr
         ("KAIROS_POLYMARKET__TIMEOUT_MS", "400"),
     ];
     vars.extend_from_slice(extra);
-    let app = spawn(db, &vars).await;
+    let mut app = spawn(db, &vars).await;
+    app.companions.push(Box::new(venue_keepers(&app, db, &vars).await));
     // New orders wait for the first accepted CLOB heartbeat.
     heartbeat_is(&app, "up").await;
     app
+}
+
+/// The keepers' venue jobs (`venue-heartbeat`, `venue-reconcile`) on the instance's database,
+/// under the scheduler as `kairos-keepers` runs them; they stop when this is dropped.
+struct VenueKeepers {
+    stop: tokio::sync::watch::Sender<bool>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for VenueKeepers {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn venue_keepers(app: &TestApp, db: &ScratchDb, vars: &[(&str, &str)]) -> VenueKeepers {
+    use kairos_keepers::scheduler::{Worker, run_job};
+    let data = tempfile::tempdir().expect("data");
+    let mut all = vec![
+        ("KAIROS_PROFILE".to_string(), "test".to_string()),
+        ("KAIROS_DATABASE_URL".to_string(), db.url.clone()),
+        ("KAIROS_DATA_DIR".to_string(), data.path().display().to_string()),
+        ("KAIROS_KEEPERS__FLASH_ORACLE__ENABLED".to_string(), "false".to_string()),
+    ];
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let raw = kairos_platform::config::RawSources::from_vars(all).expect("sources");
+    let (settings, problems) = kairos_platform::config::load_keepers_from(&raw);
+    assert!(problems.is_empty(), "{problems:?}");
+    let store = app.state().db().clone();
+    let jobs = kairos_keepers::jobs::venue(&settings, &store).expect("the venue jobs");
+    assert_eq!(jobs.len(), 2, "the heartbeat and the poll");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = Worker {
+        db: store,
+        holder: format!("test/{}", db.label),
+        lease: std::time::Duration::from_secs(15),
+        grace: std::time::Duration::from_secs(1),
+    };
+    for (job, enabled) in jobs {
+        tokio::spawn(run_job(worker.clone(), job, enabled, stopped.clone()));
+    }
+    VenueKeepers { stop, _data: data }
 }
 
 /// Waits until `/ready` reports the CLOB heartbeat `up` or `down`.

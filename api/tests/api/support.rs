@@ -10,6 +10,8 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     pub(crate) running: Option<Running>,
     _data: tempfile::TempDir,
+    /// What runs beside the instance for as long as it lives (the keepers' venue jobs).
+    pub(crate) companions: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 /// Test-profile settings on `db`, listeners on port 0, plus `extra` variables.
@@ -49,6 +51,7 @@ pub(crate) async fn try_spawn(db: &ScratchDb, extra: &[(&str, &str)]) -> Result<
         client: reqwest::Client::new(),
         running: Some(running),
         _data: data,
+        companions: Vec::new(),
     })
 }
 
@@ -131,6 +134,7 @@ impl TestApp {
             client: self.client.clone(),
             running: Some(running),
             _data: self._data,
+            companions: self.companions,
         }
     }
 

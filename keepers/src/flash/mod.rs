@@ -7,10 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use kairos_flash::FlashChain;
 use kairos_platform::config::CoreSettings;
-use kairos_platform::storage::{Db, keeper_jobs};
 use solana_keypair::Keypair;
-
-use crate::jobs::JobContext;
 
 /// The file `kairos-api` writes in dev when it starts the local chain.
 pub const LOCAL_CHAIN_FILE: &str = "local-chain.json";
@@ -90,21 +87,6 @@ impl FlashAccess {
         let key = Arc::new(key);
         *cached = Some(key.clone());
         Ok(key)
-    }
-}
-
-/// A transaction of this run that first holds its lease's fence: `None` when the lease was
-/// lost (the caller writes nothing and stops).
-pub async fn fenced(
-    db: &Db,
-    job: &str,
-    ctx: &JobContext,
-) -> Result<Option<sqlx::Transaction<'static, sqlx::Any>>, String> {
-    let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
-    if keeper_jobs::hold_fence_in(&mut tx, job, &ctx.holder, ctx.fence).await.map_err(|e| e.to_string())? {
-        Ok(Some(tx))
-    } else {
-        Ok(None)
     }
 }
 

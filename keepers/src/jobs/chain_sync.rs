@@ -11,8 +11,9 @@ use std::time::Duration;
 use kairos_flash_bets::state::{Market, MarketStatus};
 use kairos_platform::storage::flash_markets::{self, ChainMarket, ChainPosition};
 
+use super::fenced;
 use super::{Job, JobContext, RunFuture};
-use crate::flash::{FlashAccess, fenced};
+use crate::flash::FlashAccess;
 
 const NAME: &str = "chain-sync";
 

@@ -14,8 +14,9 @@ use kairos_flash_bets::instruction::{MarketTerms, create_market};
 use kairos_platform::storage::flash_markets::{self, FlashMarketRow};
 use solana_signer::Signer as _;
 
+use super::fenced;
 use super::{Job, JobContext, RunFuture};
-use crate::flash::{FlashAccess, fenced, market_id};
+use crate::flash::{FlashAccess, market_id};
 
 const NAME: &str = "flash-create";
 /// Units a create asks for: two account creations (market and vault, system CPIs), the vault's

@@ -37,8 +37,9 @@ use kairos_platform::storage::flash_ticks::{self, TickRow};
 use rand::RngCore as _;
 use solana_signer::Signer as _;
 
+use super::fenced;
 use super::{Job, JobContext, RunFuture};
-use crate::flash::{FlashAccess, fenced, market_id};
+use crate::flash::{FlashAccess, market_id};
 use crate::price_feed::PriceFeed;
 
 const NAME: &str = "flash-oracle";
@@ -46,6 +47,8 @@ const NAME: &str = "flash-oracle";
 const LOCK_COMPUTE_UNITS: u32 = 30_000;
 /// Markets looked at per run.
 const BATCH: i64 = 500;
+/// Tries at recording a landed resolve before the task gives up (and reports it).
+const RECORD_ATTEMPTS: u32 = 3;
 
 /// What a market's observation needs at a given moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -387,24 +390,56 @@ async fn settle(oracle: &FlashOracle, ctx: &JobContext, m: &FlashMarketRow) -> R
         .await
         .map_err(|e| format!("market {}: resolve: {e}", m.id))?;
     let (signature, slot) = sent.record();
-    // What the chain says settled it: ours, or (already done) a resolve or a void by anyone.
-    let (outcome, refunded) = match (&sent, read(id).await.map_err(|e| e.to_string())?) {
-        (Outcome::Landed { .. }, _) => (outcome, market.totals.get(usize::from(outcome)).is_some_and(|t| *t == 0)),
-        (Outcome::AlreadyDone, Some(now)) => match (now.status, now.winning_outcome) {
-            (MarketStatus::Resolved, Some(winner)) => (winner, false),
-            (MarketStatus::Voided, Some(winner)) => (winner, true),
-            // Voided without a winner (past its deadline): flash-void and chain-sync record it.
-            _ => return Ok(()),
+    // What the chain says settled it: ours (a landed resolve pays the winners unless nobody
+    // backed the winning outcome, when it refunds), or (already done) a resolve or a void by
+    // anyone.
+    let (outcome, refunded) = match &sent {
+        Outcome::Landed { .. } => (outcome, market.totals.get(usize::from(outcome)).is_some_and(|t| *t == 0)),
+        Outcome::AlreadyDone => match read(id).await.map_err(|e| e.to_string())? {
+            Some(now) => match (now.status, now.winning_outcome) {
+                (MarketStatus::Resolved, Some(winner)) => (winner, false),
+                (MarketStatus::Voided, Some(winner)) => (winner, true),
+                // Voided without a winner (past its deadline): flash-void and chain-sync record it.
+                _ => return Ok(()),
+            },
+            None => return Err(format!("market {}: its account vanished", m.id)),
         },
-        (Outcome::AlreadyDone, None) => return Err(format!("market {}: its account vanished", m.id)),
     };
-    let Some(mut tx) = fenced(&ctx.db, NAME, ctx).await? else { return Err("lease lost".into()) };
-    flash_markets::record_resolved_in(&mut tx, &m.id, i64::from(outcome), refunded, signature, slot)
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
+    record_resolved(ctx, &m.id, i64::from(outcome), refunded, signature, slot).await?;
     tracing::info!(market = %m.id, outcome, ?signature, prove_ms, "flash market resolved");
     Ok(())
+}
+
+/// Records a resolve the chain has taken. Tried a few times: once the chain shows the market
+/// settled no later task sends (or learns) this signature again, so a passing database error
+/// must not lose it.
+async fn record_resolved(
+    ctx: &JobContext,
+    id: &str,
+    outcome: i64,
+    refunded: bool,
+    signature: Option<&str>,
+    slot: i64,
+) -> Result<(), String> {
+    let mut attempt = 0;
+    loop {
+        let done = async {
+            let Some(mut tx) = fenced(&ctx.db, NAME, ctx).await? else { return Err("lease lost".to_string()) };
+            flash_markets::record_resolved_in(&mut tx, id, outcome, refunded, signature, slot)
+                .await
+                .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())
+        }
+        .await;
+        match done {
+            Err(e) if e != "lease lost" && attempt < RECORD_ATTEMPTS => {
+                attempt += 1;
+                tracing::warn!(market = %id, error = %e, attempt, "recording a landed resolve failed; trying again");
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+            other => return other.map_err(|e| format!("market {id}: recording its resolve: {e}")),
+        }
+    }
 }
 
 /// The job as the scheduler holds it: the state lives behind an `Arc` so the lock-and-resolve

@@ -12,8 +12,9 @@ use kairos_flash_bets::instruction::void_market;
 use kairos_flash_bets::state::MarketStatus;
 use kairos_platform::storage::flash_markets::{self, FlashMarketRow};
 
+use super::fenced;
 use super::{Job, JobContext, RunFuture};
-use crate::flash::{FlashAccess, fenced, market_id};
+use crate::flash::{FlashAccess, market_id};
 
 const NAME: &str = "flash-void";
 const VOID_COMPUTE_UNITS: u32 = 20_000;

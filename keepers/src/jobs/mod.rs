@@ -3,8 +3,7 @@
 //! it writes that matters it writes in a transaction that first holds the lease's fence
 //! (`keeper_jobs::hold_fence_in`), so a holder that lost its lease changes nothing.
 //!
-//! The jobs that exist are listed in [`all`]; venue reconciliation is not here until it works
-//! (nothing is registered that only pretends to run).
+//! The jobs that exist are listed in [`all`].
 
 mod backup;
 mod chain_sync;
@@ -12,6 +11,8 @@ mod dependency_probes;
 mod flash_create;
 mod flash_oracle;
 mod flash_void;
+mod venue_heartbeat;
+mod venue_reconcile;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kairos_platform::config::KeeperSettings;
-use kairos_platform::storage::Db;
+use kairos_platform::storage::{Db, keeper_jobs};
 
 pub use backup::Backup;
 pub use chain_sync::{ChainSync, chain_market};
@@ -27,6 +28,8 @@ pub use dependency_probes::DependencyProbes;
 pub use flash_create::FlashCreate;
 pub use flash_oracle::{FlashOracleJob, TickPlan, tick_plan};
 pub use flash_void::FlashVoid;
+pub use venue_heartbeat::VenueHeartbeat;
+pub use venue_reconcile::VenueReconcile;
 
 /// What a run gets: the database and the lease it runs under.
 #[derive(Debug, Clone)]
@@ -44,19 +47,60 @@ pub trait Job: Send + Sync + std::fmt::Debug {
     fn period(&self) -> Duration;
     /// A run that takes longer is abandoned and counted as a failure.
     fn timeout(&self) -> Duration;
+    /// The job's own lease, when the process's (`KAIROS_KEEPERS__LEASE_MS`) would hand it over
+    /// too slowly.
+    fn lease(&self) -> Option<Duration> {
+        None
+    }
     /// One run; an error is recorded as the job's last error and retried with backoff.
     fn run<'a>(&'a self, ctx: &'a JobContext) -> RunFuture<'a>;
 }
 
-/// Every job with whether the settings switch it on.
-pub fn all(settings: &KeeperSettings) -> Vec<(Arc<dyn Job>, bool)> {
+/// A transaction of this run that first holds its lease's fence: `None` when the lease was
+/// lost (the caller writes nothing and stops).
+pub async fn fenced(
+    db: &Db,
+    job: &str,
+    ctx: &JobContext,
+) -> Result<Option<sqlx::Transaction<'static, sqlx::Any>>, String> {
+    let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
+    if keeper_jobs::hold_fence_in(&mut tx, job, &ctx.holder, ctx.fence).await.map_err(|e| e.to_string())? {
+        Ok(Some(tx))
+    } else {
+        Ok(None)
+    }
+}
+
+/// A job and whether the settings switch it on.
+pub type Switched = (Arc<dyn Job>, bool);
+
+/// Every job with whether the settings switch it on; an error when the Polymarket venue's
+/// settings are unusable (as the API refuses to start on them).
+pub fn all(settings: &KeeperSettings, db: &Db) -> Result<Vec<Switched>, String> {
     let access = Arc::new(crate::flash::FlashAccess::new(&settings.core));
-    vec![
+    let mut jobs: Vec<Switched> = vec![
         (Arc::new(DependencyProbes::new(&settings.core, settings.probes.period)), settings.probes.enabled),
         (Arc::new(Backup::new(&settings.core, settings.backup.period)), settings.backup.enabled),
         (Arc::new(FlashCreate::new(access.clone(), settings.flash_create.period)), settings.flash_create.enabled),
         (Arc::new(FlashVoid::new(access.clone(), settings.flash_void.period)), settings.flash_void.enabled),
         (Arc::new(ChainSync::new(access.clone(), settings.chain_sync.period)), settings.chain_sync.enabled),
         (Arc::new(FlashOracleJob::new(access, settings)), settings.flash_oracle.enabled),
-    ]
+    ];
+    jobs.extend(venue(settings, db)?);
+    Ok(jobs)
+}
+
+/// `venue-heartbeat` and `venue-reconcile`, when the Polymarket venue is on (its credentials
+/// set); none otherwise.
+pub fn venue(settings: &KeeperSettings, db: &Db) -> Result<Vec<Switched>, String> {
+    let Some(credentials) = &settings.polymarket else { return Ok(Vec::new()) };
+    // The keepers place no orders: no limits apply, and nobody listens to what they publish.
+    let (publisher, _) = tokio::sync::broadcast::channel(1);
+    let live = kairos_venues::polymarket::live::Live::new(credentials, Default::default(), db.clone(), publisher)
+        .map_err(|e| e.to_string())?;
+    let live = Arc::new(live);
+    Ok(vec![
+        (Arc::new(VenueHeartbeat::new(live.clone())), settings.venue_heartbeat),
+        (Arc::new(VenueReconcile::new(live, credentials.poll)), settings.venue_reconcile),
+    ])
 }

@@ -113,7 +113,6 @@ impl ApiSettings {
             return Some(core);
         }
         let micros = kairos_domain::format_micros;
-        let poly = self.polymarket.as_ref();
         Some(match name {
             "KAIROS_BIND" => self.bind.to_string(),
             "KAIROS_INTERNAL_BIND" => self.internal_bind.to_string(),
@@ -142,33 +141,7 @@ impl ApiSettings {
             "KAIROS_INSTANCE_ID" => or_unset(self.cluster.instance_id.as_deref(), "(unset: <hostname>/<address>)"),
             "KAIROS_ADVERTISE_URL" => or_unset(self.cluster.advertise_url.as_deref(), "(unset: http://<address>)"),
             "KAIROS_MARKET_LEASE_MS" => self.cluster.lease.as_millis().to_string(),
-            "KAIROS_POLYMARKET__API_KEY" => match poly {
-                Some(_) => "[redacted]: the Polymarket venue is configured".to_string(),
-                None => "(unset: Polymarket venue off)".to_string(),
-            },
-            "KAIROS_POLYMARKET__API_SECRET" => shown(poly.map(|c| &c.api_secret)),
-            "KAIROS_POLYMARKET__API_PASSPHRASE" => shown(poly.map(|c| &c.api_passphrase)),
-            "KAIROS_POLYMARKET__PRIVATE_KEY" => shown(poly.map(|c| &c.private_key)),
-            _ => return self.polymarket_value_of(name),
-        })
-    }
-
-    /// The venue's other settings, shown whether the venue is on or not (they are read either way).
-    fn polymarket_value_of(&self, name: &str) -> Option<String> {
-        let c = self.polymarket.as_ref();
-        let off = "(venue off)".to_string();
-        let show = |f: &dyn Fn(&super::PolymarketCredentials) -> String| c.map_or_else(|| off.clone(), f);
-        Some(match name {
-            "KAIROS_POLYMARKET__FUNDER" => show(&|c| or_unset(c.funder.as_deref(), "(unset: the signer is the maker)")),
-            "KAIROS_POLYMARKET__SIGNATURE_TYPE" => show(&|c| c.signature_type.to_string()),
-            "KAIROS_POLYMARKET__CLOB_BASE_URL" => show(&|c| c.clob_base_url.clone()),
-            "KAIROS_POLYMARKET__WS_URL" => show(&|c| c.ws_url.clone()),
-            "KAIROS_POLYMARKET__CHAIN_ID" => show(&|c| c.chain_id.to_string()),
-            "KAIROS_POLYMARKET__POLL_MS" => show(&|c| c.poll.as_millis().to_string()),
-            "KAIROS_POLYMARKET__TIMEOUT_MS" => show(&|c| c.timeout.as_millis().to_string()),
-            "KAIROS_POLYMARKET__ORDERS_PER_SECOND" => show(&|c| c.orders_per_second.to_string()),
-            "KAIROS_POLYMARKET__USER_SHARE_PERCENT" => show(&|c| c.user_share_percent.to_string()),
-            _ => return None,
+            _ => return polymarket_value_of(self.polymarket.as_ref(), name),
         })
     }
 
@@ -207,7 +180,9 @@ impl KeeperSettings {
             "KAIROS_KEEPERS__FLASH_ORACLE__PERIOD_S" => self.flash_oracle.period.as_secs().to_string(),
             "KAIROS_MASTER_KEY" => shown(self.master_key.as_ref()),
             "KAIROS_MASTER_KEY_PREVIOUS" => shown(self.master_key_previous.as_ref()),
-            _ => return None,
+            "KAIROS_KEEPERS__VENUE_HEARTBEAT__ENABLED" => self.venue_heartbeat.to_string(),
+            "KAIROS_KEEPERS__VENUE_RECONCILE__ENABLED" => self.venue_reconcile.to_string(),
+            _ => return polymarket_value_of(self.polymarket.as_ref(), name),
         })
     }
 
@@ -215,4 +190,30 @@ impl KeeperSettings {
     pub fn describe(&self) -> Vec<String> {
         self.core.describe_with(&[ReadBy::All, ReadBy::Keepers], |name| self.value_of(name))
     }
+}
+
+/// The Polymarket venue's settings as `config check` shows them (both binaries read them); the
+/// others are shown whether the venue is on or not (they are read either way).
+fn polymarket_value_of(c: Option<&super::PolymarketCredentials>, name: &str) -> Option<String> {
+    let off = "(venue off)".to_string();
+    let show = |f: &dyn Fn(&super::PolymarketCredentials) -> String| c.map_or_else(|| off.clone(), f);
+    Some(match name {
+        "KAIROS_POLYMARKET__API_KEY" => match c {
+            Some(_) => "[redacted]: the Polymarket venue is configured".to_string(),
+            None => "(unset: Polymarket venue off)".to_string(),
+        },
+        "KAIROS_POLYMARKET__API_SECRET" => shown(c.map(|c| &c.api_secret)),
+        "KAIROS_POLYMARKET__API_PASSPHRASE" => shown(c.map(|c| &c.api_passphrase)),
+        "KAIROS_POLYMARKET__PRIVATE_KEY" => shown(c.map(|c| &c.private_key)),
+        "KAIROS_POLYMARKET__FUNDER" => show(&|c| or_unset(c.funder.as_deref(), "(unset: the signer is the maker)")),
+        "KAIROS_POLYMARKET__SIGNATURE_TYPE" => show(&|c| c.signature_type.to_string()),
+        "KAIROS_POLYMARKET__CLOB_BASE_URL" => show(&|c| c.clob_base_url.clone()),
+        "KAIROS_POLYMARKET__WS_URL" => show(&|c| c.ws_url.clone()),
+        "KAIROS_POLYMARKET__CHAIN_ID" => show(&|c| c.chain_id.to_string()),
+        "KAIROS_POLYMARKET__POLL_MS" => show(&|c| c.poll.as_millis().to_string()),
+        "KAIROS_POLYMARKET__TIMEOUT_MS" => show(&|c| c.timeout.as_millis().to_string()),
+        "KAIROS_POLYMARKET__ORDERS_PER_SECOND" => show(&|c| c.orders_per_second.to_string()),
+        "KAIROS_POLYMARKET__USER_SHARE_PERCENT" => show(&|c| c.user_share_percent.to_string()),
+        _ => return None,
+    })
 }

@@ -1,12 +1,12 @@
-//! What `kairos-keepers` reads: the core settings and its jobs' own (`KAIROS_KEEPERS__*`),
-//! nothing of the API's. The chain's endpoints (`KAIROS_SOLANA__*`) are core settings: the API's
+//! What `kairos-keepers` reads: the core settings, its jobs' own (`KAIROS_KEEPERS__*`) and the
+//! Polymarket venue's account (for the venue jobs), nothing else of the API's. The chain's endpoints (`KAIROS_SOLANA__*`) are core settings: the API's
 //! preflight probes them too.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::parser::Parser;
-use super::{CoreSettings, Origin, Secret, local_secrets};
+use super::{CoreSettings, Origin, PolymarketCredentials, Secret, local_secrets};
 
 /// The settings `kairos-keepers` runs with. Build with [`super::load_keepers`].
 #[derive(Debug, Clone)]
@@ -36,6 +36,12 @@ pub struct KeeperSettings {
     pub master_key: Option<Secret>,
     /// The key being rotated out: still opens salts it sealed.
     pub master_key_previous: Option<Secret>,
+    /// The Polymarket venue's account, when it is on: the venue jobs below run only then.
+    pub polymarket: Option<PolymarketCredentials>,
+    /// `venue-heartbeat`: the CLOB heartbeat, for every API instance.
+    pub venue_heartbeat: bool,
+    /// `venue-reconcile`: the poll of unsettled CLOB orders (every `KAIROS_POLYMARKET__POLL_MS`).
+    pub venue_reconcile: bool,
 }
 
 /// A job's own settings.
@@ -143,6 +149,9 @@ pub(super) fn load_keepers(p: &mut Parser<'_>, core: CoreSettings) -> KeeperSett
             }
         }
     }
+    let polymarket = super::polymarket::polymarket_credentials(p);
+    let venue_heartbeat = p.parse_flag("KAIROS_KEEPERS__VENUE_HEARTBEAT__ENABLED", true);
+    let venue_reconcile = p.parse_flag("KAIROS_KEEPERS__VENUE_RECONCILE__ENABLED", true);
     KeeperSettings {
         core,
         metrics_bind,
@@ -155,6 +164,9 @@ pub(super) fn load_keepers(p: &mut Parser<'_>, core: CoreSettings) -> KeeperSett
         flash_oracle,
         master_key,
         master_key_previous,
+        polymarket,
+        venue_heartbeat,
+        venue_reconcile,
     }
 }
 

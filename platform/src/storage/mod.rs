@@ -33,6 +33,7 @@ pub mod refresh_tokens;
 pub mod scratch;
 pub mod settings;
 pub mod users;
+pub mod venue_heartbeats;
 
 use std::path::Path;
 use std::str::FromStr as _;

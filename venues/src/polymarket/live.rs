@@ -54,7 +54,6 @@ pub struct Live {
     account: Account,
     pub(super) ws_credentials: ApiKeyCredentials,
     pub(super) ws_url: String,
-    pub(super) poll: Duration,
     db: Db,
     publisher: Publisher,
     neg_risk: std::sync::Mutex<HashMap<String, bool>>,
@@ -136,7 +135,6 @@ impl Live {
                 passphrase: c.api_passphrase.expose().to_string(),
             },
             ws_url: c.ws_url.clone(),
-            poll: c.poll,
             db,
             publisher,
             neg_risk: std::sync::Mutex::default(),
@@ -616,6 +614,25 @@ impl Live {
             .filter(|m| m.venue == VenueName::Polymarket)
             .filter_map(|m| m.external_id)
             .collect())
+    }
+
+    /// The account the CLOB heartbeat keeps alive, as `venue_heartbeats` names it: the venue
+    /// and a fingerprint of the API key (the key itself is a credential and stays out of the
+    /// database). One row, and so one keeper loop, per API key.
+    pub fn heartbeat_account(&self) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(self.account.api_key.as_bytes());
+        format!("{VENUE}:{}", hex::encode(&digest[..8]))
+    }
+
+    /// One CLOB heartbeat carrying `id` (what the CLOB returned last; empty for the first).
+    pub async fn beat(&self, id: &str) -> Result<kairos_clob_client::http::HeartbeatReply, VenueError> {
+        self.client.heartbeat(id).await.map_err(clob)
+    }
+
+    /// The database the venue writes to.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Every order that may still change, looked up on the CLOB; returns how many were.

@@ -3,14 +3,17 @@
 //! 409 `venue_disabled`, naming the settings that turn it on.
 //!
 //! When on ([`live`]), orders are signed with `clob-client` and sent to the CLOB, followed over
-//! the user websocket and a REST poll ([`sync`]), and their trades booked with their finality
+//! the user websocket ([`sync`]) and a REST poll the keepers run once per deployment
+//! (`venue-reconcile`, [`sync::reconcile`]), and their trades booked with their finality
 //! ([`tracking`], [`money`]): nothing counts as filled before the chain confirms it.
 //! The CLOB has no amend: an amend is refused with `amend_not_supported`. New orders wait for
-//! the CLOB heartbeat ([`heartbeat_gate`]): without it they are refused with 503
+//! the CLOB heartbeat, which a keeper keeps ([`heartbeat`]) and every instance follows
+//! ([`heartbeat_gate`]): without it they are refused with 503
 //! `venue_heartbeat_lost`, while cancels still go.
 
 pub mod budget;
 pub mod gamma;
+pub mod heartbeat;
 pub mod heartbeat_gate;
 pub mod live;
 pub mod money;
