@@ -142,16 +142,16 @@ impl Readiness {
             },
         );
         if let Some(gate) = &self.heartbeat {
-            let alive = gate.is_alive();
+            let closed = gate.why_closed();
             checks.insert(
                 "polymarket_heartbeat".to_string(),
                 Check {
-                    status: if alive { CheckStatus::Up } else { CheckStatus::Down },
+                    status: if closed.is_none() { CheckStatus::Up } else { CheckStatus::Down },
                     required: false,
                     latency_us: None,
                     fallback: None,
-                    detail: (!alive).then(|| {
-                        "new Polymarket orders are refused (503 venue_heartbeat_lost) until the CLOB accepts a heartbeat; cancels still pass".to_string()
+                    detail: closed.map(|why| {
+                        format!("{why}: new Polymarket orders are refused (503 venue_heartbeat_lost) until the CLOB accepts a heartbeat; cancels still pass")
                     }),
                 },
             );

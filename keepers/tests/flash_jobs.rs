@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kairos_domain::now_us;
-use kairos_flash::terms::{self, Circuit, MarketRequest, RuleSpec};
 use kairos_flash::{FlashChain, wallet_tx};
 use kairos_keepers::flash::FlashAccess;
 use kairos_keepers::jobs::{ChainSync, FlashCreate, FlashVoid, Job, JobContext};
@@ -18,6 +17,9 @@ use kairos_platform::storage::flash_markets::{self, FlashMarketRow};
 use kairos_platform::storage::{Db, keeper_jobs, scratch};
 use solana_keypair::Keypair;
 use solana_signer::Signer as _;
+
+mod flash_world;
+use flash_world::{pending_with, sign_and_send};
 
 const CIRCUIT: u32 = 4;
 
@@ -43,51 +45,6 @@ async fn lease(db: &Db, job: &dyn Job, holder: &str) -> JobContext {
     keeper_jobs::register(db, job.name(), true, 1_000, now).await.expect("register");
     let claim = keeper_jobs::claim(db, job.name(), holder, now, now + 60_000_000).await.expect("claim").expect("free");
     JobContext { db: db.clone(), holder: holder.to_string(), fence: claim.fence }
-}
-
-/// A pending market as the API records it, betting for `betting_s`, ticks 1 s apart.
-async fn pending(db: &Db, betting_s: i64) -> FlashMarketRow {
-    let id = uuid::Uuid::now_v7();
-    let request = MarketRequest {
-        rule: RuleSpec::Threshold { strike: "10".into() },
-        symbol: "bitcoin".into(),
-        betting_s: betting_s.max(10),
-        tick_interval_s: 1,
-    };
-    let circuit = Circuit { circuit_id: CIRCUIT, ticks: 4, resolve_window_s: 10 };
-    let now_s = now_us() / 1_000_000 + 1;
-    let t = terms::terms(&request, circuit, &kairos_flash_bets::ID, &id, now_s).expect("terms");
-    // Shorter than the API allows, so the test reaches the deadline quickly.
-    let lock_at_s = now_s + betting_s;
-    let row = FlashMarketRow {
-        id: id.to_string(),
-        market_id: hex::encode(t.market_id),
-        address: t.address.to_string(),
-        symbol: "bitcoin".into(),
-        rule_kind: "threshold".into(),
-        rule_params: vec![10_000_000],
-        outcome_count: 2,
-        circuit_id: i64::from(CIRCUIT),
-        ticks: 4,
-        tick_interval_s: 1,
-        oracle: None,
-        created_at_us: now_us(),
-        lock_at_us: lock_at_s * 1_000_000,
-        deadline_at_us: (lock_at_s + 1) * 1_000_000,
-        status: "pending".into(),
-        commitment: None,
-        winning_outcome: None,
-        totals: vec![0, 0],
-        create_signature: None,
-        lock_signature: None,
-        resolve_signature: None,
-        void_signature: None,
-        slot: 0,
-        created_by: "user:test".into(),
-    };
-    let mut conn = db.pool().acquire().await.expect("conn");
-    flash_markets::insert_in(&mut conn, &row).await.expect("insert");
-    row
 }
 
 async fn get(db: &Db, id: &str) -> FlashMarketRow {
@@ -116,9 +73,9 @@ async fn markets_are_created_once_synced_and_voided_after_their_deadline() {
         let sync = ChainSync::new(access.clone(), Duration::from_secs(5));
         let void = FlashVoid::new(access.clone(), Duration::from_secs(15));
 
-        let long = pending(&store, 60).await;
-        let short = pending(&store, 6).await;
-        let late = pending(&store, 1).await;
+        let long = pending_with(&store, 1, Some(60)).await;
+        let short = pending_with(&store, 1, Some(6)).await;
+        let late = pending_with(&store, 1, Some(1)).await;
         tokio::time::sleep(Duration::from_millis(1_200)).await;
 
         let ctx = lease(&store, &create, "host/1").await;
@@ -172,13 +129,4 @@ async fn markets_are_created_once_synced_and_voided_after_their_deadline() {
         assert_eq!(get(&store, &long.id).await.status, "open", "{label}: before its deadline, untouched");
         store.close().await;
     }
-}
-
-async fn sign_and_send(rpc: &FlashChain, encoded: &str, wallet: &Keypair) {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64");
-    let mut tx: solana_transaction::Transaction = bincode::deserialize(&bytes).expect("tx");
-    let blockhash = tx.message.recent_blockhash;
-    tx.try_sign(&[wallet], blockhash).expect("sign");
-    rpc.rpc().send_and_confirm_transaction(&tx).await.expect("the bet lands");
 }

@@ -6,7 +6,7 @@
 //! (`venue-heartbeat`) moves to the other keeper after kill -9 within the CLOB's deadline and
 //! continues the chain of heartbeat ids.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::post;
 use kairos_platform::storage::scratch::{self, ScratchDb};
+
+mod processes;
+use processes::{Keepers, job, keepers, pid_of, signal, until_job};
 
 /// A Solana JSON-RPC stand-in that counts `getSlot` calls and fails while `failing` is set.
 struct FakeRpc {
@@ -69,41 +72,9 @@ fn vars(db: &ScratchDb, data: &std::path::Path, rpc: &str) -> Vec<(&'static str,
     ]
 }
 
-fn keepers(vars: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kairos-keepers"));
-    cmd.env_clear().envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
-    cmd
-}
-
 /// The `dependency-probes` row of `kairos-keepers status`, or why there is none yet.
 fn probes_job(vars: &[(&str, String)]) -> Result<serde_json::Value, String> {
     job(vars, "dependency-probes")
-}
-
-/// `name`'s row of `kairos-keepers status`, or why there is none yet.
-fn job(vars: &[(&str, String)], name: &str) -> Result<serde_json::Value, String> {
-    let out = keepers(vars).arg("status").output().expect("kairos-keepers status");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
-    status["jobs"]
-        .as_array()
-        .and_then(|jobs| jobs.iter().find(|j| j["name"] == name))
-        .cloned()
-        .ok_or_else(|| format!("no {name} in {status}"))
-}
-
-/// Keeper processes that are killed when the test ends, however it ends.
-struct Keepers(Vec<Child>);
-
-impl Drop for Keepers {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// Polls the status until `done` holds, for at most `within`; returns it and how long it took.
@@ -113,35 +84,6 @@ async fn until(
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> (serde_json::Value, Duration) {
     until_job(vars, "dependency-probes", within, done).await
-}
-
-/// [`until`] for the job `name`.
-async fn until_job(
-    vars: &[(&'static str, String)],
-    name: &'static str,
-    within: Duration,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> (serde_json::Value, Duration) {
-    let start = Instant::now();
-    loop {
-        let v = vars.to_vec();
-        let job = tokio::task::spawn_blocking(move || job(&v, name)).await.expect("join");
-        if let Ok(job) = &job
-            && done(job)
-        {
-            return (job.clone(), start.elapsed());
-        }
-        assert!(start.elapsed() < within, "not within {within:?}: {job:#?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn pid_of(holder: &serde_json::Value) -> Option<u32> {
-    holder.as_str()?.rsplit_once('/')?.1.parse().ok()
-}
-
-fn signal(child: &Child, name: &str) {
-    assert!(Command::new("kill").args([name, &child.id().to_string()]).status().expect("kill").success());
 }
 
 #[tokio::test]

@@ -72,7 +72,7 @@ async fn fake_feed() -> (Arc<Fake>, String) {
 }
 
 fn feed(url: &str, calls_per_minute: u32) -> PriceFeed {
-    PriceFeed::Http(
+    PriceFeed::Http(Box::new(
         HttpFeed::new(HttpFeedOptions {
             url: url.to_string(),
             api_key: Some(Secret::new("demo-key-1")),
@@ -82,7 +82,7 @@ fn feed(url: &str, calls_per_minute: u32) -> PriceFeed {
             timeout: Duration::from_millis(300),
         })
         .expect("feed"),
-    )
+    ))
 }
 
 const TEN_S: Duration = Duration::from_secs(10);

@@ -15,7 +15,7 @@ use kairos_platform::storage::flash_markets::{self, FlashMarketRow};
 use solana_signer::Signer as _;
 
 use super::fenced;
-use super::{Job, JobContext, RunFuture};
+use super::{Job, JobContext, RunFuture, each_at_once};
 use crate::flash::{FlashAccess, market_id};
 
 const NAME: &str = "flash-create";
@@ -25,7 +25,10 @@ const CREATE_COMPUTE_UNITS: u32 = 80_000;
 /// A market is created only while at least this much betting time is left.
 const MIN_BETTING_LEFT_US: i64 = 2_000_000;
 /// Markets handled per run.
-const BATCH: i64 = 50;
+const BATCH: i64 = 200;
+/// Creates in flight at once: each waits a few polls for its confirmation, so markets opened
+/// together (a hundred in one second) are all on chain well before their betting closes.
+const CONCURRENT: usize = 32;
 
 #[derive(Debug)]
 pub struct FlashCreate {
@@ -44,9 +47,10 @@ impl FlashCreate {
         let id = market_id(&m.market_id)?;
         if m.lock_at_us - now_us() < MIN_BETTING_LEFT_US {
             // Betting closed (or nearly) while it waited: nothing can be created any more,
-            // unless an earlier run did create it and lost the answer.
-            let Some(mut tx) = fenced(&ctx.db, NAME, ctx).await? else { return Err("lease lost".into()) };
+            // unless an earlier run did create it and lost the answer. (The chain is read
+            // before the transaction: no database lock is held across a call to the chain.)
             let created = chain.market(&id).await.map_err(|e| e.to_string())?.is_some();
+            let Some(mut tx) = fenced(&ctx.db, NAME, ctx).await? else { return Err("lease lost".into()) };
             if created {
                 let oracle = oracle.pubkey().to_string();
                 flash_markets::record_created_in(&mut tx, &m.id, &oracle, None, 0).await.map_err(|e| e.to_string())?;
@@ -97,13 +101,7 @@ impl Job for FlashCreate {
     fn run<'a>(&'a self, ctx: &'a JobContext) -> RunFuture<'a> {
         Box::pin(async move {
             let pending = flash_markets::with_status(&ctx.db, &["pending"], BATCH).await.map_err(|e| e.to_string())?;
-            let mut failed = Vec::new();
-            for m in &pending {
-                if let Err(e) = self.create(ctx, m).await {
-                    failed.push(e);
-                }
-            }
-            if failed.is_empty() { Ok(()) } else { Err(failed.join("; ")) }
+            each_at_once(pending.iter().map(|m| self.create(ctx, m)).collect(), CONCURRENT).await
         })
     }
 }

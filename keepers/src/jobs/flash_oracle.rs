@@ -47,14 +47,17 @@ const NAME: &str = "flash-oracle";
 const LOCK_COMPUTE_UNITS: u32 = 30_000;
 /// Markets looked at per run.
 const BATCH: i64 = 500;
+/// Between two reads of the chain's clock while tick 0 waits for betting to close on chain.
+const CHAIN_CLOCK_POLL: Duration = Duration::from_millis(100);
 /// Tries at recording a landed resolve before the task gives up (and reports it).
 const RECORD_ATTEMPTS: u32 = 3;
 
 /// What a market's observation needs at a given moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TickPlan {
-    /// Betting is still open, or this slot's tick is already stored.
-    Wait,
+    /// Betting is still open, or this slot's tick is already stored: tick `idx` is next, its
+    /// slot starting at `at_us`.
+    Wait { idx: i64, at_us: i64 },
     /// Take tick `idx` now: its slot is running.
     Take(i64),
     /// A slot passed without its tick: the market cannot complete (it voids at its deadline).
@@ -69,12 +72,13 @@ pub fn tick_plan(lock_at_us: i64, interval_us: i64, ticks: i64, stored: i64, now
     if stored >= ticks {
         return TickPlan::Complete;
     }
+    let next = TickPlan::Wait { idx: stored, at_us: lock_at_us.saturating_add(stored.saturating_mul(interval_us)) };
     if now_us < lock_at_us || interval_us <= 0 {
-        return TickPlan::Wait;
+        return next;
     }
     let slot = (now_us - lock_at_us) / interval_us;
     match slot.cmp(&stored) {
-        std::cmp::Ordering::Less => TickPlan::Wait,
+        std::cmp::Ordering::Less => next,
         std::cmp::Ordering::Equal => TickPlan::Take(stored),
         std::cmp::Ordering::Greater => TickPlan::Missed,
     }
@@ -143,9 +147,14 @@ impl FlashOracle {
         let slot_start = m.lock_at_us.saturating_add(idx.saturating_mul(interval_us));
         let slot_end = slot_start.saturating_add(interval_us);
         if idx == 0 {
-            let chain_now = self.access.chain()?.unix_time().await.map_err(|e| e.to_string())?;
-            if chain_now.saturating_mul(1_000_000) < m.lock_at_us {
-                return Ok(()); // betting is still open on chain; this slot may yet be missed
+            // The chain's clock moves in whole seconds, a slot at a time: asked again until it
+            // passes the lock time, while half the slot is left for the feed.
+            let chain = self.access.chain()?;
+            while chain.unix_time().await.map_err(|e| e.to_string())?.saturating_mul(1_000_000) < m.lock_at_us {
+                if now_us() >= slot_start.saturating_add(interval_us / 2) {
+                    return Ok(()); // betting is still open on chain; this slot may yet be missed
+                }
+                tokio::time::sleep(CHAIN_CLOCK_POLL).await;
             }
         }
         // Only a price observed since the slot began: an older cached one is fetched again.
@@ -220,9 +229,10 @@ impl FlashOracle {
             flash_markets::with_status(&ctx.db, &["open", "locked"], BATCH).await.map_err(|e| e.to_string())?;
         let mut failed = Vec::new();
         let mut due = Vec::new();
-        for m in markets.into_iter().filter(|m| m.lock_at_us <= now) {
+        let horizon = now.saturating_add(i64::try_from(self.period.as_micros()).unwrap_or(i64::MAX));
+        for m in markets.into_iter().filter(|m| m.lock_at_us <= horizon) {
             if m.status == "locked" {
-                if now <= m.deadline_at_us {
+                if now <= m.deadline_at_us && m.lock_at_us <= now {
                     self.spawn_settle(ctx, m);
                 }
                 continue;
@@ -230,8 +240,11 @@ impl FlashOracle {
             let stored = flash_ticks::of(&ctx.db, &m.id).await.map_err(|e| e.to_string())?;
             let interval_us = m.tick_interval_s.saturating_mul(1_000_000);
             match tick_plan(m.lock_at_us, interval_us, m.ticks, stored.len() as i64, now_us()) {
-                TickPlan::Wait => {}
-                TickPlan::Take(idx) => due.push((m, idx)),
+                // A slot that starts before the next run is waited for in this one, so a tick
+                // is taken as its slot opens whatever the phase of the runs.
+                TickPlan::Wait { idx, at_us } if at_us <= horizon => due.push((m, idx, at_us)),
+                TickPlan::Wait { .. } => {}
+                TickPlan::Take(idx) => due.push((m, idx, now)),
                 TickPlan::Missed => {
                     tracing::debug!(market = %m.id, stored = stored.len(), "a tick was missed: the market is left to void");
                 }
@@ -241,7 +254,14 @@ impl FlashOracle {
         }
         // Every due tick at once: markets on one symbol share the feed's call, and no market
         // waits behind another's slow answer.
-        let taken = futures_util::future::join_all(due.iter().map(|(m, idx)| self.take_tick(ctx, m, *idx))).await;
+        let taken = futures_util::future::join_all(due.iter().map(|(m, idx, at_us)| async move {
+            let wait = at_us.saturating_sub(now_us());
+            if wait > 0 {
+                tokio::time::sleep(Duration::from_micros(wait.unsigned_abs())).await;
+            }
+            self.take_tick(ctx, m, *idx).await
+        }))
+        .await;
         failed.extend(taken.into_iter().filter_map(Result::err));
         if let Some(e) = self.task_failure.lock().ok().and_then(|mut f| f.take()) {
             failed.push(e);
@@ -484,9 +504,10 @@ mod tests {
     #[test]
     fn each_tick_is_taken_in_its_own_slot_and_never_afterwards() {
         let (lock, interval) = (100_000_000, 5_000_000);
-        assert_eq!(tick_plan(lock, interval, 4, 0, lock - 1), TickPlan::Wait, "betting still open");
+        assert_eq!(tick_plan(lock, interval, 4, 0, lock - 1), TickPlan::Wait { idx: 0, at_us: lock }, "betting open");
         assert_eq!(tick_plan(lock, interval, 4, 0, lock), TickPlan::Take(0));
-        assert_eq!(tick_plan(lock, interval, 4, 1, lock + 4_999_999), TickPlan::Wait, "slot 0's tick is in");
+        let next = TickPlan::Wait { idx: 1, at_us: lock + 5_000_000 };
+        assert_eq!(tick_plan(lock, interval, 4, 1, lock + 4_999_999), next, "slot 0's tick is in");
         assert_eq!(tick_plan(lock, interval, 4, 1, lock + 5_000_000), TickPlan::Take(1));
         assert_eq!(tick_plan(lock, interval, 4, 1, lock + 10_000_000), TickPlan::Missed, "slot 1 passed empty");
         assert_eq!(tick_plan(lock, interval, 4, 0, lock + 5_000_000), TickPlan::Missed);

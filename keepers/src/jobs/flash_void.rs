@@ -13,7 +13,7 @@ use kairos_flash_bets::state::MarketStatus;
 use kairos_platform::storage::flash_markets::{self, FlashMarketRow};
 
 use super::fenced;
-use super::{Job, JobContext, RunFuture};
+use super::{Job, JobContext, RunFuture, each_at_once};
 use crate::flash::{FlashAccess, market_id};
 
 const NAME: &str = "flash-void";
@@ -21,6 +21,8 @@ const VOID_COMPUTE_UNITS: u32 = 20_000;
 /// The chain's clock must be past the deadline too: a second of margin.
 const MARGIN_US: i64 = 1_000_000;
 const BATCH: i64 = 200;
+/// Voids in flight at once (markets often pass their deadline together).
+const CONCURRENT: usize = 32;
 
 #[derive(Debug)]
 pub struct FlashVoid {
@@ -79,13 +81,8 @@ impl Job for FlashVoid {
             let now = now_us();
             let live =
                 flash_markets::with_status(&ctx.db, &["open", "locked"], BATCH).await.map_err(|e| e.to_string())?;
-            let mut failed = Vec::new();
-            for m in live.iter().filter(|m| m.deadline_at_us + MARGIN_US < now) {
-                if let Err(e) = self.void(ctx, m).await {
-                    failed.push(e);
-                }
-            }
-            if failed.is_empty() { Ok(()) } else { Err(failed.join("; ")) }
+            let past = live.iter().filter(|m| m.deadline_at_us + MARGIN_US < now);
+            each_at_once(past.map(|m| self.void(ctx, m)).collect(), CONCURRENT).await
         })
     }
 }

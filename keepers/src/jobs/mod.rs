@@ -71,6 +71,21 @@ pub async fn fenced(
     }
 }
 
+/// Runs the futures of `work`, up to `limit` at once (sends that each wait for their
+/// confirmation must not queue behind one another); every failure is reported, joined.
+pub(crate) async fn each_at_once<Fut>(work: Vec<Fut>, limit: usize) -> Result<(), String>
+where
+    Fut: Future<Output = Result<(), String>>,
+{
+    use futures_util::StreamExt as _;
+    let failed: Vec<String> = futures_util::stream::iter(work)
+        .buffer_unordered(limit)
+        .filter_map(|r| std::future::ready(r.err()))
+        .collect()
+        .await;
+    if failed.is_empty() { Ok(()) } else { Err(failed.join("; ")) }
+}
+
 /// A job and whether the settings switch it on.
 pub type Switched = (Arc<dyn Job>, bool);
 

@@ -6,11 +6,14 @@
 //! live `KAIROS_FLASH__PRICE_FEED_CACHE_S`) so markets on one symbol share a call, and a limiter
 //! (governor, `KAIROS_FLASH__PRICE_FEED_CALLS_PER_MINUTE` with a burst of one, so calls are
 //! spaced evenly and no window's edge lets two minutes' worth through). A caller that needs a
-//! fresher price than the cache holds fetches again, within the same limiter.
+//! fresher price than the cache holds fetches again, within the same limiter. One call per
+//! symbol is in flight at a time: callers that miss the cache together (a hundred markets at
+//! the start of their tick's slot) wait for it and share its answer.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota};
 use kairos_platform::config::{Secret, api_key_header};
@@ -41,7 +44,15 @@ pub struct HttpFeed {
     client: reqwest::Client,
     cache: Cache<String, Quote>,
     limiter: DefaultDirectRateLimiter,
+    /// Per symbol, the call in flight (its lock) and how the last one ended and when.
+    flights: std::sync::Mutex<HashMap<String, Arc<Flight>>>,
 }
+
+type Flight = tokio::sync::Mutex<Option<(Instant, Result<Quote, FeedError>)>>;
+
+/// The shortest wait for the limiter's room: a caller asking at the very start of its slot
+/// (whose price must only be younger than that) still gets a turn.
+const MIN_LIMITER_WAIT: Duration = Duration::from_millis(100);
 
 impl std::fmt::Debug for HttpFeed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,29 +78,40 @@ impl HttpFeed {
             client,
             cache: Cache::builder().max_capacity(10_000).time_to_live(options.cache_ttl).build(),
             limiter: DefaultDirectRateLimiter::direct(quota),
+            flights: std::sync::Mutex::default(),
         })
     }
 
-    /// The cached price when it is young enough for `max_age`, else a new call once the
-    /// limiter allows one (waiting at most `max_age`: a later answer would be stale anyway).
+    fn flight(&self, symbol: &str) -> Arc<Flight> {
+        let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        flights.entry(symbol.to_string()).or_default().clone()
+    }
+
+    /// The cached price when it is young enough for `max_age`, else the answer of the call in
+    /// flight for the symbol when it ends after this caller came, else a new call once the
+    /// limiter allows one (waiting at most `max_age`, and at least [`MIN_LIMITER_WAIT`]).
     pub async fn quote(&self, symbol: &str, max_age: Duration) -> Result<Quote, FeedError> {
-        if let Some(cached) = self.cache.get(symbol).await
-            && super::fresh(cached.clone(), max_age, kairos_domain::now_us()).is_ok()
-        {
-            metrics::counter!("kairos_price_feed_cache_hits_total").increment(1);
+        if let Some(cached) = self.fresh_cached(symbol, max_age).await {
             return Ok(cached);
         }
-        tokio::time::timeout(max_age, self.limiter.until_ready())
+        let arrived = Instant::now();
+        let flight = self.flight(symbol);
+        let mut last = flight.lock().await;
+        // A call that ended after this caller came is the one it waited for: its answer (or
+        // its failure: a source that just failed is not asked again at once) is shared.
+        if let Some((ended, result)) = last.as_ref()
+            && *ended >= arrived
+        {
+            metrics::counter!("kairos_price_feed_cache_hits_total").increment(1);
+            return result.clone();
+        }
+        if let Some(cached) = self.fresh_cached(symbol, max_age).await {
+            return Ok(cached);
+        }
+        let wait = max_age.max(MIN_LIMITER_WAIT);
+        tokio::time::timeout(wait, self.limiter.until_ready())
             .await
-            .map_err(|_| FeedError::Throttled(max_age.as_millis()))?;
-        // Callers that missed together queue at the limiter; whoever is let through after the
-        // first finds its answer here, so markets on one symbol share one call.
-        if let Some(cached) = self.cache.get(symbol).await
-            && super::fresh(cached.clone(), max_age, kairos_domain::now_us()).is_ok()
-        {
-            metrics::counter!("kairos_price_feed_cache_hits_total").increment(1);
-            return Ok(cached);
-        }
+            .map_err(|_| FeedError::Throttled(wait.as_millis()))?;
         let result = self.fetch(symbol).await;
         let outcome = match &result {
             Ok(_) => "ok",
@@ -98,9 +120,18 @@ impl HttpFeed {
             Err(_) => "malformed",
         };
         metrics::counter!("kairos_price_feed_calls_total", "outcome" => outcome).increment(1);
-        let quote = result?;
-        self.cache.insert(symbol.to_string(), quote.clone()).await;
-        Ok(quote)
+        if let Ok(quote) = &result {
+            self.cache.insert(symbol.to_string(), quote.clone()).await;
+        }
+        *last = Some((Instant::now(), result.clone()));
+        result
+    }
+
+    async fn fresh_cached(&self, symbol: &str, max_age: Duration) -> Option<Quote> {
+        let cached = self.cache.get(symbol).await?;
+        super::fresh(cached.clone(), max_age, kairos_domain::now_us()).ok()?;
+        metrics::counter!("kairos_price_feed_cache_hits_total").increment(1);
+        Some(cached)
     }
 
     async fn fetch(&self, symbol: &str) -> Result<Quote, FeedError> {

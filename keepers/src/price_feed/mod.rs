@@ -53,7 +53,7 @@ pub enum FeedError {
 /// The configured feed.
 #[derive(Debug)]
 pub enum PriceFeed {
-    Http(HttpFeed),
+    Http(Box<HttpFeed>),
     Simulated(SimulatedFeed),
 }
 
@@ -65,14 +65,14 @@ impl PriceFeed {
             None => None,
             Some(PriceSource::Simulated { seed }) => Some(PriceFeed::Simulated(SimulatedFeed::new(*seed))),
             Some(PriceSource::Http { url, api_key, vs_currency }) => {
-                Some(PriceFeed::Http(HttpFeed::new(http::HttpFeedOptions {
+                Some(PriceFeed::Http(Box::new(HttpFeed::new(http::HttpFeedOptions {
                     url: url.clone(),
                     api_key: api_key.clone(),
                     vs_currency: vs_currency.clone(),
                     calls_per_minute: settings.calls_per_minute,
                     cache_ttl: settings.cache_ttl,
                     timeout: http::DEFAULT_TIMEOUT,
-                })?))
+                })?)))
             }
         })
     }
