@@ -21,6 +21,8 @@ enum Mode {
     },
     Status(u16),
     Garbage,
+    /// The price without `last_updated_at`: as fresh as the call.
+    Untimed,
     /// A 100 KB answer: more than any price.
     Huge,
     Slow,
@@ -54,6 +56,7 @@ async fn answer(State(fake): State<Arc<Fake>>, headers: HeaderMap, RawQuery(quer
         }
         Mode::Status(code) => (StatusCode::from_u16(code).expect("status"), r#"{"status":{"error_code":429}}"#.into()),
         Mode::Garbage => (StatusCode::OK, "<html>maintenance</html>".into()),
+        Mode::Untimed => (StatusCode::OK, format!(r#"{{"{symbol}":{{"usd":67187.33}}}}"#)),
         Mode::Huge => (StatusCode::OK, format!(r#"{{"{symbol}":{{"usd":1,"pad":"{}"}}}}"#, "x".repeat(100_000))),
         Mode::Slow => {
             tokio::time::sleep(Duration::from_secs(2)).await;
@@ -169,6 +172,21 @@ async fn the_limiter_spaces_calls_whatever_the_number_of_markets() {
         q.await.expect("task").expect("quote");
     }
     assert_eq!(fake.calls(), before + 1, "one call for eight markets on one symbol");
+
+    // So do markets asking at the very start of their tick's slot (a price no older than the
+    // slot, about a millisecond): waiting for the shared call does not make its answer old.
+    fake.set(Mode::Untimed);
+    tokio::time::sleep(Duration::from_millis(150)).await; // the limiter's room for one call
+    let before = fake.calls();
+    let quotes = (0..8).map(|_| {
+        let shared = shared.clone();
+        tokio::spawn(async move { shared.quote("cardano", Duration::from_millis(1)).await })
+    });
+    for q in quotes {
+        q.await.expect("task").expect("a fresh quote, shared");
+    }
+    assert_eq!(fake.calls(), before + 1, "one call for eight markets at a slot's start");
+    fake.set(Mode::Ok { age_s: 0 });
 
     // A caller that cannot wait for the budget is told so, and nothing is sent.
     let slow = feed(&url, 1);

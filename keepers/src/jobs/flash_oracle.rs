@@ -148,10 +148,13 @@ impl FlashOracle {
         let slot_end = slot_start.saturating_add(interval_us);
         if idx == 0 {
             // The chain's clock moves in whole seconds, a slot at a time: asked again until it
-            // passes the lock time, while half the slot is left for the feed.
+            // passes the lock time, while half the slot is left for the feed, and for at most
+            // a period (the next run asks again) so that other markets' runs do not wait.
             let chain = self.access.chain()?;
+            let period_us = i64::try_from(self.period.as_micros()).unwrap_or(i64::MAX);
+            let give_up_at = slot_start.saturating_add(interval_us / 2).min(now_us().saturating_add(period_us));
             while chain.unix_time().await.map_err(|e| e.to_string())?.saturating_mul(1_000_000) < m.lock_at_us {
-                if now_us() >= slot_start.saturating_add(interval_us / 2) {
+                if now_us() >= give_up_at {
                     return Ok(()); // betting is still open on chain; this slot may yet be missed
                 }
                 tokio::time::sleep(CHAIN_CLOCK_POLL).await;
@@ -176,6 +179,7 @@ impl FlashOracle {
         let Some(mut tx) = fenced(&ctx.db, NAME, ctx).await? else { return Err("lease lost".into()) };
         if now_us() >= slot_end {
             metrics::counter!("kairos_flash_ticks_total", "result" => "late").increment(1);
+            tx.rollback().await.map_err(|e| e.to_string())?;
             return Err(format!("market {} tick {idx}: the slot ended while the feed answered", m.id));
         }
         flash_ticks::insert_in(&mut tx, &m.id, &tick).await.map_err(|e| e.to_string())?;

@@ -67,6 +67,9 @@ pub async fn fenced(
     if keeper_jobs::hold_fence_in(&mut tx, job, &ctx.holder, ctx.fence).await.map_err(|e| e.to_string())? {
         Ok(Some(tx))
     } else {
+        // Ended here rather than whenever the dropped transaction's connection is next used:
+        // on SQLite the update above holds the write lock until then.
+        tx.rollback().await.map_err(|e| e.to_string())?;
         Ok(None)
     }
 }

@@ -90,8 +90,9 @@ impl HttpFeed {
     /// The cached price when it is young enough for `max_age`, else the answer of the call in
     /// flight for the symbol when it ends after this caller came, else a new call once the
     /// limiter allows one (waiting at most `max_age`, and at least [`MIN_LIMITER_WAIT`]).
-    pub async fn quote(&self, symbol: &str, max_age: Duration) -> Result<Quote, FeedError> {
-        if let Some(cached) = self.fresh_cached(symbol, max_age).await {
+    /// The age counts from `asked_at_us`, when the caller asked.
+    pub async fn quote(&self, symbol: &str, max_age: Duration, asked_at_us: i64) -> Result<Quote, FeedError> {
+        if let Some(cached) = self.fresh_cached(symbol, max_age, asked_at_us).await {
             return Ok(cached);
         }
         let arrived = Instant::now();
@@ -105,7 +106,7 @@ impl HttpFeed {
             metrics::counter!("kairos_price_feed_cache_hits_total").increment(1);
             return result.clone();
         }
-        if let Some(cached) = self.fresh_cached(symbol, max_age).await {
+        if let Some(cached) = self.fresh_cached(symbol, max_age, asked_at_us).await {
             return Ok(cached);
         }
         let wait = max_age.max(MIN_LIMITER_WAIT);
@@ -127,9 +128,9 @@ impl HttpFeed {
         result
     }
 
-    async fn fresh_cached(&self, symbol: &str, max_age: Duration) -> Option<Quote> {
+    async fn fresh_cached(&self, symbol: &str, max_age: Duration, asked_at_us: i64) -> Option<Quote> {
         let cached = self.cache.get(symbol).await?;
-        super::fresh(cached.clone(), max_age, kairos_domain::now_us()).ok()?;
+        super::fresh(cached.clone(), max_age, asked_at_us).ok()?;
         metrics::counter!("kairos_price_feed_cache_hits_total").increment(1);
         Some(cached)
     }

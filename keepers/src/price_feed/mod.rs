@@ -78,13 +78,17 @@ impl PriceFeed {
     }
 
     /// `symbol`'s price, no older than `max_age`.
+    ///
+    /// The age counts at the moment of asking: waiting for a call (the limiter, another
+    /// market's call in flight) never makes its answer too old.
     pub async fn quote(&self, symbol: &str, max_age: Duration) -> Result<Quote, FeedError> {
         check_symbol(symbol)?;
+        let asked_at_us = kairos_domain::now_us();
         let quote = match self {
-            PriceFeed::Http(feed) => feed.quote(symbol, max_age).await?,
+            PriceFeed::Http(feed) => feed.quote(symbol, max_age, asked_at_us).await?,
             PriceFeed::Simulated(feed) => feed.quote(symbol),
         };
-        fresh(quote, max_age, kairos_domain::now_us())
+        fresh(quote, max_age, asked_at_us)
     }
 }
 
