@@ -166,16 +166,23 @@ async fn run_once(
     let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + first_renewal, tick);
     let mut give_up_at: Option<tokio::time::Instant> =
         if *stop.borrow() { Some(tokio::time::Instant::now() + worker.grace) } else { None };
+    // Renewals go on beside the run, never in its place: a renewal waiting for a lock the
+    // run's own transaction holds (SQLite's single writer; the job's row on PostgreSQL) must
+    // not keep the run from committing and releasing it.
+    let mut renewer = std::pin::pin!(async {
+        loop {
+            renewals.tick().await;
+            match renew(worker, name, claim.fence).await {
+                Some(true) => *renewed_at = Instant::now(),
+                Some(false) => return,
+                None => {}
+            }
+        }
+    });
     let result = loop {
         tokio::select! {
             r = &mut run => break r,
-            _ = renewals.tick() => {
-                match renew(worker, name, claim.fence).await {
-                    Some(true) => *renewed_at = Instant::now(),
-                    Some(false) => return RunEnd::Lost,
-                    None => {}
-                }
-            }
+            () = &mut renewer => return RunEnd::Lost,
             _ = stop.changed(), if give_up_at.is_none() => {
                 tracing::info!(job = name, grace_ms = worker.grace.as_millis() as u64, "stopping: the run in progress may finish");
                 give_up_at = Some(tokio::time::Instant::now() + worker.grace);
