@@ -48,6 +48,8 @@ pub struct FlashChain {
     max_priority_fee: u64,
     /// The mint and fee account never change once the config exists, so they are read once.
     collateral: OnceLock<Collateral>,
+    /// The websocket endpoint's subscriptions, when one is configured.
+    subscriptions: Option<crate::subscriptions::Subscriptions>,
 }
 
 impl std::fmt::Debug for FlashChain {
@@ -65,7 +67,19 @@ impl FlashChain {
             program_id,
             max_priority_fee,
             collateral: OnceLock::new(),
+            subscriptions: None,
         }
+    }
+
+    /// Uses the websocket endpoint at `ws_url` for subscriptions where they save polling.
+    pub fn with_subscriptions(mut self, ws_url: Option<&str>) -> Self {
+        self.subscriptions = ws_url.map(crate::subscriptions::Subscriptions::new);
+        self
+    }
+
+    /// The websocket subscriptions; `None` when only polling is configured.
+    pub fn subscriptions(&self) -> Option<&crate::subscriptions::Subscriptions> {
+        self.subscriptions.as_ref()
     }
 
     pub fn url(&self) -> &str {

@@ -4,17 +4,24 @@
 //! expires. Before every build the caller's `done` reads the chain: when the action already
 //! happened (an earlier send whose answer was lost, another keeper), nothing more is sent. A
 //! refusal is checked the same way, so "already done" ends the work instead of being retried.
+//!
+//! With a websocket endpoint, each transaction's signature is subscribed to before it is sent,
+//! so its landing wakes the sender at once and the status is polled only every `resend`
+//! (to re-send and to notice expiry) instead of every `poll`; without one, or when the
+//! subscription fails or ends, the sender polls every `poll` as before.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_program::instruction::Instruction;
-use solana_rpc_client_api::config::RpcSendTransactionConfig;
+use solana_rpc_client_api::config::{RpcSendTransactionConfig, RpcSignatureSubscribeConfig};
 use solana_signer::Signer as _;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
+use tokio::sync::oneshot;
 
 use crate::chain::{ChainError, FlashChain};
 use crate::wallet_tx::compute_budget;
@@ -105,6 +112,7 @@ where
         keys.extend_from_slice(signers);
         let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
         let signature = tx.signatures[0];
+        let mut watch = LandingWatch::open(chain, signature).await;
         let preflight = RpcSendTransactionConfig {
             skip_preflight: false,
             preflight_commitment: Some(CommitmentConfig::confirmed().commitment),
@@ -126,7 +134,7 @@ where
             if started.elapsed() > policy.give_up {
                 return Err(SendError::Timeout(policy.give_up));
             }
-            tokio::time::sleep(policy.poll).await;
+            pause(&mut watch, &policy).await;
             // A poll that gets no answer says nothing about the transaction: ask again at the
             // next poll (until `give_up`) rather than lose track of one that may have landed.
             let statuses = match rpc_client.get_signature_statuses(&[signature]).await {
@@ -163,6 +171,85 @@ where
                 }
                 last_send = Instant::now();
             }
+        }
+    }
+}
+
+/// A subscription to one signature, opened before the transaction is sent so its landing
+/// cannot be missed. Dropping it unsubscribes.
+struct LandingWatch {
+    /// Fires when the signature lands; closed (`Err`) when the subscription ended without it.
+    landed: Option<oneshot::Receiver<()>>,
+    _cancel: oneshot::Sender<()>,
+}
+
+impl LandingWatch {
+    /// `None` when the chain has no websocket endpoint or the subscription cannot be made:
+    /// the sender then polls.
+    async fn open(chain: &FlashChain, signature: solana_signature::Signature) -> Option<Self> {
+        let subscriptions = chain.subscriptions()?;
+        let client = subscriptions.client().await?;
+        let (subscribed_tx, subscribed) = oneshot::channel::<bool>();
+        let (landed_tx, landed) = oneshot::channel();
+        let (cancel, cancelled) = oneshot::channel::<()>();
+        let task_client = client.clone();
+        tokio::spawn(async move {
+            let config = RpcSignatureSubscribeConfig {
+                commitment: Some(CommitmentConfig::confirmed()),
+                enable_received_notification: Some(false),
+            };
+            let (mut stream, unsubscribe) = match task_client.signature_subscribe(&signature, Some(config)).await {
+                Ok(subscription) => subscription,
+                Err(e) => {
+                    tracing::warn!(%signature, error = %e, "signatureSubscribe failed; polling");
+                    let _ = subscribed_tx.send(false);
+                    return;
+                }
+            };
+            let _ = subscribed_tx.send(true);
+            tokio::select! {
+                note = stream.next() => {
+                    if note.is_some() {
+                        let _ = landed_tx.send(());
+                    }
+                }
+                _ = cancelled => {
+                    drop(stream);
+                    unsubscribe().await;
+                }
+            }
+        });
+        match tokio::time::timeout(Duration::from_secs(3), subscribed).await {
+            Ok(Ok(true)) => Some(LandingWatch { landed: Some(landed), _cancel: cancel }),
+            _ => {
+                subscriptions.forget(&client).await;
+                None
+            }
+        }
+    }
+}
+
+/// Waits before the next status poll: until the signature lands or `resend` passes while it
+/// is subscribed, `poll` otherwise.
+async fn pause(watch: &mut Option<LandingWatch>, policy: &SendPolicy) {
+    let Some(landed) = watch.as_mut().and_then(|w| w.landed.as_mut()) else {
+        tokio::time::sleep(policy.poll).await;
+        return;
+    };
+    let ended = tokio::select! {
+        told = landed => Some(told.is_ok()),
+        () = tokio::time::sleep(policy.resend.max(policy.poll)) => None,
+    };
+    match ended {
+        None => {}
+        Some(true) => {
+            if let Some(w) = watch.as_mut() {
+                w.landed = None;
+            }
+        }
+        Some(false) => {
+            tracing::debug!("the signature subscription ended; polling");
+            *watch = None;
         }
     }
 }

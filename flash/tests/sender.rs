@@ -1,7 +1,9 @@
 //! A keeper's sends through a proxy in front of the local chain that loses answers: a
 //! transaction executed whose answer never came is found by its signature and not sent again;
 //! a transaction lost before the chain saw it is rebuilt after its blockhash expires; a
-//! refusal that means "already done" ends the work; a real refusal is an error.
+//! refusal that means "already done" ends the work; a real refusal is an error. With the
+//! chain's websocket, the landing wakes the sender instead of its polls; without a working
+//! one, polling carries on.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,6 +39,8 @@ struct Proxy {
     sends: Mutex<usize>,
     /// How many `getSignatureStatuses` polls still get a 502 instead of their answer.
     status_losses: Mutex<usize>,
+    /// Every `getSignatureStatuses` that reached the proxy.
+    status_polls: Mutex<usize>,
 }
 
 async fn relay(State(p): State<Arc<Proxy>>, body: String) -> (StatusCode, String) {
@@ -46,6 +50,7 @@ async fn relay(State(p): State<Arc<Proxy>>, body: String) -> (StatusCode, String
         let mut plan = p.loss.lock().expect("loss");
         if plan.is_empty() { Loss::None } else { plan.remove(0) }
     } else if body.contains("\"getSignatureStatuses\"") {
+        *p.status_polls.lock().expect("polls") += 1;
         let mut left = p.status_losses.lock().expect("status losses");
         if *left > 0 {
             *left -= 1;
@@ -79,6 +84,7 @@ async fn proxy(upstream: &str, loss: Vec<Loss>) -> (Arc<Proxy>, String) {
         loss: Mutex::new(loss),
         sends: Mutex::new(0),
         status_losses: Mutex::new(0),
+        status_polls: Mutex::new(0),
     });
     let app = Router::new().route("/", post(relay)).with_state(p.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -217,4 +223,33 @@ async fn a_real_refusal_is_an_error_and_an_unreachable_chain_is_not_a_refusal() 
     let nothing = || async { Ok(false) };
     let err = send(&down, &oracle, &[], std::slice::from_ref(&ix), 50_000, FAST, nothing).await.expect_err("down");
     assert!(matches!(err, SendError::Chain(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_subscribed_signature_wakes_the_sender_and_a_dead_websocket_leaves_it_polling() {
+    let oracle = Keypair::new();
+    let local = setup(&oracle).await;
+    let (p, url) = proxy(local.url(), vec![]).await;
+    // Polls 30 s apart: only the signature's notification can end this send in time.
+    let patient =
+        SendPolicy { poll: Duration::from_secs(30), resend: Duration::from_secs(30), give_up: Duration::from_secs(60) };
+    let chain = FlashChain::new(&url, kairos_flash_bets::ID, 1_000).with_subscriptions(Some(local.ws_url()));
+    let (id, ix) = create(&chain, &oracle, 300).await;
+    let exists = || async { Ok(chain.market(&id).await?.is_some()) };
+    let sent = tokio::time::timeout(
+        Duration::from_secs(10),
+        send(&chain, &oracle, &[], std::slice::from_ref(&ix), 50_000, patient, exists),
+    )
+    .await
+    .expect("woken by the notification, not a 30 s poll")
+    .expect("sent");
+    assert!(matches!(sent, Outcome::Landed { .. }), "{sent:?}");
+    assert_eq!(*p.status_polls.lock().expect("polls"), 1, "one status read, after the notification");
+
+    // No websocket listening there: the sender polls as it would without one.
+    let polling = FlashChain::new(&url, kairos_flash_bets::ID, 1_000).with_subscriptions(Some("ws://127.0.0.1:9"));
+    let (id, ix) = create(&polling, &oracle, 300).await;
+    let exists = || async { Ok(polling.market(&id).await?.is_some()) };
+    let sent = send(&polling, &oracle, &[], std::slice::from_ref(&ix), 50_000, FAST, exists).await.expect("sent");
+    assert!(matches!(sent, Outcome::Landed { .. }), "{sent:?}");
 }

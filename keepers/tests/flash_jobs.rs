@@ -2,7 +2,9 @@
 //! claimed: `flash-create` puts a pending market on chain once (a second run, or a run that
 //! finds it there, sends nothing) and ends unopened a market whose betting closed first;
 //! `chain-sync` brings a wallet's bet into the totals and positions; `flash-void` voids a
-//! market past its deadline; a run holding a stale fence writes nothing.
+//! market past its deadline; a run holding a stale fence writes nothing. With the chain's
+//! websocket, chain-sync applies the accounts pushed to it between full reads, and reads in
+//! full again while its subscription is down.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +26,17 @@ use flash_world::{pending_with, sign_and_send};
 const CIRCUIT: u32 = 4;
 
 fn settings(db_url: &str, rpc: &str, key_file: &std::path::Path, data: &std::path::Path) -> KeeperSettings {
-    let vars = [
+    settings_with(db_url, rpc, key_file, data, &[])
+}
+
+fn settings_with(
+    db_url: &str,
+    rpc: &str,
+    key_file: &std::path::Path,
+    data: &std::path::Path,
+    more: &[(&str, String)],
+) -> KeeperSettings {
+    let mut vars = vec![
         ("KAIROS_PROFILE", "test".to_string()),
         ("KAIROS_DATABASE_URL", db_url.to_string()),
         ("KAIROS_DATA_DIR", data.display().to_string()),
@@ -33,6 +45,7 @@ fn settings(db_url: &str, rpc: &str, key_file: &std::path::Path, data: &std::pat
         ("KAIROS_FLASH__CIRCUIT_ID", CIRCUIT.to_string()),
         ("KAIROS_FLASH__TICKS", "4".to_string()),
     ];
+    vars.extend(more.iter().cloned());
     let raw = RawSources::from_vars(vars.into_iter().map(|(k, v)| (k.to_string(), v))).expect("sources");
     let (settings, problems) = load_keepers_from(&raw);
     assert!(problems.is_empty(), "{problems:?}");
@@ -51,8 +64,9 @@ async fn get(db: &Db, id: &str) -> FlashMarketRow {
     flash_markets::get(db, id).await.expect("read").expect("row")
 }
 
-#[tokio::test]
-async fn markets_are_created_once_synced_and_voided_after_their_deadline() {
+/// A local chain whose flash program takes the oracle's key (kept in `<dir>/oracle.json`),
+/// with the oracle funded.
+async fn chain_with_oracle() -> (tempfile::TempDir, std::path::PathBuf, Keypair, LocalChain, FlashChain) {
     let dir = tempfile::tempdir().expect("dir");
     let key_file = dir.path().join("oracle.json");
     let oracle = kairos_flash::oracle_key::load_or_create(&key_file).expect("key");
@@ -62,6 +76,12 @@ async fn markets_are_created_once_synced_and_voided_after_their_deadline() {
     local.initialize_flash(genesis).await.expect("initialize");
     let rpc = FlashChain::new(local.url(), kairos_flash_bets::ID, 0);
     rpc.fund(&oracle.pubkey(), 100_000_000_000, 0).await.expect("fund the oracle");
+    (dir, key_file, oracle, local, rpc)
+}
+
+#[tokio::test]
+async fn markets_are_created_once_synced_and_voided_after_their_deadline() {
+    let (dir, key_file, oracle, local, rpc) = chain_with_oracle().await;
 
     for db in scratch::all().await {
         let label = db.label;
@@ -127,6 +147,69 @@ async fn markets_are_created_once_synced_and_voided_after_their_deadline() {
         sync.run(&sync_ctx).await.expect("sync");
         assert_eq!(get(&store, &short.id).await.status, "voided", "{label}: the chain agrees");
         assert_eq!(get(&store, &long.id).await.status, "open", "{label}: before its deadline, untouched");
+        store.close().await;
+    }
+}
+
+/// Waits up to 10 s for `done`.
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn chain_sync_applies_pushed_accounts_between_full_reads_and_reads_in_full_without_them() {
+    let (dir, key_file, _oracle, local, rpc) = chain_with_oracle().await;
+
+    for db in scratch::all().await {
+        let label = db.label;
+        let store = Db::connect(&db.url, 4).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let ws = [("KAIROS_SOLANA__WS_URL", local.ws_url().to_string())];
+        let s = settings_with(&db.url, local.url(), &key_file, dir.path(), &ws);
+        let access = Arc::new(FlashAccess::new(&s.core));
+        let create = FlashCreate::new(access.clone(), Duration::from_secs(5));
+        // Full reads an hour apart: between the first and the next, only pushes can bring a bet.
+        let sync = ChainSync::with_full_read_every(access.clone(), Duration::from_secs(5), Duration::from_secs(3_600));
+        let market = pending_with(&store, 1, Some(60)).await;
+        let ctx = lease(&store, &create, "host/1").await;
+        create.run(&ctx).await.expect("create (its send woken by the signature's notification)");
+        assert_eq!(get(&store, &market.id).await.status, "open", "{label}");
+
+        let sync_ctx = lease(&store, &sync, "host/1").await;
+        sync.run(&sync_ctx).await.expect("the first run reads in full and subscribes");
+        assert_eq!(sync.full_reads(), 1, "{label}");
+        until("the subscription", async || sync.subscribed()).await;
+
+        let address = market.address.parse().expect("address");
+        let mid = kairos_keepers::flash::market_id(&market.market_id).expect("id");
+        let bet = async |amount: u64| {
+            let wallet = Keypair::new();
+            rpc.fund(&wallet.pubkey(), 1_000_000_000, amount).await.expect("faucet");
+            let ctx_tx = rpc.wallet_context(&address).await.expect("context");
+            sign_and_send(&rpc, &wallet_tx::bet(&ctx_tx, &wallet.pubkey(), &mid, 0, amount), &wallet).await;
+        };
+        bet(2_000_000).await;
+        until("the pushed bet", async || {
+            sync.run(&sync_ctx).await.expect("sync");
+            get(&store, &market.id).await.totals == [2_000_000, 0]
+        })
+        .await;
+        assert_eq!(sync.full_reads(), 1, "{label}: applied from the subscription, not a read");
+        let positions = flash_markets::positions(&store, &market.id, None).await.expect("positions");
+        assert_eq!(positions.iter().map(|p| p.amount).collect::<Vec<_>>(), [2_000_000], "{label}");
+
+        // The chain drops its subscribers: the next run reads in full and subscribes again.
+        local.drop_subscribers().await.expect("drop");
+        until("the subscription to end", async || !sync.subscribed()).await;
+        bet(3_000_000).await;
+        sync.run(&sync_ctx).await.expect("sync");
+        assert_eq!(sync.full_reads(), 2, "{label}: read in full while not subscribed");
+        assert_eq!(get(&store, &market.id).await.totals, [5_000_000, 0], "{label}");
+        until("the new subscription", async || sync.subscribed()).await;
         store.close().await;
     }
 }

@@ -7,22 +7,31 @@
 //! program is the host build of the same source), SPL Token, a collateral mint of six decimals,
 //! and the methods a wallet, the API and the keepers use ([`node::Node::call`]).
 //!
-//! What it is not: a validator. There is no SBF build, no consensus, no forks, no votes, no
-//! gossip and no websocket; everything that lands is final at once; native code is not
-//! metered. It never runs in `staging` or `prod`.
+//! Websocket subscriptions (`programSubscribe`, `accountSubscribe`, `signatureSubscribe`,
+//! `slotSubscribe`) are served on the same address as `ws://` ([`LocalChain::ws_url`]).
+//!
+//! What it is not: a validator. There is no SBF build, no consensus, no forks, no votes and no
+//! gossip; everything that lands is final at once, so every commitment level is notified
+//! together; native code is not metered. It never runs in `staging` or `prod`.
 
 pub mod node;
+pub mod pubsub;
 pub mod rpc;
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::post;
 use serde_json::Value;
 use solana_keypair::Keypair;
 use solana_program::pubkey::Pubkey;
-use tokio::sync::{mpsc, oneshot};
+use solana_transaction_error::TransactionError;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use crate::node::FlashGenesis;
 use crate::node::Node;
@@ -33,6 +42,18 @@ enum Job {
     Mint(Pubkey, u64, oneshot::Sender<Result<(), String>>),
     ExpireBlockhash(oneshot::Sender<()>),
     InitializeFlash(Box<(Keypair, FlashGenesis)>, oneshot::Sender<Result<(), String>>),
+    Status(String, oneshot::Sender<Option<(u64, Option<TransactionError>)>>),
+    DropSubscribers(oneshot::Sender<()>),
+}
+
+/// Landed transactions a subscriber may be behind by before its connection is closed.
+const EVENT_QUEUE: usize = 4_096;
+
+/// What the HTTP and websocket handlers reach the chain through.
+#[derive(Clone)]
+struct Shared {
+    jobs: mpsc::Sender<Job>,
+    events: Arc<std::sync::Mutex<broadcast::Sender<Arc<pubsub::Landed>>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +69,7 @@ pub enum LocalChainError {
 /// A running local chain. Dropping it (or [`LocalChain::stop`]) stops the server and the chain.
 pub struct LocalChain {
     url: String,
+    ws_url: String,
     jobs: mpsc::Sender<Job>,
     /// The flash-bets program's upgrade authority: the one key that may initialize its config.
     pub upgrade_authority: Keypair,
@@ -69,6 +91,8 @@ impl LocalChain {
         let local = listener.local_addr().map_err(|source| LocalChainError::Bind { addr, source })?;
         let (jobs, mut queue) = mpsc::channel::<Job>(1_024);
         let (ready, setup) = oneshot::channel();
+        let events = Arc::new(std::sync::Mutex::new(broadcast::channel(EVENT_QUEUE).0));
+        let publisher = events.clone();
         std::thread::Builder::new()
             .name("local-chain".into())
             .spawn(move || {
@@ -95,12 +119,33 @@ impl LocalChain {
                             node.expire_blockhash();
                             let _ = reply.send(());
                         }
+                        Job::Status(signature, reply) => {
+                            let _ = reply.send(node.landed_status(&signature));
+                        }
+                        Job::DropSubscribers(reply) => {
+                            // A new channel: every connection's receiver sees the old one
+                            // close and ends, as when a validator drops its websockets.
+                            if let Ok(mut sender) = publisher.lock() {
+                                *sender = broadcast::channel(EVENT_QUEUE).0;
+                            }
+                            let _ = reply.send(());
+                        }
+                    }
+                    let landed = node.take_landed();
+                    if !landed.is_empty()
+                        && let Ok(sender) = publisher.lock()
+                    {
+                        for l in landed {
+                            // No subscriber is no error.
+                            let _ = sender.send(Arc::new(l));
+                        }
                     }
                 }
             })
             .map_err(|e| LocalChainError::Refused(format!("cannot start the chain's thread: {e}")))?;
         let setup = setup.await.map_err(|_| LocalChainError::Stopped)?;
-        let app = Router::new().route("/", post(serve)).with_state(jobs.clone());
+        let shared = Shared { jobs: jobs.clone(), events };
+        let app = Router::new().route("/", post(serve).get(subscribe)).with_state(shared);
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "the local chain's server stopped");
@@ -109,6 +154,7 @@ impl LocalChain {
         tracing::info!(url = %format!("http://{local}"), mint = %setup.mint, "local chain listening (LiteSVM, not a validator)");
         Ok(Self {
             url: format!("http://{local}"),
+            ws_url: format!("ws://{local}"),
             jobs,
             upgrade_authority: setup.upgrade_authority,
             collateral_mint: setup.mint,
@@ -119,6 +165,18 @@ impl LocalChain {
     /// The JSON-RPC URL (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The websocket URL of the subscriptions (`ws://127.0.0.1:PORT`).
+    pub fn ws_url(&self) -> &str {
+        &self.ws_url
+    }
+
+    /// Closes every websocket connection (tests of a subscriber's fallback to polling).
+    pub async fn drop_subscribers(&self) -> Result<(), LocalChainError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job::DropSubscribers(reply)).await.map_err(|_| LocalChainError::Stopped)?;
+        answer.await.map_err(|_| LocalChainError::Stopped)
     }
 
     /// Mints collateral into an existing token account of the collateral mint.
@@ -176,7 +234,24 @@ fn handle(node: &mut Node, request: &Value) -> Value {
     }
 }
 
-async fn serve(State(jobs): State<mpsc::Sender<Job>>, body: axum::body::Bytes) -> axum::Json<Value> {
+async fn subscribe(State(shared): State<Shared>, upgrade: WebSocketUpgrade) -> Response {
+    let Ok(events) = shared.events.lock().map(|sender| sender.subscribe()) else {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let jobs = shared.jobs.clone();
+    let lookup: pubsub::LandedLookup = Arc::new(move |signature| {
+        let jobs = jobs.clone();
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            jobs.send(Job::Status(signature, reply)).await.ok()?;
+            answer.await.ok().flatten()
+        })
+    });
+    upgrade.on_upgrade(move |socket| pubsub::serve(socket, events, lookup))
+}
+
+async fn serve(State(shared): State<Shared>, body: axum::body::Bytes) -> axum::Json<Value> {
+    let jobs = shared.jobs;
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {

@@ -91,6 +91,8 @@ pub struct Node {
     /// Pays for airdrops and the chain's own transactions.
     faucet: Keypair,
     own_sent: u64,
+    /// Transactions landed since [`Self::take_landed`] last ran, for the subscribers.
+    newly_landed: Vec<crate::pubsub::Landed>,
 }
 
 impl std::fmt::Debug for Node {
@@ -166,6 +168,7 @@ impl Node {
             mint_authority: mint_authority.insecure_clone(),
             faucet,
             own_sent: 0,
+            newly_landed: Vec::new(),
         };
         node.tick();
         (node, Setup { upgrade_authority, mint: mint.pubkey(), mint_authority })
@@ -313,6 +316,16 @@ impl Node {
         }
     }
 
+    /// What landed since the last call, oldest first.
+    pub fn take_landed(&mut self) -> Vec<crate::pubsub::Landed> {
+        std::mem::take(&mut self.newly_landed)
+    }
+
+    /// The slot and error of a transaction that landed; `None` when it has not.
+    pub fn landed_status(&self, signature: &str) -> Option<(u64, Option<TransactionError>)> {
+        self.landed.get(signature).map(|l| (l.slot, l.err.clone()))
+    }
+
     fn decode_transaction(params: &[Value]) -> Result<(VersionedTransaction, Vec<u8>), RpcError> {
         let text = string_param(params, 0, "an encoded transaction")?;
         let encoding = config_param(params, 1).get("encoding").and_then(Value::as_str).unwrap_or("base58").to_string();
@@ -380,6 +393,17 @@ impl Node {
     }
 
     fn record(&mut self, meta: &TransactionMetadata, err: Option<TransactionError>, wire: Vec<u8>, legacy: bool) {
+        let written =
+            bincode::deserialize::<VersionedTransaction>(&wire).map(|tx| writable_keys(&tx)).unwrap_or_default();
+        self.newly_landed.push(crate::pubsub::Landed {
+            signature: meta.signature.to_string(),
+            slot: self.slot,
+            err: err.clone(),
+            accounts: written
+                .into_iter()
+                .map(|key| (key, self.svm.get_account(&key).filter(|a| a.lamports > 0)))
+                .collect(),
+        });
         self.landed.insert(
             meta.signature.to_string(),
             Landed {
@@ -574,7 +598,7 @@ fn pubkey(text: &str) -> Result<Pubkey, RpcError> {
 
 /// An account in the `base64` encoding (asked for `base64+zstd`, clients read what the answer
 /// says it is).
-fn account_json(a: &Account) -> Value {
+pub(crate) fn account_json(a: &Account) -> Value {
     json!({
         "lamports": a.lamports,
         "owner": a.owner.to_string(),
@@ -633,13 +657,13 @@ fn compute_unit_price(tx: &VersionedTransaction) -> Option<u64> {
 
 /// A `getProgramAccounts` filter.
 #[derive(Debug)]
-enum Filter {
+pub(crate) enum Filter {
     DataSize(usize),
     Memcmp { offset: usize, bytes: Vec<u8> },
 }
 
 impl Filter {
-    fn matches(&self, data: &[u8]) -> bool {
+    pub(crate) fn matches(&self, data: &[u8]) -> bool {
         match self {
             Filter::DataSize(n) => data.len() == *n,
             Filter::Memcmp { offset, bytes } => {
@@ -649,7 +673,7 @@ impl Filter {
     }
 }
 
-fn parse_filters(filters: Option<&Value>) -> Result<Vec<Filter>, RpcError> {
+pub(crate) fn parse_filters(filters: Option<&Value>) -> Result<Vec<Filter>, RpcError> {
     let Some(filters) = filters.and_then(Value::as_array) else { return Ok(Vec::new()) };
     filters
         .iter()

@@ -179,3 +179,76 @@ async fn refusals_re_sends_and_expired_blockhashes_behave_as_on_a_cluster() {
     assert_eq!(err.get_transaction_error(), Some(TransactionError::BlockhashNotFound), "{err}");
     send(&client, &payer, &[transfer], &[]).await;
 }
+
+/// The websocket subscriptions through solana-client's own `PubsubClient`: a program's
+/// accounts (filtered), a signature subscribed before and after it lands, slots, and the end
+/// of every stream when the chain drops its subscribers.
+#[tokio::test]
+async fn subscriptions_push_accounts_signatures_and_slots_through_solana_s_pubsub_client() {
+    use futures_util::StreamExt as _;
+    use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+    use solana_rpc_client_api::config::RpcSignatureSubscribeConfig;
+    use std::time::Duration;
+
+    let (chain, client) = chain().await;
+    let pubsub = PubsubClient::new(chain.ws_url()).await.expect("websocket");
+    let payer = funded(&client).await;
+    let owner = Keypair::new();
+    let config = RpcProgramAccountsConfig {
+        filters: Some(vec![
+            RpcFilterType::DataSize(TokenAccount::LEN as u64),
+            RpcFilterType::Memcmp(Memcmp::new_base58_encoded(32, owner.pubkey().as_ref())),
+        ]),
+        account_config: RpcAccountInfoConfig {
+            encoding: Some(solana_rpc_client_api::response::UiAccountEncoding::Base64),
+            commitment: Some(CommitmentConfig::finalized()),
+            ..RpcAccountInfoConfig::default()
+        },
+        ..RpcProgramAccountsConfig::default()
+    };
+    let (mut accounts, _unsubscribe) =
+        pubsub.program_subscribe(&spl_token_interface::ID, Some(config)).await.expect("programSubscribe");
+    let (mut slots, _unsubscribe_slots) = pubsub.slot_subscribe().await.expect("slotSubscribe");
+    let wait = Duration::from_secs(10);
+
+    // Another owner's token account is not this subscription's.
+    token_account(&client, &payer, &chain.collateral_mint, &Pubkey::new_unique()).await;
+    let account = token_account(&client, &payer, &chain.collateral_mint, &owner.pubkey()).await;
+    let update = tokio::time::timeout(wait, accounts.next()).await.expect("a notification in time").expect("open");
+    assert_eq!(update.value.pubkey, account.to_string(), "the filtered account, not the other owner's");
+    let token = TokenAccount::unpack(&update.value.account.data.decode().expect("base64")).expect("token account");
+    assert_eq!((token.owner, token.amount), (owner.pubkey(), 0));
+    chain.mint_collateral(account, 7).await.expect("mint");
+    let update = tokio::time::timeout(wait, accounts.next()).await.expect("a notification in time").expect("open");
+    let token = TokenAccount::unpack(&update.value.account.data.decode().expect("base64")).expect("token account");
+    assert_eq!(token.amount, 7, "the account as the mint left it");
+    assert!(update.context.slot >= 1);
+    let slot = tokio::time::timeout(wait, slots.next()).await.expect("a slot in time").expect("open");
+    assert!(slot.slot >= 1);
+
+    // A signature subscribed before it is sent, and one subscribed after it landed.
+    let blockhash = client.get_latest_blockhash().await.expect("blockhash");
+    let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), &Pubkey::new_unique(), SOL);
+    let tx = Transaction::new_signed_with_payer(&[ix], Some(&payer.pubkey()), &[&payer], blockhash);
+    let config = RpcSignatureSubscribeConfig {
+        commitment: Some(CommitmentConfig::confirmed()),
+        enable_received_notification: None,
+    };
+    let (mut before, _u) =
+        pubsub.signature_subscribe(&tx.signatures[0], Some(config.clone())).await.expect("signatureSubscribe");
+    client.send_transaction(&tx).await.expect("sent");
+    let landed = tokio::time::timeout(wait, before.next()).await.expect("notified in time").expect("open");
+    assert!(matches!(
+        landed.value,
+        solana_rpc_client_api::response::RpcSignatureResult::ProcessedSignature(ref r) if r.err.is_none()
+    ));
+    let (mut after, _u) =
+        pubsub.signature_subscribe(&tx.signatures[0], Some(config)).await.expect("signatureSubscribe");
+    let landed_before = tokio::time::timeout(wait, after.next()).await.expect("notified at once").expect("open");
+    assert_eq!(landed_before.context.slot, landed.context.slot);
+
+    // Dropped by the chain: the stream ends, which is how a subscriber knows to poll again.
+    chain.drop_subscribers().await.expect("drop");
+    let ended = tokio::time::timeout(wait, async { while accounts.next().await.is_some() {} }).await;
+    assert!(ended.is_ok(), "the subscription's stream ends when the chain drops it");
+}

@@ -59,9 +59,10 @@ pub async fn start_if_dev(settings: &mut ApiSettings) -> Result<Option<LocalChai
         .fund(&oracle.pubkey(), DEV_ORACLE_LAMPORTS, 0)
         .await
         .map_err(|e| format!("funding the dev oracle on the local chain: {e}"))?;
-    write_chain_file(&core.data_dir, chain.url())?;
+    write_chain_file(&core.data_dir, chain.url(), chain.ws_url())?;
     tracing::info!(url = chain.url(), oracle = %oracle.pubkey(), "dev: the local chain (LiteSVM, not a validator) serves Solana JSON-RPC");
     settings.core.solana.rpc_url = Some(chain.url().to_string());
+    settings.core.solana.ws_url = Some(chain.ws_url().to_string());
     Ok(Some(chain))
 }
 
@@ -96,10 +97,11 @@ async fn dev_verifying_key(
     keys.solana_vk().map_err(|e| e.to_string())
 }
 
-fn write_chain_file(data_dir: &Path, url: &str) -> Result<(), String> {
+fn write_chain_file(data_dir: &Path, url: &str, ws_url: &str) -> Result<(), String> {
     let path = data_dir.join(LOCAL_CHAIN_FILE);
     std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
-    let text = serde_json::json!({ "rpc_url": url, "program_id": kairos_flash_bets::ID.to_string() }).to_string();
+    let text = serde_json::json!({ "rpc_url": url, "ws_url": ws_url, "program_id": kairos_flash_bets::ID.to_string() })
+        .to_string();
     std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

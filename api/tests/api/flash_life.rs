@@ -107,6 +107,7 @@ impl World {
             ("KAIROS_DATABASE_URL", db_url.to_string()),
             ("KAIROS_DATA_DIR", data.display().to_string()),
             ("KAIROS_SOLANA__RPC_URL", self.chain.url().to_string()),
+            ("KAIROS_SOLANA__WS_URL", self.chain.ws_url().to_string()),
             ("KAIROS_FLASH__ORACLE_KEYPAIR_FILE", self.dir.path().join("oracle.json").display().to_string()),
             ("KAIROS_FLASH__PROVING_KEY_DIR", self.dir.path().join(keys).display().to_string()),
             ("KAIROS_FLASH__CIRCUIT_ID", CIRCUIT.to_string()),

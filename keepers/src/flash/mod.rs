@@ -16,13 +16,14 @@ pub const LOCAL_CHAIN_FILE: &str = "local-chain.json";
 #[derive(Debug)]
 pub struct FlashAccess {
     rpc_url: Option<String>,
+    ws_url: Option<String>,
     data_dir: PathBuf,
     local: bool,
     program_id: String,
     max_priority_fee: u64,
     oracle_file: Option<PathBuf>,
-    /// The chain client for the URL last used (the dev chain's port may change on restart).
-    chain: Mutex<Option<(String, Arc<FlashChain>)>>,
+    /// The chain client for the URLs last used (the dev chain's port may change on restart).
+    chain: Mutex<Option<(Endpoints, Arc<FlashChain>)>>,
     oracle: Mutex<Option<Arc<Keypair>>>,
 }
 
@@ -30,6 +31,7 @@ impl FlashAccess {
     pub fn new(core: &CoreSettings) -> FlashAccess {
         FlashAccess {
             rpc_url: core.solana.rpc_url.clone(),
+            ws_url: core.solana.ws_url.clone(),
             data_dir: core.data_dir.clone(),
             local: core.profile.is_local(),
             program_id: core.flash.program_id.clone(),
@@ -40,9 +42,11 @@ impl FlashAccess {
         }
     }
 
-    fn url(&self) -> Result<String, String> {
+    /// The JSON-RPC URL and the websocket URL (`None`: poll only). A configured RPC URL
+    /// goes with `KAIROS_SOLANA__WS_URL`; the dev chain's file names both.
+    fn endpoints(&self) -> Result<Endpoints, String> {
         if let Some(url) = &self.rpc_url {
-            return Ok(url.clone());
+            return Ok(Endpoints { rpc: url.clone(), ws: self.ws_url.clone() });
         }
         if !self.local {
             return Err("KAIROS_SOLANA__RPC_URL is not set".to_string());
@@ -51,12 +55,13 @@ impl FlashAccess {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("no chain yet: {} ({e}); start kairos-api in dev first", path.display()))?;
         let file: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        file["rpc_url"].as_str().map(str::to_string).ok_or_else(|| format!("{} has no rpc_url", path.display()))
+        let rpc = file["rpc_url"].as_str().ok_or_else(|| format!("{} has no rpc_url", path.display()))?;
+        Ok(Endpoints { rpc: rpc.to_string(), ws: file["ws_url"].as_str().map(str::to_string) })
     }
 
-    /// The chain client, for the URL in force now.
+    /// The chain client, for the URLs in force now.
     pub fn chain(&self) -> Result<Arc<FlashChain>, String> {
-        let url = self.url()?;
+        let url = self.endpoints()?;
         let mut cached = self.chain.lock().map_err(|_| "the chain cache is poisoned".to_string())?;
         if let Some((known, chain)) = cached.as_ref()
             && *known == url
@@ -65,7 +70,12 @@ impl FlashAccess {
         }
         let program_id =
             self.program_id.parse().map_err(|_| "KAIROS_FLASH__PROGRAM_ID is not an address".to_string())?;
-        let chain = Arc::new(FlashChain::new(&url, program_id, self.max_priority_fee));
+        if url.ws.is_none() {
+            tracing::info!("no websocket URL (KAIROS_SOLANA__WS_URL): the chain jobs poll only");
+        }
+        let chain = Arc::new(
+            FlashChain::new(&url.rpc, program_id, self.max_priority_fee).with_subscriptions(url.ws.as_deref()),
+        );
         *cached = Some((url, chain.clone()));
         Ok(chain)
     }
@@ -88,6 +98,13 @@ impl FlashAccess {
         *cached = Some(key.clone());
         Ok(key)
     }
+}
+
+/// Where the chain answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Endpoints {
+    rpc: String,
+    ws: Option<String>,
 }
 
 /// The on-chain id a row stores as hex.

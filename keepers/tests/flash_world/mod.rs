@@ -78,6 +78,7 @@ impl FlashWorld {
             ("KAIROS_KEEPERS__CHAIN_SYNC__PERIOD_S", "1".into()),
             ("KAIROS_KEEPERS__FLASH_VOID__PERIOD_S", "1".into()),
             ("KAIROS_SOLANA__RPC_URL", self.chain.url().to_string()),
+            ("KAIROS_SOLANA__WS_URL", self.chain.ws_url().to_string()),
             ("KAIROS_FLASH__ORACLE_KEYPAIR_FILE", self.key_file.display().to_string()),
             ("KAIROS_FLASH__PROVING_KEY_DIR", self.dir.path().join("keys").display().to_string()),
             ("KAIROS_FLASH__CIRCUIT_ID", CIRCUIT.to_string()),

@@ -150,7 +150,7 @@ pub const VARIABLES: &[Variable] = &[
         All,
         "unset: no chain websocket",
         "wss://api.mainnet-beta.solana.com",
-        "Solana websocket endpoint (probed with a slot subscription).",
+        "Solana websocket endpoint: the keepers subscribe to their transactions' signatures and to the flash program's accounts (chain-sync) instead of polling for them; unset, they poll. Probed with a slot subscription.",
     )),
     commented(v(
         "KAIROS_SOLANA__CLUSTER",
