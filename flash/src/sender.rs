@@ -213,11 +213,13 @@ impl LandingWatch {
                         let _ = landed_tx.send(());
                     }
                 }
-                _ = cancelled => {
-                    drop(stream);
-                    unsubscribe().await;
-                }
+                _ = cancelled => {}
             }
+            // Told on both paths: the server ends a notified signature subscription itself, but
+            // the shared client keeps each subscription's entry until it is unsubscribed, so a
+            // send that skipped this would leave one entry behind for the connection's life.
+            drop(stream);
+            unsubscribe().await;
         });
         match tokio::time::timeout(Duration::from_secs(3), subscribed).await {
             Ok(Ok(true)) => Some(LandingWatch { landed: Some(landed), _cancel: cancel }),

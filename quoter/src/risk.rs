@@ -112,7 +112,14 @@ impl RiskGate {
         let size = Size::from_micros(i64::try_from(q.size).map_err(|_| Refusal::Notional)?);
         check_notional(price, size, self.limits.max_notional).map_err(|_| Refusal::Notional)?;
         let size = i64::try_from(q.size).map_err(|_| Refusal::Position)?;
-        let adding: i64 = m.resting.iter().filter(|r| r.quote.side == q.side).map(|r| r.quote.size as i64).sum();
+        // Resting sizes come from the strategy's settings; one too large to add up is refused
+        // rather than wrapped into a small exposure.
+        let adding = m
+            .resting
+            .iter()
+            .filter(|r| r.quote.side == q.side)
+            .try_fold(0i64, |sum, r| i64::try_from(r.quote.size).ok().and_then(|s| sum.checked_add(s)))
+            .ok_or(Refusal::Position)?;
         let exposure = match q.side {
             Side::Buy => m.inventory.saturating_add(adding).saturating_add(size),
             Side::Sell => m.inventory.saturating_sub(adding).saturating_sub(size),
@@ -122,8 +129,12 @@ impl RiskGate {
         }
         let band = self.limits.price_band;
         let in_band = match q.side {
-            Side::Buy => m.best_bid.is_some_and(|b| q.price + band >= b && q.price <= b.saturating_add(band)),
-            Side::Sell => m.best_ask.is_some_and(|a| q.price <= a + band && q.price + band >= a),
+            Side::Buy => {
+                m.best_bid.is_some_and(|b| q.price.saturating_add(band) >= b && q.price <= b.saturating_add(band))
+            }
+            Side::Sell => {
+                m.best_ask.is_some_and(|a| q.price <= a.saturating_add(band) && q.price.saturating_add(band) >= a)
+            }
         };
         if !in_band || q.price == 0 || q.price >= PRICE_UNITS {
             return Err(Refusal::PriceBand);
@@ -188,6 +199,14 @@ mod tests {
         let mut loose = RiskGate::new(big, TradingState::Enabled);
         assert_eq!(loose.check_place(&q(Side::Buy, 4_800, 20), &view(&resting), 0), Err(Refusal::Position));
         assert_eq!(loose.check_place(&q(Side::Sell, 5_200, 20), &view(&resting), 0), Ok(()), "a sell reduces it");
+        // Resting sizes too large to add up refuse rather than wrap into a small exposure.
+        let huge = [
+            Resting { id: 3, quote: Quote { side: Side::Buy, price: 4_700, size: i64::MAX as u64 } },
+            Resting { id: 4, quote: Quote { side: Side::Buy, price: 4_700, size: i64::MAX as u64 } },
+        ];
+        assert_eq!(loose.check_place(&q(Side::Buy, 4_800, 1), &view(&huge), 0), Err(Refusal::Position));
+        let beyond = [Resting { id: 5, quote: Quote { side: Side::Buy, price: 4_700, size: u64::MAX } }];
+        assert_eq!(loose.check_place(&q(Side::Buy, 4_800, 1), &view(&beyond), 0), Err(Refusal::Position));
         assert_eq!(gate.check_place(&q(Side::Buy, 4_200, 1), &view(&[]), 0), Err(Refusal::PriceBand), "6 cents off");
         let ask = [Resting { id: 2, quote: q(Side::Sell, 4_900, 1) }];
         assert_eq!(gate.check_place(&q(Side::Buy, 4_900, 1), &view(&ask), 0), Err(Refusal::SelfCross));
