@@ -128,7 +128,7 @@ impl SigningDomain {
     }
 
     /// `keccak256(0x1901 ‖ separator ‖ hashStruct(order))`: the order hash.
-    fn hash(&self, struct_hash: B256) -> B256 {
+    pub fn order_hash(&self, struct_hash: B256) -> B256 {
         eip712::signing_hash(&self.separator, &struct_hash)
     }
 }
@@ -181,15 +181,35 @@ pub fn struct_hash_v1(order: &v1::Order) -> B256 {
     w.hash()
 }
 
-/// [`sign_v2`] with a precomputed domain separator (the hot path).
+/// [`sign_v2`] with a precomputed domain separator.
 pub fn sign_v2_with(signer: &Signer, order: &v2::Order, domain: &SigningDomain) -> Result<Signed, OrderError> {
+    let mut signature = Vec::with_capacity(POLY_1271_SIGNATURE_LEN);
+    let order_hash = sign_v2_into(signer, order, domain, &mut signature)?;
+    Ok(Signed { order_hash, signature })
+}
+
+/// The length of a POLY_1271 wire signature, the longest a V2 order carries.
+pub const POLY_1271_SIGNATURE_LEN: usize = 65 + 64 + ORDER_TYPE_STRING.len() + 2;
+
+/// [`sign_v2_with`] for the hot path: the wire signature is written into `signature`
+/// (cleared first), so a buffer of [`POLY_1271_SIGNATURE_LEN`] bytes reused from order to
+/// order never allocates. Returns the order hash.
+pub fn sign_v2_into(
+    signer: &Signer,
+    order: &v2::Order,
+    domain: &SigningDomain,
+    signature: &mut Vec<u8>,
+) -> Result<B256, OrderError> {
+    signature.clear();
     let contents_hash = struct_hash_v2(order);
-    let order_hash = domain.hash(contents_hash);
+    let order_hash = domain.order_hash(contents_hash);
     if order.signatureType != SIGNATURE_TYPE_POLY_1271 {
         check_signer(signer, order.signer)?;
-        return Ok(Signed { order_hash, signature: signer.sign_hash(order_hash).to_vec() });
+        signature.extend_from_slice(&signer.sign_hash(order_hash));
+    } else {
+        poly_1271_signature(signer, order.signer, contents_hash, domain, signature);
     }
-    Ok(Signed { order_hash, signature: poly_1271_signature(signer, order.signer, contents_hash, domain) })
+    Ok(order_hash)
 }
 
 fn check_signer(signer: &Signer, order_signer: Address) -> Result<(), OrderError> {
@@ -206,10 +226,14 @@ pub const ORDER_TYPE_STRING: &str = "Order(uint256 salt,address maker,address si
 /// ERC-7739 `TypedDataSign` wrapping for deposit wallets: the EOA signs a digest binding the
 /// order (its struct hash) to the wallet (the order's signer) and the exchange domain; the wire
 /// signature carries what the wallet contract needs to check it.
-fn poly_1271_signature(signer: &Signer, wallet: Address, contents_hash: B256, domain: &SigningDomain) -> Vec<u8> {
-    let mut tds_type = b"TypedDataSign(Order contents,string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)".to_vec();
-    tds_type.extend_from_slice(ORDER_TYPE_STRING.as_bytes());
-    let mut w = Words::new(keccak256(&tds_type));
+fn poly_1271_signature(
+    signer: &Signer,
+    wallet: Address,
+    contents_hash: B256,
+    domain: &SigningDomain,
+    wire: &mut Vec<u8>,
+) {
+    let mut w = Words::new(*TYPED_DATA_SIGN_TYPE_HASH);
     w.push(contents_hash);
     w.push(keccak256(b"DepositWallet"));
     w.push(keccak256(b"1"));
@@ -220,14 +244,19 @@ fn poly_1271_signature(signer: &Signer, wallet: Address, contents_hash: B256, do
     let inner = signer.sign_hash(eip712::signing_hash(&app_domain, &w.hash()));
 
     let type_len = u16::try_from(ORDER_TYPE_STRING.len()).unwrap_or(u16::MAX);
-    let mut wire = Vec::with_capacity(65 + 64 + ORDER_TYPE_STRING.len() + 2);
     wire.extend_from_slice(&inner);
     wire.extend_from_slice(app_domain.as_slice());
     wire.extend_from_slice(contents_hash.as_slice());
     wire.extend_from_slice(ORDER_TYPE_STRING.as_bytes());
     wire.extend_from_slice(&type_len.to_be_bytes());
-    wire
 }
+
+/// `keccak256("TypedDataSign(Order contents,…)" ‖ ORDER_TYPE_STRING)`, computed once.
+static TYPED_DATA_SIGN_TYPE_HASH: std::sync::LazyLock<B256> = std::sync::LazyLock::new(|| {
+    let mut tds_type = b"TypedDataSign(Order contents,string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)".to_vec();
+    tds_type.extend_from_slice(ORDER_TYPE_STRING.as_bytes());
+    keccak256(&tds_type)
+});
 
 #[cfg(test)]
 mod tests;

@@ -111,6 +111,11 @@ impl TickBook {
         self.best_ask.filter(|_| self.stale.is_none()).map(|p| Level { price: p, size: self.asks[p as usize] })
     }
 
+    /// The prices a level can sit at: the multiples of the tick.
+    fn grid(&self) -> impl Iterator<Item = u32> + use<> {
+        (0..=PRICE_UNITS).step_by(self.tick as usize)
+    }
+
     /// Makes the book stale until the next snapshot.
     pub fn mark_stale(&mut self, why: Stale) {
         self.stale = Some(why);
@@ -120,6 +125,10 @@ impl TickBook {
     pub fn tick_size_changed(&mut self, tick: u32) {
         self.tick = tick.max(1);
         self.stale = Some(Stale::TickSizeChange);
+        // Levels only ever sit on the tick's grid, which is what lets a snapshot clear and the
+        // hash walk the grid alone; the old grid's levels go now, once.
+        self.bids.fill(0);
+        self.asks.fill(0);
         if let Some(fields) = self.hash_fields.as_mut() {
             fields.tick_size.clear();
             write_fixed(&mut fields.tick_size, u64::from(self.tick), PRICE_DIGITS);
@@ -128,8 +137,12 @@ impl TickBook {
 
     /// A `book` snapshot replaces both sides; a level off the tick grid makes it stale.
     pub fn apply_snapshot(&mut self, market: &str, timestamp_ms: u64, bids: &[Level], asks: &[Level]) -> Option<Stale> {
-        self.bids.fill(0);
-        self.asks.fill(0);
+        // Every level is on the grid: clearing it clears the book (101 slots a side at 0.01
+        // rather than 10,001).
+        for p in self.grid() {
+            self.bids[p as usize] = 0;
+            self.asks[p as usize] = 0;
+        }
         self.best_bid = None;
         self.best_ask = None;
         self.market.clear();
@@ -174,7 +187,8 @@ impl TickBook {
                 if size > 0 {
                     self.best_bid = Some(self.best_bid.map_or(price, |b| b.max(price)));
                 } else if self.best_bid == Some(price) {
-                    self.best_bid = (0..price).rev().find(|q| self.bids[*q as usize] > 0);
+                    let tick = self.tick;
+                    self.best_bid = (1..=price / tick).map(|k| price - k * tick).find(|q| self.bids[*q as usize] > 0);
                 }
             }
             Side::Sell => {
@@ -182,7 +196,9 @@ impl TickBook {
                 if size > 0 {
                     self.best_ask = Some(self.best_ask.map_or(price, |a| a.min(price)));
                 } else if self.best_ask == Some(price) {
-                    self.best_ask = (price + 1..=PRICE_UNITS).find(|q| self.asks[*q as usize] > 0);
+                    let tick = self.tick as usize;
+                    self.best_ask =
+                        (price + self.tick..=PRICE_UNITS).step_by(tick).find(|q| self.asks[*q as usize] > 0);
                 }
             }
         }
@@ -201,10 +217,11 @@ impl TickBook {
         write_u64(out, self.timestamp_ms);
         out.push_str("\",\"hash\":\"\",\"bids\":[");
         // Each side from the far end towards the touch, as the REST book lists them.
-        let bids = (0..=PRICE_UNITS).filter(|p| self.bids[*p as usize] > 0);
+        let tick = self.tick as usize;
+        let bids = (0..=PRICE_UNITS).step_by(tick).filter(|p| self.bids[*p as usize] > 0);
         write_levels(out, bids, &self.bids);
         out.push_str("],\"asks\":[");
-        let asks = (0..=PRICE_UNITS).rev().filter(|p| self.asks[*p as usize] > 0);
+        let asks = (0..PRICE_UNITS + 1).step_by(tick).rev().filter(|p| self.asks[*p as usize] > 0);
         write_levels(out, asks, &self.asks);
         out.push_str("],\"min_order_size\":\"");
         out.push_str(&fields.min_order_size);

@@ -12,6 +12,7 @@ use crate::book::{Stale, TickBook};
 use crate::diff::{Action, Resting, diff};
 use crate::frame::{Event, FrameError, Parser};
 use crate::risk::{MarketView, RiskGate};
+use crate::stages::{Laps, NoLaps, Stage};
 use crate::strategy::{Quotes, Strategy};
 
 /// One quoted asset.
@@ -23,10 +24,12 @@ pub struct Market {
     pub inventory: i64,
 }
 
-/// An action on the market at this index of [`Engine::markets`].
+/// An action on the market at this index of [`Engine::markets`]. `id` is the order's local id:
+/// the one cancelled, or the one a place will rest under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MarketAction {
     pub market: usize,
+    pub id: u64,
     pub action: Action,
 }
 
@@ -73,6 +76,11 @@ impl<S: Strategy> Engine<S> {
         &mut self.markets
     }
 
+    /// The actions the last frame or gap decided.
+    pub fn actions(&self) -> &[MarketAction] {
+        &self.actions
+    }
+
     pub fn gate(&self) -> &RiskGate {
         &self.gate
     }
@@ -86,36 +94,51 @@ impl<S: Strategy> Engine<S> {
     /// take, in order (cancels of a market before its places). A malformed frame stops at the
     /// bad event and decides nothing.
     pub fn on_frame(&mut self, frame: &str, now_us: u64) -> Result<&[MarketAction], FrameError> {
+        self.on_frame_timed(frame, now_us, &mut NoLaps)
+    }
+
+    /// [`Engine::on_frame`], telling `laps` as each stage ends (the bench's breakdown).
+    pub fn on_frame_timed(
+        &mut self,
+        frame: &str,
+        now_us: u64,
+        laps: &mut impl Laps,
+    ) -> Result<&[MarketAction], FrameError> {
         self.actions.clear();
         self.touched.fill(false);
         let Self { parser, markets, touched, .. } = self;
         let find = |markets: &[Market], asset: &str| markets.iter().position(|m| m.book.asset_id() == asset);
-        parser.parse(frame, |event| match event {
-            Event::Book { asset_id, market, timestamp_ms, bids, asks, .. } => {
-                if let Some(i) = find(markets, asset_id) {
-                    markets[i].book.apply_snapshot(market, timestamp_ms, bids, asks);
-                    touched[i] = true;
-                }
-            }
-            Event::PriceChange { timestamp_ms, changes, .. } => {
-                for c in changes.iter() {
-                    if let Some(i) = find(markets, c.asset_id) {
-                        markets[i].book.apply_change(c.side, c.level, timestamp_ms, c.hash);
+        parser.parse(frame, |event| {
+            laps.lap(Stage::Parse);
+            match event {
+                Event::Book { asset_id, market, timestamp_ms, bids, asks, .. } => {
+                    if let Some(i) = find(markets, asset_id) {
+                        markets[i].book.apply_snapshot(market, timestamp_ms, bids, asks);
                         touched[i] = true;
                     }
                 }
-            }
-            Event::TickSizeChange { asset_id, new_tick } => {
-                if let Some(i) = find(markets, asset_id) {
-                    markets[i].book.tick_size_changed(new_tick);
-                    touched[i] = true;
+                Event::PriceChange { timestamp_ms, changes, .. } => {
+                    for c in changes.iter() {
+                        if let Some(i) = find(markets, c.asset_id) {
+                            markets[i].book.apply_change(c.side, c.level, timestamp_ms, c.hash);
+                            touched[i] = true;
+                        }
+                    }
                 }
+                Event::TickSizeChange { asset_id, new_tick } => {
+                    if let Some(i) = find(markets, asset_id) {
+                        markets[i].book.tick_size_changed(new_tick);
+                        touched[i] = true;
+                    }
+                }
+                Event::LastTradePrice { .. } | Event::BestBidAsk { .. } | Event::Other { .. } => {}
             }
-            Event::LastTradePrice { .. } | Event::BestBidAsk { .. } | Event::Other { .. } => {}
+            laps.lap(Stage::Book);
         })?;
+        laps.lap(Stage::Parse);
         for i in 0..self.markets.len() {
             if self.touched[i] {
-                self.requote(i, now_us);
+                self.requote(i, now_us, laps);
             }
         }
         Ok(&self.actions)
@@ -127,7 +150,7 @@ impl<S: Strategy> Engine<S> {
         self.actions.clear();
         for i in 0..self.markets.len() {
             self.markets[i].book.mark_stale(Stale::Gap);
-            self.requote(i, now_us);
+            self.requote(i, now_us, &mut NoLaps);
         }
         &self.actions
     }
@@ -139,15 +162,20 @@ impl<S: Strategy> Engine<S> {
         }
     }
 
-    fn requote(&mut self, i: usize, now_us: u64) {
+    fn requote(&mut self, i: usize, now_us: u64, laps: &mut impl Laps) {
         self.wanted.clear();
         let market = &mut self.markets[i];
         self.strategy.quotes(&market.book, market.inventory, &mut self.wanted);
+        laps.lap(Stage::Strategy);
         diff(&market.resting, &self.wanted, &mut self.diffed);
+        laps.lap(Stage::Diff);
         // Cancels come first in `diffed`, so the gate sees the book as it will be.
         for action in &self.diffed {
-            match *action {
-                Action::Cancel(id) => market.resting.retain(|r| r.id != id),
+            let id = match *action {
+                Action::Cancel(id) => {
+                    market.resting.retain(|r| r.id != id);
+                    id
+                }
                 Action::Place(quote) => {
                     let view = MarketView {
                         inventory: market.inventory,
@@ -158,12 +186,15 @@ impl<S: Strategy> Engine<S> {
                     if self.gate.check_place(&quote, &view, now_us).is_err() {
                         continue;
                     }
-                    market.resting.push(Resting { id: self.next_id, quote });
+                    let id = self.next_id;
+                    market.resting.push(Resting { id, quote });
                     self.next_id += 1;
+                    id
                 }
-            }
-            self.actions.push(MarketAction { market: i, action: *action });
+            };
+            self.actions.push(MarketAction { market: i, id, action: *action });
         }
+        laps.lap(Stage::Risk);
     }
 }
 
@@ -209,10 +240,12 @@ mod tests {
             [
                 MarketAction {
                     market: 0,
+                    id: 1,
                     action: Action::Place(Quote { side: Side::Buy, price: 4_800, size: 5 * SIZE_UNITS })
                 },
                 MarketAction {
                     market: 0,
+                    id: 2,
                     action: Action::Place(Quote { side: Side::Sell, price: 5_200, size: 5 * SIZE_UNITS })
                 },
             ]

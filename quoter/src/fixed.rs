@@ -79,8 +79,12 @@ pub fn write_fixed(out: &mut String, value: u64, digits: u32) {
 }
 
 /// Appends `value` in decimal.
-pub fn write_u64(out: &mut String, mut value: u64) {
-    let mut buf = [0u8; 20];
+pub fn write_u64(out: &mut String, value: u64) {
+    out.push_str(digits(value, &mut [0u8; 20]));
+}
+
+/// `value` in decimal, written into `buf`.
+pub fn digits(mut value: u64, buf: &mut [u8; 20]) -> &str {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -90,7 +94,8 @@ pub fn write_u64(out: &mut String, mut value: u64) {
             break;
         }
     }
-    out.extend(buf[i..].iter().map(|b| char::from(*b)));
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 #[cfg(test)]
@@ -133,5 +138,7 @@ mod tests {
             assert_eq!(out, text);
             assert_eq!(parse_fixed(out.as_bytes(), digits), Some(value));
         }
+        assert_eq!(super::digits(0, &mut [0; 20]), "0");
+        assert_eq!(super::digits(u64::MAX, &mut [0; 20]), "18446744073709551615");
     }
 }

@@ -1,44 +1,25 @@
 //! The hot path allocates nothing in steady state: after a warm-up, a ~3 KB `book` snapshot of
-//! 40 levels a side and a two-change `price_change`, replayed through the engine (parse, book,
-//! hash-free changes, strategy, diff, risk gate), are counted by a global allocator that counts.
+//! 40 levels a side and two-change `price_change`s, replayed through the whole pipeline (parse,
+//! book, hash-free changes, strategy, diff, risk gate, amounts, signing, the envelopes, the L2
+//! headers and the request bytes), are counted by a global allocator that counts.
 
-// A global allocator can only be written as an `unsafe impl`; this one forwards to the
-// system allocator and counts, in this test binary only.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
+use kairos_clob_client::auth::l2::Credentials;
+use kairos_clob_client::auth::signer::Signer;
+use kairos_clob_client::eth::U256;
+use kairos_clob_client::http::envelope::OrderType;
+use kairos_clob_client::orders::Version;
 use kairos_domain::TradingState;
 use kairos_domain::money::Collateral;
+use kairos_quoter::alloc_count::{Counting, allocations};
+use kairos_quoter::clock::{Salts, ServerClock};
 use kairos_quoter::engine::Engine;
 use kairos_quoter::fixed::SIZE_UNITS;
+use kairos_quoter::order::{Account, OrderSigner, Token};
+use kairos_quoter::outbox::Outbox;
+use kairos_quoter::pipeline::Pipeline;
 use kairos_quoter::risk::{RiskGate, RiskLimits};
 use kairos_quoter::strategy::{Fair, SpreadQuoter, SpreadSettings};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use kairos_quoter::wire::{L2Auth, RequestWriter};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -83,27 +64,50 @@ fn a_book_and_a_price_change_allocate_nothing_once_warm() {
         price_band: 2_000,
         max_orders_per_s: u32::MAX / 2_000,
     };
-    let mut engine = Engine::new(&[(ASSET, 100)], strategy, RiskGate::new(limits, TradingState::Enabled));
+    let engine = Engine::new(&[(ASSET, 100)], strategy, RiskGate::new(limits, TradingState::Enabled));
+    let key = Signer::from_hex("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").expect("key");
+    let account = Account {
+        maker: key.address(),
+        key,
+        signature_type: 0,
+        chain_id: 137,
+        api_key: "00000000-0000-4000-8000-000000000000".into(),
+        order_type: OrderType::Gtc,
+        post_only: true,
+    };
+    let mut signer = OrderSigner::new(&account).expect("signer");
+    let token = Token::new(ASSET.parse::<U256>().expect("token"), false, Version::V2);
+    signer.add_token(&token).expect("domain");
+    let credentials = Credentials::new(&account.api_key, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "pass")
+        .expect("credentials");
+    let writer = RequestWriter::new("clob.polymarket.com", L2Auth::new(&credentials, account.key.address()));
+    let outbox = Outbox::new(signer, writer, vec![token], ServerClock::default(), Salts::from_seed(3));
+    let mut pipeline = Pipeline::new(engine, outbox).expect("pipeline");
     let mut now_us = 0;
     let mut decided = 0usize;
+    let mut pass = |frame: &str, now_us: u64| {
+        let out = pipeline.on_frame(frame, now_us).expect("frame");
+        assert!(out.refused().is_empty());
+        out.placed().len() + out.cancelled().len()
+    };
     for _ in 0..10 {
         now_us += 1_000;
-        decided += engine.on_frame(&book, now_us).expect("book").len();
+        decided += pass(&book, now_us);
         for c in &changes {
             now_us += 1_000;
-            decided += engine.on_frame(c, now_us).expect("change").len();
+            decided += pass(c, now_us);
         }
     }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     for _ in 0..1_000 {
         now_us += 1_000;
-        decided += engine.on_frame(&book, now_us).expect("book").len();
+        decided += pass(&book, now_us);
         for c in &changes {
             now_us += 1_000;
-            decided += engine.on_frame(c, now_us).expect("change").len();
+            decided += pass(c, now_us);
         }
     }
-    let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
-    assert!(decided > 0, "the passes decided orders");
+    let during = allocations() - before;
+    assert!(decided > 7_000, "the passes signed and cancelled orders: {decided}");
     assert_eq!(during, 0, "allocations in 7,000 warm frames");
 }
