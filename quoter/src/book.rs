@@ -83,6 +83,11 @@ impl TickBook {
         &self.asset_id
     }
 
+    /// The market (condition id) the last snapshot named; empty before one.
+    pub fn market(&self) -> &str {
+        &self.market
+    }
+
     /// `None` when live.
     pub fn stale(&self) -> Option<Stale> {
         self.stale

@@ -15,6 +15,17 @@ const V3_FEATURES: [(&str, bool); 8] = [
     ("f16c", cfg!(target_feature = "f16c")),
 ];
 
+/// The SIMD and crypto features compiled in, comma-separated (the build-info metric's label).
+pub fn compiled_features() -> String {
+    let extra = [
+        ("sse4.2", cfg!(target_feature = "sse4.2")),
+        ("sha", cfg!(target_feature = "sha")),
+        ("avx512f", cfg!(target_feature = "avx512f")),
+    ];
+    let on: Vec<&str> = V3_FEATURES.iter().chain(&extra).filter(|(_, on)| *on).map(|(f, _)| *f).collect();
+    if on.is_empty() { "baseline".to_string() } else { on.join(",") }
+}
+
 /// Whether the binary was compiled with AVX2.
 pub fn avx2_compiled() -> bool {
     cfg!(target_feature = "avx2")

@@ -8,9 +8,9 @@
 //! place is resting from the moment it is decided, a cancel is gone. The sender reconciles
 //! with the venue's answers (a place the venue refused is [`Engine::forget`]-ed).
 
-use crate::book::{Stale, TickBook};
+use crate::book::{HashFields, Stale, TickBook};
 use crate::diff::{Action, Resting, diff};
-use crate::frame::{Event, FrameError, Parser};
+use crate::frame::{Event, FrameError, Level, Parser};
 use crate::risk::{MarketView, RiskGate};
 use crate::stages::{Laps, NoLaps, Stage};
 use crate::strategy::{Quotes, Strategy};
@@ -22,6 +22,18 @@ pub struct Market {
     pub resting: Vec<Resting>,
     /// Micro-shares held (negative: short).
     pub inventory: i64,
+}
+
+/// A whole book from REST, for [`Engine::resync`].
+#[derive(Debug, Clone)]
+pub struct Snapshot<'a> {
+    pub market: &'a str,
+    pub timestamp_ms: u64,
+    /// Price units.
+    pub tick: u32,
+    pub bids: &'a [Level],
+    pub asks: &'a [Level],
+    pub hash_fields: HashFields,
 }
 
 /// An action on the market at this index of [`Engine::markets`]. `id` is the order's local id:
@@ -152,6 +164,20 @@ impl<S: Strategy> Engine<S> {
             self.markets[i].book.mark_stale(Stale::Gap);
             self.requote(i, now_us, &mut NoLaps);
         }
+        &self.actions
+    }
+
+    /// Replaces market `i`'s book with `snapshot` (a resync from REST: its tick, its levels and
+    /// the fields its hash needs, which only REST gives) and quotes the market again.
+    pub fn resync(&mut self, i: usize, snapshot: &Snapshot<'_>, now_us: u64) -> &[MarketAction] {
+        self.actions.clear();
+        let Some(market) = self.markets.get_mut(i) else { return &self.actions };
+        if market.book.tick() != snapshot.tick {
+            market.book.tick_size_changed(snapshot.tick);
+        }
+        market.book.set_hash_fields(snapshot.hash_fields.clone());
+        market.book.apply_snapshot(snapshot.market, snapshot.timestamp_ms, snapshot.bids, snapshot.asks);
+        self.requote(i, now_us, &mut NoLaps);
         &self.actions
     }
 

@@ -1,5 +1,8 @@
 //! `kairos-quoter`: the tick-to-order hot path as an operator runs it.
 //!
+//! - `kairos-quoter run`: quote the configured tokens (`KAIROS_QUOTER__*`; see the README's
+//!   quoter section) until SIGTERM or Ctrl-C, which cancel every order before exiting.
+//! - `kairos-quoter config check`: the effective settings, secrets redacted; exit 2 on a problem.
 //! - `kairos-quoter bench [--iterations N] [--no-pin]`: the recorded frames through the whole
 //!   pass beside the floor of this machine (see `bench`); the last line is JSON.
 //!
@@ -7,40 +10,48 @@
 //! rather than die on an illegal instruction.
 
 mod bench;
+mod start;
+
+use std::process::ExitCode;
 
 #[global_allocator]
 static GLOBAL: kairos_quoter::alloc_count::Counting = kairos_quoter::alloc_count::Counting;
 
-const USAGE: &str = "usage: kairos-quoter bench [--iterations N] [--no-pin]";
+const USAGE: &str = "usage: kairos-quoter run | config check | bench [--iterations N] [--no-pin]";
 
-fn main() -> std::process::ExitCode {
+/// Exit status of a config with problems, as the other binaries use.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
     if let Err(e) = kairos_quoter::cpu::check() {
         eprintln!("kairos-quoter: {e}");
-        return std::process::ExitCode::from(2);
+        return ExitCode::from(EXIT_CONFIG);
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("bench") => bench_options(&args[1..]).and_then(|o| bench::run(&o)),
-        Some("-h" | "--help") => {
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["run"] => return start::run_command(),
+        ["config", "check"] => return start::config_check(),
+        ["bench", rest @ ..] => bench_options(rest).and_then(|o| bench::run(&o)),
+        ["-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())
         }
         _ => Err(USAGE.to_string()),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kairos-quoter: {e}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-fn bench_options(args: &[String]) -> Result<bench::Options, String> {
+fn bench_options(args: &[&str]) -> Result<bench::Options, String> {
     let mut options = bench::Options { iterations: 100_000, pin: true };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        match arg.as_str() {
+        match *arg {
             "--iterations" => {
                 let n = it.next().ok_or("--iterations needs a number")?;
                 options.iterations = n

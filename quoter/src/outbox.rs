@@ -33,6 +33,8 @@ pub struct OrderRef {
 pub enum RequestKind {
     Cancel,
     Place,
+    /// `POST /v1/heartbeats`: no orders.
+    Heartbeat,
 }
 
 /// One request of a pass: its bytes in [`Outbox::bytes`] and its orders in
@@ -153,6 +155,52 @@ impl Outbox {
         let now_s = now_ms / 1_000;
         self.write_cancels(actions, now_s);
         self.write_places(markets, actions, now_ms, laps);
+    }
+
+    /// Writes one `DELETE /cancel-all` (every order of the account, whichever process placed
+    /// it) and stops tracking every order: what shutdown and the kill switch send.
+    pub fn write_cancel_all(&mut self) {
+        self.bytes.clear();
+        self.requests.clear();
+        self.placed.clear();
+        self.cancelled.clear();
+        self.refused.clear();
+        for (market, hashes) in self.hashes.iter_mut().enumerate() {
+            self.cancelled.extend(hashes.drain(..).map(|(id, hash)| OrderRef { market, id, hash }));
+        }
+        let now_s = self.clock.now_ms() / 1_000;
+        self.writer.write(&mut self.bytes, "DELETE", "/cancel-all", b"", now_s);
+        self.requests.push(Request {
+            kind: RequestKind::Cancel,
+            bytes: 0..self.bytes.len(),
+            orders: 0..self.cancelled.len(),
+        });
+    }
+
+    /// Writes one `POST /v1/heartbeats` carrying the id the last accepted beat returned (empty
+    /// for the first): the CLOB cancels every order of the account when none is accepted for
+    /// 10 s, so a quoter that dies takes its quotes with it.
+    pub fn write_heartbeat(&mut self, heartbeat_id: &str) {
+        self.bytes.clear();
+        self.requests.clear();
+        self.placed.clear();
+        self.cancelled.clear();
+        self.refused.clear();
+        self.body.clear();
+        self.body.push_str("{\"heartbeat_id\":");
+        self.body.push_str(&serde_json::to_string(heartbeat_id).unwrap_or_else(|_| "\"\"".to_string()));
+        self.body.push('}');
+        let now_s = self.clock.now_ms() / 1_000;
+        self.writer.write(&mut self.bytes, "POST", "/v1/heartbeats", self.body.as_bytes(), now_s);
+        self.requests.push(Request { kind: RequestKind::Heartbeat, bytes: 0..self.bytes.len(), orders: 0..0 });
+    }
+
+    /// The market and local id of the order with this hash, while it is tracked.
+    pub fn order_of(&self, hash: &B256) -> Option<(usize, u64)> {
+        self.hashes
+            .iter()
+            .enumerate()
+            .find_map(|(market, hashes)| hashes.iter().find(|(_, h)| h == hash).map(|(id, _)| (market, *id)))
     }
 
     fn write_cancels(&mut self, actions: &[MarketAction], now_s: u64) {

@@ -3,8 +3,11 @@
 //! outbox could not build is forgotten by the engine at once, so the two never disagree about
 //! what rests.
 
-use crate::engine::Engine;
+use kairos_clob_client::eth::B256;
+
+use crate::engine::{Engine, Snapshot};
 use crate::frame::FrameError;
+use crate::frame::Side;
 use crate::outbox::Outbox;
 use crate::stages::{Laps, NoLaps};
 use crate::strategy::Strategy;
@@ -21,6 +24,8 @@ pub enum PipelineError {
 pub struct Pipeline<S> {
     engine: Engine<S>,
     outbox: Outbox,
+    /// Micro-shares matched so far of orders partly filled, by local id.
+    matched: Vec<(u64, u64)>,
 }
 
 impl<S: Strategy> Pipeline<S> {
@@ -40,7 +45,7 @@ impl<S: Strategy> Pipeline<S> {
                 });
             }
         }
-        Ok(Self { engine, outbox })
+        Ok(Self { engine, outbox, matched: Vec::with_capacity(16) })
     }
 
     pub fn engine(&self) -> &Engine<S> {
@@ -73,6 +78,14 @@ impl<S: Strategy> Pipeline<S> {
         Ok(&self.outbox)
     }
 
+    /// Market `i`'s book replaced from REST (see [`Engine::resync`]), then quoted again.
+    pub fn on_resync(&mut self, i: usize, snapshot: &Snapshot<'_>, now_us: u64) -> &Outbox {
+        self.engine.resync(i, snapshot, now_us);
+        self.outbox.write(self.engine.markets(), self.engine.actions(), &mut NoLaps);
+        self.forget_refused();
+        &self.outbox
+    }
+
     /// The feed had a gap: every book is stale and everything resting is cancelled.
     pub fn on_gap(&mut self, now_us: u64) -> &Outbox {
         self.engine.on_gap(now_us);
@@ -80,10 +93,51 @@ impl<S: Strategy> Pipeline<S> {
         &self.outbox
     }
 
+    /// Shutdown or the kill switch: every order of the account is cancelled at once
+    /// (`DELETE /cancel-all`) and none is believed resting any more.
+    pub fn cancel_all(&mut self) -> &Outbox {
+        for market in self.engine.markets_mut() {
+            market.resting.clear();
+        }
+        self.matched.clear();
+        self.outbox.write_cancel_all();
+        &self.outbox
+    }
+
+    /// The venue says the order with `hash` has `size_matched` micro-shares matched in all
+    /// (the user channel's cumulative figure): the new part moves the inventory, and an order
+    /// matched in full no longer rests. Returns the micro-shares newly matched; an order not
+    /// (or no longer) tracked moves nothing.
+    pub fn on_order_matched(&mut self, hash: &B256, size_matched: u64) -> u64 {
+        let Some((market, id)) = self.outbox.order_of(hash) else { return 0 };
+        let Some(m) = self.engine.markets_mut().get_mut(market) else { return 0 };
+        let Some(at) = m.resting.iter().position(|r| r.id == id) else { return 0 };
+        let known = self.matched.iter().find(|(i, _)| *i == id).map_or(0, |(_, n)| *n);
+        let new = size_matched.saturating_sub(known).min(m.resting[at].quote.size.saturating_sub(known));
+        if new == 0 {
+            return 0;
+        }
+        let shares = i64::try_from(new).unwrap_or(i64::MAX);
+        m.inventory = match m.resting[at].quote.side {
+            Side::Buy => m.inventory.saturating_add(shares),
+            Side::Sell => m.inventory.saturating_sub(shares),
+        };
+        let total = known + new;
+        if total >= m.resting[at].quote.size {
+            self.forget(market, id);
+        } else if let Some(entry) = self.matched.iter_mut().find(|(i, _)| *i == id) {
+            entry.1 = total;
+        } else {
+            self.matched.push((id, total));
+        }
+        new
+    }
+
     /// The venue refused an order or reported it gone (cancelled, filled, expired).
     pub fn forget(&mut self, market: usize, id: u64) {
         self.engine.forget(market, id);
         self.outbox.forget(market, id);
+        self.matched.retain(|(i, _)| *i != id);
     }
 
     fn forget_refused(&mut self) {

@@ -3,7 +3,6 @@
 //! the orders placed before, a gap cancels everything, and an order that cannot be built is
 //! neither sent nor believed resting.
 
-use kairos_clob_client::auth::l2::Credentials;
 use kairos_clob_client::auth::signer::Signer;
 use kairos_clob_client::build::{self, OrderArgs, Rounding};
 use kairos_clob_client::eth::U256;
@@ -17,59 +16,19 @@ use kairos_quoter::diff::Action;
 use kairos_quoter::engine::Engine;
 use kairos_quoter::fixed::SIZE_UNITS;
 use kairos_quoter::frame::Side;
-use kairos_quoter::order::{Account, OrderSigner, Token};
+use kairos_quoter::order::{OrderSigner, Token};
 use kairos_quoter::outbox::{Outbox, RequestKind};
 use kairos_quoter::pipeline::{Pipeline, PipelineError};
 use kairos_quoter::risk::{RiskGate, RiskLimits};
 use kairos_quoter::strategy::{Fair, SpreadQuoter, SpreadSettings};
 use kairos_quoter::wire::{L2Auth, RequestWriter};
 
-const BOOK: &str = include_str!("../frames/book.json");
-const PRICE_CHANGE: &str = include_str!("../frames/price_change.json");
-const ASSET: &str = "65818619657568813474341868652308942079804919287380422192892211131408793125422";
-const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=";
-const API_KEY: &str = "00000000-0000-4000-8000-000000000000";
+mod support;
 
-fn account() -> Account {
-    let key = Signer::from_hex(KEY).expect("key");
-    Account {
-        maker: key.address(),
-        key,
-        signature_type: 0,
-        chain_id: 137,
-        api_key: API_KEY.into(),
-        order_type: OrderType::Gtc,
-        post_only: true,
-    }
-}
-
-fn credentials() -> Credentials {
-    Credentials::new(API_KEY, SECRET, "pass").expect("credentials")
-}
+use support::{API_KEY, ASSET, BOOK, KEY, PRICE_CHANGE, account, credentials};
 
 fn pipeline(size: u64) -> Pipeline<SpreadQuoter> {
-    let account = account();
-    let mut signer = OrderSigner::new(&account).expect("signer");
-    let token = Token::new(ASSET.parse::<U256>().expect("token"), false, Version::V2);
-    signer.add_token(&token).expect("domain");
-    let writer = RequestWriter::new("clob.polymarket.com", L2Auth::new(&credentials(), account.key.address()));
-    let outbox = Outbox::new(signer, writer, vec![token], ServerClock::default(), Salts::from_seed(42));
-    let strategy = SpreadQuoter::new(SpreadSettings {
-        fair: Fair::Mid,
-        half_spread: 100,
-        size,
-        skew_per_share_micros: 0,
-        max_inventory: 1_000 * SIZE_UNITS as i64,
-    });
-    let limits = RiskLimits {
-        max_position: 10_000 * SIZE_UNITS as i64,
-        max_notional: Collateral::from_micros(1_000_000_000),
-        price_band: 2_000,
-        max_orders_per_s: 1_000,
-    };
-    let engine = Engine::new(&[(ASSET, 100)], strategy, RiskGate::new(limits, TradingState::Enabled));
-    Pipeline::new(engine, outbox).expect("pipeline")
+    support::pipeline_for("clob.polymarket.com", size, 42)
 }
 
 /// One HTTP request split into its line, headers and body.
@@ -215,6 +174,60 @@ fn a_change_cancels_by_hash_and_replaces_and_a_gap_cancels_everything() {
     assert!(p.engine().markets()[0].resting.is_empty());
     // Stale: the same change decides nothing until a snapshot.
     assert!(p.on_frame(PRICE_CHANGE.trim_end(), 4).expect("change").requests().is_empty());
+}
+
+#[test]
+fn cancel_all_is_one_signed_request_and_leaves_nothing_resting() {
+    let mut p = pipeline(10 * SIZE_UNITS);
+    assert_eq!(p.on_frame(BOOK.trim_end(), 1).expect("book").placed().len(), 2);
+    let out = p.cancel_all();
+    assert_eq!(out.requests().len(), 1);
+    assert_eq!(out.cancelled().len(), 2);
+    let parsed = Parsed::of(out.bytes());
+    assert_eq!(parsed.line, "DELETE /cancel-all HTTP/1.1");
+    assert!(parsed.body.is_empty());
+    assert_eq!(parsed.header("Content-Length"), "0");
+    // The official headers of a body-less request.
+    let ts: u64 = parsed.header("POLY_TIMESTAMP").parse().expect("timestamp");
+    let address = Signer::from_hex(KEY).expect("key").address().to_checksum();
+    let official = credentials().headers(&address, ts, "DELETE", "/cancel-all", None);
+    assert_eq!(parsed.header("POLY_SIGNATURE"), official.pairs()[1].1);
+    assert!(out.cancelled().iter().all(|o| out.hash_of(0, o.id).is_none()));
+    assert!(p.engine().markets()[0].resting.is_empty());
+    // The next snapshot quotes afresh.
+    assert_eq!(p.on_frame(BOOK.trim_end(), 2).expect("book").placed().len(), 2);
+}
+
+#[test]
+fn the_heartbeat_carries_the_last_id_signed_as_the_official_client_signs_it() {
+    let mut p = pipeline(10 * SIZE_UNITS);
+    for id in ["", "0b5ae8b6-7d8c-4c39-a3e6-1f3e2f3a9c11"] {
+        p.outbox_mut().write_heartbeat(id);
+        let parsed = Parsed::of(p.outbox().bytes());
+        assert_eq!(parsed.line, "POST /v1/heartbeats HTTP/1.1");
+        assert_eq!(parsed.body, format!("{{\"heartbeat_id\":\"{id}\"}}"));
+        parsed.check_l2();
+        assert!(p.outbox().placed().is_empty() && p.outbox().cancelled().is_empty());
+    }
+}
+
+#[test]
+fn fills_move_the_inventory_once_and_a_filled_order_no_longer_rests() {
+    let mut p = pipeline(10 * SIZE_UNITS);
+    let placed = p.on_frame(BOOK.trim_end(), 1).expect("book").placed().to_vec();
+    let (bid, ask) = (placed[0], placed[1]);
+    assert_eq!(p.on_order_matched(&bid.hash, 4 * SIZE_UNITS), 4 * SIZE_UNITS);
+    assert_eq!(p.on_order_matched(&bid.hash, 4 * SIZE_UNITS), 0, "the same cumulative figure again moves nothing");
+    assert_eq!(p.engine().markets()[0].inventory, 4 * SIZE_UNITS as i64);
+    assert_eq!(p.engine().markets()[0].resting.len(), 2, "partly filled, still resting");
+    assert_eq!(p.on_order_matched(&bid.hash, 10 * SIZE_UNITS), 6 * SIZE_UNITS);
+    assert_eq!(p.engine().markets()[0].inventory, 10 * SIZE_UNITS as i64);
+    assert!(p.engine().markets()[0].resting.iter().all(|r| r.id != bid.id), "filled: gone");
+    assert_eq!(p.outbox().hash_of(0, bid.id), None);
+    assert_eq!(p.on_order_matched(&bid.hash, 10 * SIZE_UNITS), 0, "no longer tracked");
+    // A sell reduces it; more than the order's size counts as its size.
+    assert_eq!(p.on_order_matched(&ask.hash, u64::MAX), 10 * SIZE_UNITS);
+    assert_eq!(p.engine().markets()[0].inventory, 0);
 }
 
 #[test]

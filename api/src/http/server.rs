@@ -112,6 +112,9 @@ pub async fn start(mut settings: ApiSettings) -> Result<Running, StartError> {
     }
     state.catalog().refresh(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
     state.runtime().reload(&db).await.map_err(|e| StartError::Seed(e.to_string()))?;
+    if settings.core.profile == kairos_platform::config::Profile::Dev {
+        crate::tools::dev_quoter::provision(&state, &settings.core.data_dir).await.map_err(StartError::Seed)?;
+    }
     let prometheus = crate::http::metrics::handle().map_err(StartError::Metrics)?;
 
     let listener = bind(settings.bind, "KAIROS_BIND").await?;

@@ -17,6 +17,9 @@ pub async fn run(db: &Db, profile: Profile) -> Result<(), StorageError> {
         }
         tracing::info!("new dev database: seeded sample markets (is_sample = true)");
     }
+    if profile == Profile::Dev {
+        crate::tools::dev_quoter::seed_mirror(db).await?;
+    }
     Ok(())
 }
 

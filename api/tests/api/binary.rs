@@ -227,6 +227,9 @@ fn dev_starts_from_any_directory_reloads_on_sighup_and_drains_on_sigterm() {
     assert!(body.contains("\"label\":\"YES\"") && body.contains("\"tick_size\":\"0.01\""), "{body}");
     assert!(dir.path().join("data/kairos-dev.db").exists());
     assert!(dir.path().join("data/secrets.dev.toml").exists());
+    assert!(dir.path().join("data/dev-quoter.json").exists(), "the key kairos-quoter trades with in dev");
+    let (_, mirror) = get("/v1/markets?q=mirror");
+    assert!(mirror.contains(kairos_platform::config::RECORDED_TOKEN), "the mirror the quoter quotes: {mirror}");
 
     // Before SIGHUP no debug lines and the default budget; after the file raises the filter and
     // cuts the anonymous read budget to 1/s, both take effect without a restart.

@@ -90,9 +90,31 @@ impl<T> Drop for Subscription<T> {
 
 /// Opens a subscription that sends `subscribe` after every (re)connect.
 pub fn subscribe<T: DeserializeOwned + Send + 'static>(config: WsConfig, subscribe: String) -> Subscription<T> {
+    spawn(config, subscribe, |text: &str| parse_frame::<T>(text).ok())
+}
+
+/// A frame as the server sent it, with the moment it was read off the socket: for a consumer
+/// that parses frames itself (the quoter) and measures its latency from the read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    pub text: String,
+    pub read_at: std::time::Instant,
+}
+
+/// [`subscribe`] delivering each text frame whole (an array frame stays one frame), unparsed.
+pub fn subscribe_raw(config: WsConfig, subscribe: String) -> Subscription<RawFrame> {
+    spawn(config, subscribe, |text: &str| {
+        Some(vec![RawFrame { text: text.to_string(), read_at: std::time::Instant::now() }])
+    })
+}
+
+/// What a frame's text becomes for the consumer; `None` for a frame that does not parse.
+type Decode<T> = fn(&str) -> Option<Vec<T>>;
+
+fn spawn<T: Send + 'static>(config: WsConfig, subscribe: String, decode: Decode<T>) -> Subscription<T> {
     let (tx, events) = mpsc::channel(config.capacity.max(1));
     let (stop, stopped) = watch::channel(false);
-    tokio::spawn(run(config, subscribe, Sender { tx, missed: 0 }, stopped));
+    tokio::spawn(run(config, subscribe, decode, Sender { tx, missed: 0 }, stopped));
     Subscription { events, stop }
 }
 
@@ -126,9 +148,10 @@ impl<T> Sender<T> {
     }
 }
 
-async fn run<T: DeserializeOwned>(
+async fn run<T>(
     config: WsConfig,
     subscribe: String,
+    decode: Decode<T>,
     mut out: Sender<T>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -146,7 +169,7 @@ async fn run<T: DeserializeOwned>(
                     }
                     connected_before = true;
                     attempt = 0;
-                    match session(&config, &mut ws, &mut out, &mut stopped).await {
+                    match session(&config, &mut ws, decode, &mut out, &mut stopped).await {
                         Ended::Stopped => return,
                         Ended::Lost(reason) => reason,
                     }
@@ -172,9 +195,10 @@ enum Ended {
     Lost(String),
 }
 
-async fn session<T: DeserializeOwned, S>(
+async fn session<T, S>(
     config: &WsConfig,
     ws: &mut S,
+    decode: Decode<T>,
     out: &mut Sender<T>,
     stopped: &mut watch::Receiver<bool>,
 ) -> Ended
@@ -217,15 +241,15 @@ where
                         continue;
                     }
                     last_data = Instant::now();
-                    match parse_frame::<T>(text) {
-                        Ok(events) => {
+                    match decode(text) {
+                        Some(events) => {
                             for e in events {
                                 if !out.deliver(WsEvent::Message(e)) {
                                     return Ended::Stopped;
                                 }
                             }
                         }
-                        Err(_) => {
+                        None => {
                             if !out.deliver(WsEvent::Unreadable(text.chars().take(500).collect())) {
                                 return Ended::Stopped;
                             }

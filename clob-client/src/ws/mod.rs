@@ -8,7 +8,7 @@ pub mod books;
 pub mod connection;
 pub mod messages;
 
-pub use connection::{Subscription, WsConfig, WsEvent, subscribe};
+pub use connection::{RawFrame, Subscription, WsConfig, WsEvent, subscribe, subscribe_raw};
 pub use messages::{MarketEvent, UserEvent};
 
 use crate::http::types::ApiKeyCredentials;
@@ -19,6 +19,12 @@ pub const USER_URL: &str = "wss://ws-subscriptions-clob.polymarket.com/ws/user";
 /// The market channel for these token ids.
 pub fn market(config: WsConfig, asset_ids: &[String]) -> Subscription<MarketEvent> {
     subscribe(config, messages::market_subscription(asset_ids))
+}
+
+/// The market channel for these token ids, each frame whole and unparsed with the moment it
+/// was read (for a consumer with its own parser, such as the quoter).
+pub fn market_raw(config: WsConfig, asset_ids: &[String]) -> Subscription<RawFrame> {
+    subscribe_raw(config, messages::market_subscription(asset_ids))
 }
 
 /// The user channel for these markets (condition ids).

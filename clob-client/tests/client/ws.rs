@@ -212,6 +212,28 @@ async fn the_market_feed_keeps_a_book_and_resyncs_when_the_hash_disagrees() {
 }
 
 #[tokio::test]
+async fn the_raw_market_feed_delivers_each_frame_whole_with_its_read_time() {
+    let (addr, mock) = server(Mode::Book).await;
+    let before = std::time::Instant::now();
+    let mut sub = ws::market_raw(config(format!("ws://{addr}/ws/market")), &[ASSET.to_string()]);
+    assert_eq!(next(&mut sub).await, WsEvent::Connected);
+    let mut frames = Vec::new();
+    while frames.len() < 3 {
+        match next(&mut sub).await {
+            WsEvent::Message(frame) => frames.push(frame),
+            other => panic!("{other:?}"),
+        }
+    }
+    let kinds: Vec<serde_json::Value> =
+        frames.iter().map(|f| serde_json::from_str(&f.text).expect("the server's JSON, untouched")).collect();
+    assert_eq!(kinds[0]["event_type"], "book");
+    assert_eq!(kinds[1]["event_type"], "price_change");
+    assert!(kinds[2].is_array(), "an array frame stays one frame: {}", frames[2].text);
+    assert!(frames.windows(2).all(|w| before <= w[0].read_at && w[0].read_at <= w[1].read_at));
+    assert!(mock.lock().expect("lock").subscriptions[0].contains(ASSET));
+}
+
+#[tokio::test]
 async fn a_dropped_connection_reconnects_resubscribes_and_reports_a_gap() {
     let (addr, mock) = server(Mode::DropFirst).await;
     let (mut sub, mut books) = market_feed(&addr);

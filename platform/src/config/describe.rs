@@ -217,3 +217,68 @@ fn polymarket_value_of(c: Option<&super::PolymarketCredentials>, name: &str) -> 
         _ => return None,
     })
 }
+
+/// The variables of every binary the quoter reads: it keeps no store, so none of the storage
+/// ones.
+const QUOTER_CORE: [&str; 5] =
+    ["KAIROS_PROFILE", "KAIROS_LOG", "KAIROS_LOG_FORMAT", "OTEL_EXPORTER_OTLP_ENDPOINT", "KAIROS_DATA_DIR"];
+
+impl super::QuoterSettings {
+    /// The value of any variable `kairos-quoter` reads as `config check` shows it.
+    pub fn value_of(&self, name: &str) -> Option<String> {
+        let micros = kairos_domain::format_micros;
+        Some(match name {
+            "KAIROS_PROFILE" => self.profile.as_str().to_string(),
+            "KAIROS_LOG" => self.log.clone(),
+            "KAIROS_LOG_FORMAT" => match self.log_format {
+                LogFormat::Json => "json",
+                LogFormat::Pretty => "pretty",
+            }
+            .to_string(),
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => or_unset(self.otlp_endpoint.as_deref(), "(unset)"),
+            "KAIROS_QUOTER__METRICS_BIND" => self.metrics_bind.to_string(),
+            "KAIROS_QUOTER__TARGET" => self.target.as_str().to_string(),
+            "KAIROS_QUOTER__TOKENS" => self.tokens.join(","),
+            "KAIROS_QUOTER__TICK" => micros(self.tick),
+            "KAIROS_QUOTER__NEG_RISK" => self.neg_risk.to_string(),
+            "KAIROS_QUOTER__FAIR" => match self.fair {
+                super::QuoterFair::Mid => "mid",
+                super::QuoterFair::Microprice => "microprice",
+            }
+            .to_string(),
+            "KAIROS_QUOTER__HALF_SPREAD" => micros(self.half_spread),
+            "KAIROS_QUOTER__SIZE" => micros(self.size),
+            "KAIROS_QUOTER__SKEW" => micros(self.skew),
+            "KAIROS_QUOTER__MAX_INVENTORY" => micros(self.max_inventory),
+            "KAIROS_QUOTER__MAX_POSITION" => micros(self.max_position),
+            "KAIROS_QUOTER__MAX_NOTIONAL" => micros(self.max_notional),
+            "KAIROS_QUOTER__PRICE_BAND" => micros(self.price_band),
+            "KAIROS_QUOTER__MAX_ORDERS_PER_S" => self.max_orders_per_s.to_string(),
+            "KAIROS_QUOTER__FEED_URL" => self.feed_url.clone(),
+            "KAIROS_QUOTER__RECORDED_FEED" => or_unset(self.recorded_feed.as_deref(), "(unset: built in)"),
+            "KAIROS_QUOTER__HEARTBEAT_MS" => self.heartbeat_ms.to_string(),
+            "KAIROS_QUOTER__API_URL" => self.api_url.clone(),
+            "KAIROS_QUOTER__API_KEY" => or_unset(self.api_key.as_ref().map(|k| k.key_id.as_str()), "(unset)"),
+            "KAIROS_QUOTER__API_SECRET" => if self.api_key.is_some() { "[redacted]" } else { "(unset)" }.to_string(),
+            "KAIROS_DATA_DIR" => self.dev_account_file.parent().map_or_else(String::new, |d| d.display().to_string()),
+            _ => return polymarket_value_of(self.polymarket.as_ref(), name),
+        })
+    }
+
+    /// Every variable `kairos-quoter` reads, with its value and origin, secrets redacted.
+    pub fn describe(&self) -> Vec<String> {
+        VARIABLES
+            .iter()
+            .filter(|v| {
+                v.read_by == ReadBy::Quoter
+                    || QUOTER_CORE.contains(&v.name)
+                    || v.name.starts_with("KAIROS_POLYMARKET__")
+            })
+            .map(|v| {
+                let value = self.value_of(v.name).unwrap_or_else(|| "(not shown)".to_string());
+                let origin = self.origins.iter().find(|(n, _)| *n == v.name).map_or("default", |(_, o)| o.as_str());
+                format!("{} = {value} ({origin})", v.name)
+            })
+            .collect()
+    }
+}

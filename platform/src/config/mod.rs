@@ -16,6 +16,7 @@ mod local_secrets;
 mod parser;
 mod polymarket;
 mod profile;
+mod quoter;
 mod rate_limits;
 mod secret;
 mod sources;
@@ -33,6 +34,7 @@ pub use self::keepers::{JobSwitch, KeeperSettings};
 pub use local_secrets::LOCAL_SECRETS_FILE_PREFIX;
 pub use polymarket::{POLYMARKET_REQUIRED, PolymarketCredentials};
 pub use profile::{LogFormat, Profile, StorageMode};
+pub use quoter::{DEV_QUOTER_ACCOUNT_FILE, QuoterApiKey, QuoterFair, QuoterSettings, QuoterTarget, RECORDED_TOKEN};
 pub use rate_limits::{PrincipalKind, RateClass, RateLimits};
 pub use secret::{MasterKeyError, Secret, decode_master_key, redact_url};
 pub use sources::{ConfigFileError, Origin, RawSources};
@@ -96,6 +98,24 @@ pub fn load_keepers_from(raw: &RawSources) -> (KeeperSettings, Vec<Problem>) {
     let Parser { problems, origins, .. } = p;
     settings.core.origins = origins;
     settings.core.unknown_variables = unknown_variables(raw, &rate_limits::RateLimits::all_variables());
+    (settings, problems)
+}
+
+/// `kairos-quoter`'s settings from the process environment (and `KAIROS_CONFIG`).
+pub fn load_quoter() -> (QuoterSettings, Vec<Problem>) {
+    let (raw, broken) = process_sources();
+    let (settings, mut problems) = load_quoter_from(&raw);
+    problems.splice(0..0, broken);
+    (settings, problems)
+}
+
+/// [`load_quoter`] over explicit sources.
+pub fn load_quoter_from(raw: &RawSources) -> (QuoterSettings, Vec<Problem>) {
+    let mut p = Parser { raw, problems: Vec::new(), origins: Vec::new() };
+    let mut settings = quoter::load_quoter(&mut p);
+    let Parser { problems, origins, .. } = p;
+    settings.origins = origins;
+    settings.unknown_variables = unknown_variables(raw, &rate_limits::RateLimits::all_variables());
     (settings, problems)
 }
 

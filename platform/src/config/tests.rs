@@ -282,7 +282,8 @@ fn keepers_start_in_prod_without_the_apis_settings() {
 fn the_parser_reads_every_variable_of_the_table_and_describe_shows_each() {
     let (s, _) = load_vars(&prod_vars());
     let read: Vec<&str> = s.core.origins.iter().map(|(name, _)| *name).collect();
-    let api_reads = |v: &&super::variables::Variable| v.name != RATE_LIMIT_FAMILY && v.read_by != ReadBy::Keepers;
+    let api_reads =
+        |v: &&super::variables::Variable| v.name != RATE_LIMIT_FAMILY && matches!(v.read_by, ReadBy::All | ReadBy::Api);
     for v in VARIABLES.iter().filter(api_reads) {
         assert!(read.contains(&v.name), "{} is in the table but never read", v.name);
         assert!(s.value_of(v.name).is_some(), "describe shows no value for {}", v.name);
@@ -299,6 +300,90 @@ fn the_parser_reads_every_variable_of_the_table_and_describe_shows_each() {
         assert!(k.value_of(v.name).is_some(), "the keepers' describe shows no value for {}", v.name);
         assert!(described.iter().any(|l| l.starts_with(&format!("{} = ", v.name))), "{} not described", v.name);
     }
+}
+
+#[test]
+fn the_quoter_reads_its_own_table_rows_needs_no_store_and_refuses_the_live_target_without_credentials() {
+    let live = [
+        ("KAIROS_PROFILE", "prod"),
+        ("KAIROS_QUOTER__TARGET", "polymarket"),
+        ("KAIROS_POLYMARKET__API_KEY", "pm-key-0123456789"),
+        ("KAIROS_POLYMARKET__API_SECRET", "pm-secret-0123456789"),
+        ("KAIROS_POLYMARKET__API_PASSPHRASE", "pm-pass-0123456789"),
+        ("KAIROS_POLYMARKET__PRIVATE_KEY", "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
+        ("KAIROS_QUOTER__SIZE", "12.5"),
+    ];
+    let (q, problems) = super::load_quoter_from(&sources(&live));
+    assert!(problems.is_empty(), "no database, Redis or JWT needed: {problems:?}");
+    assert_eq!((q.target, q.size, q.tick), (super::QuoterTarget::Polymarket, 12_500_000, 10_000));
+    let read: Vec<&str> = q.origins.iter().map(|(name, _)| *name).collect();
+    let described = q.describe();
+    for v in VARIABLES.iter().filter(|v| v.read_by == ReadBy::Quoter) {
+        assert!(read.contains(&v.name), "{} is never read by the quoter", v.name);
+        assert!(described.iter().any(|l| l.starts_with(&format!("{} = ", v.name))), "{} not described", v.name);
+    }
+    let text = described.join("\n");
+    for (_, secret) in &live[2..6] {
+        assert!(!text.contains(secret), "{secret} shown");
+    }
+    assert!(text.contains("KAIROS_QUOTER__SIZE = 12.5 (env)"), "{text}");
+
+    let (_, problems) = super::load_quoter_from(&sources(&live[..2]));
+    assert_eq!(variables(&problems), ["KAIROS_POLYMARKET__API_KEY"]);
+    let (paper, problems) = super::load_quoter_from(&sources(&[("KAIROS_PROFILE", "dev")]));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!((paper.target, paper.tokens.len()), (super::QuoterTarget::Kairos, 1));
+    assert!(paper.api_key.is_none(), "dev falls back to the key file kairos-api writes");
+    assert_eq!(paper.dev_account_file, std::path::Path::new("data").join(super::DEV_QUOTER_ACCOUNT_FILE));
+}
+
+#[test]
+fn the_kairos_target_needs_an_api_key_outside_dev_and_never_shows_its_secret() {
+    let (_, problems) = super::load_quoter_from(&sources(&[("KAIROS_PROFILE", "prod")]));
+    assert_eq!(variables(&problems), ["KAIROS_QUOTER__API_KEY"]);
+    let (_, problems) =
+        super::load_quoter_from(&sources(&[("KAIROS_PROFILE", "dev"), ("KAIROS_QUOTER__API_KEY", "k-1")]));
+    assert_eq!(variables(&problems), ["KAIROS_QUOTER__API_KEY"], "a key without its secret");
+    let keyed = [
+        ("KAIROS_PROFILE", "staging"),
+        ("KAIROS_QUOTER__API_KEY", "k-1"),
+        ("KAIROS_QUOTER__API_SECRET", "c2VjcmV0LXNlY3JldC1zZWNyZXQ="),
+        ("KAIROS_QUOTER__API_URL", "https://api.example"),
+        ("KAIROS_DATA_DIR", "/var/lib/kairos"),
+    ];
+    let (q, problems) = super::load_quoter_from(&sources(&keyed));
+    assert!(problems.is_empty(), "{problems:?}");
+    let key = q.api_key.as_ref().expect("key");
+    assert_eq!((key.key_id.as_str(), key.secret.expose()), ("k-1", "c2VjcmV0LXNlY3JldC1zZWNyZXQ="));
+    assert_eq!(q.api_url, "https://api.example");
+    let text = q.describe().join("\n");
+    assert!(!text.contains("c2VjcmV0"), "{text}");
+    assert!(text.contains("KAIROS_QUOTER__API_KEY = k-1 (env)"), "{text}");
+    let (_, problems) =
+        super::load_quoter_from(&sources(&[("KAIROS_PROFILE", "dev"), ("KAIROS_QUOTER__API_URL", "127.0.0.1:8080")]));
+    assert_eq!(variables(&problems), ["KAIROS_QUOTER__API_URL"]);
+}
+
+#[test]
+fn the_quoter_refuses_bad_settings_one_problem_each() {
+    let bad = [
+        ("KAIROS_QUOTER__TICK", "0.02"),
+        ("KAIROS_QUOTER__SIZE", "10.005"),
+        ("KAIROS_QUOTER__TOKENS", "abc"),
+        ("KAIROS_QUOTER__HEARTBEAT_MS", "12000"),
+        ("KAIROS_QUOTER__FEED_URL", "https://x"),
+    ];
+    let (_, problems) = super::load_quoter_from(&sources(&bad));
+    assert_eq!(
+        variables(&problems),
+        [
+            "KAIROS_QUOTER__TOKENS",
+            "KAIROS_QUOTER__TICK",
+            "KAIROS_QUOTER__SIZE",
+            "KAIROS_QUOTER__FEED_URL",
+            "KAIROS_QUOTER__HEARTBEAT_MS"
+        ]
+    );
 }
 
 #[test]

@@ -13,6 +13,8 @@ pub enum ReadBy {
     Api,
     /// `kairos-keepers` only.
     Keepers,
+    /// `kairos-quoter` only.
+    Quoter,
 }
 
 impl ReadBy {
@@ -21,6 +23,7 @@ impl ReadBy {
             ReadBy::All => "all",
             ReadBy::Api => "api",
             ReadBy::Keepers => "keepers",
+            ReadBy::Quoter => "quoter",
         }
     }
 }
@@ -59,7 +62,7 @@ const fn secret(v: Variable) -> Variable {
     Variable { secret: true, ..v }
 }
 
-use ReadBy::{All, Api, Keepers};
+use ReadBy::{All, Api, Keepers, Quoter};
 
 /// The rate-limit variables, one per class and principal kind: a family, not a name.
 pub const RATE_LIMIT_FAMILY: &str = "KAIROS_RATE_LIMITS__<CLASS>__<KIND>";
@@ -578,6 +581,98 @@ pub const VARIABLES: &[Variable] = &[
         "true",
         "Run `venue-reconcile` while the Polymarket venue is on: the REST poll of unsettled CLOB orders, every KAIROS_POLYMARKET__POLL_MS.",
     ),
+    v(
+        "KAIROS_QUOTER__METRICS_BIND",
+        Quoter,
+        "`127.0.0.1:9093`",
+        "127.0.0.1:9093",
+        "The quoter's Prometheus listener (`kairos_tick_to_order_seconds` and the rest).",
+    ),
+    v(
+        "KAIROS_QUOTER__TARGET",
+        Quoter,
+        "`kairos`",
+        "kairos",
+        "`polymarket` (the CLOB, only with the KAIROS_POLYMARKET__ secrets) or `kairos` (a paper market through the API).",
+    ),
+    v(
+        "KAIROS_QUOTER__TOKENS",
+        Quoter,
+        "the recorded frames' token",
+        "65818619657568813474341868652308942079804919287380422192892211131408793125422",
+        "The Polymarket token ids quoted (decimal, comma-separated).",
+    ),
+    v("KAIROS_QUOTER__TICK", Quoter, "0.01", "0.01", "The tokens' tick size until the feed says otherwise."),
+    v("KAIROS_QUOTER__NEG_RISK", Quoter, "false", "false", "The tokens trade on the neg-risk exchange."),
+    v("KAIROS_QUOTER__FAIR", Quoter, "`mid`", "mid", "The fair price: `mid` or `microprice`."),
+    v("KAIROS_QUOTER__HALF_SPREAD", Quoter, "0.01", "0.01", "Each quote's distance from the fair price."),
+    v("KAIROS_QUOTER__SIZE", Quoter, "10", "10", "Shares per quote (whole 0.01-share lots)."),
+    v("KAIROS_QUOTER__SKEW", Quoter, "0", "0.0001", "Price the quotes move against each share of inventory."),
+    v(
+        "KAIROS_QUOTER__MAX_INVENTORY",
+        Quoter,
+        "100",
+        "100",
+        "Shares held at which the side that adds to them stops being quoted.",
+    ),
+    v(
+        "KAIROS_QUOTER__MAX_POSITION",
+        Quoter,
+        "500",
+        "500",
+        "The risk gate's position limit in shares, resting orders on the adding side included.",
+    ),
+    v("KAIROS_QUOTER__MAX_NOTIONAL", Quoter, "100", "100", "The risk gate's largest order, price × size in USDC."),
+    v(
+        "KAIROS_QUOTER__PRICE_BAND",
+        Quoter,
+        "0.1",
+        "0.1",
+        "How far a quote may sit from the touch on its own side (a quote at the mid of a book 0.15 wide is 0.075 from either).",
+    ),
+    v("KAIROS_QUOTER__MAX_ORDERS_PER_S", Quoter, "10", "10", "Orders placed per second at most (a token bucket)."),
+    v(
+        "KAIROS_QUOTER__FEED_URL",
+        Quoter,
+        "`wss://ws-subscriptions-clob.polymarket.com/ws/market`",
+        "wss://ws-subscriptions-clob.polymarket.com/ws/market",
+        "The CLOB's market channel.",
+    ),
+    commented(v(
+        "KAIROS_QUOTER__RECORDED_FEED",
+        Quoter,
+        "unset: the frames built into the binary",
+        "/var/lib/kairos/recorded.jsonl",
+        "Market-channel frames (one per line) replayed when the feed cannot be reached.",
+    )),
+    v(
+        "KAIROS_QUOTER__HEARTBEAT_MS",
+        Quoter,
+        "5000",
+        "5000",
+        "The heartbeat (1000-8000 ms): the CLOB's on the order connection (it cancels everything after 10 s without one); on the kairos target, the API's dead-man's switch armed for twice this.",
+    ),
+    v(
+        "KAIROS_QUOTER__API_URL",
+        Quoter,
+        "`http://127.0.0.1:8080`",
+        "http://127.0.0.1:8080",
+        "The Kairos API the kairos target quotes on.",
+    ),
+    commented(v(
+        "KAIROS_QUOTER__API_KEY",
+        Quoter,
+        "unset: in dev, the key kairos-api writes to KAIROS_DATA_DIR/dev-quoter.json",
+        "",
+        "The market maker's API key id (scopes read and trade) for the kairos target.",
+    )),
+    secret(commented(v(
+        "KAIROS_QUOTER__API_SECRET",
+        Quoter,
+        "unset",
+        "",
+        "That key's secret, as POST /v1/api-keys gave it.",
+    ))),
     commented(v(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         All,
@@ -616,7 +711,9 @@ POSTGRES_DB=kairos
 /// `.env.example`, from the table.
 pub fn env_example() -> String {
     let mut out = String::from(ENV_EXAMPLE_HEADER);
-    for (read_by, title) in [(All, "every binary"), (Api, "kairos-api"), (Keepers, "kairos-keepers")] {
+    for (read_by, title) in
+        [(All, "every binary"), (Api, "kairos-api"), (Keepers, "kairos-keepers"), (Quoter, "kairos-quoter")]
+    {
         out.push_str(&format!("\n# {:-^76}\n", format!(" {title} ")));
         for v in VARIABLES.iter().filter(|v| v.read_by == read_by) {
             out.push_str(&format!("# {} (default: {})\n", v.about, v.default.replace('`', "")));
@@ -636,6 +733,7 @@ pub fn readme_table() -> String {
             All => "every binary",
             Api => "`kairos-api`",
             Keepers => "`kairos-keepers`",
+            Quoter => "`kairos-quoter`",
         };
         out.push_str(&format!("| `{}` | {read_by} | {} | {} |\n", v.name, v.default, v.about));
     }
