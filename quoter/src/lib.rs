@@ -15,6 +15,10 @@
 //! [`engine`] runs the first five for each frame and [`pipeline`] the whole step. Prices are
 //! integers of 0.0001 and sizes of micro-shares throughout ([`fixed`]); [`clock`] gives the
 //! venue's time and fresh salts, [`stages`] the bench's per-stage timing.
+//!
+//! Around the step: [`run`] (with [`conn`], [`sender`] and [`kill_switch`]) runs the
+//! `polymarket` target, [`paper`] the `kairos` target; [`feed`] gives both their frames,
+//! [`setup`] builds them from the settings and [`metrics`] reports them.
 
 pub mod alloc_count;
 pub mod amounts;
@@ -27,6 +31,7 @@ pub mod engine;
 pub mod feed;
 pub mod fixed;
 pub mod frame;
+pub mod kill_switch;
 pub mod metrics;
 pub mod order;
 pub mod outbox;

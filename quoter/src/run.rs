@@ -15,6 +15,8 @@
 //! - **Fills.** Once every quoted token's book has named its market, the user channel is
 //!   subscribed for those markets; an order's `UPDATE` moves the inventory by what matched,
 //!   and its `CANCELLATION` (the CLOB's or ours) stops it resting.
+//! - **The kill switch** (the platform's, from its database): a state other than `enabled`
+//!   puts the risk gate in it at once and sends the cancel-all.
 //! - **Shutdown** (the `shutdown` future: SIGTERM or Ctrl-C in the binary) sends the cancel-all
 //!   and returns.
 
@@ -26,8 +28,10 @@ use kairos_clob_client::eth::B256;
 use kairos_clob_client::http::ClobClient;
 use kairos_clob_client::http::types::ApiKeyCredentials;
 use kairos_clob_client::ws::{self, RawFrame, Subscription, UserEvent, WsConfig, WsEvent};
+use kairos_domain::TradingState;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 use crate::book::HashFields;
 use crate::clock::ServerClock;
@@ -161,11 +165,13 @@ pub struct UserChannel {
 }
 
 /// What the venue offers beside the order connection: REST books (for the hash check's
-/// fields and resyncs) and the user channel (fills). Either may be absent in tests.
+/// fields and resyncs) and the user channel (fills); and the platform's kill switch
+/// ([`crate::kill_switch`]). Any may be absent in tests.
 #[derive(Debug, Default)]
 pub struct Venue {
     pub rest: Option<ClobClient>,
     pub user_channel: Option<UserChannel>,
+    pub trading: Option<watch::Receiver<TradingState>>,
 }
 
 /// A stale book is fetched from REST at most this often.
@@ -190,6 +196,7 @@ enum Step {
     Gap,
     Frame(RawFrame),
     User(Box<UserEvent>),
+    Trading(TradingState),
 }
 
 /// Runs until `shutdown` completes or the feed ends, then cancels everything.
@@ -201,7 +208,10 @@ pub async fn run<S: Strategy>(
     heartbeat_every: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunSummary, RunError> {
-    let Venue { rest, user_channel } = venue;
+    let Venue { rest, user_channel, mut trading } = venue;
+    if let Some(state) = trading.as_mut().map(|rx| *rx.borrow_and_update()) {
+        pipeline.engine_mut().gate_mut().trading = state;
+    }
     let (mut conn, clock) = warm(endpoint).await?;
     pipeline.outbox_mut().set_clock(clock);
     tracing::info!(host = %endpoint.host, offset_ms = clock.offset_ms(), "order connection warm");
@@ -229,6 +239,7 @@ pub async fn run<S: Strategy>(
         let step = tokio::select! {
             biased;
             () = &mut shutdown => Step::Stop,
+            state = next_trading(&mut trading) => Step::Trading(state),
             _ = heartbeat.tick() => Step::Heartbeat,
             event = next_user(&mut user) => match event {
                 Some(WsEvent::Message(e)) => Step::User(Box::new(e)),
@@ -260,6 +271,15 @@ pub async fn run<S: Strategy>(
             }
             Step::Gap => {
                 pipeline.on_gap(since_start(Instant::now()));
+                None
+            }
+            Step::Trading(state) => {
+                // The kill switch stops new orders at once and pulls the quotes resting.
+                pipeline.engine_mut().gate_mut().trading = state;
+                if state != TradingState::Enabled {
+                    tracing::warn!(trading = state.as_str(), "the kill switch is on: cancelling everything");
+                    pipeline.cancel_all();
+                }
                 None
             }
             Step::Frame(frame) => {
@@ -368,6 +388,18 @@ async fn resync<S: Strategy>(client: &ClobClient, pipeline: &mut Pipeline<S>, i:
         },
     };
     pipeline.on_resync(i, &snapshot, now_us);
+}
+
+/// The kill switch's next state; never, without one.
+async fn next_trading(trading: &mut Option<watch::Receiver<TradingState>>) -> TradingState {
+    let Some(rx) = trading.as_mut() else { return std::future::pending().await };
+    if rx.changed().await.is_err() {
+        // The follower stopped, so the switch can no longer be seen: fail closed.
+        tracing::error!("the kill switch is no longer followed: placing nothing");
+        *trading = None;
+        return TradingState::CancelOnly;
+    }
+    *rx.borrow_and_update()
 }
 
 async fn next_user(user: &mut Option<Subscription<UserEvent>>) -> Option<WsEvent<UserEvent>> {

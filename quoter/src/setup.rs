@@ -109,7 +109,7 @@ pub fn venue(venue: &PolymarketCredentials) -> Result<Venue, SetupError> {
     let config =
         ClientConfig { base_url: venue.clob_base_url.clone(), timeout: venue.timeout, ..ClientConfig::default() };
     let rest = ClobClient::new(config).map_err(err)?;
-    Ok(Venue { rest: Some(rest), user_channel: Some(user_channel(venue)) })
+    Ok(Venue { rest: Some(rest), user_channel: Some(user_channel(venue)), trading: None })
 }
 
 /// The user channel fills arrive on.

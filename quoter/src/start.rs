@@ -8,7 +8,7 @@ use kairos_platform::config::{self, QuoterSettings, QuoterTarget};
 use kairos_platform::telemetry;
 use kairos_quoter::feed::{self, Feed};
 use kairos_quoter::metrics::TICK_TO_ORDER_BUCKETS;
-use kairos_quoter::{metrics, paper, run, setup};
+use kairos_quoter::{kill_switch, metrics, paper, run, setup};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::EXIT_CONFIG;
@@ -78,11 +78,19 @@ async fn quote(settings: &QuoterSettings) -> Result<(), String> {
     // Live data only: orders on the CLOB are never priced off a recording.
     let mut feed = Feed::live(&settings.feed_url, &settings.tokens);
     tracing::info!(tokens = ?settings.tokens, host = %endpoint.host, "quoting on the CLOB");
+    let mut venue = setup::venue(venue).map_err(|e| e.to_string())?;
+    if let Some(url) = &settings.database_url {
+        let trading = kill_switch::follow(url.expose())
+            .await
+            .map_err(|e| format!("KAIROS_DATABASE_URL: the kill switch cannot be read: {e}"))?;
+        tracing::info!(trading = trading.borrow().as_str(), "following the platform's kill switch");
+        venue.trading = Some(trading);
+    }
     let summary = run::run(
         &mut pipeline,
         &endpoint,
         &mut feed,
-        setup::venue(venue).map_err(|e| e.to_string())?,
+        venue,
         Duration::from_millis(settings.heartbeat_ms),
         stop_signal(),
     )

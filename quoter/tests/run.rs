@@ -1,12 +1,14 @@
 //! `run` against a mock CLOB over plain HTTP, fed by the recorded frames: the connection is
 //! warmed with `GET /time` before any order, the book is read from REST (its hash fields), the frames' decisions go out (places, then cancels
 //! and places as the replayed bid moves), the heartbeat runs on the same connection carrying
-//! the id the last beat returned, and stopping sends `DELETE /cancel-all` last.
+//! the id the last beat returned, and stopping sends `DELETE /cancel-all` last. The platform's
+//! kill switch pulls every quote at once and stops new ones.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kairos_clob_client::http::{ClientConfig, ClobClient};
+use kairos_domain::TradingState;
 use kairos_quoter::feed::{BUILT_IN, Feed};
 use kairos_quoter::fixed::SIZE_UNITS;
 use kairos_quoter::run::{Endpoint, Venue, run};
@@ -72,7 +74,7 @@ async fn a_run_warms_quotes_beats_and_cancels_everything_when_stopped() {
     let mut p = support::pipeline_for(&endpoint.host_header(), 10 * SIZE_UNITS, 5);
     let mut feed = Feed::recorded(BUILT_IN, Duration::from_millis(20)).expect("feed");
     let rest = ClobClient::new(ClientConfig { base_url: url.clone(), ..ClientConfig::default() }).expect("rest");
-    let venue = Venue { rest: Some(rest), user_channel: None };
+    let venue = Venue { rest: Some(rest), user_channel: None, trading: None };
     let summary = run(
         &mut p,
         &endpoint,
@@ -100,5 +102,41 @@ async fn a_run_warms_quotes_beats_and_cancels_everything_when_stopped() {
     assert_eq!(beats[1], r#"{"heartbeat_id":"hb-1"}"#, "each beat carries the id the last returned");
     assert!(summary.frames >= 20 && summary.heartbeats >= 3, "{summary:?}");
     assert_eq!(summary.reconnects, 0);
+    assert!(p.engine().markets()[0].resting.is_empty());
+}
+
+#[tokio::test]
+async fn the_kill_switch_cancels_everything_at_once_and_stops_new_orders() {
+    let (url, log) = mock_clob().await;
+    let endpoint = Endpoint::parse(&url).expect("endpoint");
+    let mut p = support::pipeline_for(&endpoint.host_header(), 10 * SIZE_UNITS, 5);
+    let mut feed = Feed::recorded(BUILT_IN, Duration::from_millis(20)).expect("feed");
+    let rest = ClobClient::new(ClientConfig { base_url: url.clone(), ..ClientConfig::default() }).expect("rest");
+    let (switch, trading) = tokio::sync::watch::channel(TradingState::Enabled);
+    let venue = Venue { rest: Some(rest), user_channel: None, trading: Some(trading) };
+    let flip = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let flipped_at = log.lock().expect("log").len();
+        switch.send(TradingState::CancelOnly).expect("send");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        flipped_at
+    };
+    let quoting = run(&mut p, &endpoint, &mut feed, venue, Duration::from_millis(100), std::future::pending::<()>());
+    let (flipped_at, summary) = tokio::select! {
+        flipped_at = flip => (flipped_at, None),
+        summary = quoting => (0, Some(summary)),
+    };
+    assert!(summary.is_none(), "the run ended early: {summary:?}");
+    let log = log.lock().expect("log").clone();
+    let lines: Vec<&str> = log.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(lines[..flipped_at].iter().any(|l| l.starts_with("POST /order")), "quoting before: {lines:?}");
+    // The rest of a pass in flight when the switch flipped may land just after it; then the
+    // cancel-all, and no order after it.
+    let cancel_at = flipped_at
+        + lines[flipped_at..].iter().position(|l| *l == "DELETE /cancel-all HTTP/1.1").expect("a cancel-all");
+    let after = &lines[cancel_at..];
+    assert!(!after.iter().any(|l| l.starts_with("POST /order")), "no new order after: {after:?}");
+    assert!(after.iter().any(|l| l.starts_with("POST /v1/heartbeats")), "still beating: {after:?}");
+    assert_eq!(p.engine().gate().trading, TradingState::CancelOnly);
     assert!(p.engine().markets()[0].resting.is_empty());
 }

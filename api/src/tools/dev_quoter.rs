@@ -104,5 +104,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    std::io::Write::write_all(&mut options.open(path)?, bytes)
+    let mut file = options.open(path)?;
+    // The mode applies only to a new file: an older one is narrowed too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::io::Write::write_all(&mut file, bytes)
 }

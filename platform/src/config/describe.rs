@@ -218,10 +218,16 @@ fn polymarket_value_of(c: Option<&super::PolymarketCredentials>, name: &str) -> 
     })
 }
 
-/// The variables of every binary the quoter reads: it keeps no store, so none of the storage
-/// ones.
-const QUOTER_CORE: [&str; 5] =
-    ["KAIROS_PROFILE", "KAIROS_LOG", "KAIROS_LOG_FORMAT", "OTEL_EXPORTER_OTLP_ENDPOINT", "KAIROS_DATA_DIR"];
+/// The variables of every binary the quoter reads: it keeps no store, so of the storage ones
+/// only the database URL, where the `polymarket` target reads the kill switch.
+const QUOTER_CORE: [&str; 6] = [
+    "KAIROS_PROFILE",
+    "KAIROS_LOG",
+    "KAIROS_LOG_FORMAT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "KAIROS_DATA_DIR",
+    "KAIROS_DATABASE_URL",
+];
 
 impl super::QuoterSettings {
     /// The value of any variable `kairos-quoter` reads as `config check` shows it.
@@ -260,6 +266,9 @@ impl super::QuoterSettings {
             "KAIROS_QUOTER__API_URL" => self.api_url.clone(),
             "KAIROS_QUOTER__API_KEY" => or_unset(self.api_key.as_ref().map(|k| k.key_id.as_str()), "(unset)"),
             "KAIROS_QUOTER__API_SECRET" => if self.api_key.is_some() { "[redacted]" } else { "(unset)" }.to_string(),
+            "KAIROS_DATABASE_URL" => {
+                or_unset(self.database_url.as_ref().map(|u| redact_url(u.expose())).as_deref(), "(unset)")
+            }
             "KAIROS_DATA_DIR" => self.dev_account_file.parent().map_or_else(String::new, |d| d.display().to_string()),
             _ => return polymarket_value_of(self.polymarket.as_ref(), name),
         })

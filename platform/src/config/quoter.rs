@@ -116,6 +116,10 @@ pub struct QuoterSettings {
     pub api_key: Option<QuoterApiKey>,
     /// Where `kairos-api` writes the dev market maker's key (`KAIROS_DATA_DIR`).
     pub dev_account_file: PathBuf,
+    /// The platform's database, where the `polymarket` target reads the kill switch (the
+    /// `kairos` target meets it in the API's answers). Required for that target outside
+    /// dev and test; nothing else is read from it.
+    pub database_url: Option<Secret>,
     /// Where each variable read came from.
     pub origins: Vec<(&'static str, Origin)>,
     /// `KAIROS_*` variables no binary reads (typos, removed settings).
@@ -216,6 +220,13 @@ pub(super) fn load_quoter(p: &mut Parser<'_>) -> QuoterSettings {
     }
     let dev_account_file =
         PathBuf::from(p.string("KAIROS_DATA_DIR", || "data".to_string())).join(DEV_QUOTER_ACCOUNT_FILE);
+    let database_url = p.optional("KAIROS_DATABASE_URL").map(Secret::new);
+    if target == QuoterTarget::Polymarket && database_url.is_none() && !profile.is_local() {
+        p.problem(
+            "KAIROS_DATABASE_URL",
+            "the polymarket target follows the platform's kill switch in its database: set it (only dev and test quote without)",
+        );
+    }
     let polymarket = super::polymarket::polymarket_credentials(p);
     if target == QuoterTarget::Polymarket && polymarket.is_none() {
         p.problem(
@@ -249,6 +260,7 @@ pub(super) fn load_quoter(p: &mut Parser<'_>) -> QuoterSettings {
         api_url,
         api_key,
         dev_account_file,
+        database_url,
         origins: Vec::new(),
         unknown_variables: Vec::new(),
     }

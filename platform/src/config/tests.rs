@@ -313,8 +313,12 @@ fn the_quoter_reads_its_own_table_rows_needs_no_store_and_refuses_the_live_targe
         ("KAIROS_POLYMARKET__PRIVATE_KEY", "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
         ("KAIROS_QUOTER__SIZE", "12.5"),
     ];
+    let (_, problems) = super::load_quoter_from(&sources(&live));
+    assert_eq!(variables(&problems), ["KAIROS_DATABASE_URL"], "the kill switch's database, outside dev and test");
+    let mut live = live.to_vec();
+    live.push(("KAIROS_DATABASE_URL", "postgres://kairos:db-pass-0123@db:5432/kairos"));
     let (q, problems) = super::load_quoter_from(&sources(&live));
-    assert!(problems.is_empty(), "no database, Redis or JWT needed: {problems:?}");
+    assert!(problems.is_empty(), "no Redis or JWT needed: {problems:?}");
     assert_eq!((q.target, q.size, q.tick), (super::QuoterTarget::Polymarket, 12_500_000, 10_000));
     let read: Vec<&str> = q.origins.iter().map(|(name, _)| *name).collect();
     let described = q.describe();
@@ -326,10 +330,11 @@ fn the_quoter_reads_its_own_table_rows_needs_no_store_and_refuses_the_live_targe
     for (_, secret) in &live[2..6] {
         assert!(!text.contains(secret), "{secret} shown");
     }
+    assert!(!text.contains("db-pass-0123"), "{text}");
     assert!(text.contains("KAIROS_QUOTER__SIZE = 12.5 (env)"), "{text}");
 
     let (_, problems) = super::load_quoter_from(&sources(&live[..2]));
-    assert_eq!(variables(&problems), ["KAIROS_POLYMARKET__API_KEY"]);
+    assert_eq!(variables(&problems), ["KAIROS_DATABASE_URL", "KAIROS_POLYMARKET__API_KEY"]);
     let (paper, problems) = super::load_quoter_from(&sources(&[("KAIROS_PROFILE", "dev")]));
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!((paper.target, paper.tokens.len()), (super::QuoterTarget::Kairos, 1));

@@ -62,6 +62,14 @@ impl OrderState {
     }
 }
 
+/// What a cancel by ids did: the orders cancelled (with what each had filled), and the ids
+/// that were no longer open (filled or cancelled before).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Cancelled {
+    pub orders: Vec<OrderState>,
+    pub gone: Vec<String>,
+}
+
 /// One leg of a batch: the order, or why it was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Leg {
@@ -81,7 +89,7 @@ pub struct MarketInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct OutcomeInfo {
-    pub index: u8,
+    pub index: u32,
     #[serde(default)]
     pub external_id: Option<String>,
 }
@@ -172,6 +180,12 @@ impl PaperApi {
         }
         let body = serde_json::to_vec(&Batch { orders }).map_err(|e| ApiError::Transport(e.to_string()))?;
         let answer: Answer = self.send(reqwest::Method::POST, "/v1/orders/batch", Some(body)).await?;
+        if answer.results.len() != orders.len() {
+            return Err(ApiError::Unreadable {
+                path: "/v1/orders/batch".into(),
+                cause: format!("{} answers for {} orders", answer.results.len(), orders.len()),
+            });
+        }
         Ok(answer
             .results
             .into_iter()
@@ -192,8 +206,9 @@ impl PaperApi {
         self.send(reqwest::Method::PATCH, &format!("/v1/orders/{order_id}"), Some(body)).await
     }
 
-    /// Cancels up to 100 orders by id; returns the ids the API did not cancel (already gone).
-    pub async fn cancel(&self, ids: &[String]) -> Result<Vec<String>, ApiError> {
+    /// Cancels up to 100 orders by id. A leg the API could not serve (anything but done,
+    /// 404 or 409) makes the whole call an error: what rests is then unknown.
+    pub async fn cancel(&self, ids: &[String]) -> Result<Cancelled, ApiError> {
         #[derive(Deserialize)]
         struct Answer {
             results: Vec<CancelLeg>,
@@ -202,22 +217,70 @@ impl PaperApi {
         struct CancelLeg {
             id: String,
             status: u16,
+            #[serde(default)]
+            order: Option<OrderState>,
+            #[serde(default)]
+            error: Option<ErrorDetail>,
         }
         let body =
             serde_json::to_vec(&serde_json::json!({ "ids": ids })).map_err(|e| ApiError::Transport(e.to_string()))?;
         let answer: Answer = self.send(reqwest::Method::POST, "/v1/orders/cancel", Some(body)).await?;
-        Ok(answer.results.into_iter().filter(|leg| !(200..300).contains(&leg.status)).map(|leg| leg.id).collect())
+        if answer.results.len() != ids.len() {
+            return Err(ApiError::Unreadable {
+                path: "/v1/orders/cancel".into(),
+                cause: format!("{} answers for {} ids", answer.results.len(), ids.len()),
+            });
+        }
+        let mut cancelled = Cancelled::default();
+        for leg in answer.results {
+            match (leg.status, leg.order) {
+                (200..=299, Some(order)) => cancelled.orders.push(order),
+                (404 | 409, _) => cancelled.gone.push(leg.id),
+                (status, _) => {
+                    let e = leg.error.unwrap_or_default();
+                    return Err(ApiError::Refused { status, code: e.code, message: e.message });
+                }
+            }
+        }
+        Ok(cancelled)
     }
 
-    /// Cancels every open order of the key's account in `market_id`; returns how many.
-    pub async fn cancel_all(&self, market_id: &str) -> Result<usize, ApiError> {
+    /// Cancels every open order of the key's account in `market_id`; returns them as
+    /// cancelled (with what each had filled).
+    pub async fn cancel_all(&self, market_id: &str) -> Result<Vec<OrderState>, ApiError> {
         #[derive(Deserialize)]
         struct Answer {
-            cancelled: Vec<serde_json::Value>,
+            cancelled: Vec<OrderState>,
         }
         let answer: Answer =
             self.send(reqwest::Method::DELETE, &format!("/v1/orders?market_id={market_id}"), None).await?;
-        Ok(answer.cancelled.len())
+        Ok(answer.cancelled)
+    }
+
+    /// The account's shares of each outcome of `market_id` (micro-shares, by outcome index).
+    pub async fn positions(&self, market_id: &str) -> Result<Vec<(u32, i64)>, ApiError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            positions: Vec<Position>,
+        }
+        #[derive(Deserialize)]
+        struct Position {
+            market_id: String,
+            outcome: u32,
+            size: String,
+        }
+        let answer: Answer = self.send(reqwest::Method::GET, "/v1/positions", None).await?;
+        answer
+            .positions
+            .into_iter()
+            .filter(|p| p.market_id == market_id)
+            .map(|p| {
+                kairos_domain::parse_micros(&p.size).map(|size| (p.outcome, size)).map_err(|e| ApiError::Unreadable {
+                    path: "/v1/positions".into(),
+                    cause: format!("size {:?}: {e}", p.size),
+                })
+            })
+            .collect()
     }
 
     /// Arms (or renews) the dead-man's switch: every order of the account is cancelled unless

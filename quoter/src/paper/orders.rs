@@ -49,9 +49,12 @@ impl PaperMarket {
             .find(|o| o.external_id.as_deref() == Some(token))
             .ok_or_else(|| format!("market {} has no outcome for token {token}", info.id))?
             .index;
-        if info.outcomes.len() != 2 || outcome > 1 {
-            return Err(format!("market {} is not binary: asks are quoted as buys of the other outcome", info.id));
-        }
+        let outcome = match u8::try_from(outcome) {
+            Ok(o @ (0 | 1)) if info.outcomes.len() == 2 => o,
+            _ => {
+                return Err(format!("market {} is not binary: asks are quoted as buys of the other outcome", info.id));
+            }
+        };
         let tick = parse_micros(&info.tick_size).ok().filter(|t| *t > 0 && *t < ONE);
         let min_size = parse_micros(&info.min_size).ok().filter(|s| *s >= 0);
         let (Some(tick), Some(min_size)) = (tick, min_size) else {
@@ -93,8 +96,10 @@ impl PaperMarket {
 struct Tracked {
     /// The number in its client order id (the local id it was placed under).
     client: u64,
-    /// The engine's id for it now (an amend gives it the new quote's).
-    local: u64,
+    /// The engine's id for it now (an amend gives it the new quote's); `None` once the engine
+    /// no longer counts on it (its cancel is sent, or its amend was refused): it stays
+    /// tracked, its fills counted, until the API reports it done.
+    local: Option<u64>,
     market: usize,
     /// The API's id, once the place is answered.
     order_id: Option<String>,
@@ -112,8 +117,8 @@ struct Tracked {
 pub struct Plan {
     pub cancels: Vec<String>,
     pub amends: Vec<Amend>,
-    /// The engine's local id and the order.
-    pub places: Vec<(u64, NewOrder)>,
+    /// The market's index, the engine's local id and the order.
+    pub places: Vec<(usize, u64, NewOrder)>,
     /// Places that cannot be expressed on the market (market index, local id): forgotten.
     pub dropped: Vec<(usize, u64)>,
 }
@@ -126,6 +131,7 @@ impl Plan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Amend {
+    pub market: usize,
     /// The engine's id for the new quote.
     pub local: u64,
     pub order_id: String,
@@ -138,14 +144,19 @@ pub struct Amend {
 pub struct Effect {
     /// Inventory moves (market index, micro-shares of the token; negative: sold).
     pub inventory: Vec<(usize, i64)>,
-    /// Orders that rest no more (market index, local id).
+    /// Orders the engine should no longer count as resting (market index, local id).
     pub gone: Vec<(usize, u64)>,
+    /// Orders to cancel: an amend refused (the order rests as it was) or an order of this run
+    /// that nothing tracks any more and that still rests (placed by a request whose answer
+    /// was lost).
+    pub to_cancel: Vec<String>,
 }
 
 impl Effect {
     fn merge(&mut self, other: Effect) {
         self.inventory.extend(other.inventory);
         self.gone.extend(other.gone);
+        self.to_cancel.extend(other.to_cancel);
     }
 }
 
@@ -168,7 +179,7 @@ impl PaperOrders {
         &self.markets
     }
 
-    /// Orders tracked now (placed or being placed).
+    /// Orders tracked now (placed, being placed, or being cancelled).
     pub fn len(&self) -> usize {
         self.tracked.len()
     }
@@ -185,16 +196,22 @@ impl PaperOrders {
         client_order_id.strip_prefix("kq-")?.strip_prefix(self.run.as_str())?.strip_prefix('-')?.parse().ok()
     }
 
+    fn by_local(&self, market: usize, local: u64) -> Option<usize> {
+        self.tracked.iter().position(|t| t.market == market && t.local == Some(local))
+    }
+
     /// The requests for `actions` (one pass of the engine): cancels, amends (a cancel and a
-    /// place of the same market and side) and places. Cancels leave the tracking at once.
+    /// place of the same market and side) and places.
     pub fn plan(&mut self, actions: &[MarketAction]) -> Plan {
         let mut plan = Plan::default();
-        let mut cancelled: Vec<Tracked> = Vec::new();
+        // The orders the engine cancels: detached now, cancelled unless a place amends them.
+        let mut cancelled: Vec<usize> = Vec::new();
         for a in actions {
             if let Action::Cancel(id) = a.action
-                && let Some(at) = self.tracked.iter().position(|t| t.market == a.market && t.local == id)
+                && let Some(at) = self.by_local(a.market, id)
             {
-                cancelled.push(self.tracked.remove(at));
+                self.tracked[at].local = None;
+                cancelled.push(at);
             }
         }
         for a in actions {
@@ -207,27 +224,31 @@ impl PaperOrders {
                 plan.dropped.push((a.market, a.id));
                 continue;
             };
-            let same_side = cancelled
-                .iter()
-                .position(|c| c.market == a.market && c.quote.side == quote.side && c.order_id.is_some());
-            if let Some(at) = same_side {
-                let old = cancelled.remove(at);
-                if (old.price, old.size) == (price, size) {
+            let same_side = cancelled.iter().position(|&i| {
+                let c = &self.tracked[i];
+                c.market == a.market && c.quote.side == quote.side && c.order_id.is_some()
+            });
+            if let Some(k) = same_side {
+                let t = &mut self.tracked[cancelled.remove(k)];
+                let unchanged = (t.price, t.size) == (price, size);
+                t.local = Some(a.id);
+                t.quote = quote;
+                if unchanged {
                     // The quote moved inside one tick of the market's grid: nothing to send.
-                    self.tracked.push(Tracked { local: a.id, quote, ..old });
                     continue;
                 }
-                let order_id = old.order_id.clone().unwrap_or_default();
                 plan.amends.push(Amend {
+                    market: a.market,
                     local: a.id,
-                    order_id: order_id.clone(),
+                    order_id: t.order_id.clone().unwrap_or_default(),
                     price: format_micros(price),
-                    size: format_micros(size.saturating_add(old.filled)),
+                    size: format_micros(size.saturating_add(t.filled)),
                 });
-                self.tracked.push(Tracked { local: a.id, quote, price, size, ..old });
+                (t.price, t.size) = (price, size);
                 continue;
             }
             plan.places.push((
+                a.market,
                 a.id,
                 NewOrder {
                     market_id: market.market_id.clone(),
@@ -241,7 +262,7 @@ impl PaperOrders {
             ));
             self.tracked.push(Tracked {
                 client: a.id,
-                local: a.id,
+                local: Some(a.id),
                 market: a.market,
                 order_id: None,
                 quote,
@@ -250,37 +271,50 @@ impl PaperOrders {
                 filled: 0,
             });
         }
-        plan.cancels = cancelled.into_iter().filter_map(|c| c.order_id).collect();
+        plan.cancels = cancelled.iter().filter_map(|&i| self.tracked[i].order_id.clone()).collect();
+        // Never answered, so never known to the API by id: nothing to follow.
+        self.tracked.retain(|t| t.local.is_some() || t.order_id.is_some());
         for (market, id) in &plan.dropped {
-            self.tracked.retain(|t| !(t.market == *market && t.local == *id));
+            self.tracked.retain(|t| !(t.market == *market && t.local == Some(*id)));
         }
         plan
     }
 
     /// The answer to the place of `local`: its id, or the order forgotten when refused.
-    pub fn on_placed(&mut self, local: u64, leg: Leg) -> Effect {
+    pub fn on_placed(&mut self, market: usize, local: u64, leg: Leg) -> Effect {
         match leg {
             Leg::Placed(order) => self.on_order(&order),
             Leg::Refused(e) => {
                 tracing::warn!(local, error = %e, "place refused");
-                self.drop_local(local)
+                let mut effect = Effect::default();
+                if let Some(at) = self.by_local(market, local) {
+                    self.tracked.remove(at);
+                    effect.gone.push((market, local));
+                }
+                effect
             }
         }
     }
 
     /// The answer to the amend giving the order the quote `local`. A refused amend leaves the
-    /// order as it was: the caller cancels it.
-    pub fn on_amended(&mut self, local: u64, answer: Result<OrderState, crate::paper::api::ApiError>) -> Effect {
+    /// order as it was (or it is gone meanwhile): the engine forgets the new quote, and the
+    /// order is detached and cancelled.
+    pub fn on_amended(
+        &mut self,
+        market: usize,
+        local: u64,
+        answer: Result<OrderState, crate::paper::api::ApiError>,
+    ) -> Effect {
         match answer {
             Ok(order) => self.on_order(&order),
             Err(e) => {
-                // The order still rests as it was (or is gone meanwhile): the engine forgets
-                // the new quote, and the order stays tracked, its fills counted, until the
-                // cancel the caller sends for it is seen.
                 tracing::debug!(local, error = %e, "amend refused");
                 let mut effect = Effect::default();
-                if let Some(t) = self.tracked.iter().find(|t| t.local == local) {
-                    effect.gone.push((t.market, local));
+                if let Some(at) = self.by_local(market, local) {
+                    let t = &mut self.tracked[at];
+                    t.local = None;
+                    effect.gone.push((market, local));
+                    effect.to_cancel.extend(t.order_id.clone());
                 }
                 effect
             }
@@ -288,12 +322,17 @@ impl PaperOrders {
     }
 
     /// An order of ours as the API describes it (an answer or an `orders` event): the fills
-    /// it adds and whether it rests no more. An order not (or no longer) tracked moves
-    /// nothing: its cancel was already decided.
+    /// it adds and whether it rests no more. An order of this run that nothing tracks but
+    /// that still rests is to be cancelled; another run's is none of this run's business.
     pub fn on_order(&mut self, order: &OrderState) -> Effect {
         let mut effect = Effect::default();
         let Some(n) = self.client_number(&order.client_order_id) else { return effect };
-        let Some(at) = self.tracked.iter().position(|t| t.client == n) else { return effect };
+        let Some(at) = self.tracked.iter().position(|t| t.client == n) else {
+            if !order.is_done() {
+                effect.to_cancel.push(order.id.clone());
+            }
+            return effect;
+        };
         let t = &mut self.tracked[at];
         if t.order_id.is_none() {
             t.order_id = Some(order.id.clone());
@@ -305,13 +344,15 @@ impl PaperOrders {
             effect.inventory.push((t.market, if t.quote.side == Side::Buy { new } else { -new }));
         }
         if order.is_done() {
-            effect.gone.push((t.market, t.local));
+            if let Some(local) = t.local {
+                effect.gone.push((t.market, local));
+            }
             self.tracked.remove(at);
         }
         effect
     }
 
-    /// Applies several effects in one.
+    /// Applies several orders' states in one.
     pub fn on_orders<'a>(&mut self, orders: impl IntoIterator<Item = &'a OrderState>) -> Effect {
         let mut all = Effect::default();
         for o in orders {
@@ -320,18 +361,9 @@ impl PaperOrders {
         all
     }
 
-    /// Everything cancelled at once (the kill switch, a gap in the stream, shutdown).
+    /// Forgets every order (after a cancel-all whose answer was applied).
     pub fn clear(&mut self) {
         self.tracked.clear();
-    }
-
-    fn drop_local(&mut self, local: u64) -> Effect {
-        let mut effect = Effect::default();
-        if let Some(at) = self.tracked.iter().position(|t| t.local == local) {
-            effect.gone.push((self.tracked[at].market, local));
-            self.tracked.remove(at);
-        }
-        effect
     }
 }
 
@@ -396,12 +428,12 @@ mod tests {
         let plan = orders.plan(&[place(1, Side::Buy, 4_800, 10_000_000), place(2, Side::Sell, 5_200, 10_000_000)]);
         assert_eq!(plan.places.len(), 2);
         assert!(plan.cancels.is_empty() && plan.amends.is_empty());
-        let (_, ask) = &plan.places[1];
+        let (_, _, ask) = &plan.places[1];
         assert_eq!((ask.outcome, ask.price.as_str(), ask.size.as_str()), (1, "0.48", "10"));
         assert_eq!(ask.client_order_id, "kq-r-2");
-        let placed = orders.on_placed(1, Leg::Placed(state(1, "o-1", "open", "0")));
+        let placed = orders.on_placed(0, 1, Leg::Placed(state(1, "o-1", "open", "0")));
         assert_eq!(placed, Effect::default());
-        orders.on_placed(2, Leg::Placed(state(2, "o-2", "open", "0")));
+        orders.on_placed(0, 2, Leg::Placed(state(2, "o-2", "open", "0")));
 
         // 4 shares of the bid fill: +4 of the token.
         let fill = orders.on_order(&state(1, "o-1", "partially_filled", "4"));
@@ -412,48 +444,60 @@ mod tests {
         // including what filled.
         let plan = orders.plan(&[cancel(1), place(3, Side::Buy, 4_900, 10_000_000)]);
         assert!(plan.cancels.is_empty() && plan.places.is_empty());
-        assert_eq!(plan.amends, [Amend { local: 3, order_id: "o-1".into(), price: "0.49".into(), size: "14".into() }]);
-        orders.on_amended(3, Ok(state(1, "o-1", "partially_filled", "4")));
+        assert_eq!(
+            plan.amends,
+            [Amend { market: 0, local: 3, order_id: "o-1".into(), price: "0.49".into(), size: "14".into() }]
+        );
+        orders.on_amended(0, 3, Ok(state(1, "o-1", "partially_filled", "4")));
         // The ask (a NO buy) fills in full: -10 of the token, and it rests no more.
         let done = orders.on_order(&state(2, "o-2", "filled", "10"));
-        assert_eq!(done, Effect { inventory: vec![(0, -10_000_000)], gone: vec![(0, 2)] });
+        assert_eq!(done, Effect { inventory: vec![(0, -10_000_000)], gone: vec![(0, 2)], to_cancel: vec![] });
         // The amended bid fills 10 more (14 in all): the engine knows it by its new id.
         let rest = orders.on_order(&state(1, "o-1", "filled", "14"));
-        assert_eq!(rest, Effect { inventory: vec![(0, 10_000_000)], gone: vec![(0, 3)] });
+        assert_eq!(rest, Effect { inventory: vec![(0, 10_000_000)], gone: vec![(0, 3)], to_cancel: vec![] });
         assert!(orders.is_empty());
 
-        // A cancel with no place beside it is a cancel; a refused place is forgotten; a
-        // failed amend forgets the new quote.
+        // A cancel with no place beside it is a cancel, and the order is followed until the
+        // API says it is done: a fill that raced the cancel still counts.
         let plan = orders.plan(&[place(4, Side::Buy, 4_800, 10_000_000), place(5, Side::Sell, 5_200, 10_000_000)]);
         assert_eq!(plan.places.len(), 2);
-        orders.on_placed(4, Leg::Placed(state(4, "o-4", "open", "0")));
+        orders.on_placed(0, 4, Leg::Placed(state(4, "o-4", "open", "0")));
         let refused = Leg::Refused(ApiError::Refused { status: 403, code: "cancel_only".into(), message: "".into() });
-        assert_eq!(orders.on_placed(5, refused).gone, [(0, 5)]);
+        assert_eq!(orders.on_placed(0, 5, refused).gone, [(0, 5)]);
         let plan = orders.plan(&[cancel(4)]);
         assert_eq!(plan.cancels, ["o-4"]);
+        assert_eq!(orders.len(), 1);
+        let raced = orders.on_order(&state(4, "o-4", "cancelled", "2"));
+        assert_eq!(raced, Effect { inventory: vec![(0, 2_000_000)], gone: vec![], to_cancel: vec![] });
         assert!(orders.is_empty());
+
+        // A refused amend: the engine forgets the new quote, the order (still resting as it
+        // was) is to be cancelled and its last fills still count.
         orders.plan(&[place(6, Side::Buy, 4_800, 10_000_000)]);
-        orders.on_placed(6, Leg::Placed(state(6, "o-6", "open", "0")));
+        orders.on_placed(0, 6, Leg::Placed(state(6, "o-6", "open", "0")));
         let plan = orders.plan(&[cancel(6), place(7, Side::Buy, 4_700, 10_000_000)]);
         assert_eq!(plan.amends.len(), 1);
-        let gone = ApiError::Refused { status: 409, code: "order_not_open".into(), message: "".into() };
-        assert_eq!(orders.on_amended(7, Err(gone)).gone, [(0, 7)]);
-        assert_eq!(orders.len(), 1, "tracked until its cancel is seen");
+        let gone = ApiError::Refused { status: 503, code: "cancel_only".into(), message: "".into() };
+        let refused = orders.on_amended(0, 7, Err(gone));
+        assert_eq!(refused, Effect { inventory: vec![], gone: vec![(0, 7)], to_cancel: vec!["o-6".into()] });
         let late = orders.on_order(&state(6, "o-6", "cancelled", "1"));
-        assert_eq!(late, Effect { inventory: vec![(0, 1_000_000)], gone: vec![(0, 7)] }, "a last fill still counts");
+        assert_eq!(late, Effect { inventory: vec![(0, 1_000_000)], gone: vec![], to_cancel: vec![] });
+
         // An ask moving inside one tick of the grid (0.4850 and 0.4900 both ask 0.49) sends
         // nothing; the order is known by the new id.
         let plan = orders.plan(&[place(9, Side::Sell, 4_850, 10_000_000)]);
-        orders.on_placed(9, Leg::Placed(state(9, "o-9", "open", "0")));
-        assert_eq!(plan.places[0].1.price, "0.51");
+        orders.on_placed(0, 9, Leg::Placed(state(9, "o-9", "open", "0")));
+        assert_eq!(plan.places[0].2.price, "0.51");
         let plan = orders.plan(&[cancel(9), place(10, Side::Sell, 4_900, 10_000_000)]);
         assert!(plan.is_empty(), "{plan:?}");
         assert_eq!(orders.on_order(&state(9, "o-9", "cancelled", "0")).gone, [(0, 10)]);
-        // Another run's order, or an unplaceable quote.
-        assert_eq!(
-            orders.on_order(&OrderState { client_order_id: "kq-old-7".into(), ..state(7, "x", "filled", "1") }),
-            Effect::default()
-        );
+
+        // Another run's order is left alone; one of this run that nothing tracks but rests
+        // (its place's answer was lost) is cancelled; an unplaceable quote is dropped.
+        let other = OrderState { client_order_id: "kq-old-7".into(), ..state(7, "x", "open", "0") };
+        assert_eq!(orders.on_order(&other), Effect::default());
+        assert_eq!(orders.on_order(&state(99, "o-99", "open", "0")).to_cancel, ["o-99"]);
+        assert_eq!(orders.on_order(&state(98, "o-98", "cancelled", "0")), Effect::default());
         let plan = orders.plan(&[place(8, Side::Buy, 4_800, 10_000)]);
         assert_eq!(plan.dropped, [(0, 8)]);
         assert!(orders.is_empty());

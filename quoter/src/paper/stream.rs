@@ -23,6 +23,9 @@ pub enum StreamEvent {
     Lost(String),
 }
 
+/// The longest silence (pings included) before the connection is taken for dead.
+const SILENT_FOR: Duration = Duration::from_secs(45);
+
 /// How long to wait before connecting again.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
@@ -57,7 +60,12 @@ async fn session(api: &PaperApi, tx: &mpsc::Sender<StreamEvent>) -> Result<(), S
         ws.send(Message::Text(op.into())).await.map_err(|e| e.to_string())?;
     }
     let mut subscribed = false;
-    while let Some(message) = ws.next().await {
+    loop {
+        // The API pings every 20 s: a longer silence is a connection that died quietly.
+        let Ok(message) = tokio::time::timeout(SILENT_FOR, ws.next()).await else {
+            return Err(format!("nothing from the API for {SILENT_FOR:?}"));
+        };
+        let Some(message) = message else { return Ok(()) };
         let text = match message.map_err(|e| e.to_string())? {
             Message::Text(t) => t,
             Message::Close(frame) => return Err(format!("closed by the API: {frame:?}")),
@@ -79,7 +87,6 @@ async fn session(api: &PaperApi, tx: &mpsc::Sender<StreamEvent>) -> Result<(), S
             Parsed::Subscribed | Parsed::Other => {}
         }
     }
-    Ok(())
 }
 
 /// `http://host:port` → `ws://host:port/v1/ws`.
