@@ -131,7 +131,16 @@ pub(crate) fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The n-th order of a worker: YES or NO, 0.45–0.55.
+/// What sets this process's client order ids apart from every earlier run's on the same
+/// database (its start in epoch milliseconds and its process id): a warm-up and the measured
+/// run after it, or two load generators at once, would otherwise send the same ids, and the
+/// server would answer the second as a replay of the first instead of placing it.
+fn run_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| format!("{}.{}", now_ms(), std::process::id()))
+}
+
+/// The n-th order of a worker: YES or NO, 0.45–0.55, with a client order id of its own.
 pub(crate) fn order_body(market_id: &str, worker: usize, n: u64) -> serde_json::Value {
     let mix = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33) ^ worker as u64;
     let outcome = (mix & 1) as u32;
@@ -142,7 +151,7 @@ pub(crate) fn order_body(market_id: &str, worker: usize, n: u64) -> serde_json::
         "side": "buy",
         "price": format!("0.{price:02}"),
         "size": "1",
-        "client_order_id": format!("load-{worker}-{n}-{}", mix % 100_000),
+        "client_order_id": format!("load-{}-{worker}-{n}", run_tag()),
     })
 }
 
@@ -232,6 +241,7 @@ mod tests {
         let ids: std::collections::HashSet<String> =
             bodies.iter().filter_map(|b| b["client_order_id"].as_str().map(str::to_string)).collect();
         assert_eq!(ids.len(), 200);
+        assert!(ids.iter().all(|id| id.starts_with(&format!("load-{}-3-", run_tag()))), "{ids:?}");
     }
 
     #[test]

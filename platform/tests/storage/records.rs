@@ -200,6 +200,84 @@ async fn orders_and_fills_round_trip_and_only_live_orders_are_live() {
     }
 }
 
+async fn count(db: &Db, table: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(db.pool()).await.expect("count")
+}
+
+/// Multi-row writes are cut into statements of fixed row counts (256, 128, … 1): every row
+/// lands exactly once at every size around those boundaries, and an upsert of more rows than
+/// one statement takes updates them all in place.
+#[tokio::test]
+async fn multi_row_writes_land_every_row_once() {
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let (m, _) = markets::upsert(&db, &market(&format!("p-{}", new_id()))).await.expect("market");
+        let u = user(&db, "p").await;
+        let mut conn = db.pool().acquire().await.expect("conn");
+        let mut saved: Vec<Order> = Vec::new();
+        for n in [1usize, 3, 4, 5, 255, 257, 300] {
+            let batch: Vec<Order> = (0..n)
+                .map(|i| {
+                    let mut o = order(&u, &m.id, &format!("m{n}-{i}"), OrderStatus::Open, i as i64);
+                    o.reason = (i % 2 == 0).then(|| format!("r{i}"));
+                    o
+                })
+                .collect();
+            orders::save_in(&mut conn, &batch.iter().collect::<Vec<_>>()).await.expect("save");
+            let fills: Vec<Fill> = batch
+                .iter()
+                .map(|o| Fill {
+                    id: new_id(),
+                    trade_id: format!("t-{}", o.id),
+                    order_id: o.id.clone(),
+                    user_id: u.clone(),
+                    market_id: m.id.clone(),
+                    outcome: 0,
+                    side: Side::Buy,
+                    price: o.price,
+                    size: kairos_domain::Size::from_micros(1),
+                    fee: kairos_domain::Collateral::ZERO,
+                    liquidity: Liquidity::Maker,
+                    finality: Finality::Confirmed,
+                    created_at_us: 3,
+                })
+                .collect();
+            orders::insert_fills_in(&mut conn, &fills).await.expect("fills");
+            saved.extend(batch);
+        }
+        assert_eq!(count(&db, "orders").await, saved.len() as i64, "{}", s.label);
+        assert_eq!(count(&db, "fills").await, saved.len() as i64, "{}", s.label);
+        for o in [&saved[0], &saved[4], &saved[300], &saved[saved.len() - 1]] {
+            assert_eq!(orders::get(&db, &o.id).await.expect("get").as_ref(), Some(o), "{}", s.label);
+        }
+        // An upsert of 257 rows (256 + 1) changes them in place.
+        let cancelled: Vec<Order> = saved[..257]
+            .iter()
+            .map(|o| Order { status: OrderStatus::Cancelled, updated_at_us: 9, ..o.clone() })
+            .collect();
+        orders::save_in(&mut conn, &cancelled.iter().collect::<Vec<_>>()).await.expect("upsert");
+        drop(conn);
+        assert_eq!(count(&db, "orders").await, saved.len() as i64, "{}", s.label);
+        assert_eq!(orders::get(&db, &saved[256].id).await.expect("get").as_ref(), Some(&cancelled[256]));
+        assert_eq!(orders::get(&db, &saved[257].id).await.expect("get").as_ref(), Some(&saved[257]));
+        // The ledger: 150 transfers (300 entries: 256 + 32 + 8 + 4) and the balance they move.
+        let credit = Transfer::between(Account::Deposits, available(&u), 1_000, "credit", None);
+        let mut conn = db.pool().acquire().await.expect("conn");
+        ledger::append_many_in(&mut conn, &vec![credit; 150]).await.expect("append");
+        drop(conn);
+        assert_eq!(count(&db, "ledger_entries").await, 300, "{}", s.label);
+        let head = ledger::verify(&db).await.expect("verify").expect("an unbroken chain");
+        assert_eq!(head.rows, 300, "{}", s.label);
+        assert_eq!(
+            ledger::user_balances(&db, &u).await.expect("balances"),
+            vec![(available(&u), COLLATERAL.to_string(), 150_000)],
+            "{}",
+            s.label
+        );
+        db.close().await;
+    }
+}
+
 #[tokio::test]
 async fn a_market_lease_is_held_by_one_owner_until_it_lapses() {
     for s in scratch::all().await {
