@@ -237,7 +237,7 @@ async fn append_postings(
     for chunk in super::fixed_chunks(&entries) {
         let sql = format!(
             "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) VALUES {}",
-            super::placeholders(chunk.len(), 11)
+            super::Params::of(conn).rows(chunk.len(), 11)
         );
         let mut q = sqlx::query(&sql);
         for e in chunk {
@@ -283,7 +283,7 @@ async fn append_postings(
             "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES {} \
              ON CONFLICT (account, asset) DO UPDATE SET balance_micros = excluded.balance_micros, \
              updated_at_us = excluded.updated_at_us",
-            super::placeholders(chunk.len(), 4)
+            super::Params::of(conn).rows(chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for ((account, asset), balance) in chunk {
@@ -408,7 +408,7 @@ async fn balances_by_name_in(
     for list in super::in_lists(accounts) {
         let sql = format!(
             "SELECT account, asset, balance_micros FROM account_balances WHERE account IN ({})",
-            super::in_placeholders(1, list.len())
+            super::Params::of(conn).list(list.len())
         );
         let mut q = sqlx::query(&sql);
         for account in &list {

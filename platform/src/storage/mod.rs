@@ -27,6 +27,7 @@ pub mod migration_status;
 pub mod order_groups;
 pub mod orders;
 pub mod paper_log;
+mod params;
 pub mod preflight_writes;
 pub mod refresh_tokens;
 #[cfg(any(test, feature = "test-support"))]
@@ -41,6 +42,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor as _};
+
+pub(crate) use params::{Params, in_placeholders, placeholders};
 
 /// The migrations in `migrations/`, compiled into every binary that links this crate.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -58,7 +61,6 @@ mod chunk_tests {
         assert_eq!(lists, vec![vec!["a", "b", "c", "c"]]);
         assert_eq!(super::in_lists(&["a", "b", "c", "d", "e"])[0].len(), 8);
         assert!(super::in_lists::<&str>(&[]).is_empty());
-        assert_eq!(super::in_placeholders(2, 3), "$2, $3, $4");
     }
 }
 
@@ -150,28 +152,6 @@ pub(crate) fn in_lists<T: Clone>(values: &[T]) -> Vec<Vec<T>> {
             list
         })
         .collect()
-}
-
-/// `$first, $first+1, …` for an `IN` list of `n` values.
-pub(crate) fn in_placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// `($1, $2), ($3, $4)` for a multi-row INSERT of `rows` rows of `cols` columns.
-pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        out.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push('$');
-            out.push_str(&(r * cols + c + 1).to_string());
-        }
-        out.push(')');
-    }
-    out
 }
 
 /// A database handle: cheap to clone, shared by every task.

@@ -8,13 +8,14 @@ use sqlx::AnyConnection;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use super::{Db, StorageError, placeholders};
+use super::{Db, Params, StorageError};
 use kairos_domain::{Collateral, Fill, Finality, Order, OrderStatus, Price, Size};
 
 /// The SQL list of live statuses, `('pending', 'open', 'partially_filled')`, from
 /// [`OrderStatus::is_live`]: the one place "live" is spelled for the queries. The partial
-/// indexes of `migrations/20261204000007_live_order_indexes.sql` repeat it (a database uses a
-/// partial index only for a query whose WHERE says the same); a test keeps the two equal.
+/// indexes of `migrations/20261204000007_live_order_indexes.sql` and
+/// `20261206000001_lean_write_indexes.sql` repeat it (a database uses a partial index only for
+/// a query whose WHERE says the same); a test keeps them equal.
 static LIVE_STATUSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let live: Vec<String> =
         OrderStatus::ALL.iter().filter(|s| s.is_live()).map(|s| format!("'{}'", s.as_str())).collect();
@@ -99,7 +100,7 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
              fees_micros = excluded.fees_micros, status = excluded.status, reason = excluded.reason, \
              venue_order_id = excluded.venue_order_id, priority = excluded.priority, \
              updated_at_us = excluded.updated_at_us",
-            placeholders(chunk.len(), ORDER_WIDTH)
+            Params::of(conn).rows(chunk.len(), ORDER_WIDTH)
         );
         let mut q = sqlx::query(&sql);
         for o in chunk {
@@ -137,7 +138,8 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
 
 pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result<(), StorageError> {
     for chunk in super::fixed_chunks(fills) {
-        let sql = format!("INSERT INTO fills ({FILL_COLUMNS}) VALUES {}", placeholders(chunk.len(), FILL_WIDTH));
+        let sql =
+            format!("INSERT INTO fills ({FILL_COLUMNS}) VALUES {}", Params::of(conn).rows(chunk.len(), FILL_WIDTH));
         let mut q = sqlx::query(&sql);
         for f in chunk {
             q = q
@@ -165,22 +167,21 @@ pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result
 pub async fn by_client_ids_in(conn: &mut AnyConnection, pairs: &[(&str, &str)]) -> Result<Vec<Order>, StorageError> {
     let mut out = Vec::new();
     for list in super::in_lists(pairs) {
-        // By client order id alone (its own index): an IN list on both columns of the unique
-        // key makes PostgreSQL walk every index entry of the users.
-        let sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE client_order_id IN ({})",
-            super::in_placeholders(1, list.len())
-        );
+        // One equality per pair on the unique (user_id, client_order_id) key: both databases
+        // turn the ORs into one probe of that index each (PostgreSQL a BitmapOr, SQLite a
+        // MULTI-INDEX OR). A row-value IN list on the two columns made PostgreSQL walk every
+        // index entry of the users instead.
+        let mut params = Params::of(conn);
+        let terms: Vec<String> = (0..list.len())
+            .map(|_| format!("(user_id = {} AND client_order_id = {})", params.next(), params.next()))
+            .collect();
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE {}", terms.join(" OR "));
         let mut q = sqlx::query(&sql);
-        for (_, id) in &list {
-            q = q.bind(*id);
+        for (user_id, client_order_id) in &list {
+            q = q.bind(*user_id).bind(*client_order_id);
         }
         for row in q.fetch_all(&mut *conn).await? {
-            let order = order_from_row(&row)?;
-            // Other users may use the same ids; keep the pairs asked for.
-            if list.iter().any(|(u, c)| *u == order.user_id && *c == order.client_order_id) {
-                out.push(order);
-            }
+            out.push(order_from_row(&row)?);
         }
     }
     Ok(out)
@@ -438,9 +439,16 @@ mod tests {
 
     #[test]
     fn the_live_order_indexes_cover_exactly_the_live_statuses() {
-        let migration = include_str!("../../../migrations/20261204000007_live_order_indexes.sql");
-        let indexes: Vec<&str> = migration.lines().filter(|l| l.starts_with("CREATE INDEX")).collect();
-        assert_eq!(indexes.len(), 2);
+        let migrations = [
+            include_str!("../../../migrations/20261204000007_live_order_indexes.sql"),
+            include_str!("../../../migrations/20261206000001_lean_write_indexes.sql"),
+        ];
+        let indexes: Vec<&str> = migrations
+            .iter()
+            .flat_map(|m| m.lines())
+            .filter(|l| l.starts_with("CREATE INDEX") && l.contains("status"))
+            .collect();
+        assert_eq!(indexes.len(), 3);
         for index in indexes {
             assert!(index.ends_with(&format!("WHERE status IN {};", *super::LIVE_STATUSES)), "{index}");
         }

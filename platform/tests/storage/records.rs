@@ -247,6 +247,22 @@ async fn multi_row_writes_land_every_row_once() {
         }
         assert_eq!(count(&db, "orders").await, saved.len() as i64, "{}", s.label);
         assert_eq!(count(&db, "fills").await, saved.len() as i64, "{}", s.label);
+        // The idempotency lookup across lists (256 + 64 pairs) and users: another user's order
+        // under the same client order id is found for that user only, a missing pair is absent.
+        let v = user(&db, "p2").await;
+        let theirs = order(&v, &m.id, "m300-0", OrderStatus::Open, 1);
+        orders::save_in(&mut conn, &[&theirs]).await.expect("save theirs");
+        let mut asked: Vec<(&str, &str)> =
+            saved[saved.len() - 300..].iter().map(|o| (u.as_str(), o.client_order_id.as_str())).collect();
+        asked.extend([(v.as_str(), "m300-0"), (v.as_str(), "m300-1"), (u.as_str(), "missing")]);
+        let mut found: Vec<String> =
+            orders::by_client_ids_in(&mut conn, &asked).await.expect("lookup").into_iter().map(|o| o.id).collect();
+        let mut expected: Vec<String> = saved[saved.len() - 300..].iter().map(|o| o.id.clone()).collect();
+        expected.push(theirs.id.clone());
+        found.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(found, expected, "{}", s.label);
+        sqlx::query("DELETE FROM orders WHERE id = $1").bind(&theirs.id).execute(&mut *conn).await.expect("remove");
         for o in [&saved[0], &saved[4], &saved[300], &saved[saved.len() - 1]] {
             assert_eq!(orders::get(&db, &o.id).await.expect("get").as_ref(), Some(o), "{}", s.label);
         }

@@ -186,6 +186,7 @@ impl PaperVenue {
                             instance,
                             known: None,
                             stale: false,
+                            conn: None,
                         };
                         sequencer.publish_books(None);
                         let _ = ready_tx.send(Ok(()));
@@ -252,6 +253,11 @@ struct Sequencer {
     /// A batch failed and the rebuild after it too: the exchange in memory may hold what never
     /// committed, so the next batch rebuilds first.
     stale: bool,
+    /// The connection every batch commits on, kept from one batch to the next (and given back
+    /// to the pool when a batch fails). SQLite keeps a connection's page cache only while no
+    /// other connection writes the file: batches taking turns on the pool's two connections
+    /// threw it away every time and read each page they touched back from the file.
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
 }
 
 /// What a committed batch learnt that the next one may reuse instead of reading it again,
@@ -454,7 +460,23 @@ impl Sequencer {
         expire: bool,
         batch: &mut Batch,
     ) -> Result<Vec<Result<Reply, VenueError>>, StorageError> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.db.pool().acquire().await?,
+        };
+        let results = self.commit_on(&mut conn, requests, expire, batch).await?;
+        self.conn = Some(conn);
+        Ok(results)
+    }
+
+    /// [`Sequencer::commit`] on the writer's connection.
+    async fn commit_on(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        requests: &[&Request],
+        expire: bool,
+        batch: &mut Batch,
+    ) -> Result<Vec<Result<Reply, VenueError>>, StorageError> {
         let mut tx = conn.begin().await?;
         let writes = ledger::lock_counted_in(&mut tx).await?;
         // Reused only if nobody else took the lock since the last commit; kept only if this
