@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Connection as _, Row as _};
 
 use super::chain::{GENESIS_HASH, hash_fields};
-use super::{Db, StorageError};
+use super::{Db, Script, StorageError};
 use kairos_domain::order::share_asset;
 use kairos_domain::{new_id, now_us};
 
@@ -178,19 +178,48 @@ pub async fn append_many_known_in(
     transfers: &[Transfer],
     known: &mut Known,
 ) -> Result<Vec<String>, StorageError> {
+    let mut script = Script::new(conn);
+    let ids = append_many_known_to(conn, &mut script, transfers, known).await?;
+    script.run(conn).await?;
+    Ok(ids)
+}
+
+/// [`append_many_known_in`] whose writes go into `script`, which the caller runs on `conn`
+/// with the rest of its writes (what it must read, it reads on `conn` now). `known` already
+/// holds what the script will write: the caller drops it if the script fails.
+pub async fn append_many_known_to(
+    conn: &mut AnyConnection,
+    script: &mut Script<'_>,
+    transfers: &[Transfer],
+    known: &mut Known,
+) -> Result<Vec<String>, StorageError> {
     for t in transfers {
         validate(t)?;
     }
     if transfers.is_empty() {
         return Ok(Vec::new());
     }
-    let (ids, tip) = append_postings(conn, transfers, known).await?;
+    let (ids, tip) = append_postings_to(conn, script, transfers, known).await?;
     known.tip = Some(tip);
     Ok(ids)
 }
 
 async fn append_postings(
     conn: &mut AnyConnection,
+    transfers: &[Transfer],
+    known: &mut Known,
+) -> Result<(Vec<String>, ChainTip), StorageError> {
+    let mut script = Script::new(conn);
+    let appended = append_postings_to(conn, &mut script, transfers, known).await?;
+    script.run(conn).await?;
+    Ok(appended)
+}
+
+/// Reads what the transfers need (the chain's tip and the balances `known` lacks), checks
+/// them, and adds their entries and new balances to `script`.
+async fn append_postings_to(
+    conn: &mut AnyConnection,
+    script: &mut Script<'_>,
     transfers: &[Transfer],
     known: &mut Known,
 ) -> Result<(Vec<String>, ChainTip), StorageError> {
@@ -208,6 +237,27 @@ async fn append_postings(
             }
         }
     };
+    // Balances move by each transfer's net change per account, computed exactly and in order:
+    // a transfer that debits and credits the same account is judged by its net, and no balance
+    // can leave i64 (PostgreSQL would refuse it, SQLite would turn it into a float).
+    let mut balances = current_balances(conn, transfers, known).await?;
+    for transfer in transfers {
+        let mut net: Vec<(&Account, i64)> = Vec::new();
+        for p in &transfer.postings {
+            match net.iter_mut().find(|(a, _)| **a == p.account) {
+                Some((_, sum)) => *sum = sum.checked_add(p.amount_micros).ok_or_else(overflow)?,
+                None => net.push((&p.account, p.amount_micros)),
+            }
+        }
+        for (account, change) in net {
+            let balance = balances.entry((account.to_string(), transfer.asset.clone())).or_insert(0);
+            let next = balance.checked_add(change).ok_or_else(overflow)?;
+            if !account.may_go_negative() && change < 0 && next < 0 {
+                return Err(StorageError::Invalid(format!("{INSUFFICIENT_FUNDS} in {account} ({})", transfer.asset)));
+            }
+            *balance = next;
+        }
+    }
     let now = now_us();
     let mut ids = Vec::with_capacity(transfers.len());
     let mut entries = Vec::new();
@@ -234,65 +284,47 @@ async fn append_postings(
         }
         ids.push(transfer_id);
     }
-    for chunk in super::fixed_chunks(&entries) {
+    let mut rest = entries;
+    while !rest.is_empty() {
+        let size = super::chunk_len(rest.len());
+        let tail = rest.split_off(size);
         let sql = format!(
             "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) VALUES {}",
-            super::Params::of(conn).rows(chunk.len(), 11)
+            script.params().rows(size, 11)
         );
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q
+        script.statement(&sql);
+        for e in std::mem::replace(&mut rest, tail) {
+            script
                 .bind(e.seq)
-                .bind(&e.id)
-                .bind(&e.transfer_id)
-                .bind(&e.account)
-                .bind(&e.asset)
+                .bind(e.id)
+                .bind(e.transfer_id)
+                .bind(e.account)
+                .bind(e.asset)
                 .bind(e.amount_micros)
-                .bind(&e.kind)
-                .bind(e.reference.as_deref())
+                .bind(e.kind)
+                .bind(e.reference)
                 .bind(e.created_at_us)
-                .bind(&e.prev_hash)
-                .bind(&e.hash);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    // Balances move by each transfer's net change per account, computed exactly and in order:
-    // a transfer that debits and credits the same account is judged by its net, and no balance
-    // can leave i64 (PostgreSQL would refuse it, SQLite would turn it into a float).
-    let mut balances = current_balances(conn, transfers, known).await?;
-    for transfer in transfers {
-        let mut net: Vec<(&Account, i64)> = Vec::new();
-        for p in &transfer.postings {
-            match net.iter_mut().find(|(a, _)| **a == p.account) {
-                Some((_, sum)) => *sum = sum.checked_add(p.amount_micros).ok_or_else(overflow)?,
-                None => net.push((&p.account, p.amount_micros)),
-            }
-        }
-        for (account, change) in net {
-            let balance = balances.entry((account.to_string(), transfer.asset.clone())).or_insert(0);
-            let next = balance.checked_add(change).ok_or_else(overflow)?;
-            if !account.may_go_negative() && change < 0 && next < 0 {
-                return Err(StorageError::Invalid(format!("{INSUFFICIENT_FUNDS} in {account} ({})", transfer.asset)));
-            }
-            *balance = next;
+                .bind(e.prev_hash)
+                .bind(e.hash);
         }
     }
-    let rows: Vec<((String, String), i64)> = balances.into_iter().collect();
-    for chunk in super::fixed_chunks(&rows) {
+    let mut rows: Vec<((String, String), i64)> = balances.into_iter().collect();
+    for ((account, asset), balance) in &rows {
+        known.set(account.clone(), asset.clone(), *balance);
+    }
+    while !rows.is_empty() {
+        let size = super::chunk_len(rows.len());
+        let tail = rows.split_off(size);
         let sql = format!(
             "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES {} \
              ON CONFLICT (account, asset) DO UPDATE SET balance_micros = excluded.balance_micros, \
              updated_at_us = excluded.updated_at_us",
-            super::Params::of(conn).rows(chunk.len(), 4)
+            script.params().rows(size, 4)
         );
-        let mut q = sqlx::query(&sql);
-        for ((account, asset), balance) in chunk {
-            q = q.bind(account).bind(asset).bind(*balance).bind(now);
+        script.statement(&sql);
+        for ((account, asset), balance) in std::mem::replace(&mut rows, tail) {
+            script.bind(account).bind(asset).bind(balance).bind(now);
         }
-        q.execute(&mut *conn).await?;
-    }
-    for ((account, asset), balance) in rows {
-        known.set(account, asset, balance);
     }
     Ok((ids, ChainTip { seq, hash: prev_hash }))
 }

@@ -32,6 +32,7 @@ pub mod preflight_writes;
 pub mod refresh_tokens;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scratch;
+pub mod script;
 pub mod settings;
 pub mod users;
 pub mod venue_heartbeats;
@@ -44,6 +45,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor as _};
 
 pub(crate) use params::{Params, in_placeholders, placeholders};
+pub use script::Script;
 
 /// The migrations in `migrations/`, compiled into every binary that links this crate.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -130,12 +132,16 @@ pub(crate) fn fixed_chunks<T>(rows: &[T]) -> Vec<&[T]> {
     let mut out = Vec::new();
     let mut rest = rows;
     while !rest.is_empty() {
-        let size = CHUNK_SIZES.iter().copied().find(|s| *s <= rest.len()).unwrap_or(1);
-        let (head, tail) = rest.split_at(size);
+        let (head, tail) = rest.split_at(chunk_len(rest.len()));
         out.push(head);
         rest = tail;
     }
     out
+}
+
+/// The length of the first chunk [`fixed_chunks`] cuts from `n` rows.
+pub(crate) fn chunk_len(n: usize) -> usize {
+    CHUNK_SIZES.iter().copied().find(|s| *s <= n).unwrap_or(1)
 }
 
 /// Values for `IN (…)` lists, cut into lists whose lengths are in [`CHUNK_SIZES`]: the last

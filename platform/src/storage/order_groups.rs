@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use super::{Db, StorageError, in_lists, in_placeholders, placeholders};
+use super::{Db, Script, StorageError, in_lists, in_placeholders, placeholders};
 use kairos_domain::order_group::{GroupFill, GroupLimits, GroupWindow, OrderGroup};
 use kairos_domain::{Collateral, Price, Side, Size};
 
@@ -148,19 +148,32 @@ pub async fn with_windows_in(
 
 /// Writes the state of groups the caller changed (trip, reset, deletion).
 pub async fn save_state_in(conn: &mut AnyConnection, groups: &[&OrderGroup]) -> Result<(), StorageError> {
+    let mut script = Script::new(conn);
+    save_state_to(&mut script, groups);
+    script.run(conn).await
+}
+
+/// [`save_state_in`] as statements of a script the caller runs with the rest of its writes.
+pub fn save_state_to<'q>(script: &mut Script<'q>, groups: &[&'q OrderGroup]) {
     for g in groups {
-        sqlx::query(
-            "UPDATE order_groups SET frozen_until_us = $2, window_start_us = $3, trips = $4, deleted_at_us = $5, \
-             updated_at_us = $6 WHERE id = $1",
-        )
-        .bind(&g.id)
-        .bind(g.frozen_until_us)
-        .bind(g.window_start_us)
-        .bind(g.trips)
-        .bind(g.deleted_at_us)
-        .bind(g.updated_at_us)
-        .execute(&mut *conn)
-        .await?;
+        let mut p = script.params();
+        let sql = format!(
+            "UPDATE order_groups SET frozen_until_us = {}, window_start_us = {}, trips = {}, deleted_at_us = {}, \
+             updated_at_us = {} WHERE id = {}",
+            p.next(),
+            p.next(),
+            p.next(),
+            p.next(),
+            p.next(),
+            p.next()
+        );
+        script
+            .statement(&sql)
+            .bind(g.frozen_until_us)
+            .bind(g.window_start_us)
+            .bind(g.trips)
+            .bind(g.deleted_at_us)
+            .bind(g.updated_at_us)
+            .bind(g.id.as_str());
     }
-    Ok(())
 }

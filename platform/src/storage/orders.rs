@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use super::{Db, Params, StorageError};
+use super::{Db, Params, Script, StorageError};
 use kairos_domain::{Collateral, Fill, Finality, Order, OrderStatus, Price, Size};
 
 /// The SQL list of live statuses, `('pending', 'open', 'partially_filled')`, from
@@ -92,6 +92,13 @@ fn fill_from_row(row: &AnyRow) -> Result<Fill, StorageError> {
 /// (user, client order id) is taken fails the statement: the caller checks first with
 /// [`by_client_ids_in`] in the same transaction, so this is only the last line of defence.
 pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), StorageError> {
+    let mut script = Script::new(conn);
+    save_to(&mut script, orders);
+    script.run(conn).await
+}
+
+/// [`save_in`] as statements of a script the caller runs with the rest of its writes.
+pub fn save_to<'q>(script: &mut Script<'q>, orders: &[&'q Order]) {
     for chunk in super::fixed_chunks(orders) {
         let sql = format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
@@ -100,16 +107,16 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
              fees_micros = excluded.fees_micros, status = excluded.status, reason = excluded.reason, \
              venue_order_id = excluded.venue_order_id, priority = excluded.priority, \
              updated_at_us = excluded.updated_at_us",
-            Params::of(conn).rows(chunk.len(), ORDER_WIDTH)
+            script.params().rows(chunk.len(), ORDER_WIDTH)
         );
-        let mut q = sqlx::query(&sql);
+        script.statement(&sql);
         for o in chunk {
-            q = q
-                .bind(&o.id)
-                .bind(&o.user_id)
-                .bind(&o.client_order_id)
-                .bind(&o.request_hash)
-                .bind(&o.market_id)
+            script
+                .bind(o.id.as_str())
+                .bind(o.user_id.as_str())
+                .bind(o.client_order_id.as_str())
+                .bind(o.request_hash.as_str())
+                .bind(o.market_id.as_str())
                 .bind(i64::from(o.outcome))
                 .bind(o.side.as_str())
                 .bind(o.order_type.as_str())
@@ -131,23 +138,28 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
                 .bind(o.created_at_us)
                 .bind(o.updated_at_us);
         }
-        q.execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result<(), StorageError> {
+    let mut script = Script::new(conn);
+    insert_fills_to(&mut script, fills);
+    script.run(conn).await
+}
+
+/// [`insert_fills_in`] as statements of a script the caller runs with the rest of its writes.
+pub fn insert_fills_to<'q>(script: &mut Script<'q>, fills: &'q [Fill]) {
     for chunk in super::fixed_chunks(fills) {
         let sql =
-            format!("INSERT INTO fills ({FILL_COLUMNS}) VALUES {}", Params::of(conn).rows(chunk.len(), FILL_WIDTH));
-        let mut q = sqlx::query(&sql);
+            format!("INSERT INTO fills ({FILL_COLUMNS}) VALUES {}", script.params().rows(chunk.len(), FILL_WIDTH));
+        script.statement(&sql);
         for f in chunk {
-            q = q
-                .bind(&f.id)
-                .bind(&f.trade_id)
-                .bind(&f.order_id)
-                .bind(&f.user_id)
-                .bind(&f.market_id)
+            script
+                .bind(f.id.as_str())
+                .bind(f.trade_id.as_str())
+                .bind(f.order_id.as_str())
+                .bind(f.user_id.as_str())
+                .bind(f.market_id.as_str())
                 .bind(i64::from(f.outcome))
                 .bind(f.side.as_str())
                 .bind(f.price.micros())
@@ -157,9 +169,7 @@ pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result
                 .bind(f.finality.as_str())
                 .bind(f.created_at_us);
         }
-        q.execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 /// The orders with these (user, client order id) pairs: the idempotency check of a whole

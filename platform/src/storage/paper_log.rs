@@ -6,7 +6,7 @@
 use sqlx::AnyConnection;
 use sqlx::Row as _;
 
-use super::{Db, StorageError};
+use super::{Db, Script, StorageError};
 
 /// One batch as logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,14 +18,22 @@ pub struct Row {
 }
 
 pub async fn append_in(conn: &mut AnyConnection, row: &Row) -> Result<(), StorageError> {
-    sqlx::query("INSERT INTO paper_log (batch, at_us, instance, record) VALUES ($1, $2, $3, $4)")
-        .bind(row.batch)
-        .bind(row.at_us)
-        .bind(&row.instance)
-        .bind(&row.record)
-        .execute(conn)
-        .await?;
-    Ok(())
+    let mut script = Script::new(conn);
+    append_to(&mut script, row);
+    script.run(conn).await
+}
+
+/// [`append_in`] as a statement of a script the caller runs with the rest of its writes.
+pub fn append_to<'q>(script: &mut Script<'q>, row: &'q Row) {
+    let mut p = script.params();
+    let sql = format!(
+        "INSERT INTO paper_log (batch, at_us, instance, record) VALUES ({}, {}, {}, {})",
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next()
+    );
+    script.statement(&sql).bind(row.batch).bind(row.at_us).bind(row.instance.as_str()).bind(row.record.as_str());
 }
 
 /// Up to `limit` batches after `after`, in commit order.

@@ -30,6 +30,11 @@ impl Params {
         Params { numbered: true, count: 0 }
     }
 
+    /// `?` (SQLite only).
+    pub(crate) fn anonymous() -> Params {
+        Params { numbered: false, count: 0 }
+    }
+
     /// The next parameter.
     pub(crate) fn next(&mut self) -> String {
         self.count += 1;

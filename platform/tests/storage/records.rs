@@ -6,7 +6,8 @@ use kairos_domain::{
     Fill, Finality, Liquidity, Order, OrderStatus, OrderType, Role, Side, Stp, TimeInForce, Venue, new_id,
 };
 use kairos_platform::storage::{
-    Db, StorageError, kill_switch, ledger, market_leases, markets, orders, refresh_tokens, scratch, users,
+    Db, Script, StorageError, kill_switch, ledger, market_leases, markets, orders, paper_log, refresh_tokens, scratch,
+    users,
 };
 
 use crate::{fresh, market};
@@ -204,6 +205,25 @@ async fn count(db: &Db, table: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(db.pool()).await.expect("count")
 }
 
+/// A fill of one unit of `o` by its own user.
+fn fill_of(o: &Order) -> Fill {
+    Fill {
+        id: new_id(),
+        trade_id: format!("t-{}", o.id),
+        order_id: o.id.clone(),
+        user_id: o.user_id.clone(),
+        market_id: o.market_id.clone(),
+        outcome: 0,
+        side: Side::Buy,
+        price: o.price,
+        size: kairos_domain::Size::from_micros(1),
+        fee: kairos_domain::Collateral::ZERO,
+        liquidity: Liquidity::Maker,
+        finality: Finality::Confirmed,
+        created_at_us: 3,
+    }
+}
+
 /// Multi-row writes are cut into statements of fixed row counts (256, 128, … 1): every row
 /// lands exactly once at every size around those boundaries, and an upsert of more rows than
 /// one statement takes updates them all in place.
@@ -224,24 +244,7 @@ async fn multi_row_writes_land_every_row_once() {
                 })
                 .collect();
             orders::save_in(&mut conn, &batch.iter().collect::<Vec<_>>()).await.expect("save");
-            let fills: Vec<Fill> = batch
-                .iter()
-                .map(|o| Fill {
-                    id: new_id(),
-                    trade_id: format!("t-{}", o.id),
-                    order_id: o.id.clone(),
-                    user_id: u.clone(),
-                    market_id: m.id.clone(),
-                    outcome: 0,
-                    side: Side::Buy,
-                    price: o.price,
-                    size: kairos_domain::Size::from_micros(1),
-                    fee: kairos_domain::Collateral::ZERO,
-                    liquidity: Liquidity::Maker,
-                    finality: Finality::Confirmed,
-                    created_at_us: 3,
-                })
-                .collect();
+            let fills: Vec<Fill> = batch.iter().map(fill_of).collect();
             orders::insert_fills_in(&mut conn, &fills).await.expect("fills");
             saved.extend(batch);
         }
@@ -290,6 +293,61 @@ async fn multi_row_writes_land_every_row_once() {
             "{}",
             s.label
         );
+        db.close().await;
+    }
+}
+
+/// A script's statements run in order with their own values (on SQLite they travel as one
+/// text whose anonymous parameters are bound across statements), and a statement that fails
+/// fails the script and leaves the caller's transaction to roll back all of it.
+#[tokio::test]
+async fn a_script_binds_each_statement_its_own_values() {
+    use sqlx::Connection as _;
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let (m, _) = markets::upsert(&db, &market(&format!("s-{}", new_id()))).await.expect("market");
+        let u = user(&db, "s").await;
+        let batch: Vec<Order> = (0..5)
+            .map(|i| {
+                let mut o = order(&u, &m.id, &format!("s{i}"), OrderStatus::Open, i);
+                o.reason = (i % 2 == 1).then(|| format!("r{i}"));
+                o
+            })
+            .collect();
+        let fills: Vec<Fill> = batch
+            .iter()
+            .map(|o| Fill { outcome: 1, side: Side::Sell, liquidity: Liquidity::Taker, ..fill_of(o) })
+            .collect();
+        let row = paper_log::Row { batch: 41, at_us: 12, instance: "i".into(), record: "{}".into() };
+        let mut conn = db.pool().acquire().await.expect("conn");
+        let mut script = Script::new(&conn);
+        // 5 orders are two statements (4 + 1): four statements with 25, 25, 65 and 4 values.
+        orders::save_to(&mut script, &batch.iter().collect::<Vec<_>>());
+        orders::insert_fills_to(&mut script, &fills);
+        paper_log::append_to(&mut script, &row);
+        script.run(&mut conn).await.expect("run");
+        for o in &batch {
+            assert_eq!(orders::get(&db, &o.id).await.expect("get").as_ref(), Some(o), "{}", s.label);
+        }
+        let mut stored = orders::fills(&db, &u, None, None, 100).await.expect("fills");
+        stored.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut expected = fills.clone();
+        expected.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(stored, expected, "{}", s.label);
+        assert_eq!(paper_log::page(&db, 0, 10).await.expect("log"), vec![row.clone()], "{}", s.label);
+
+        // A failing statement (the same batch number again) after a good one: the script
+        // fails, and rolling back the transaction takes the good one with it.
+        let late = order(&u, &m.id, "late", OrderStatus::Open, 9);
+        let mut tx = conn.begin().await.expect("begin");
+        let mut script = Script::new(&tx);
+        orders::save_to(&mut script, &[&late]);
+        paper_log::append_to(&mut script, &row);
+        assert!(script.run(&mut tx).await.is_err(), "{}", s.label);
+        tx.rollback().await.expect("rollback");
+        drop(conn);
+        assert_eq!(orders::get(&db, &late.id).await.expect("get"), None, "{}", s.label);
+        assert_eq!(count(&db, "orders").await, 5, "{}", s.label);
         db.close().await;
     }
 }

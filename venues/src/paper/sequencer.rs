@@ -15,7 +15,9 @@ use kairos_domain::OrderGroup;
 use kairos_domain::{Order, Price, Size, Venue, now_us};
 use kairos_platform::locks;
 use kairos_platform::storage::audit_log::{self, AuditEntry};
-use kairos_platform::storage::{Db, StorageError, ledger, market_leases, markets, order_groups, orders, paper_log};
+use kairos_platform::storage::{
+    Db, Script, StorageError, ledger, market_leases, markets, order_groups, orders, paper_log,
+};
 
 use super::log;
 use sqlx::Connection as _;
@@ -538,26 +540,36 @@ impl Sequencer {
                 batch.faults.join("; ")
             )));
         }
-        ledger::append_many_known_in(&mut tx, &batch.transfers, &mut known.ledger).await?;
+        let logged =
+            if !record.steps.is_empty() || record.expire && !batch.changed.is_empty() || !record.journal.is_empty() {
+                let json = serde_json::to_string(&record)
+                    .map_err(|e| StorageError::Invalid(format!("the paper log record cannot be written: {e}")))?;
+                Some(paper_log::Row {
+                    batch: writes,
+                    at_us: batch.now_us,
+                    instance: self.instance.id.clone(),
+                    record: json,
+                })
+            } else {
+                None
+            };
+        // Every write of the batch goes in one script: one round trip on SQLite.
+        let mut script = Script::new(&tx);
+        ledger::append_many_known_to(&mut tx, &mut script, &batch.transfers, &mut known.ledger).await?;
         let changed: Vec<&Order> = batch
             .changed
             .iter()
             .filter_map(|id| self.exchange.live_order(id).or_else(|| batch.finished.get(id)))
             .collect();
-        orders::save_in(&mut tx, &changed).await?;
-        orders::insert_fills_in(&mut tx, &batch.fills).await?;
-        if !batch.groups.is_empty() {
-            let groups: Vec<&OrderGroup> =
-                batch.groups.iter().filter_map(|id| self.exchange.group(id).map(|(g, _)| g)).collect();
-            order_groups::save_state_in(&mut tx, &groups).await?;
+        orders::save_to(&mut script, &changed);
+        orders::insert_fills_to(&mut script, &batch.fills);
+        let groups: Vec<&OrderGroup> =
+            batch.groups.iter().filter_map(|id| self.exchange.group(id).map(|(g, _)| g)).collect();
+        order_groups::save_state_to(&mut script, &groups);
+        if let Some(row) = &logged {
+            paper_log::append_to(&mut script, row);
         }
-        if !record.steps.is_empty() || record.expire && !batch.changed.is_empty() || !record.journal.is_empty() {
-            let json = serde_json::to_string(&record)
-                .map_err(|e| StorageError::Invalid(format!("the paper log record cannot be written: {e}")))?;
-            let row =
-                paper_log::Row { batch: writes, at_us: batch.now_us, instance: self.instance.id.clone(), record: json };
-            paper_log::append_in(&mut tx, &row).await?;
-        }
+        script.run(&mut tx).await?;
         tx.commit().await?;
         self.exchange.clear_journal();
         self.known = Some(known);
