@@ -15,7 +15,6 @@ use sqlx::{Any, AnyConnection, Arguments as _, Encode, Type};
 use super::StorageError;
 
 /// Writes to run later on one connection, in the order they were added.
-#[derive(Default)]
 pub struct Script<'q> {
     /// One text with every statement on SQLite; one entry per statement elsewhere.
     parts: Vec<(String, AnyArguments<'q>)>,
@@ -72,10 +71,6 @@ impl<'q> Script<'q> {
             }
         }
         self
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.parts.is_empty()
     }
 
     /// Runs every statement on `conn` (the caller's transaction), stopping at the first that
