@@ -20,6 +20,7 @@ mod openapi;
 mod operators;
 mod order_groups;
 mod orders;
+mod paper_pipeline;
 mod polymarket;
 mod preflight;
 mod readiness;

@@ -80,7 +80,7 @@ pub async fn append_many_in(conn: &mut AnyConnection, transfers: &[Transfer]) ->
     }
     let mut tx = conn.begin().await?;
     lock_in(&mut tx).await?;
-    let (ids, _) = append_postings(&mut tx, transfers, &mut Known::default()).await?;
+    let ids = append_postings(&mut tx, transfers, &mut Known::default()).await?;
     tx.commit().await?;
     Ok(ids)
 }
@@ -105,7 +105,7 @@ pub async fn append_many_locked_in(
     if transfers.is_empty() {
         return Ok(Vec::new());
     }
-    append_postings(conn, transfers, &mut Known::default()).await.map(|(ids, _)| ids)
+    append_postings(conn, transfers, &mut Known::default()).await
 }
 
 /// What a single ledger writer (the paper venue's sequencer) knows of the ledger between its
@@ -119,6 +119,9 @@ pub struct Known {
     /// Kept balances by account, then asset. An account present here has every balance it
     /// has in the database here too (an absent asset is zero).
     balances: HashMap<String, HashMap<String, i64>>,
+    /// A batch built on these balances is still committing: none may be forgotten, so
+    /// [`Known::load`] grows past its bound instead of starting again from nothing.
+    held: bool,
 }
 
 /// Accounts whose balances [`Known`] keeps before it starts again from nothing: it never holds
@@ -132,7 +135,7 @@ impl Known {
         if missing.is_empty() {
             return Ok(());
         }
-        if self.balances.len() + missing.len() > KNOWN_ACCOUNTS_MAX {
+        if !self.held && self.balances.len() + missing.len() > KNOWN_ACCOUNTS_MAX {
             self.balances.clear();
             missing = accounts.to_vec();
         }
@@ -150,6 +153,17 @@ impl Known {
 
     fn set(&mut self, account: String, asset: String, balance: i64) {
         self.balances.entry(account).or_default().insert(asset, balance);
+    }
+
+    /// Holds every balance it has (`true`) while a batch built on them has not committed, or
+    /// lets it start again from nothing at its bound (`false`).
+    pub fn hold(&mut self, held: bool) {
+        self.held = held;
+    }
+
+    /// Whether it is at its bound: the next read of a new account would start it again.
+    pub fn is_full(&self) -> bool {
+        self.balances.len() >= KNOWN_ACCOUNTS_MAX
     }
 }
 
@@ -193,14 +207,9 @@ pub async fn append_many_known_to(
     transfers: &[Transfer],
     known: &mut Known,
 ) -> Result<Vec<String>, StorageError> {
-    for t in transfers {
-        validate(t)?;
-    }
-    if transfers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (ids, tip) = append_postings_to(conn, script, transfers, known).await?;
-    known.tip = Some(tip);
+    let planned = plan_many_known(conn, transfers, known).await?;
+    let ids = planned.transfer_ids.clone();
+    planned.add_to(script);
     Ok(ids)
 }
 
@@ -208,21 +217,108 @@ async fn append_postings(
     conn: &mut AnyConnection,
     transfers: &[Transfer],
     known: &mut Known,
-) -> Result<(Vec<String>, ChainTip), StorageError> {
+) -> Result<Vec<String>, StorageError> {
+    let planned = plan_postings(conn, transfers, known).await?;
+    let ids = planned.transfer_ids.clone();
     let mut script = Script::new(conn);
-    let appended = append_postings_to(conn, &mut script, transfers, known).await?;
+    planned.add_to(&mut script);
     script.run(conn).await?;
-    Ok(appended)
+    Ok(ids)
+}
+
+/// Ledger writes worked out and checked but not yet written: the entries of some transfers,
+/// chained, and the balances they leave. Plans made one after the other on the same
+/// [`Known`] merge into one ([`Planned::merge`]), so a transaction that commits several
+/// batches writes each table once.
+#[derive(Debug, Default)]
+pub struct Planned {
+    transfer_ids: Vec<String>,
+    entries: Vec<Entry>,
+    /// The new balance of each (account, asset) touched.
+    balances: HashMap<(String, String), i64>,
+    at_us: i64,
+}
+
+impl Planned {
+    /// Appends a plan made after this one.
+    pub fn merge(&mut self, later: Planned) {
+        self.transfer_ids.extend(later.transfer_ids);
+        self.entries.extend(later.entries);
+        self.balances.extend(later.balances);
+        self.at_us = self.at_us.max(later.at_us);
+    }
+
+    /// Adds the entries and balances to `script`.
+    pub fn add_to(self, script: &mut Script<'_>) {
+        let now = self.at_us;
+        let mut rest = self.entries;
+        while !rest.is_empty() {
+            let size = super::chunk_len(rest.len());
+            let tail = rest.split_off(size);
+            let sql = format!(
+                "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) VALUES {}",
+                script.params().rows(size, 11)
+            );
+            script.statement(&sql);
+            for e in std::mem::replace(&mut rest, tail) {
+                script
+                    .bind(e.seq)
+                    .bind(e.id)
+                    .bind(e.transfer_id)
+                    .bind(e.account)
+                    .bind(e.asset)
+                    .bind(e.amount_micros)
+                    .bind(e.kind)
+                    .bind(e.reference)
+                    .bind(e.created_at_us)
+                    .bind(e.prev_hash)
+                    .bind(e.hash);
+            }
+        }
+        let mut rows: Vec<((String, String), i64)> = self.balances.into_iter().collect();
+        rows.sort_unstable();
+        while !rows.is_empty() {
+            let size = super::chunk_len(rows.len());
+            let tail = rows.split_off(size);
+            let sql = format!(
+                "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES {} \
+                 ON CONFLICT (account, asset) DO UPDATE SET balance_micros = excluded.balance_micros, \
+                 updated_at_us = excluded.updated_at_us",
+                script.params().rows(size, 4)
+            );
+            script.statement(&sql);
+            for ((account, asset), balance) in std::mem::replace(&mut rows, tail) {
+                script.bind(account).bind(asset).bind(balance).bind(now);
+            }
+        }
+    }
+}
+
+/// Works out and checks the writes of `transfers` (reading on `conn` what `known` lacks) and
+/// moves `known` past them; nothing is written. The caller drops `known` if the plan is never
+/// committed.
+pub async fn plan_many_known(
+    conn: &mut AnyConnection,
+    transfers: &[Transfer],
+    known: &mut Known,
+) -> Result<Planned, StorageError> {
+    for t in transfers {
+        validate(t)?;
+    }
+    if transfers.is_empty() {
+        return Ok(Planned::default());
+    }
+    plan_postings(conn, transfers, known).await
 }
 
 /// Reads what the transfers need (the chain's tip and the balances `known` lacks), checks
-/// them, and adds their entries and new balances to `script`.
-async fn append_postings_to(
+/// them, and works out their entries and new balances; `known` then holds the new tip and
+/// balances.
+async fn plan_postings(
     conn: &mut AnyConnection,
-    script: &mut Script<'_>,
     transfers: &[Transfer],
     known: &mut Known,
-) -> Result<(Vec<String>, ChainTip), StorageError> {
+) -> Result<Planned, StorageError> {
     let known_head = known.tip.take();
     // The caller holds the ledger lock: what is read next is current until its transaction ends.
     let (mut seq, mut prev_hash) = match known_head {
@@ -259,7 +355,7 @@ async fn append_postings_to(
         }
     }
     let now = now_us();
-    let mut ids = Vec::with_capacity(transfers.len());
+    let mut transfer_ids = Vec::with_capacity(transfers.len());
     let mut entries = Vec::new();
     for transfer in transfers {
         let transfer_id = new_id();
@@ -282,51 +378,13 @@ async fn append_postings_to(
             prev_hash = e.hash.clone();
             entries.push(e);
         }
-        ids.push(transfer_id);
+        transfer_ids.push(transfer_id);
     }
-    let mut rest = entries;
-    while !rest.is_empty() {
-        let size = super::chunk_len(rest.len());
-        let tail = rest.split_off(size);
-        let sql = format!(
-            "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) VALUES {}",
-            script.params().rows(size, 11)
-        );
-        script.statement(&sql);
-        for e in std::mem::replace(&mut rest, tail) {
-            script
-                .bind(e.seq)
-                .bind(e.id)
-                .bind(e.transfer_id)
-                .bind(e.account)
-                .bind(e.asset)
-                .bind(e.amount_micros)
-                .bind(e.kind)
-                .bind(e.reference)
-                .bind(e.created_at_us)
-                .bind(e.prev_hash)
-                .bind(e.hash);
-        }
-    }
-    let mut rows: Vec<((String, String), i64)> = balances.into_iter().collect();
-    for ((account, asset), balance) in &rows {
+    for ((account, asset), balance) in &balances {
         known.set(account.clone(), asset.clone(), *balance);
     }
-    while !rows.is_empty() {
-        let size = super::chunk_len(rows.len());
-        let tail = rows.split_off(size);
-        let sql = format!(
-            "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES {} \
-             ON CONFLICT (account, asset) DO UPDATE SET balance_micros = excluded.balance_micros, \
-             updated_at_us = excluded.updated_at_us",
-            script.params().rows(size, 4)
-        );
-        script.statement(&sql);
-        for ((account, asset), balance) in std::mem::replace(&mut rows, tail) {
-            script.bind(account).bind(asset).bind(balance).bind(now);
-        }
-    }
-    Ok((ids, ChainTip { seq, hash: prev_hash }))
+    known.tip = Some(ChainTip { seq, hash: prev_hash });
+    Ok(Planned { transfer_ids, entries, balances, at_us: now })
 }
 
 /// The kept balance of every (account, asset) the transfers touch that has a row (absent ones
@@ -367,6 +425,34 @@ pub async fn lock_counted_in(conn: &mut AnyConnection) -> Result<i64, StorageErr
     let row =
         sqlx::query("UPDATE ledger_lock SET writes = writes + 1 WHERE id = 1 RETURNING writes").fetch_one(conn).await?;
     Ok(row.try_get(0)?)
+}
+
+/// The lock's count as last committed, read without taking it. A writer that builds its next
+/// batch before it takes the lock (while its previous batches commit) learns from it whether
+/// someone else wrote since, before it builds on what it knows.
+pub async fn lock_count(conn: &mut AnyConnection) -> Result<i64, StorageError> {
+    let row = sqlx::query("SELECT writes FROM ledger_lock WHERE id = 1").fetch_one(conn).await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Starts a script with its own transaction and takes the ledger lock `times` in it (once per
+/// batch it commits), provided the lock's count is one less than `count` when it is taken:
+/// otherwise the lock's row would go NULL, which its NOT NULL refuses, so the script fails
+/// and nothing of it commits. A writer that built its writes before taking the lock (the
+/// paper venue's batches built ahead) so learns that nobody else wrote in between without a
+/// round trip of its own. The script ends with [`Script::run_and_commit`]; on an error the
+/// caller rolls back.
+pub fn begin_expecting_to(script: &mut Script<'_>, count: i64, times: i64) {
+    if !script.is_single() {
+        script.statement("BEGIN");
+    }
+    let mut p = script.params();
+    let sql = format!(
+        "UPDATE ledger_lock SET writes = CASE WHEN writes = {} THEN writes + {} ELSE NULL END WHERE id = 1",
+        p.next(),
+        p.next()
+    );
+    script.statement(&sql).bind(count.saturating_sub(1)).bind(times);
 }
 
 /// The net movement per (account, asset) of what a venue's matching wrote: every entry whose

@@ -154,7 +154,7 @@ pub async fn save_state_in(conn: &mut AnyConnection, groups: &[&OrderGroup]) -> 
 }
 
 /// [`save_state_in`] as statements of a script the caller runs with the rest of its writes.
-pub fn save_state_to<'q>(script: &mut Script<'q>, groups: &[&'q OrderGroup]) {
+pub fn save_state_to(script: &mut Script<'_>, groups: &[&OrderGroup]) {
     for g in groups {
         let mut p = script.params();
         let sql = format!(
@@ -174,6 +174,6 @@ pub fn save_state_to<'q>(script: &mut Script<'q>, groups: &[&'q OrderGroup]) {
             .bind(g.trips)
             .bind(g.deleted_at_us)
             .bind(g.updated_at_us)
-            .bind(g.id.as_str());
+            .bind(g.id.clone());
     }
 }

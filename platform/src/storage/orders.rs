@@ -98,7 +98,7 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
 }
 
 /// [`save_in`] as statements of a script the caller runs with the rest of its writes.
-pub fn save_to<'q>(script: &mut Script<'q>, orders: &[&'q Order]) {
+pub fn save_to(script: &mut Script<'_>, orders: &[&Order]) {
     for chunk in super::fixed_chunks(orders) {
         let sql = format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
@@ -112,11 +112,11 @@ pub fn save_to<'q>(script: &mut Script<'q>, orders: &[&'q Order]) {
         script.statement(&sql);
         for o in chunk {
             script
-                .bind(o.id.as_str())
-                .bind(o.user_id.as_str())
-                .bind(o.client_order_id.as_str())
-                .bind(o.request_hash.as_str())
-                .bind(o.market_id.as_str())
+                .bind(o.id.clone())
+                .bind(o.user_id.clone())
+                .bind(o.client_order_id.clone())
+                .bind(o.request_hash.clone())
+                .bind(o.market_id.clone())
                 .bind(i64::from(o.outcome))
                 .bind(o.side.as_str())
                 .bind(o.order_type.as_str())
@@ -129,10 +129,10 @@ pub fn save_to<'q>(script: &mut Script<'q>, orders: &[&'q Order]) {
                 .bind(o.reserved_micros)
                 .bind(o.fees.micros())
                 .bind(o.status.as_str())
-                .bind(o.reason.as_deref())
+                .bind(o.reason.clone())
                 .bind(o.venue.as_str())
-                .bind(o.venue_order_id.as_deref())
-                .bind(o.order_group_id.as_deref())
+                .bind(o.venue_order_id.clone())
+                .bind(o.order_group_id.clone())
                 .bind(o.expires_at_us)
                 .bind(o.priority)
                 .bind(o.created_at_us)
@@ -148,18 +148,18 @@ pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result
 }
 
 /// [`insert_fills_in`] as statements of a script the caller runs with the rest of its writes.
-pub fn insert_fills_to<'q>(script: &mut Script<'q>, fills: &'q [Fill]) {
+pub fn insert_fills_to(script: &mut Script<'_>, fills: &[Fill]) {
     for chunk in super::fixed_chunks(fills) {
         let sql =
             format!("INSERT INTO fills ({FILL_COLUMNS}) VALUES {}", script.params().rows(chunk.len(), FILL_WIDTH));
         script.statement(&sql);
         for f in chunk {
             script
-                .bind(f.id.as_str())
-                .bind(f.trade_id.as_str())
-                .bind(f.order_id.as_str())
-                .bind(f.user_id.as_str())
-                .bind(f.market_id.as_str())
+                .bind(f.id.clone())
+                .bind(f.trade_id.clone())
+                .bind(f.order_id.clone())
+                .bind(f.user_id.clone())
+                .bind(f.market_id.clone())
                 .bind(i64::from(f.outcome))
                 .bind(f.side.as_str())
                 .bind(f.price.micros())

@@ -24,7 +24,7 @@ pub async fn append_in(conn: &mut AnyConnection, row: &Row) -> Result<(), Storag
 }
 
 /// [`append_in`] as a statement of a script the caller runs with the rest of its writes.
-pub fn append_to<'q>(script: &mut Script<'q>, row: &'q Row) {
+pub fn append_to(script: &mut Script<'_>, row: &Row) {
     let mut p = script.params();
     let sql = format!(
         "INSERT INTO paper_log (batch, at_us, instance, record) VALUES ({}, {}, {}, {})",
@@ -33,7 +33,7 @@ pub fn append_to<'q>(script: &mut Script<'q>, row: &'q Row) {
         p.next(),
         p.next()
     );
-    script.statement(&sql).bind(row.batch).bind(row.at_us).bind(row.instance.as_str()).bind(row.record.as_str());
+    script.statement(&sql).bind(row.batch).bind(row.at_us).bind(row.instance.clone()).bind(row.record.clone());
 }
 
 /// Up to `limit` batches after `after`, in commit order.

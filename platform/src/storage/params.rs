@@ -30,6 +30,11 @@ impl Params {
         Params { numbered: true, count: 0 }
     }
 
+    /// `$n+1`, `$n+2`, … for a statement that follows `n` parameters in the same text.
+    pub(crate) fn numbered_after(n: usize) -> Params {
+        Params { numbered: true, count: n }
+    }
+
     /// `?` (SQLite only).
     pub(crate) fn anonymous() -> Params {
         Params { numbered: false, count: 0 }

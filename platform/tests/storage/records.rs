@@ -352,6 +352,65 @@ async fn a_script_binds_each_statement_its_own_values() {
     }
 }
 
+/// The paper venue commits batches it built before taking the ledger lock as one script:
+/// `begin_expecting_to` opens the transaction and takes the lock only at the count the
+/// batches were built for, `run_and_commit` ends it. At another count the script fails and,
+/// rolled back, leaves nothing, the lock's count included.
+#[tokio::test]
+async fn a_script_commits_only_at_the_ledger_lock_count_it_expects() {
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let (m, _) = markets::upsert(&db, &market(&format!("c-{}", new_id()))).await.expect("market");
+        let u = user(&db, "c").await;
+        let mut conn = db.pool().acquire().await.expect("conn");
+        let start = ledger::lock_count(&mut conn).await.expect("count");
+        let first = order(&u, &m.id, "c1", OrderStatus::Open, 1);
+        let mut script = Script::single(&conn);
+        ledger::begin_expecting_to(&mut script, start + 1, 1);
+        orders::save_to(&mut script, &[&first]);
+        script.run_and_commit(&mut conn).await.expect("commit");
+        assert_eq!(ledger::lock_count(&mut conn).await.expect("count"), start + 1, "{}", s.label);
+        assert_eq!(orders::get(&db, &first.id).await.expect("get").as_ref(), Some(&first), "{}", s.label);
+
+        // Built for the same count again: another writer (the script above) came in between.
+        let second = order(&u, &m.id, "c2", OrderStatus::Open, 2);
+        let mut script = Script::single(&conn);
+        ledger::begin_expecting_to(&mut script, start + 1, 1);
+        orders::save_to(&mut script, &[&second]);
+        assert!(script.run_and_commit(&mut conn).await.is_err(), "{}", s.label);
+        sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.expect("rollback");
+        assert_eq!(ledger::lock_count(&mut conn).await.expect("count"), start + 1, "{}", s.label);
+        assert_eq!(orders::get(&db, &second.id).await.expect("get"), None, "{}", s.label);
+
+        // At the right count but with a failing statement: nothing commits either, and the
+        // connection serves again after the rollback.
+        let row = paper_log::Row { batch: 7, at_us: 1, instance: "i".into(), record: "{}".into() };
+        paper_log::append_in(&mut conn, &row).await.expect("log");
+        let mut script = Script::single(&conn);
+        ledger::begin_expecting_to(&mut script, start + 2, 1);
+        orders::save_to(&mut script, &[&second]);
+        paper_log::append_to(&mut script, &row);
+        assert!(script.run_and_commit(&mut conn).await.is_err(), "{}", s.label);
+        sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.expect("rollback");
+        assert_eq!(orders::get(&db, &second.id).await.expect("get"), None, "{}", s.label);
+        assert_eq!(ledger::lock_count(&mut conn).await.expect("count"), start + 1, "{}", s.label);
+
+        // Several batches in one transaction, one count each, with an order and its fill
+        // (which names it) among the writes.
+        let mut script = Script::single(&conn);
+        ledger::begin_expecting_to(&mut script, start + 2, 3);
+        orders::save_to(&mut script, &[&second]);
+        let fill = Fill { outcome: 1, side: Side::Sell, liquidity: Liquidity::Taker, ..fill_of(&second) };
+        orders::insert_fills_to(&mut script, std::slice::from_ref(&fill));
+        script.run_and_commit(&mut conn).await.expect("commit");
+        assert_eq!(ledger::lock_count(&mut conn).await.expect("count"), start + 4, "{}", s.label);
+        assert_eq!(orders::get(&db, &second.id).await.expect("get").as_ref(), Some(&second), "{}", s.label);
+        assert_eq!(orders::fills(&db, &u, None, None, 10).await.expect("fills"), vec![fill], "{}", s.label);
+        drop(conn);
+        db.close().await;
+    }
+}
+
 #[tokio::test]
 async fn a_market_lease_is_held_by_one_owner_until_it_lapses() {
     for s in scratch::all().await {

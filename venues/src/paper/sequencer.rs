@@ -5,9 +5,11 @@
 //! rebuilds its state from the database and runs the batch again.
 //!
 //! Batching is what makes it fast: under load many requests share one transaction, so the
-//! cost of a commit (an fsync on PostgreSQL) is paid once per batch, not once per order.
+//! cost of a commit (an fsync on PostgreSQL) is paid once per batch, not once per order. And
+//! while one group of batches commits the next is built on top of it (module `pipeline`), so
+//! the work of a commit overlaps with the work of the batches after it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -20,6 +22,11 @@ use kairos_platform::storage::{
 };
 
 use super::log;
+
+mod pipeline;
+mod writes;
+
+pub use pipeline::BatchCounts;
 use sqlx::Connection as _;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -130,6 +137,7 @@ pub struct PaperVenue {
     limits: Limits,
     views: BookViews,
     events: broadcast::Sender<Arc<StreamEvent>>,
+    counts: Arc<pipeline::Counters>,
 }
 
 impl std::fmt::Debug for Job {
@@ -150,6 +158,7 @@ impl PaperVenue {
             limits,
             views: Arc::default(),
             events,
+            counts: Arc::default(),
         }
     }
 
@@ -160,8 +169,14 @@ impl PaperVenue {
     pub async fn start(&self, database_url: &str, instance: Instance) -> Result<(), StorageError> {
         let Some(rx) = locks::lock(&self.pending).take() else { return Ok(()) };
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StorageError>>();
-        let (url, fees, limits, views, events) =
-            (database_url.to_string(), self.fees, self.limits, self.views.clone(), self.events.clone());
+        let (url, fees, limits, views, events, counts) = (
+            database_url.to_string(),
+            self.fees,
+            self.limits,
+            self.views.clone(),
+            self.events.clone(),
+            self.counts.clone(),
+        );
         let spawned = std::thread::Builder::new().name("paper-sequencer".to_string()).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(r) => r,
@@ -170,7 +185,8 @@ impl PaperVenue {
                     return;
                 }
             };
-            runtime.block_on(async move {
+            // A local set: batch commits run as local tasks beside the sequencer (`pipeline`).
+            tokio::task::LocalSet::new().block_on(&runtime, async move {
                 let setup = async {
                     let db = Db::connect_without_ping(&url, 2).await?;
                     let exchange = rebuild(&db, fees, limits, &instance).await?;
@@ -189,8 +205,13 @@ impl PaperVenue {
                             known: None,
                             stale: false,
                             conn: None,
+                            in_flight: None,
+                            ready: None,
+                            built: 0,
+                            recent: HashMap::new(),
+                            counts,
                         };
-                        sequencer.publish_books(None);
+                        sequencer.publish_books();
                         let _ = ready_tx.send(Ok(()));
                         sequencer.run(rx).await;
                     }
@@ -236,6 +257,11 @@ impl PaperVenue {
         self.events.subscribe()
     }
 
+    /// How this venue's batches have gone since it started.
+    pub fn batch_counts(&self) -> BatchCounts {
+        self.counts.snapshot()
+    }
+
     /// The book as last published (empty for a market with no orders yet).
     pub fn book(&self, market_id: &str, book: usize) -> BookView {
         locks::read(&self.views).get(&(market_id.to_string(), book)).cloned().unwrap_or_default()
@@ -260,6 +286,17 @@ struct Sequencer {
     /// other connection writes the file: batches taking turns on the pool's two connections
     /// threw it away every time and read each page they touched back from the file.
     conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    /// The batches whose commit is under way (it holds `conn` meanwhile).
+    in_flight: Option<pipeline::InFlight>,
+    /// The batches built on top of them, to commit together once they have.
+    ready: Option<pipeline::Group>,
+    /// Batches built so far: each one's number in the pipeline.
+    built: u64,
+    /// The orders that batches not known to have committed changed, by (user, client order id),
+    /// with the number of the last batch that changed each: the database cannot answer for
+    /// them yet.
+    recent: HashMap<(String, String), (u64, Order)>,
+    counts: Arc<pipeline::Counters>,
 }
 
 /// What a committed batch learnt that the next one may reuse instead of reading it again,
@@ -370,8 +407,17 @@ impl Sequencer {
                         tracing::warn!(error = %e, "renewing market leases failed; batches re-check them");
                     }
                 }
-                job = rx.recv() => {
-                    let Some(job) = job else { return };
+                committed = pipeline::committed(&mut self.in_flight), if self.in_flight.is_some() => {
+                    if let Some(flight) = self.in_flight.take() {
+                        self.finish(flight, committed).await;
+                    }
+                }
+                // While batches commit, the next ones are built, up to a bound.
+                job = rx.recv(), if self.has_room() => {
+                    let Some(job) = job else {
+                        self.drain().await;
+                        return;
+                    };
                     let mut jobs = vec![job];
                     while jobs.len() < MAX_BATCH {
                         match rx.try_recv() {
@@ -379,11 +425,11 @@ impl Sequencer {
                             Err(_) => break,
                         }
                     }
-                    self.process(jobs, false).await;
+                    self.take(jobs, false).await;
                 }
-                _ = expiry.tick() => {
+                _ = expiry.tick(), if self.has_room() => {
                     if self.exchange.has_expiring() {
-                        self.process(Vec::new(), true).await;
+                        self.take(Vec::new(), true).await;
                     }
                 }
             }
@@ -396,12 +442,14 @@ impl Sequencer {
         for attempt in 0..ATTEMPTS {
             if self.stale {
                 // A failed batch may have changed the exchange in memory: nothing runs on it
-                // until it is the database's again.
+                // until it is the database's again. The rebuild needs both of the pool's
+                // connections.
+                self.conn = None;
                 match rebuild(&self.db, self.fees, self.limits, &self.instance).await {
                     Ok(exchange) => {
                         self.exchange = exchange;
                         self.stale = false;
-                        self.publish_books(None);
+                        self.publish_books();
                     }
                     Err(e) => {
                         last_error = format!("the exchange cannot be rebuilt from the database: {e}");
@@ -417,14 +465,10 @@ impl Sequencer {
                     // What bounds the order rate: one batch's transaction at a time.
                     metrics::histogram!("kairos_paper_batch_duration_seconds").record(started.elapsed().as_secs_f64());
                     metrics::histogram!("kairos_paper_batch_requests").record(requests.len() as f64);
-                    for (group, breach) in &batch.trips {
-                        tracing::warn!(group_id = %group, limit = breach.as_str(), "order group tripped; its orders are cancelled");
-                        metrics::counter!("kairos_order_group_trips_total", "venue" => "paper", "limit" => breach.as_str())
-                            .increment(1);
-                    }
                     // Published before the replies, so a client that reads the book after its
                     // answer sees its own order there.
-                    self.publish(batch);
+                    let outcome = self.outcome(batch);
+                    self.publish(outcome);
                     for (job, result) in jobs.into_iter().zip(results) {
                         let _ = job.reply.send(result);
                     }
@@ -432,13 +476,14 @@ impl Sequencer {
                 }
                 Err(e) => {
                     last_error = e.to_string();
+                    self.counts.count(pipeline::Count::Failure);
                     tracing::warn!(attempt, error = %e, "paper batch did not commit; rebuilding from the database");
                     tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
                     self.known = None;
                     match rebuild(&self.db, self.fees, self.limits, &self.instance).await {
                         Ok(exchange) => {
                             self.exchange = exchange;
-                            self.publish_books(None);
+                            self.publish_books();
                         }
                         Err(e) => {
                             last_error = format!("{last_error}; rebuild failed: {e}");
@@ -489,7 +534,32 @@ impl Sequencer {
         let fresh = reused.is_none();
         let mut known = reused.unwrap_or_default();
         known.writes = writes;
-        self.prepare(&mut tx, requests, expire, batch, &mut known, fresh).await?;
+        known.ledger.hold(false);
+        self.check_leases(&mut tx, requests, expire, batch, &mut known).await?;
+        self.prepare(&mut tx, requests, batch, &mut known, fresh).await?;
+        let (results, writes) = self.apply(&mut tx, true, requests, expire, batch, &mut known).await?;
+        let mut script = Script::new(&tx);
+        writes.add_to(&mut script);
+        script.run(&mut tx).await?;
+        tx.commit().await?;
+        self.known = Some(known);
+        Ok(results)
+    }
+
+    /// Runs the requests on the exchange and answers what they wrote (its ledger part reads on
+    /// `conn` what `known` lacks). `locked`: `conn` is the batch's own transaction under the
+    /// ledger lock, the only place a resolution may run, since it reads and writes the
+    /// database as it goes.
+    async fn apply(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        locked: bool,
+        requests: &[&Request],
+        expire: bool,
+        batch: &mut Batch,
+        known: &mut Known,
+    ) -> Result<(Vec<Result<Reply, VenueError>>, writes::Writes), StorageError> {
+        let writes = known.writes;
         let (fees, limits) = self.exchange.settings();
         let mut record = log::Written {
             fees,
@@ -520,9 +590,13 @@ impl Sequencer {
                 continue;
             }
             let result = match request {
+                Request::Resolve { .. } if !locked => {
+                    return Err(StorageError::Invalid(
+                        "a resolution runs only in a batch that holds the ledger lock".to_string(),
+                    ));
+                }
                 Request::Resolve { market_id, winning_outcome, actor, request_id } => {
-                    self.resolve(&mut tx, market_id, *winning_outcome, actor, request_id, batch, &mut known.ledger)
-                        .await?
+                    self.resolve(conn, market_id, *winning_outcome, actor, request_id, batch, &mut known.ledger).await?
                 }
                 other => engine_step(&mut self.exchange, other, batch),
             };
@@ -553,43 +627,41 @@ impl Sequencer {
             } else {
                 None
             };
-        // Every write of the batch goes in one script: one round trip on SQLite.
-        let mut script = Script::new(&tx);
-        ledger::append_many_known_to(&mut tx, &mut script, &batch.transfers, &mut known.ledger).await?;
-        let changed: Vec<&Order> = batch
-            .changed
-            .iter()
-            .filter_map(|id| self.exchange.live_order(id).or_else(|| batch.finished.get(id)))
-            .collect();
-        orders::save_to(&mut script, &changed);
-        orders::insert_fills_to(&mut script, &batch.fills);
-        let groups: Vec<&OrderGroup> =
-            batch.groups.iter().filter_map(|id| self.exchange.group(id).map(|(g, _)| g)).collect();
-        order_groups::save_state_to(&mut script, &groups);
-        if let Some(row) = &logged {
-            paper_log::append_to(&mut script, row);
+        // Every write of the batch, as rows: they go in one script (one round trip on SQLite),
+        // alone or with the batches of a group.
+        let mut writes = writes::Writes::default();
+        writes.ledger = ledger::plan_many_known(conn, &batch.transfers, &mut known.ledger).await?;
+        writes.fills = batch.fills.clone();
+        writes.log.extend(logged);
+        for id in &batch.changed {
+            if let Some(order) = self.exchange.live_order(id).or_else(|| batch.finished.get(id)) {
+                writes.order(order.clone());
+            }
         }
-        script.run(&mut tx).await?;
-        tx.commit().await?;
+        for id in &batch.groups {
+            if let Some((group, _)) = self.exchange.group(id) {
+                writes.group(group.clone());
+            }
+        }
+        // Whatever happens to the writes, the journal is in them: a batch that fails rebuilds
+        // the exchange, which starts a journal of its own.
         self.exchange.clear_journal();
-        self.known = Some(known);
-        Ok(results)
+        Ok((results, writes))
     }
 
-    /// Reads what the batch's requests need: their markets, their users' balances (under the
-    /// ledger lock, so current), the orders their client order ids already name, and the order
-    /// groups they name (all groups known here again when `fresh`: another writer may have
-    /// changed them since this instance last read them).
+    /// Reads what the batch's requests need on `conn`: their users' balances, the orders
+    /// their client order ids already name, and the order groups they name (all groups known
+    /// here again when `fresh`: another writer may have changed them since this instance last
+    /// read them). Under the ledger lock these are current; a batch built ahead reads them on
+    /// another connection and takes what batches still committing changed from memory.
     async fn prepare(
         &mut self,
-        tx: &mut sqlx::AnyConnection,
+        conn: &mut sqlx::AnyConnection,
         requests: &[&Request],
-        expire: bool,
         batch: &mut Batch,
         known: &mut Known,
         fresh: bool,
     ) -> Result<(), StorageError> {
-        self.check_leases(tx, requests, expire, batch, known).await?;
         let mut users: Vec<&str> = Vec::new();
         let mut client_ids: Vec<(&str, &str)> = Vec::new();
         let mut groups: Vec<String> = if fresh { self.exchange.group_ids() } else { Vec::new() };
@@ -610,17 +682,25 @@ impl Sequencer {
         if !groups.is_empty() {
             groups.sort_unstable();
             groups.dedup();
-            for (group, window) in order_groups::load_in(tx, &groups, batch.now_us).await? {
+            for (group, window) in order_groups::load_in(conn, &groups, batch.now_us).await? {
                 self.exchange.put_group(group, window);
             }
         }
         users.sort_unstable();
         users.dedup();
-        batch.balances = ledger::available_balances_known_in(tx, &users, &mut known.ledger).await?;
-        for existing in orders::by_client_ids_in(tx, &client_ids).await? {
+        batch.balances = ledger::available_balances_known_in(conn, &users, &mut known.ledger).await?;
+        for existing in orders::by_client_ids_in(conn, &client_ids).await? {
             let key = (existing.user_id.clone(), existing.client_order_id.clone());
             batch.client_ids.insert(key, existing.id.clone());
             batch.known.insert(existing.id.clone(), existing);
+        }
+        // Orders of batches still committing are not in the database yet, or older there.
+        for (user, client_id) in client_ids {
+            let key = (user.to_string(), client_id.to_string());
+            if let Some((_, order)) = self.recent.get(&key) {
+                batch.client_ids.insert(key, order.id.clone());
+                batch.known.insert(order.id.clone(), order.clone());
+            }
         }
         Ok(())
     }
@@ -638,30 +718,9 @@ impl Sequencer {
         batch: &mut Batch,
         known: &mut Known,
     ) -> Result<(), StorageError> {
-        let mut touched: Vec<String> = Vec::new();
-        for request in requests {
-            match request {
-                Request::CancelAll { user_id, market_id, .. } => match market_id {
-                    Some(m) => touched.push(m.clone()),
-                    None => touched.extend(self.exchange.markets_of(user_id)),
-                },
-                Request::DeleteGroup { group_id, .. } => touched.extend(self.exchange.markets_of_group(group_id)),
-                other => touched.extend(market_of(other).map(str::to_string)),
-            }
-        }
-        if expire {
-            touched.extend(self.exchange.markets().map(|(id, _)| id.to_string()));
-        }
-        touched.sort_unstable();
-        touched.dedup();
+        let touched = self.touched_markets(requests, expire);
         let now = now_us();
-        let held = |m: &String| {
-            known.leases.get(m).is_some_and(|until| *until > now + LEASE_RECHECK_MARGIN_US)
-                && self.exchange.has_market(m)
-        };
-        if touched.iter().all(held) {
-            // Every lease is ours for a while yet, and no other instance has taken the ledger
-            // lock (which taking one needs) since we last read them.
+        if self.all_held(&touched, known, now) {
             return Ok(());
         }
         let ids: Vec<&str> = touched.iter().map(String::as_str).collect();
@@ -697,6 +756,37 @@ impl Sequencer {
             batch.moved.insert(market_id.clone(), address);
         }
         Ok(())
+    }
+
+    /// The markets a batch of these requests may change.
+    fn touched_markets(&self, requests: &[&Request], expire: bool) -> Vec<String> {
+        let mut touched: Vec<String> = Vec::new();
+        for request in requests {
+            match request {
+                Request::CancelAll { user_id, market_id, .. } => match market_id {
+                    Some(m) => touched.push(m.clone()),
+                    None => touched.extend(self.exchange.markets_of(user_id)),
+                },
+                Request::DeleteGroup { group_id, .. } => touched.extend(self.exchange.markets_of_group(group_id)),
+                other => touched.extend(market_of(other).map(str::to_string)),
+            }
+        }
+        if expire {
+            touched.extend(self.exchange.markets().map(|(id, _)| id.to_string()));
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+    }
+
+    /// Whether every market's lease is ours for a while yet and its book is here: then nothing
+    /// about leases needs the database, since no other instance has taken the ledger lock
+    /// (which taking a lease needs) since we last read them.
+    fn all_held(&self, markets: &[String], known: &Known, now: i64) -> bool {
+        markets.iter().all(|m| {
+            known.leases.get(m).is_some_and(|until| *until > now + LEASE_RECHECK_MARGIN_US)
+                && self.exchange.has_market(m)
+        })
     }
 
     /// Cancels the market's orders, marks it resolved, retires every share and pays each
@@ -758,57 +848,102 @@ impl Sequencer {
         Ok(Ok(Reply::Resolved { cancelled, holders: holders.len() }))
     }
 
-    fn publish(&mut self, batch: Batch) {
+    /// What the batch changed, as it stands after the batch: taken when the batch is built,
+    /// since a batch built ahead is published only after the next one has run on the exchange.
+    fn outcome(&self, batch: Batch) -> Outcome {
+        let orders = batch
+            .changed
+            .iter()
+            .filter_map(|id| self.exchange.live_order(id).or_else(|| batch.finished.get(id)).cloned())
+            .collect();
+        let mut books: Vec<BookLevels> = batch
+            .touched
+            .into_iter()
+            .map(|key| {
+                let (bids, asks) = self.exchange.depth(&key.0, key.1, usize::MAX).unwrap_or_default();
+                (key, bids, asks)
+            })
+            .collect();
+        books.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Outcome { orders, fills: batch.fills, trades: batch.trades, books, trips: batch.trips }
+    }
+
+    /// Tells subscribers what a committed batch changed.
+    fn publish(&mut self, outcome: Outcome) {
+        for (group, breach) in &outcome.trips {
+            tracing::warn!(group_id = %group, limit = breach.as_str(), "order group tripped; its orders are cancelled");
+            metrics::counter!("kairos_order_group_trips_total", "venue" => "paper", "limit" => breach.as_str())
+                .increment(1);
+        }
         let send = |e: StreamEvent| {
             let _ = self.events.send(Arc::new(e));
         };
-        for id in &batch.changed {
-            if let Some(o) = self.exchange.live_order(id).or_else(|| batch.finished.get(id)) {
-                send(StreamEvent::Order(Box::new(o.clone())));
-            }
+        for o in outcome.orders {
+            send(StreamEvent::Order(Box::new(o)));
         }
-        for f in batch.fills {
+        for f in outcome.fills {
             send(StreamEvent::Fill(Box::new(f)));
         }
-        for t in batch.trades {
+        for t in outcome.trades {
             send(StreamEvent::Trade(t));
         }
-        self.publish_books(Some(&batch.touched));
-    }
-
-    /// Publishes the changed levels of the touched books (every known book when `None`).
-    fn publish_books(&mut self, touched: Option<&HashSet<(String, usize)>>) {
         let mut views = locks::write(&self.views);
-        let keys: Vec<(String, usize)> = match touched {
-            Some(t) => t.iter().cloned().collect(),
-            None => {
-                let mut all: Vec<(String, usize)> = views.keys().cloned().collect();
-                all.extend(self.exchange.markets().flat_map(|(id, n)| (0..n).map(move |b| (id.to_string(), b))));
-                all.sort();
-                all.dedup();
-                all
-            }
-        };
-        for key in keys {
-            let (bids, asks) = self.exchange.depth(&key.0, key.1, usize::MAX).unwrap_or_default();
-            let view = views.entry(key.clone()).or_default();
-            let bid_changes = level_changes(&view.bids, &bids);
-            let ask_changes = level_changes(&view.asks, &asks);
-            if bid_changes.is_empty() && ask_changes.is_empty() {
-                continue;
-            }
-            view.seq += 1;
-            view.bids = bids;
-            view.asks = asks;
-            let _ = self.events.send(Arc::new(StreamEvent::Book {
-                market_id: key.0,
-                book: key.1,
-                seq: view.seq,
-                bids: bid_changes,
-                asks: ask_changes,
-            }));
+        for (key, bids, asks) in outcome.books {
+            publish_levels(&mut views, &self.events, key, bids, asks);
         }
     }
+
+    /// Publishes the changed levels of every book known here (after a rebuild).
+    fn publish_books(&mut self) {
+        let mut views = locks::write(&self.views);
+        let mut keys: Vec<(String, usize)> = views.keys().cloned().collect();
+        keys.extend(self.exchange.markets().flat_map(|(id, n)| (0..n).map(move |b| (id.to_string(), b))));
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let (bids, asks) = self.exchange.depth(&key.0, key.1, usize::MAX).unwrap_or_default();
+            publish_levels(&mut views, &self.events, key, bids, asks);
+        }
+    }
+}
+
+/// A book's levels after a batch: (market, book), bids, asks.
+type BookLevels = ((String, usize), Ladder, Ladder);
+
+/// What subscribers hear of a committed batch.
+#[derive(Debug)]
+struct Outcome {
+    orders: Vec<Order>,
+    fills: Vec<kairos_domain::Fill>,
+    trades: Vec<kairos_matching::exchange::Trade>,
+    books: Vec<BookLevels>,
+    trips: Vec<(String, kairos_domain::order_group::Breach)>,
+}
+
+/// Updates a book's view and sends what changed in it, if anything did.
+fn publish_levels(
+    views: &mut HashMap<(String, usize), BookView>,
+    events: &broadcast::Sender<Arc<StreamEvent>>,
+    key: (String, usize),
+    bids: Ladder,
+    asks: Ladder,
+) {
+    let view = views.entry(key.clone()).or_default();
+    let bid_changes = level_changes(&view.bids, &bids);
+    let ask_changes = level_changes(&view.asks, &asks);
+    if bid_changes.is_empty() && ask_changes.is_empty() {
+        return;
+    }
+    view.seq += 1;
+    view.bids = bids;
+    view.asks = asks;
+    let _ = events.send(Arc::new(StreamEvent::Book {
+        market_id: key.0,
+        book: key.1,
+        seq: view.seq,
+        bids: bid_changes,
+        asks: ask_changes,
+    }));
 }
 
 /// What a request does to the engine alone (all but a resolution, which reads and writes the
