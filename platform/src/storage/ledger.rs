@@ -192,25 +192,8 @@ pub async fn append_many_known_in(
     transfers: &[Transfer],
     known: &mut Known,
 ) -> Result<Vec<String>, StorageError> {
-    let mut script = Script::new(conn);
-    let ids = append_many_known_to(conn, &mut script, transfers, known).await?;
-    script.run(conn).await?;
-    Ok(ids)
-}
-
-/// [`append_many_known_in`] whose writes go into `script`, which the caller runs on `conn`
-/// with the rest of its writes (what it must read, it reads on `conn` now). `known` already
-/// holds what the script will write: the caller drops it if the script fails.
-pub async fn append_many_known_to(
-    conn: &mut AnyConnection,
-    script: &mut Script<'_>,
-    transfers: &[Transfer],
-    known: &mut Known,
-) -> Result<Vec<String>, StorageError> {
     let planned = plan_many_known(conn, transfers, known).await?;
-    let ids = planned.transfer_ids.clone();
-    planned.add_to(script);
-    Ok(ids)
+    write(conn, planned).await
 }
 
 async fn append_postings(
@@ -219,6 +202,11 @@ async fn append_postings(
     known: &mut Known,
 ) -> Result<Vec<String>, StorageError> {
     let planned = plan_postings(conn, transfers, known).await?;
+    write(conn, planned).await
+}
+
+/// Writes a plan on `conn` (the caller's transaction); answers its transfers' ids.
+async fn write(conn: &mut AnyConnection, planned: Planned) -> Result<Vec<String>, StorageError> {
     let ids = planned.transfer_ids.clone();
     let mut script = Script::new(conn);
     planned.add_to(&mut script);
