@@ -2,7 +2,9 @@
 # The load figures of the README: a fresh database, four market makers with API keys, a
 # release server, a warm-up run, then kairos-load at each concurrency of LEVELS (default 8, 16,
 # 24 and 32; 20 s each, SECONDS_PER_LEVEL to change), each with the sequencer's batch rate,
-# size and time and the machine's CPU use, then `orders verify` and `ledger verify`.
+# size and time and the machine's CPU use, and a second run offering RATE orders a second
+# (default 3,000, issue #19's target; `kairos-load --rate`) whose latency counts from when each
+# order was due, then `orders verify` and `ledger verify`.
 #
 #   scripts/load-run.sh sqlite
 #   scripts/load-run.sh postgres postgres://postgres@127.0.0.1:5432/kairos_load   # dropped and re-created
@@ -31,6 +33,8 @@ for c in ${LEVELS:-8 16 24 32}; do
   cpu1=$(head -1 /proc/stat); s1=$(awk '{print $14+$15}' "/proc/$server/stat"); t1=$(date +%s.%N)
   b1=$(metric kairos_paper_batch_requests); d1=$(metric kairos_paper_batch_duration_seconds)
   echo "concurrency $c: $report"
+  echo "  offered ${RATE:-3000}/s: $("$bin/kairos-load" --url http://127.0.0.1:18080 --accounts "$work/accounts.json" \
+    --seconds "${SECONDS_PER_LEVEL:-20}" --concurrency "$c" --rate "${RATE:-3000}" | tr -d '\n ')"
   python3 - "$b0" "$b1" "$d0" "$d1" "$cpu0" "$cpu1" "$s0" "$s1" "$t0" "$t1" "$(getconf CLK_TCK)" <<'PY'
 import sys
 b0, b1, d0, d1, cpu0, cpu1, s0, s1, t0, t1, tck = sys.argv[1:]

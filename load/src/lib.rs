@@ -48,6 +48,19 @@ pub struct Plan {
     /// Requests in flight at once.
     pub concurrency: usize,
     pub duration: Duration,
+    /// Orders a second offered in all, spread evenly over the workers; `None`: each worker
+    /// sends its next order as soon as the last is answered, so the rate is what the server
+    /// sustains at this concurrency. With a rate, an order's latency counts from when it was
+    /// due, so a server that falls behind is charged for the wait.
+    pub rate: Option<u64>,
+}
+
+/// When a worker's `n`-th order (from 0) is due after the start, at `rate` orders a second
+/// over `concurrency` workers: the workers take turns, so orders leave evenly spaced.
+pub(crate) fn due(n: u64, worker: usize, concurrency: usize, rate: u64) -> Duration {
+    let slot = u128::from(n) * concurrency as u128 + worker as u128;
+    let nanos = slot * 1_000_000_000 / u128::from(rate.max(1));
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 /// An order the server acknowledged (2xx): what the crash test checks survived.
@@ -66,6 +79,8 @@ pub struct Report {
     pub errors: BTreeMap<String, u64>,
     /// Latency of every acknowledged order, in microseconds.
     pub latencies_us: Vec<u64>,
+    /// The plan's rate, when it had one.
+    pub offered: Option<u64>,
 }
 
 impl Report {
@@ -86,6 +101,7 @@ impl Report {
             "seconds": self.elapsed.as_secs_f64(),
             "acknowledged": self.acked.len(),
             "orders_per_second": (self.throughput() * 10.0).round() / 10.0,
+            "offered_per_second": self.offered,
             "latency_ms": {
                 "p50": ms(self.percentile(0.50)),
                 "p90": ms(self.percentile(0.90)),
@@ -174,10 +190,22 @@ pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
         let (client, stop, sent, market) =
             (client.clone(), stop.clone(), sent.clone(), plan.accounts.market_id.clone());
         let url = format!("{}/v1/orders", plan.base_url);
+        let (rate, concurrency) = (plan.rate, plan.concurrency);
         workers.spawn(async move {
             let mut report = Report::default();
             let mut n = 0u64;
             while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                let scheduled = match rate {
+                    Some(rate) => {
+                        let at = started + due(n, worker, concurrency, rate);
+                        if at >= deadline {
+                            break;
+                        }
+                        tokio::time::sleep_until(at.into()).await;
+                        Some(at)
+                    }
+                    None => None,
+                };
                 n += 1;
                 sent.fetch_add(1, Ordering::Relaxed);
                 let body = order_body(&market, worker, n).to_string();
@@ -185,7 +213,7 @@ pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
                 for (name, value) in signer.headers("POST", "/v1/orders", body.as_bytes()) {
                     request = request.header(name, value);
                 }
-                let began = Instant::now();
+                let began = scheduled.unwrap_or_else(Instant::now);
                 let result = request.body(body).send().await;
                 match result {
                     Ok(res) if res.status().is_success() => {
@@ -223,12 +251,24 @@ pub async fn run(plan: &Plan, stop: Arc<AtomicBool>) -> Report {
         }
     }
     total.elapsed = started.elapsed();
+    total.offered = plan.rate;
     total
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paced_orders_leave_evenly_spaced_across_the_workers() {
+        // 4 workers at 2,000 orders a second: one order every 500 µs, the workers in turn.
+        let mut all: Vec<Duration> = (0..4).flat_map(|w| (0..50).map(move |n| due(n, w, 4, 2_000))).collect();
+        all.sort();
+        for (i, at) in all.iter().enumerate() {
+            assert_eq!(*at, Duration::from_micros(500 * i as u64), "order {i}");
+        }
+        assert_eq!(due(1, 0, 4, 2_000), Duration::from_millis(2), "a worker's own orders are 4 slots apart");
+    }
 
     #[test]
     fn orders_spread_over_both_outcomes_and_the_middle_prices() {

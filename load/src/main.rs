@@ -4,6 +4,7 @@
 //! ```sh
 //! kairos-api dev-accounts --makers 4 > accounts.json      # same KAIROS_* settings as the server
 //! kairos-load --url http://127.0.0.1:8080 --accounts accounts.json --seconds 20 --concurrency 64
+//! kairos-load --url http://127.0.0.1:8080 --accounts accounts.json --concurrency 32 --rate 3000
 //! ```
 
 use std::path::PathBuf;
@@ -28,6 +29,11 @@ struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Orders a second to offer in all, spread evenly over the workers (each still has at most
+    /// one in flight); latency then counts from when an order was due. Without it each worker
+    /// sends as soon as its last order is answered.
+    #[arg(long)]
+    rate: Option<u64>,
 }
 
 #[tokio::main]
@@ -49,6 +55,7 @@ async fn main() -> ExitCode {
         accounts,
         concurrency: args.concurrency,
         duration: Duration::from_secs(args.seconds),
+        rate: args.rate,
     };
     let report = run(&plan, Arc::new(AtomicBool::new(false))).await;
     println!("{}", serde_json::to_string_pretty(&report.summary()).unwrap_or_default());

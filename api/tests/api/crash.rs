@@ -135,7 +135,8 @@ pub(crate) async fn load_until_stored(
     store: &Db,
     label: &str,
 ) -> Load {
-    let plan = Plan { base_url: base.to_string(), accounts, concurrency, duration: Duration::from_secs(600) };
+    let plan =
+        Plan { base_url: base.to_string(), accounts, concurrency, duration: Duration::from_secs(600), rate: None };
     let stop = Arc::new(AtomicBool::new(false));
     let report = tokio::spawn({
         let stop = stop.clone();

@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Connection as _, Row as _};
 
 use super::chain::{GENESIS_HASH, hash_fields};
+use super::json_rows::{self, JsonRows};
 use super::{Db, Script, StorageError};
 use kairos_domain::order::share_asset;
 use kairos_domain::{new_id, now_us};
@@ -236,48 +237,46 @@ impl Planned {
         self.at_us = self.at_us.max(later.at_us);
     }
 
-    /// Adds the entries and balances to `script`.
+    /// Adds the entries and balances to `script`: a statement for each, whatever their
+    /// number (their rows travel as one parameter, [`super::json_rows`]).
     pub fn add_to(self, script: &mut Script<'_>) {
-        let now = self.at_us;
-        let mut rest = self.entries;
-        while !rest.is_empty() {
-            let size = super::chunk_len(rest.len());
-            let tail = rest.split_off(size);
-            let sql = format!(
-                "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) VALUES {}",
-                script.params().rows(size, 11)
-            );
-            script.statement(&sql);
-            for e in std::mem::replace(&mut rest, tail) {
-                script
-                    .bind(e.seq)
-                    .bind(e.id)
-                    .bind(e.transfer_id)
-                    .bind(e.account)
-                    .bind(e.asset)
-                    .bind(e.amount_micros)
-                    .bind(e.kind)
-                    .bind(e.reference)
-                    .bind(e.created_at_us)
-                    .bind(e.prev_hash)
-                    .bind(e.hash);
+        use super::json_rows::Column::{BigInt as I, Text as T};
+        if !self.entries.is_empty() {
+            let mut rows = JsonRows::new();
+            for e in &self.entries {
+                rows.row()
+                    .int(e.seq)
+                    .text(&e.id)
+                    .text(&e.transfer_id)
+                    .text(&e.account)
+                    .text(&e.asset)
+                    .int(e.amount_micros)
+                    .text(&e.kind)
+                    .opt_text(e.reference.as_deref())
+                    .int(e.created_at_us)
+                    .text(&e.prev_hash)
+                    .text(&e.hash);
             }
-        }
-        let mut rows: Vec<((String, String), i64)> = self.balances.into_iter().collect();
-        rows.sort_unstable();
-        while !rows.is_empty() {
-            let size = super::chunk_len(rows.len());
-            let tail = rows.split_off(size);
             let sql = format!(
-                "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) VALUES {} \
+                "INSERT INTO ledger_entries (seq, id, transfer_id, account, asset, amount_micros, kind, reference, created_at_us, prev_hash, hash) {}",
+                json_rows::select(script, &[I, T, T, T, T, I, T, T, I, T, T])
+            );
+            script.statement(&sql).bind(rows.finish());
+        }
+        if !self.balances.is_empty() {
+            let mut balances: Vec<((String, String), i64)> = self.balances.into_iter().collect();
+            balances.sort_unstable();
+            let mut rows = JsonRows::new();
+            for ((account, asset), balance) in &balances {
+                rows.row().text(account).text(asset).int(*balance).int(self.at_us);
+            }
+            let sql = format!(
+                "INSERT INTO account_balances (account, asset, balance_micros, updated_at_us) {} WHERE true \
                  ON CONFLICT (account, asset) DO UPDATE SET balance_micros = excluded.balance_micros, \
                  updated_at_us = excluded.updated_at_us",
-                script.params().rows(size, 4)
+                json_rows::select(script, &[T, T, I, I])
             );
-            script.statement(&sql);
-            for ((account, asset), balance) in std::mem::replace(&mut rows, tail) {
-                script.bind(account).bind(asset).bind(balance).bind(now);
-            }
+            script.statement(&sql).bind(rows.finish());
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod chain;
 pub mod dead_man;
 pub mod flash_markets;
 pub mod flash_ticks;
+mod json_rows;
 pub mod keeper_jobs;
 pub mod kill_switch;
 pub mod ledger;
@@ -53,12 +54,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 #[cfg(test)]
 mod chunk_tests {
     #[test]
-    fn chunks_take_only_the_fixed_sizes() {
-        let rows: Vec<u32> = (0..341).collect();
-        let sizes: Vec<usize> = super::fixed_chunks(&rows).iter().map(|c| c.len()).collect();
-        assert_eq!(sizes, vec![256, 64, 16, 4, 1]);
-        assert_eq!(super::fixed_chunks(&rows[..160]).len(), 2, "128 + 32");
-        assert_eq!(super::fixed_chunks(&rows).concat(), rows);
+    fn in_lists_take_only_the_fixed_sizes() {
         let lists = super::in_lists(&["a", "b", "c"]);
         assert_eq!(lists, vec![vec!["a", "b", "c", "c"]]);
         assert_eq!(super::in_lists(&["a", "b", "c", "d", "e"])[0].len(), 8);
@@ -121,28 +117,11 @@ pub enum StorageError {
     Corrupt(String),
 }
 
-/// The row counts multi-row statements are cut into. Each distinct count is a distinct SQL
-/// text, which both databases prepare once per connection and cache; a handful of sizes keeps
-/// those caches warm whatever the batch sizes are (a statement per size would re-prepare on
+/// The lengths `IN (…)` lists are cut into. Each distinct length is a distinct SQL text,
+/// which both databases prepare once per connection and cache; a handful of lengths keeps
+/// those caches warm whatever the number of values (a text per length would re-prepare on
 /// almost every batch).
 pub(crate) const CHUNK_SIZES: [usize; 9] = [256, 128, 64, 32, 16, 8, 4, 2, 1];
-
-/// Cuts `rows` into chunks whose lengths are all in [`CHUNK_SIZES`], largest first.
-pub(crate) fn fixed_chunks<T>(rows: &[T]) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let (head, tail) = rest.split_at(chunk_len(rest.len()));
-        out.push(head);
-        rest = tail;
-    }
-    out
-}
-
-/// The length of the first chunk [`fixed_chunks`] cuts from `n` rows.
-pub(crate) fn chunk_len(n: usize) -> usize {
-    CHUNK_SIZES.iter().copied().find(|s| *s <= n).unwrap_or(1)
-}
 
 /// Values for `IN (…)` lists, cut into lists whose lengths are in [`CHUNK_SIZES`]: the last
 /// list is padded by repeating its last value (which changes nothing in an `IN`).

@@ -8,6 +8,7 @@ use sqlx::AnyConnection;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
+use super::json_rows::{self, Column, JsonRows};
 use super::{Db, Params, Script, StorageError};
 use kairos_domain::{Collateral, Fill, Finality, Order, OrderStatus, Price, Size};
 
@@ -25,11 +26,19 @@ static LIVE_STATUSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 const ORDER_COLUMNS: &str = "id, user_id, client_order_id, request_hash, market_id, outcome, side, order_type, \
     time_in_force, post_only, stp, price_micros, size_micros, filled_micros, reserved_micros, fees_micros, status, \
     reason, venue, venue_order_id, order_group_id, expires_at_us, priority, created_at_us, updated_at_us";
-const ORDER_WIDTH: usize = 25;
+/// The types of [`ORDER_COLUMNS`], in order.
+const ORDER_TYPES: [Column; 25] = {
+    use Column::{BigInt as I, Text as T};
+    [T, T, T, T, T, I, T, T, T, I, T, I, I, I, I, I, T, T, T, T, T, I, I, I, I]
+};
 
 const FILL_COLUMNS: &str = "id, trade_id, order_id, user_id, market_id, outcome, side, price_micros, size_micros, \
     fee_micros, liquidity, finality, created_at_us";
-const FILL_WIDTH: usize = 13;
+/// The types of [`FILL_COLUMNS`], in order.
+const FILL_TYPES: [Column; 13] = {
+    use Column::{BigInt as I, Text as T};
+    [T, T, T, T, T, I, T, I, I, I, T, T, I]
+};
 
 fn parse<T: FromStr<Err = String>>(row: &AnyRow, column: &str) -> Result<T, StorageError> {
     let text: String = row.try_get(column)?;
@@ -88,7 +97,7 @@ fn fill_from_row(row: &AnyRow) -> Result<Fill, StorageError> {
     })
 }
 
-/// Inserts new orders and updates changed ones, in one statement per chunk. A new order whose
+/// Inserts new orders and updates changed ones, in one statement. A new order whose
 /// (user, client order id) is taken fails the statement: the caller checks first with
 /// [`by_client_ids_in`] in the same transaction, so this is only the last line of defence.
 pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), StorageError> {
@@ -99,46 +108,48 @@ pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), 
 
 /// [`save_in`] as statements of a script the caller runs with the rest of its writes.
 pub fn save_to(script: &mut Script<'_>, orders: &[&Order]) {
-    for chunk in super::fixed_chunks(orders) {
-        let sql = format!(
-            "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
-             price_micros = excluded.price_micros, size_micros = excluded.size_micros, \
-             filled_micros = excluded.filled_micros, reserved_micros = excluded.reserved_micros, \
-             fees_micros = excluded.fees_micros, status = excluded.status, reason = excluded.reason, \
-             venue_order_id = excluded.venue_order_id, priority = excluded.priority, \
-             updated_at_us = excluded.updated_at_us",
-            script.params().rows(chunk.len(), ORDER_WIDTH)
-        );
-        script.statement(&sql);
-        for o in chunk {
-            script
-                .bind(o.id.clone())
-                .bind(o.user_id.clone())
-                .bind(o.client_order_id.clone())
-                .bind(o.request_hash.clone())
-                .bind(o.market_id.clone())
-                .bind(i64::from(o.outcome))
-                .bind(o.side.as_str())
-                .bind(o.order_type.as_str())
-                .bind(o.time_in_force.as_str())
-                .bind(i64::from(o.post_only))
-                .bind(o.stp.as_str())
-                .bind(o.price.micros())
-                .bind(o.size.micros())
-                .bind(o.filled.micros())
-                .bind(o.reserved_micros)
-                .bind(o.fees.micros())
-                .bind(o.status.as_str())
-                .bind(o.reason.clone())
-                .bind(o.venue.as_str())
-                .bind(o.venue_order_id.clone())
-                .bind(o.order_group_id.clone())
-                .bind(o.expires_at_us)
-                .bind(o.priority)
-                .bind(o.created_at_us)
-                .bind(o.updated_at_us);
-        }
+    if orders.is_empty() {
+        return;
     }
+    let mut rows = JsonRows::new();
+    for o in orders {
+        rows.row()
+            .text(&o.id)
+            .text(&o.user_id)
+            .text(&o.client_order_id)
+            .text(&o.request_hash)
+            .text(&o.market_id)
+            .int(i64::from(o.outcome))
+            .text(o.side.as_str())
+            .text(o.order_type.as_str())
+            .text(o.time_in_force.as_str())
+            .int(i64::from(o.post_only))
+            .text(o.stp.as_str())
+            .int(o.price.micros())
+            .int(o.size.micros())
+            .int(o.filled.micros())
+            .int(o.reserved_micros)
+            .int(o.fees.micros())
+            .text(o.status.as_str())
+            .opt_text(o.reason.as_deref())
+            .text(o.venue.as_str())
+            .opt_text(o.venue_order_id.as_deref())
+            .opt_text(o.order_group_id.as_deref())
+            .opt_int(o.expires_at_us)
+            .int(o.priority)
+            .int(o.created_at_us)
+            .int(o.updated_at_us);
+    }
+    let sql = format!(
+        "INSERT INTO orders ({ORDER_COLUMNS}) {} WHERE true ON CONFLICT (id) DO UPDATE SET \
+         price_micros = excluded.price_micros, size_micros = excluded.size_micros, \
+         filled_micros = excluded.filled_micros, reserved_micros = excluded.reserved_micros, \
+         fees_micros = excluded.fees_micros, status = excluded.status, reason = excluded.reason, \
+         venue_order_id = excluded.venue_order_id, priority = excluded.priority, \
+         updated_at_us = excluded.updated_at_us",
+        json_rows::select(script, &ORDER_TYPES)
+    );
+    script.statement(&sql).bind(rows.finish());
 }
 
 pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result<(), StorageError> {
@@ -149,27 +160,28 @@ pub async fn insert_fills_in(conn: &mut AnyConnection, fills: &[Fill]) -> Result
 
 /// [`insert_fills_in`] as statements of a script the caller runs with the rest of its writes.
 pub fn insert_fills_to(script: &mut Script<'_>, fills: &[Fill]) {
-    for chunk in super::fixed_chunks(fills) {
-        let sql =
-            format!("INSERT INTO fills ({FILL_COLUMNS}) VALUES {}", script.params().rows(chunk.len(), FILL_WIDTH));
-        script.statement(&sql);
-        for f in chunk {
-            script
-                .bind(f.id.clone())
-                .bind(f.trade_id.clone())
-                .bind(f.order_id.clone())
-                .bind(f.user_id.clone())
-                .bind(f.market_id.clone())
-                .bind(i64::from(f.outcome))
-                .bind(f.side.as_str())
-                .bind(f.price.micros())
-                .bind(f.size.micros())
-                .bind(f.fee.micros())
-                .bind(f.liquidity.as_str())
-                .bind(f.finality.as_str())
-                .bind(f.created_at_us);
-        }
+    if fills.is_empty() {
+        return;
     }
+    let mut rows = JsonRows::new();
+    for f in fills {
+        rows.row()
+            .text(&f.id)
+            .text(&f.trade_id)
+            .text(&f.order_id)
+            .text(&f.user_id)
+            .text(&f.market_id)
+            .int(i64::from(f.outcome))
+            .text(f.side.as_str())
+            .int(f.price.micros())
+            .int(f.size.micros())
+            .int(f.fee.micros())
+            .text(f.liquidity.as_str())
+            .text(f.finality.as_str())
+            .int(f.created_at_us);
+    }
+    let sql = format!("INSERT INTO fills ({FILL_COLUMNS}) {}", json_rows::select(script, &FILL_TYPES));
+    script.statement(&sql).bind(rows.finish());
 }
 
 /// The orders with these (user, client order id) pairs: the idempotency check of a whole

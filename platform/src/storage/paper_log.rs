@@ -6,6 +6,7 @@
 use sqlx::AnyConnection;
 use sqlx::Row as _;
 
+use super::json_rows::{self, JsonRows};
 use super::{Db, Script, StorageError};
 
 /// One batch as logged.
@@ -19,21 +20,24 @@ pub struct Row {
 
 pub async fn append_in(conn: &mut AnyConnection, row: &Row) -> Result<(), StorageError> {
     let mut script = Script::new(conn);
-    append_to(&mut script, row);
+    append_to(&mut script, std::slice::from_ref(row));
     script.run(conn).await
 }
 
-/// [`append_in`] as a statement of a script the caller runs with the rest of its writes.
-pub fn append_to(script: &mut Script<'_>, row: &Row) {
-    let mut p = script.params();
-    let sql = format!(
-        "INSERT INTO paper_log (batch, at_us, instance, record) VALUES ({}, {}, {}, {})",
-        p.next(),
-        p.next(),
-        p.next(),
-        p.next()
-    );
-    script.statement(&sql).bind(row.batch).bind(row.at_us).bind(row.instance.clone()).bind(row.record.clone());
+/// [`append_in`] for several rows, as a statement of a script the caller runs with the rest
+/// of its writes.
+pub fn append_to(script: &mut Script<'_>, rows: &[Row]) {
+    use super::json_rows::Column::{BigInt as I, Text as T};
+    if rows.is_empty() {
+        return;
+    }
+    let mut json = JsonRows::new();
+    for row in rows {
+        json.row().int(row.batch).int(row.at_us).text(&row.instance).text(&row.record);
+    }
+    let sql =
+        format!("INSERT INTO paper_log (batch, at_us, instance, record) {}", json_rows::select(script, &[I, I, T, T]));
+    script.statement(&sql).bind(json.finish());
 }
 
 /// Up to `limit` batches after `after`, in commit order.

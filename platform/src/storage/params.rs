@@ -40,6 +40,11 @@ impl Params {
         Params { numbered: false, count: 0 }
     }
 
+    /// Whether parameters are spelt `?` (SQLite).
+    pub(crate) fn is_anonymous(&self) -> bool {
+        !self.numbered
+    }
+
     /// The next parameter.
     pub(crate) fn next(&mut self) -> String {
         self.count += 1;

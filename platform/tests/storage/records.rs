@@ -153,6 +153,48 @@ async fn a_single_writer_reuses_what_it_knows_only_while_nobody_else_writes() {
     }
 }
 
+/// Rows travel to the database as one JSON parameter per statement: text must come back
+/// byte for byte (quotes, backslashes, control characters, non-ASCII) and integers exactly
+/// at the ends of i64, where a float would round.
+#[tokio::test]
+async fn order_and_fill_values_come_back_exactly() {
+    for s in scratch::all().await {
+        let db = fresh(&s.url).await;
+        let (m, _) = markets::upsert(&db, &market(&format!("x-{}", new_id()))).await.expect("market");
+        let u = user(&db, "x").await;
+        let odd = "q\"uote\\ back\\\"slash\n\ttab \u{1} é ☃ 𝄞 [1,2] {\"a\":null}";
+        let mut o = order(&u, &m.id, odd, OrderStatus::PartiallyFilled, i64::MIN + 1);
+        o.reason = Some(odd.chars().rev().collect());
+        o.venue_order_id = Some("null".into());
+        o.expires_at_us = Some(i64::MAX);
+        o.reserved_micros = i64::MAX - 1;
+        o.created_at_us = 9_007_199_254_740_993; // 2^53 + 1: a double cannot hold it
+        o.updated_at_us = -1;
+        let fill = Fill {
+            id: new_id(),
+            trade_id: odd.into(),
+            order_id: o.id.clone(),
+            user_id: u.clone(),
+            market_id: m.id.clone(),
+            outcome: 1,
+            side: Side::Sell,
+            price: kairos_domain::Price::from_micros(999_999),
+            size: kairos_domain::Size::from_micros(i64::MAX),
+            fee: kairos_domain::Collateral::from_micros(i64::MIN + 1),
+            liquidity: Liquidity::Maker,
+            finality: Finality::Matched,
+            created_at_us: 9_007_199_254_740_993,
+        };
+        let mut conn = db.pool().acquire().await.expect("conn");
+        orders::save_in(&mut conn, &[&o]).await.expect("save");
+        orders::insert_fills_in(&mut conn, std::slice::from_ref(&fill)).await.expect("fill");
+        drop(conn);
+        assert_eq!(orders::get(&db, &o.id).await.expect("get"), Some(o.clone()), "{}", s.label);
+        assert_eq!(orders::fills(&db, &u, Some(&m.id), None, 10).await.expect("fills"), [fill], "{}", s.label);
+        db.close().await;
+    }
+}
+
 #[tokio::test]
 async fn orders_and_fills_round_trip_and_only_live_orders_are_live() {
     for s in scratch::all().await {
@@ -324,7 +366,7 @@ async fn a_script_binds_each_statement_its_own_values() {
         // 5 orders are two statements (4 + 1): four statements with 25, 25, 65 and 4 values.
         orders::save_to(&mut script, &batch.iter().collect::<Vec<_>>());
         orders::insert_fills_to(&mut script, &fills);
-        paper_log::append_to(&mut script, &row);
+        paper_log::append_to(&mut script, std::slice::from_ref(&row));
         script.run(&mut conn).await.expect("run");
         for o in &batch {
             assert_eq!(orders::get(&db, &o.id).await.expect("get").as_ref(), Some(o), "{}", s.label);
@@ -342,7 +384,7 @@ async fn a_script_binds_each_statement_its_own_values() {
         let mut tx = conn.begin().await.expect("begin");
         let mut script = Script::new(&tx);
         orders::save_to(&mut script, &[&late]);
-        paper_log::append_to(&mut script, &row);
+        paper_log::append_to(&mut script, std::slice::from_ref(&row));
         assert!(script.run(&mut tx).await.is_err(), "{}", s.label);
         tx.rollback().await.expect("rollback");
         drop(conn);
@@ -389,7 +431,7 @@ async fn a_script_commits_only_at_the_ledger_lock_count_it_expects() {
         let mut script = Script::single(&conn);
         ledger::begin_expecting_to(&mut script, start + 2, 1);
         orders::save_to(&mut script, &[&second]);
-        paper_log::append_to(&mut script, &row);
+        paper_log::append_to(&mut script, std::slice::from_ref(&row));
         assert!(script.run_and_commit(&mut conn).await.is_err(), "{}", s.label);
         sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.expect("rollback");
         assert_eq!(orders::get(&db, &second.id).await.expect("get"), None, "{}", s.label);

@@ -1,6 +1,7 @@
 //! What a batch writes, kept as rows until its transaction runs. Batches built ahead merge
-//! theirs into their group's, so a group commits each table in one statement (per chunk of
-//! rows) however many batches it holds, as one batch of the same requests would.
+//! theirs into their group's, so a group commits each table in one statement however many
+//! batches it holds, as one batch of the same requests would (its rows are one parameter,
+//! so the statement's text is the same for every group).
 
 use std::collections::HashMap;
 
@@ -59,8 +60,6 @@ impl Writes {
         orders::save_to(script, &self.orders.iter().collect::<Vec<_>>());
         orders::insert_fills_to(script, &self.fills);
         order_groups::save_state_to(script, &self.groups.iter().collect::<Vec<_>>());
-        for row in &self.log {
-            paper_log::append_to(script, row);
-        }
+        paper_log::append_to(script, &self.log);
     }
 }
