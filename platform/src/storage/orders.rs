@@ -97,7 +97,8 @@ fn fill_from_row(row: &AnyRow) -> Result<Fill, StorageError> {
     })
 }
 
-/// Inserts new orders and updates changed ones, in one statement. A new order whose
+/// Inserts new orders and updates changed ones, in one statement, so each order at most once
+/// (PostgreSQL refuses a statement that updates a row twice). A new order whose
 /// (user, client order id) is taken fails the statement: the caller checks first with
 /// [`by_client_ids_in`] in the same transaction, so this is only the last line of defence.
 pub async fn save_in(conn: &mut AnyConnection, orders: &[&Order]) -> Result<(), StorageError> {
